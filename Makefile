@@ -1,0 +1,50 @@
+# The README's two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install install-test chromium lint format bench lighthouse run-cluster clean
+
+# A stamp per lock file: reinstall only when the lock changes, so `make run` is quick the second time.
+$(VENV)/.runtime: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime requirements-test.lock
+	$(BIN)/python -m pip install -q -r requirements-test.lock
+	touch $@
+
+install: $(VENV)/.runtime
+install-test: $(VENV)/.test
+
+run: install
+	$(BIN)/fieldsales vapid
+	$(BIN)/fieldsales run
+
+# Browser tests drive Debian's Chromium; never `playwright install` (it downloads, and fails here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null); }
+
+test: install-test chromium
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff format --check server tests bench
+
+format:
+	$(BIN)/ruff format server tests bench
+	$(BIN)/ruff check --fix server tests bench
+
+bench: install-test
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) var/fieldsales.db* .pytest_cache

@@ -1,0 +1,1 @@
+"""FieldSales: field sales plan execution server."""

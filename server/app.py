@@ -1,0 +1,129 @@
+"""The application factory: create_app(settings) -> Litestar."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.middleware import ASGIMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from server import metrics
+from server.clock import Clock, system_clock
+from server.config import Settings, load_settings
+from server.db.engine import create_engine, sqlalchemy_config
+from server.errors import exception_handlers
+from server.logging import configure_logging
+from server.routes import collect_routes
+from server.routes.deps import dependencies
+from server.security import AuthMiddleware, SecurityHeadersMiddleware
+from server.web import STATIC_DIR, create_jinja_env
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger("fieldsales.app")
+
+
+class MetricsMiddleware(ASGIMiddleware):
+    """Request latency by route template (not by raw path, so ids don't explode cardinality)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["type"] != "http":
+            await next_app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await next_app(scope, receive, capture)
+        finally:
+            route = scope.get("path_template") or "unmatched"
+            if not route.startswith("/static"):
+                metrics.REQUEST_LATENCY.labels(scope["method"], route, str(status["code"])).observe(
+                    time.perf_counter() - started
+                )
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
+    settings = settings or load_settings()
+    clock = clock or system_clock
+    configure_logging(json_logs=settings.log_json)
+    engine = create_engine(settings)
+    db_config = sqlalchemy_config(settings, engine)
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.scheduler_enabled:
+            from server.jobs.scheduler import build_scheduler
+
+            scheduler = build_scheduler(sessionmaker, settings, clock)
+            scheduler.start()
+            log.info("scheduler_started", jobs=[job.id for job in scheduler.get_jobs()])
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await engine.dispose()
+
+    static_router = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[static_router, *collect_routes()],
+        dependencies=dependencies,
+        plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(create_jinja_env())),
+        middleware=[MetricsMiddleware(), SecurityHeadersMiddleware(), AuthMiddleware()],
+        exception_handlers=exception_handlers,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        openapi_config=OpenAPIConfig(
+            title="FieldSales API",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        lifespan=[lifespan],
+        state=State(
+            {
+                "settings": settings,
+                "clock": clock,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+            }
+        ),
+        debug=settings.debug,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for uvicorn --factory."""
+    return create_app(load_settings())
+
+
+__all__ = ["Any", "app_from_env", "create_app"]

@@ -1,0 +1,217 @@
+"""The `fieldsales` command line (also `python -m server`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from server.clock import Clock, parse_at, system_clock
+from server.config import ROOT, Settings, load_settings
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@click.group()
+def main() -> None:
+    """FieldSales: field sales plan execution."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default from HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default from PORT, 8000).")
+@click.option("--no-scheduler", is_flag=True, help="Do not start the job scheduler in this process.")
+def run(host: str | None, port: int | None, no_scheduler: bool) -> None:
+    """Upgrade the database, seed demo data when empty, and serve."""
+    import uvicorn
+
+    from server.app import create_app
+
+    overrides: dict[str, Any] = {}
+    if no_scheduler:
+        overrides["SCHEDULER"] = False
+    settings = load_settings(**overrides)
+    _run(_prepare(settings))
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="warning",
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+async def _prepare(settings: Settings) -> None:
+    from server.db.engine import create_engine
+    from server.db.migrate import upgrade
+    from server.services.seed import DEMO_LOGINS, DEMO_PASSWORD, database_is_empty, seed_demo
+
+    engine = create_engine(settings)
+    await upgrade(engine)
+    if await database_is_empty(engine):
+        click.echo("Empty database: seeding the demo organisation ...")
+        await seed_demo(engine, settings)
+        await engine.dispose()
+    else:
+        await engine.dispose()
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(f"\nFieldSales is running at {url}")
+    click.echo(f"Demo logins (password {DEMO_PASSWORD}): " + ", ".join(DEMO_LOGINS))
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (head)."""
+    from server.db.engine import create_engine
+    from server.db.migrate import upgrade
+
+    async def go() -> None:
+        engine = create_engine(_settings())
+        await upgrade(engine, revision)
+        await engine.dispose()
+
+    _run(go())
+    click.echo("database upgraded")
+
+
+@main.command("seed-demo")
+@click.option("--reps", default=None, type=int, help="Number of reps (demo default 12).")
+@click.option("--customers", default=None, type=int, help="Number of customers.")
+@click.option("--months", default=12, type=int, help="Months of order and visit history.")
+@click.option("--seed", default=7, type=int, help="Random seed (output is deterministic per seed).")
+@click.option("--at", default=None, help="Pretend 'now' is this ISO 8601 instant.")
+def seed_demo_cmd(reps: int | None, customers: int | None, months: int, seed: int, at: str | None) -> None:
+    """Create a demo company with history (bulk inserts; progress bar on large sizes)."""
+    from server.db.engine import create_engine
+    from server.db.migrate import upgrade
+    from server.services.seed import SeedOptions, database_is_empty, seed_demo
+
+    async def go() -> dict[str, Any]:
+        settings = _settings()
+        engine = create_engine(settings)
+        await upgrade(engine)
+        if not await database_is_empty(engine):
+            await engine.dispose()
+            raise click.ClickException("the database already has data; seed-demo needs an empty one")
+        options = SeedOptions(reps=reps, customers=customers, months=months, seed=seed)
+        clock = Clock(fixed=parse_at(at)) if at else system_clock
+        result = await seed_demo(engine, settings, options, clock=clock, progress=True)
+        await engine.dispose()
+        return result
+
+    click.echo(json.dumps(_run(go()), indent=2, default=str))
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["rep", "manager", "executive", "admin"]), required=True)
+@click.option("--org-unit", "org_unit", default=None, help="Org unit name or id (default: the company).")
+@click.option("--timezone", default="UTC")
+@click.password_option()
+def create_user(email: str, name: str, role: str, org_unit: str | None, timezone: str, password: str) -> None:
+    """Create a user with a password."""
+    from server.services.users import UsersService
+
+    async def go() -> str:
+        async with _services() as services:
+            user = await services.get(UsersService).create(
+                email=email, name=name, role=role, org_unit=org_unit, timezone=timezone, password=password
+            )
+            return str(user.id)
+
+    click.echo(f"created user {_run(go())}")
+
+
+@main.group()
+def jobs() -> None:
+    """Scheduled jobs: list them or run one now."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    from server.jobs.registry import discover
+
+    for spec in discover().values():
+        trigger = f"every {spec.every_seconds}s" if spec.every_seconds else f"cron {spec.cron}"
+        click.echo(f"{spec.name:24} {trigger:24} {spec.description}")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--at", default=None, help="Run as of this ISO 8601 instant (default: now).")
+def jobs_run(name: str, at: str | None) -> None:
+    """Run job NAME once, as of --at, claiming its slot like the scheduler does."""
+    from server.db.engine import create_engine
+    from server.jobs.registry import discover, run_job
+
+    if name not in discover():
+        raise click.BadParameter(f"unknown job {name!r}; see `fieldsales jobs list`", param_hint="NAME")
+    when = parse_at(at) if at else system_clock.now()
+
+    async def go() -> Any:
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        settings = _settings()
+        engine = create_engine(settings)
+        try:
+            return await run_job(name, async_sessionmaker(engine, expire_on_commit=False), settings, when)
+        finally:
+            await engine.dispose()
+
+    try:
+        result = _run(go())
+    except RuntimeError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(json.dumps(result if result is not None else {"skipped": "slot already claimed"}, default=str))
+
+
+@main.command()
+@click.option("--out", default=str(ROOT / "var" / "vapid.env"), help="Where to write the keys.")
+@click.option("--force", is_flag=True, help="Overwrite existing keys.")
+def vapid(out: str, force: bool) -> None:
+    """Generate a VAPID key pair for Web Push (kept outside the repository)."""
+    from server.services.vapid import generate_vapid_env
+
+    path = Path(out)
+    if path.exists() and not force:
+        click.echo(f"{path} exists; keeping it (use --force to replace)")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(generate_vapid_env())
+    path.chmod(0o600)
+    click.echo(f"wrote VAPID keys to {path}")
+
+
+def _services() -> Any:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from server.db.engine import create_engine
+    from server.services.base import provide_services
+
+    settings = _settings()
+    engine = create_engine(settings)
+    return provide_services(async_sessionmaker(engine, expire_on_commit=False), settings)
+
+
+if __name__ == "__main__":
+    main()

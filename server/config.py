@@ -1,0 +1,78 @@
+"""Settings from the environment and an optional .env file."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{ROOT / 'var' / 'fieldsales.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Build one explicitly and pass it to create_app()."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default="", alias="DATABASE_URL")
+    secret_key: str = Field(default="", alias="SECRET_KEY")
+    debug: bool = Field(default=False, alias="DEBUG")
+    host: str = Field(default="127.0.0.1", alias="HOST")
+    port: int = Field(default=8000, alias="PORT")
+    scheduler_enabled: bool = Field(default=True, alias="SCHEDULER")
+    # Web Push (VAPID). `fieldsales vapid` writes these to var/vapid.env (outside git).
+    vapid_private_key: str = Field(default="", alias="VAPID_PRIVATE_KEY")
+    vapid_public_key: str = Field(default="", alias="VAPID_PUBLIC_KEY")
+    vapid_subject: str = Field(default="mailto:ops@fieldsales.example", alias="VAPID_SUBJECT")
+    push_timeout_s: float = Field(default=10.0, alias="PUSH_TIMEOUT_S")
+    push_concurrency: int = Field(default=8, alias="PUSH_CONCURRENCY")
+    # Sessions and tokens
+    session_days: int = Field(default=14, alias="SESSION_DAYS")
+    token_hours: int = Field(default=12, alias="TOKEN_HOURS")
+    cookie_secure: bool | None = Field(default=None, alias="COOKIE_SECURE")
+    # Login rate limits: failures per window, per account and per client address.
+    login_window_s: int = Field(default=900, alias="LOGIN_WINDOW_S")
+    login_max_per_account: int = Field(default=5, alias="LOGIN_MAX_PER_ACCOUNT")
+    login_max_per_ip: int = Field(default=20, alias="LOGIN_MAX_PER_IP")
+    max_body_bytes: int = Field(default=1_048_576, alias="MAX_BODY_BYTES")
+    db_pool_size: int = Field(default=10, alias="DB_POOL_SIZE")
+    db_timeout_s: float = Field(default=5.0, alias="DB_TIMEOUT_S")
+    instance_name: str = Field(default="", alias="INSTANCE_NAME")
+    log_json: bool = Field(default=False, alias="LOG_JSON")
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        return self.database_url or DEFAULT_SQLITE_URL
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """SECRET_KEY, else a key generated once and kept in var/secret.key (not in git)."""
+        if self.secret_key:
+            return self.secret_key
+        return _local_secret()
+
+
+def _local_secret() -> str:
+    import secrets
+
+    path = ROOT / "var" / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env/.env plus var/vapid.env (generated keys), with explicit overrides."""
+    env_files = [".env", str(ROOT / "var" / "vapid.env")]
+    return Settings(_env_file=env_files, **overrides)  # type: ignore[call-arg]

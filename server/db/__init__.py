@@ -1,0 +1,1 @@
+"""Database layer: declarative base, models, engine configuration and migrations."""

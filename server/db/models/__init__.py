@@ -1,0 +1,41 @@
+"""All models, imported here so metadata (and Alembic) sees every table."""
+
+from server.db.models.audit import AuditEntry
+from server.db.models.checkins import Checkin, Promise
+from server.db.models.customers import Customer, GradeChange, VisitPolicy
+from server.db.models.digests import Digest
+from server.db.models.escalations import Escalation, EscalationEvent
+from server.db.models.jobs import JobRun
+from server.db.models.notifications import Notification, PushSubscription
+from server.db.models.orders import Order
+from server.db.models.org import Holiday, OrgSettings, OrgUnit
+from server.db.models.plans import SeasonalDistribution, Target, TargetAdjustment
+from server.db.models.tasks import DailyPlan, Task
+from server.db.models.users import AuthToken, LoginAttempt, User
+
+__all__ = [
+    "AuditEntry",
+    "AuthToken",
+    "Checkin",
+    "Customer",
+    "DailyPlan",
+    "Digest",
+    "Escalation",
+    "EscalationEvent",
+    "GradeChange",
+    "Holiday",
+    "JobRun",
+    "LoginAttempt",
+    "Notification",
+    "Order",
+    "OrgSettings",
+    "OrgUnit",
+    "Promise",
+    "PushSubscription",
+    "SeasonalDistribution",
+    "Target",
+    "TargetAdjustment",
+    "Task",
+    "User",
+    "VisitPolicy",
+]

@@ -1,0 +1,62 @@
+"""Organisation tree, holiday calendars and per-organisation settings."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import AuditedBase, Base, JSONType
+
+
+class OrgUnit(AuditedBase):
+    __tablename__ = "org_units"
+
+    parent_id: Mapped[UUID | None] = mapped_column(ForeignKey("org_units.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # company | region | team
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # No FK: users.org_unit_id already points here, and a cycle would break migrations.
+    manager_user_id: Mapped[UUID | None]
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+    __table_args__ = (Index("ix_org_units_parent_id", "parent_id"),)
+
+
+class Holiday(Base):
+    """A non-working day for an org unit and everything below it."""
+
+    __tablename__ = "holidays"
+
+    org_unit_id: Mapped[UUID] = mapped_column(ForeignKey("org_units.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    name: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("org_unit_id", "day"),)
+
+
+class OrgSettings(AuditedBase):
+    """Tunable rules for one company: thresholds, radius, quiet hours, weights."""
+
+    __tablename__ = "org_settings"
+
+    company_id: Mapped[UUID] = mapped_column(ForeignKey("org_units.id", ondelete="CASCADE"), unique=True)
+    pace_yellow: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.10"))
+    pace_orange: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.20"))
+    pace_red: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.30"))
+    checkin_radius_m: Mapped[int] = mapped_column(default=200)
+    quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="07:00")
+    reminder_second_window_h: Mapped[int] = mapped_column(default=4)
+    escalation_climb_h: Mapped[int] = mapped_column(default=24)
+    outcomes: Mapped[list[str]] = mapped_column(
+        JSONType,
+        default=lambda: ["order", "follow_up", "no_decision", "not_available", "lost"],
+    )
+    scorecard_weights: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=lambda: {"result": 0.5, "process": 0.3, "team": 0.2}
+    )

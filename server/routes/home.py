@@ -1,0 +1,45 @@
+"""The landing page: each role starts where its day starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Redirect
+
+from server.routes.deps import require_login
+from server.web import render
+
+ROLE_HOME = {"manager": "/team", "executive": "/org", "admin": "/org"}
+
+
+@get("/", guards=[require_login], include_in_schema=False)
+async def home(request: Request[Any, Any, Any]) -> Any:
+    """Reps land on Today; the other roles are sent to their own first page."""
+    user = request.scope["user"]
+    if user.role in ROLE_HOME:
+        return Redirect(ROLE_HOME[user.role], status_code=303)
+    return render(request, "home/rep.html")
+
+
+ROUTES: list[Any] = [home]
+
+
+# Landing pages for roles whose areas are built in later issues; each area's module takes
+# its path over when it is built.
+@get("/team", guards=[require_login], include_in_schema=False)
+async def team_home(request: Request[Any, Any, Any]) -> Any:
+    return render(request, "home/manager.html")
+
+
+@get("/org", guards=[require_login], include_in_schema=False)
+async def org_home(request: Request[Any, Any, Any]) -> Any:
+    return render(request, "home/executive.html")
+
+
+@get("/admin", guards=[require_login], include_in_schema=False)
+async def admin_home(request: Request[Any, Any, Any]) -> Any:
+    return render(request, "home/admin.html")
+
+
+ROUTES += [team_home, org_home, admin_home]

@@ -1,0 +1,1 @@
+"""Use cases per area. Services flush, never commit: the request or job owns the transaction."""

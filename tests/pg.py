@@ -1,0 +1,119 @@
+"""Find or start a PostgreSQL server for the test run (DESIGN: tests run on both engines).
+
+Order: FIELDSALES_TEST_DATABASE_URL; else a server on 127.0.0.1:5432 (a fresh database per run,
+dropped afterwards); else a throwaway cluster from the machine's initdb/pg_ctl run as user
+postgres in a temp directory; else None (the caller skips loudly, or fails under CI=true).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+async def _admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+@contextmanager
+def _throwaway_cluster() -> Iterator[str | None]:
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        yield None
+        return
+    workdir = tempfile.mkdtemp(prefix="fieldsales-pg-")
+    os.chmod(workdir, 0o777)
+    data = os.path.join(workdir, "data")
+    port = 55432 + os.getpid() % 1000
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    try:
+        subprocess.run(
+            [*as_postgres, initdb, "-D", data, "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *as_postgres,
+                pg_ctl,
+                "-D",
+                data,
+                "-o",
+                f"-p {port} -k {workdir} -h 127.0.0.1",
+                "-w",
+                "start",
+                "-l",
+                os.path.join(workdir, "log"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    except (subprocess.CalledProcessError, OSError):
+        yield None
+    finally:
+        subprocess.run([*as_postgres, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str | None]:
+    """Yield an asyncpg URL of an empty database for this run, or None."""
+    explicit = os.environ.get("FIELDSALES_TEST_DATABASE_URL")
+    if explicit:
+        yield explicit
+        return
+    if _port_open("127.0.0.1", 5432):
+        with _fresh_database("postgresql+asyncpg://postgres@127.0.0.1:5432/postgres") as url:
+            yield url
+        return
+    with _throwaway_cluster() as server_url:
+        if server_url is None:
+            yield None
+            return
+        with _fresh_database(server_url) as url:
+            yield url
+
+
+@contextmanager
+def _fresh_database(server_url: str) -> Iterator[str]:
+    name = f"fieldsales_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        for _ in range(3):
+            try:
+                asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except Exception:
+                time.sleep(1)
