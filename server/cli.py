@@ -77,7 +77,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head")
+@click.option("--revision", default="heads")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (head)."""
     from server.db.engine import create_engine

@@ -31,7 +31,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Upgrade the database behind `engine` to `revision`."""
     url = engine.url.render_as_string(hide_password=False)
 
