@@ -201,7 +201,7 @@ async def login_session(client: AsyncTestClient[Any], local: str) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    page = await client.get("/offline")
+    page = await client.get("/", follow_redirects=True)
     import re
 
     match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from advanced_alchemy.base import UUIDAuditBase, UUIDBase, orm_registry
+import warnings
+
+# advanced-alchemy's mixins still use a decorator SQLAlchemy 2.1 deprecates; silence exactly that.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="The declarative_mixin decorator", category=DeprecationWarning)
+    from advanced_alchemy.base import UUIDAuditBase, UUIDBase, orm_registry
 from sqlalchemy import JSON, Numeric
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Redirect
 
-from server.routes.deps import require_login
+from server.routes.deps import require_login, require_role
 from server.web import render
 
 ROLE_HOME = {"manager": "/team", "executive": "/org", "admin": "/org"}
@@ -27,17 +27,17 @@ ROUTES: list[Any] = [home]
 
 # Landing pages for roles whose areas are built in later issues; each area's module takes
 # its path over when it is built.
-@get("/team", guards=[require_login], include_in_schema=False)
+@get("/team", guards=[require_role("manager")], include_in_schema=False)
 async def team_home(request: Request[Any, Any, Any]) -> Any:
     return render(request, "home/manager.html")
 
 
-@get("/org", guards=[require_login], include_in_schema=False)
+@get("/org", guards=[require_role("executive")], include_in_schema=False)
 async def org_home(request: Request[Any, Any, Any]) -> Any:
     return render(request, "home/executive.html")
 
 
-@get("/admin", guards=[require_login], include_in_schema=False)
+@get("/admin", guards=[require_role("admin")], include_in_schema=False)
 async def admin_home(request: Request[Any, Any, Any]) -> Any:
     return render(request, "home/admin.html")
 

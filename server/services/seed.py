@@ -5,6 +5,7 @@ Bulk inserts in chunks, so 1,000 reps / 100,000 customers / 1,000,000 orders loa
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import uuid
@@ -15,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import JSON, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.clock import Clock, system_clock
@@ -290,7 +291,7 @@ async def _seed_customers_and_history(
             lng = round(rep["start_lng"] + rng.gauss(0, 0.04), 6)
             name = " ".join(rng.choice(part) for part in NAME_PARTS)
             orders_expected = (
-                0.0 if status == "prospect" or dormant else min(60.0, 4.0 * size**0.6) * options.months / 12
+                0.0 if status == "prospect" or dormant else min(60.0, 6.2 * size**0.6) * options.months / 12
             )
             n_orders = int(orders_expected + rng.random())
             visit_every = 7 if size > 8 else 14 if size > 3 else 30 if size > 1.5 else 60
@@ -479,13 +480,34 @@ def _target(
         "status": "approved",
         "version": 1,
         "approved_at": world.now,
+        "created_at": world.now,
+        "updated_at": world.now,
         "external_ref": None,
     }
 
 
 async def _insert(connection: AsyncConnection, table: Table | Any, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql" and len(rows) >= 1000:
+        await _copy(connection, table, rows)
+        return
     for offset in range(0, len(rows), CHUNK):
         await connection.execute(insert(table), rows[offset : offset + CHUNK])
+
+
+async def _copy(connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY through asyncpg: ~10x faster than batched INSERT for history rows."""
+    if "created_at" in table.c and "created_at" not in rows[0]:
+        stamp = datetime.now(UTC)
+        rows = [{**row, "created_at": stamp, "updated_at": stamp} for row in rows]
+    columns = list(rows[0])
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON) or "JSON" in str(c.type)}
+    records = [
+        tuple(json.dumps(row[c]) if c in json_columns else row[c] for c in columns) for row in rows
+    ]
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)
 
 
 def _progress(enabled: bool, total: int) -> Any:

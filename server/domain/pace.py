@@ -1,0 +1,124 @@
+"""Progress against a target: expected to date, pace, lag, status, projection, run rate.
+
+expected = amount x weighted elapsed fraction (see calendar.py); pace = actual / expected;
+lag = max(0, 1 - pace). Status by lag: green < 10% <= yellow < 20% <= orange < 30% <= red.
+Before `min_working_days` working days of the period have elapsed the status is NONE and
+`warnable` is False: a slow first morning is noise, not a warning, and the UI shows "too early".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from server.domain.calendar import NO_HOLIDAYS, weighted_elapsed_fraction, working_days
+from server.domain.numbers import money, ratio
+
+
+class PaceStatus(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    ORANGE = "orange"
+    RED = "red"
+    NONE = "none"  # not yet warnable, or nothing expected yet
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Lag thresholds (fractions) and the grace period in working days."""
+
+    yellow: Decimal = Decimal("0.10")
+    orange: Decimal = Decimal("0.20")
+    red: Decimal = Decimal("0.30")
+    min_working_days: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0 < self.yellow <= self.orange <= self.red:
+            raise ValueError("thresholds must satisfy 0 < yellow <= orange <= red")
+        if self.min_working_days < 0:
+            raise ValueError("min_working_days must be >= 0")
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A target's progress as of one date. Money at 2 dp, ratios at 4 dp."""
+
+    target: Decimal
+    actual: Decimal
+    expected_to_date: Decimal
+    elapsed_fraction: Decimal
+    pace: Decimal | None  # actual / expected; None while nothing is expected
+    lag: Decimal | None
+    status: PaceStatus
+    warnable: bool
+    attainment: Decimal | None  # actual / target; None for a zero target
+    projection: Decimal | None  # actual / elapsed fraction; None before the period starts
+    remaining_gap: Decimal
+    working_days_elapsed: int
+    working_days_total: int
+    working_days_left: int
+    required_daily_run_rate: Decimal | None  # None when no working day is left
+
+
+def status_for_lag(lag: Decimal, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> PaceStatus:
+    """Map a lag (0..1) to green/yellow/orange/red; each threshold is the start of its band."""
+    if lag >= thresholds.red:
+        return PaceStatus.RED
+    if lag >= thresholds.orange:
+        return PaceStatus.ORANGE
+    if lag >= thresholds.yellow:
+        return PaceStatus.YELLOW
+    return PaceStatus.GREEN
+
+
+def compute_progress(
+    amount: Decimal,
+    actual: Decimal,
+    start: date,
+    end: date,
+    as_of: date,
+    holidays: frozenset[date] = NO_HOLIDAYS,
+    month_weights: Mapping[int, Decimal] | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> Progress:
+    """Progress of `actual` against `amount` over [start, end] by the end of `as_of`."""
+    if amount < 0:
+        raise ValueError("target amount must be >= 0")
+    fraction = weighted_elapsed_fraction(start, end, as_of, holidays, month_weights)
+    expected = amount * fraction
+
+    pace = ratio(actual / expected) if expected > 0 else None
+    # Classify the rounded lag so the status always agrees with the figure shown next to it.
+    lag = max(Decimal(0), Decimal(1) - pace) if pace is not None else None
+
+    elapsed_days = working_days(start, min(as_of, end), holidays) if as_of >= start else 0
+    total_days = working_days(start, end, holidays)
+    days_left = working_days(max(start, as_of + timedelta(days=1)), end, holidays)
+
+    warnable = elapsed_days >= thresholds.min_working_days
+    status = status_for_lag(lag, thresholds) if warnable and lag is not None else PaceStatus.NONE
+
+    gap = max(Decimal(0), amount - actual)
+    return Progress(
+        target=money(amount),
+        actual=money(actual),
+        expected_to_date=money(expected),
+        elapsed_fraction=ratio(fraction),
+        pace=pace,
+        lag=lag,
+        status=status,
+        warnable=warnable,
+        attainment=ratio(actual / amount) if amount > 0 else None,
+        projection=money(actual / fraction) if fraction > 0 else None,
+        remaining_gap=money(gap),
+        working_days_elapsed=elapsed_days,
+        working_days_total=total_days,
+        working_days_left=days_left,
+        required_daily_run_rate=money(gap / days_left) if days_left else None,
+    )
