@@ -35,6 +35,11 @@ chromium:
 test: install-test chromium
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Two app processes (ports 8001, 8002) against one PostgreSQL (DATABASE_URL, default local db "fieldsales").
+run-cluster: install
+	$(BIN)/fieldsales vapid
+	./scripts/run_cluster.sh
+
 lint:
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench

@@ -31,7 +31,8 @@ def main() -> None:
 @click.option("--host", default=None, help="Bind address (default from HOST, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default from PORT, 8000).")
 @click.option("--no-scheduler", is_flag=True, help="Do not start the job scheduler in this process.")
-def run(host: str | None, port: int | None, no_scheduler: bool) -> None:
+@click.option("--skip-prepare", is_flag=True, help="Do not migrate or seed (another step did it).")
+def run(host: str | None, port: int | None, no_scheduler: bool, skip_prepare: bool) -> None:
     """Upgrade the database, seed demo data when empty, and serve."""
     import uvicorn
 
@@ -41,7 +42,8 @@ def run(host: str | None, port: int | None, no_scheduler: bool) -> None:
     if no_scheduler:
         overrides["SCHEDULER"] = False
     settings = load_settings(**overrides)
-    _run(_prepare(settings))
+    if not skip_prepare:
+        _run(_prepare(settings))
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -69,6 +71,12 @@ async def _prepare(settings: Settings) -> None:
     url = f"http://{settings.host}:{settings.port}"
     click.echo(f"\nFieldSales is running at {url}")
     click.echo(f"Demo logins (password {DEMO_PASSWORD}): " + ", ".join(DEMO_LOGINS))
+
+
+@main.command()
+def prepare() -> None:
+    """Upgrade the database and seed the demo company when it is empty (what `run` does first)."""
+    _run(_prepare(_settings()))
 
 
 @main.group()
@@ -200,6 +208,47 @@ def vapid(out: str, force: bool) -> None:
     path.write_text(generate_vapid_env())
     path.chmod(0o600)
     click.echo(f"wrote VAPID keys to {path}")
+
+
+@main.command("export")
+@click.argument("path", type=click.Path(dir_okay=False))
+def export_cmd(path: str) -> None:
+    """Export every table to a versioned .tar.gz archive."""
+    from server.db.engine import create_engine
+    from server.services.backup import export_archive
+
+    async def go() -> dict[str, Any]:
+        engine = create_engine(_settings())
+        try:
+            return await export_archive(engine, Path(path))
+        finally:
+            await engine.dispose()
+
+    manifest = _run(go())
+    click.echo(f"exported {sum(manifest['tables'].values())} rows to {path}")
+
+
+@main.command("import-all")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_all_cmd(path: str) -> None:
+    """Restore an export into an empty database (upgraded to the archive's schema first)."""
+    from server.db.engine import create_engine
+    from server.db.migrate import upgrade
+    from server.services.backup import RestoreError, import_archive
+
+    async def go() -> dict[str, int]:
+        engine = create_engine(_settings())
+        try:
+            await upgrade(engine)
+            return await import_archive(engine, Path(path))
+        finally:
+            await engine.dispose()
+
+    try:
+        restored = _run(go())
+    except RestoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {sum(restored.values())} rows from {path}")
 
 
 def _services() -> Any:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     vapid_subject: str = Field(default="mailto:ops@fieldsales.example", alias="VAPID_SUBJECT")
     push_timeout_s: float = Field(default=10.0, alias="PUSH_TIMEOUT_S")
     push_concurrency: int = Field(default=8, alias="PUSH_CONCURRENCY")
+    # Test-only: accept http://127.0.0.1 / localhost push endpoints (the local fake push service).
+    push_allow_insecure_localhost: bool = Field(default=False, alias="PUSH_ALLOW_INSECURE_LOCALHOST")
     # Sessions and tokens
     session_days: int = Field(default=14, alias="SESSION_DAYS")
     token_hours: int = Field(default=12, alias="TOKEN_HOURS")
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     db_timeout_s: float = Field(default=5.0, alias="DB_TIMEOUT_S")
     instance_name: str = Field(default="", alias="INSTANCE_NAME")
     log_json: bool = Field(default=False, alias="LOG_JSON")
+    # When set, /metrics requires `Authorization: Bearer <token>`.
+    metrics_token: str = Field(default="", alias="METRICS_TOKEN")
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -45,6 +45,9 @@ ESCALATIONS_OPEN = Gauge(
     ["severity"],
     registry=REGISTRY,
 )
+DB_SCRAPE_ERRORS = Counter(
+    "fieldsales_metrics_db_errors_total", "Scrapes that could not read database gauges", registry=REGISTRY
+)
 
 
 def record_job(job: str, status: str, seconds: float) -> None:

@@ -115,3 +115,13 @@ async def test_security_headers(client: AsyncTestClient[Any]) -> None:
     assert "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "strict-transport-security" not in response.headers  # plain http in tests
+
+
+async def test_metrics_exposes_request_latency_and_database_gauges(
+    client: AsyncTestClient[Any], demo: Demo
+) -> None:
+    await client.get("/healthz")
+    body = (await client.get("/metrics")).text
+    assert 'fieldsales_request_duration_seconds_count{method="GET",route="/healthz",status="200"}' in body
+    assert "fieldsales_outbox_backlog 0.0" in body
+    assert 'fieldsales_escalations_open{severity="red"} 0.0' in body
