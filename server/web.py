@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.response import Redirect, Template
 
 from server import i18n
@@ -36,31 +36,36 @@ class Flash:
     message: str
 
 
+def N_(message: str) -> str:  # noqa: N802  (the gettext "mark for extraction" convention)
+    """Mark a string for extraction; it is translated later, at render time."""
+    return message
+
+
 # Navigation per role (labels are msgids, translated at render time).
 NAV: dict[str, list[tuple[str, str, str]]] = {
     "rep": [
-        ("/", "Today", "today"),
-        ("/customers", "Customers", "customers"),
-        ("/progress", "Progress", "progress"),
-        ("/inbox", "Inbox", "inbox"),
+        ("/", N_("Today"), "today"),
+        ("/customers", N_("Customers"), "customers"),
+        ("/progress", N_("Progress"), "progress"),
+        ("/inbox", N_("Inbox"), "inbox"),
     ],
     "manager": [
-        ("/team", "Team", "team"),
-        ("/standup", "Stand-up", "standup"),
-        ("/escalations", "Escalations", "escalations"),
-        ("/plans", "Plans", "plans"),
-        ("/customers", "Customers", "customers"),
+        ("/team", N_("Team"), "team"),
+        ("/standup", N_("Stand-up"), "standup"),
+        ("/escalations", N_("Escalations"), "escalations"),
+        ("/plans", N_("Plans"), "plans"),
+        ("/customers", N_("Customers"), "customers"),
     ],
     "executive": [
-        ("/org", "Organisation", "org"),
-        ("/escalations", "Escalations", "escalations"),
-        ("/plans", "Plans", "plans"),
+        ("/org", N_("Organisation"), "org"),
+        ("/escalations", N_("Escalations"), "escalations"),
+        ("/plans", N_("Plans"), "plans"),
     ],
     "admin": [
-        ("/org", "Organisation", "org"),
-        ("/plans", "Plans", "plans"),
-        ("/customers", "Customers", "customers"),
-        ("/admin", "Admin", "admin"),
+        ("/org", N_("Organisation"), "org"),
+        ("/plans", N_("Plans"), "plans"),
+        ("/customers", N_("Customers"), "customers"),
+        ("/admin", N_("Admin"), "admin"),
     ],
 }
 
@@ -150,7 +155,13 @@ def render(
         "locale_tag": i18n.locale_tag(),
         **context,
     }
-    response = Template(template_name=template, context=ctx, status_code=status_code, headers=headers)
+    response = Template(
+        template_name=template,
+        context=ctx,
+        status_code=status_code,
+        headers=headers,
+        media_type=MediaType.HTML,
+    )
     if flashes:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response

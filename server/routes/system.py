@@ -21,7 +21,12 @@ SHELL_ASSETS = (
     "push.js",
     "vendor/htmx.min.js",
     "icons/icon-192.png",
-    "manifest.webmanifest",
+    "icons/favicon.svg",
+    "icons/apple-touch-icon.png",
+    "icons/badge-96.png",
+    # Page scripts of the offline-capable screens (Today, check-in).
+    "tasks.js",
+    "checkin.js",
 )
 
 

@@ -1,0 +1,376 @@
+/*
+ * Check-in and check-out from the phone (/checkins/new and /checkins/{id}).
+ * Check in: a GPS fix (10 s at most; without one the rep may go on, recorded as "no location"),
+ * a client UUID and the device time, then the API directly when online, or the offline outbox
+ * (window.fieldsalesOutbox) when offline or when the network or server fails. The server accepts
+ * each id once, so sending the same request again, from here or from the outbox, is harmless.
+ * Check out: the outcome form, sent the same way. While the check-in itself waits in the outbox,
+ * the check-out joins it there, so the two reach the server in order.
+ * Loaded from the page content (htmx runs it again after a boosted navigation): it binds
+ * document-level listeners once and initialises each page element once.
+ */
+(function () {
+  "use strict";
+
+  if (window.fieldsalesCheckin) {
+    window.fieldsalesCheckin.init();
+    return;
+  }
+
+  const API = "/api/v1/checkins";
+  const GEO_TIMEOUT_MS = 10000;
+  // getCurrentPosition's own timeout starts after the permission prompt; this one covers a rep
+  // who never answers the prompt.
+  const GEO_HARD_LIMIT_MS = 30000;
+  const OPEN_VISIT_MAX_AGE_MS = 12 * 60 * 60 * 1000;
+
+  function text(key, fallback) {
+    const holder = document.getElementById("checkin-text");
+    return (holder && holder.dataset[key]) || fallback;
+  }
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // crypto.randomUUID exists only in secure contexts (https, localhost).
+  function newId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  function localToday() {
+    const now = new Date();
+    return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+  }
+
+  /* ---- Open visits, remembered on the phone so a reload resumes instead of checking in twice ---- */
+
+  const visitKey = (userId, customerId) => `fieldsales-visit:${userId}:${customerId}`;
+
+  function recallVisit(userId, customerId) {
+    try {
+      const visit = JSON.parse(localStorage.getItem(visitKey(userId, customerId)) || "null");
+      return visit && Date.now() - visit.saved_at < OPEN_VISIT_MAX_AGE_MS ? visit : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function rememberVisit(userId, customerId, visit) {
+    try {
+      localStorage.setItem(visitKey(userId, customerId), JSON.stringify({ ...visit, saved_at: Date.now() }));
+    } catch (err) {
+      console.warn("Could not remember the open visit", err);
+    }
+  }
+
+  function forgetVisit(userId, customerId) {
+    try {
+      localStorage.removeItem(visitKey(userId, customerId));
+    } catch (err) {
+      /* storage unavailable: nothing to forget */
+    }
+  }
+
+  /* ---- Delivery: the API now, or the outbox for later ---- */
+
+  async function post(url, body) {
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken() },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+        redirect: "manual", // an expired session redirects to the sign-in page: not a success
+      });
+      let json = null;
+      try {
+        json = await response.json();
+      } catch (err) {
+        /* not JSON: the status decides */
+      }
+      return { status: response.status, redirected: response.type === "opaqueredirect", json };
+    } catch (err) {
+      return null; // no network
+    }
+  }
+
+  // done: stored. refused: the server rejected the data (show why). queued: kept for later;
+  // "auth" when only signing in again will get it through.
+  function verdict(result) {
+    if (!result || result.redirected) return "queued";
+    const status = result.status;
+    if (status >= 200 && status < 300) return "done";
+    if (status === 401 || status === 403) return "auth";
+    if (status === 408 || status === 429 || status >= 500) return "queued";
+    return "refused";
+  }
+
+  async function deliver(url, body, { viaOutbox = false } = {}) {
+    let result = null;
+    let outcome = "queued";
+    if (!viaOutbox && navigator.onLine) {
+      result = await post(url, body);
+      outcome = verdict(result);
+      if (outcome === "done" || outcome === "refused") return { outcome, result };
+    }
+    // Every queued request gets its own outbox id: the server identifies visits by the body.
+    await window.fieldsalesOutbox.enqueue({ id: newId(), url, method: "POST", body });
+    if (outcome === "auth" && window.fieldsalesToast) window.fieldsalesToast(text("signIn", "Sign in again."), "error");
+    return { outcome, result };
+  }
+
+  function problemText(result) {
+    const problem = (result && result.json) || {};
+    return problem.detail || text("failed", "Something went wrong");
+  }
+
+  /* ---- Check in ---- */
+
+  function locate() {
+    return new Promise((resolve) => {
+      if (!navigator.geolocation) return resolve({ error: "unsupported" });
+      const limit = setTimeout(() => resolve({ error: "timeout" }), GEO_HARD_LIMIT_MS);
+      navigator.geolocation.getCurrentPosition(
+        (position) => {
+          clearTimeout(limit);
+          resolve({ coords: position.coords });
+        },
+        (error) => {
+          clearTimeout(limit);
+          resolve({ error: error.code === 1 ? "denied" : error.code === 3 ? "timeout" : "unavailable" });
+        },
+        { enableHighAccuracy: true, timeout: GEO_TIMEOUT_MS, maximumAge: 30000 },
+      );
+    });
+  }
+
+  function part(root, role) {
+    return root.querySelector(`[data-role="${role}"]`);
+  }
+
+  function setBusy(root, busy) {
+    root.querySelectorAll("[data-step='check-in'] button").forEach((button) => (button.disabled = busy));
+  }
+
+  function showVisit(root, visit) {
+    root.querySelector("[data-step='check-in']").hidden = true;
+    const step = root.querySelector("[data-step='visit']");
+    step.hidden = false;
+    part(root, "queued").hidden = !visit.queued;
+    const form = step.querySelector("form[data-checkout-form]");
+    form.dataset.checkinId = visit.id;
+    form.dataset.queued = visit.queued ? "true" : "false";
+    if (!form.dataset.visitDate) form.dataset.visitDate = visit.visit_date;
+    initCheckoutForm(form);
+  }
+
+  async function checkIn(root, ids, useLocation) {
+    const status = part(root, "status");
+    const error = part(root, "error");
+    error.hidden = true;
+    setBusy(root, true);
+    const body = { id: newId(), customer_id: ids.customerId, checked_in_at: new Date().toISOString() };
+    if (ids.taskId) body.task_id = ids.taskId;
+    if (useLocation) {
+      status.textContent = text("locating", "Finding your location…");
+      const fix = await locate();
+      if (fix.error) {
+        root.dataset.geoError = fix.error;
+        part(root, "no-fix-reason").textContent = text(fix.error, fix.error);
+        part(root, "no-fix").hidden = false;
+        status.textContent = "";
+        setBusy(root, false);
+        return;
+      }
+      body.lat = fix.coords.latitude;
+      body.lng = fix.coords.longitude;
+      if (fix.coords.accuracy != null) body.accuracy_m = fix.coords.accuracy;
+      if (fix.coords.speed != null && fix.coords.speed >= 0) body.speed = fix.coords.speed;
+    } else {
+      body.geo_error = root.dataset.geoError || "unavailable";
+    }
+    status.textContent = text("sending", "Checking in…");
+    let delivered;
+    try {
+      delivered = await deliver(API, body);
+    } catch (err) {
+      console.warn(err);
+      delivered = { outcome: "refused", result: null };
+    }
+    status.textContent = "";
+    setBusy(root, false);
+    if (delivered.outcome === "refused") {
+      error.textContent = problemText(delivered.result);
+      error.hidden = false;
+      return;
+    }
+    const visit = { id: body.id, queued: delivered.outcome !== "done", visit_date: localToday() };
+    rememberVisit(root.dataset.userId, ids.customerId, visit);
+    if (delivered.outcome === "done") location.assign(`/checkins/${body.id}`);
+    else showVisit(root, visit);
+  }
+
+  function initCheckin(root) {
+    const params = new URLSearchParams(location.search);
+    // Offline, the worker may answer with a saved copy of this page for another customer: the
+    // address is what the rep tapped, so its ids win, and the other customer's name goes.
+    const customerId = params.get("customer_id") || root.dataset.customerId;
+    const sameCustomer = customerId === root.dataset.customerId;
+    const ids = { customerId, taskId: params.get("task_id") || (sameCustomer ? root.dataset.taskId : "") };
+    if (!sameCustomer) {
+      part(root, "customer-name").textContent = text("customerUnsaved", "");
+      const address = part(root, "customer-address");
+      if (address) address.hidden = true;
+    }
+    const open = recallVisit(root.dataset.userId, customerId);
+    if (open) showVisit(root, open);
+    root.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (!button || button.disabled) return;
+      if (button.dataset.action === "check-in") checkIn(root, ids, true);
+      else if (button.dataset.action === "check-in-without-location") checkIn(root, ids, false);
+    });
+    root.dataset.visitCustomerId = customerId;
+  }
+
+  /* ---- Check out ---- */
+
+  function showErrors(form, errors) {
+    for (const [field, message] of Object.entries(errors)) {
+      const slot = form.querySelector(`[data-error-for="${field}"]`);
+      const control = form.elements.namedItem(field);
+      if (control && control.setAttribute) control.setAttribute("aria-invalid", "true");
+      if (slot) {
+        slot.textContent = message;
+        slot.hidden = false;
+      } else {
+        const general = form.querySelector("[data-role='form-error']");
+        general.textContent = `${general.textContent} ${message}`.trim();
+        general.hidden = false;
+      }
+    }
+    const first = form.querySelector("[aria-invalid='true']");
+    if (first && first.focus) first.focus();
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll("[data-error-for], [data-role='form-error']").forEach((slot) => {
+      slot.textContent = "";
+      slot.hidden = true;
+    });
+    form.querySelectorAll("[aria-invalid]").forEach((control) => control.removeAttribute("aria-invalid"));
+  }
+
+  // The JSON body and the mistakes the phone can spot itself (the server checks everything again).
+  function collect(form) {
+    const data = new FormData(form);
+    const value = (name) => String(data.get(name) || "").trim();
+    const body = { checked_out_at: new Date().toISOString(), outcome: value("outcome") };
+    const errors = {};
+    if (!body.outcome) errors.outcome = text("outcomeRequired", "Choose an outcome.");
+    if (body.outcome === "order") {
+      const amount = value("order_amount").replace(",", ".");
+      if (!amount) errors.order_amount = text("amountRequired", "Enter the order amount.");
+      else if (!/^\d+(\.\d{1,2})?$/.test(amount) || Number(amount) <= 0) errors.order_amount = text("amountInvalid", "Enter an amount.");
+      else body.order_amount = amount; // a string: a Decimal on the server, never a float
+    }
+    for (const name of ["notes", "next_step", "next_step_due"]) if (value(name)) body[name] = value(name);
+    const pair = text("nextStepPair", "Enter both the next step and its due date.");
+    if (body.next_step && !body.next_step_due) errors.next_step_due = pair;
+    if (body.next_step_due && !body.next_step) errors.next_step = pair;
+    const min = form.elements.namedItem("next_step_due").min;
+    if (body.next_step_due && min && body.next_step_due < min) errors.next_step_due = text("dueBeforeVisit", "Pick a date from the visit on.");
+    return { body, errors };
+  }
+
+  function toggleAmount(form) {
+    const isOrder = (form.querySelector("input[name='outcome']:checked") || {}).value === "order";
+    const field = form.querySelector("[data-order-only]");
+    field.hidden = !isOrder;
+    form.elements.namedItem("order_amount").required = isOrder;
+  }
+
+  function showCheckedOut(form) {
+    form.hidden = true;
+    const done = form.parentElement.querySelector("[data-role='checked-out']");
+    if (done) done.hidden = false;
+  }
+
+  async function checkOut(form) {
+    clearErrors(form);
+    const { body, errors } = collect(form);
+    if (Object.keys(errors).length) return showErrors(form, errors);
+    const id = form.dataset.checkinId;
+    const button = form.querySelector("button[type='submit']");
+    button.disabled = true;
+    let delivered;
+    try {
+      delivered = await deliver(`${API}/${id}/checkout`, body, { viaOutbox: form.dataset.queued === "true" });
+    } catch (err) {
+      console.warn(err);
+      delivered = { outcome: "refused", result: { json: { detail: text("failed", "Something went wrong") } } };
+    }
+    button.disabled = false;
+    if (delivered.outcome === "refused") {
+      const problem = (delivered.result && delivered.result.json) || {};
+      const fields = Object.fromEntries((problem.errors || []).map((e) => [e.field, e.message]));
+      return showErrors(form, Object.keys(fields).length ? fields : { form: problemText(delivered.result) });
+    }
+    const root = form.closest("[data-checkin]");
+    if (root) forgetVisit(root.dataset.userId, root.dataset.visitCustomerId);
+    if (delivered.outcome === "done") location.assign(`/checkins/${id}`);
+    else showCheckedOut(form);
+  }
+
+  function initCheckoutForm(form) {
+    if (form.dataset.bound) return;
+    form.dataset.bound = "true";
+    const due = form.elements.namedItem("next_step_due");
+    if (!due.min) due.min = form.dataset.visitDate || localToday();
+    form.addEventListener("change", () => toggleAmount(form));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      checkOut(form);
+    });
+    toggleAmount(form);
+  }
+
+  /* ---- Pages ---- */
+
+  function init() {
+    document.querySelectorAll("[data-checkin]:not([data-bound])").forEach((root) => {
+      root.dataset.bound = "true";
+      initCheckin(root);
+    });
+    document.querySelectorAll("[data-visit] form[data-checkout-form]").forEach(initCheckoutForm);
+  }
+
+  // When the outbox drains, what waited has reached the server: show the server's view of it.
+  document.addEventListener("outbox:changed", (event) => {
+    if (event.detail.count !== 0) return;
+    document.querySelectorAll("form[data-checkout-form][data-checkin-id]").forEach((form) => {
+      const id = form.dataset.checkinId;
+      if (!id) return;
+      if (form.hidden) location.assign(`/checkins/${id}`);
+      else if (form.dataset.queued === "true") {
+        form.dataset.queued = "false";
+        const root = form.closest("[data-checkin]");
+        if (root) {
+          part(root, "queued").hidden = true;
+          rememberVisit(root.dataset.userId, root.dataset.visitCustomerId, { id, queued: false, visit_date: form.dataset.visitDate });
+        }
+      }
+    });
+  });
+
+  document.addEventListener("htmx:load", init);
+  window.fieldsalesCheckin = { init };
+  init();
+})();

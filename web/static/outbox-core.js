@@ -1,0 +1,201 @@
+/*
+ * Outbox core: the IndexedDB queue of changes made offline, and its replay rules.
+ * Loaded by pages (<script src>) and by the service worker (importScripts), so the page's
+ * "back online" replay and the worker's Background Sync replay follow exactly the same rules.
+ * Touches no DOM: callers decide how to show results.
+ */
+(function (scope) {
+  "use strict";
+
+  const DB_NAME = "fieldsales";
+  const DB_VERSION = 1;
+  const OUTBOX = "outbox"; // the queued requests, keyed by an auto-increment seq (= insertion order)
+  const KV = "kv"; // small facts the worker cannot read from a page, e.g. the latest CSRF token
+  const NOTICES = "notices"; // rejected changes, kept until a page has shown them to the user
+  const BASE_DELAY_MS = 2000;
+  const MAX_DELAY_MS = 5 * 60 * 1000;
+  // A request stuck on a bad connection must not hold the queue (and its lock) forever.
+  const REQUEST_TIMEOUT_MS = 20000;
+
+  let dbPromise = null;
+
+  function openDb() {
+    if (!dbPromise) {
+      dbPromise = new Promise((resolve, reject) => {
+        const request = indexedDB.open(DB_NAME, DB_VERSION);
+        request.onupgradeneeded = () => {
+          const db = request.result;
+          const outbox = db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
+          outbox.createIndex("id", "id", { unique: true });
+          db.createObjectStore(KV);
+          db.createObjectStore(NOTICES, { autoIncrement: true });
+        };
+        request.onsuccess = () => {
+          const db = request.result;
+          // Let a newer version of this script (in another tab or the worker) upgrade the schema.
+          db.onversionchange = () => {
+            db.close();
+            dbPromise = null;
+          };
+          resolve(db);
+        };
+        request.onerror = () => {
+          dbPromise = null;
+          reject(request.error);
+        };
+      });
+    }
+    return dbPromise;
+  }
+
+  // One transaction on one store; resolves with the result of the request `work` returns,
+  // once the transaction has committed (not merely when the request succeeded).
+  function run(storeName, mode, work) {
+    return openDb().then(
+      (db) =>
+        new Promise((resolve, reject) => {
+          const tx = db.transaction(storeName, mode);
+          const request = work(tx.objectStore(storeName));
+          tx.oncomplete = () => resolve(request ? request.result : undefined);
+          tx.onerror = tx.onabort = () => reject(tx.error);
+        }),
+    );
+  }
+
+  function backoffDelay(attempts) {
+    return Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, attempts - 1));
+  }
+
+  async function enqueue({ id, url, method = "POST", body = {}, headers = {}, device_time }) {
+    method = method.toUpperCase();
+    // A GET can't carry a body: fetch would throw on every replay and block the queue for good.
+    if (!url || method === "GET" || method === "HEAD") throw new TypeError("outbox needs a url and a write method");
+    const now = new Date().toISOString();
+    const record = {
+      id: id || crypto.randomUUID(),
+      url,
+      method,
+      body,
+      headers,
+      device_time: device_time || now,
+      created_at: now,
+      attempts: 0,
+      next_attempt_at: 0,
+    };
+    record.seq = await run(OUTBOX, "readwrite", (store) => store.add(record));
+    return record;
+  }
+
+  const all = () => run(OUTBOX, "readonly", (store) => store.getAll());
+  const count = () => run(OUTBOX, "readonly", (store) => store.count());
+  const clear = () => run(OUTBOX, "readwrite", (store) => store.clear());
+  const kvGet = (key) => run(KV, "readonly", (store) => store.get(key));
+  const kvSet = (key, value) => run(KV, "readwrite", (store) => store.put(value, key));
+
+  function takeNotices() {
+    return run(NOTICES, "readwrite", (store) => {
+      const request = store.getAll();
+      store.clear();
+      return request;
+    });
+  }
+
+  // Page and worker may both start a replay at once (an `online` event and a `sync` event);
+  // the Web Locks API makes them take turns so nothing is sent twice by us.
+  function exclusive(work) {
+    const locks = scope.navigator && scope.navigator.locks;
+    return locks ? locks.request("fieldsales-outbox", work) : work();
+  }
+
+  async function send(record, csrfToken) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    const headers = Object.assign({}, record.headers, {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      "X-Client-Id": record.id,
+      "X-Device-Time": record.device_time,
+    });
+    if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+    try {
+      return await fetch(record.url, {
+        method: record.method,
+        headers,
+        body: JSON.stringify(record.body),
+        credentials: "same-origin",
+        // An expired session redirects to the sign-in page with a 200: following it would look
+        // like success and delete the change.
+        redirect: "manual",
+        signal: controller.signal,
+      });
+    } catch (err) {
+      return null; // network failure or timeout: same treatment, try again later
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // sent: delete. retry: keep, back off, stop. auth: keep, stop (the user must sign in again;
+  // dropping would lose work done offline). rejected: the server refused the data itself.
+  function classify(response) {
+    if (!response) return "retry";
+    const status = response.status;
+    if (response.type === "opaqueredirect" || status === 401 || status === 403) return "auth";
+    if (status >= 200 && status < 300) return "sent";
+    if (status === 408 || status === 429 || status >= 500) return "retry";
+    return "rejected";
+  }
+
+  async function problemDetail(response) {
+    try {
+      const problem = await response.json();
+      return problem.detail || problem.title || "";
+    } catch (err) {
+      return "";
+    }
+  }
+
+  /**
+   * Replay queued changes in insertion order, one at a time, stopping at the first that can't
+   * be delivered now. `force` ignores back-off (used when connectivity has just come back).
+   * Resolves to {sent, rejected, stopped: null|"backoff"|"retry"|"auth", retryAt}.
+   */
+  function flush({ csrfToken, force = false } = {}) {
+    return exclusive(async () => {
+      const token = csrfToken || (await kvGet("csrf"));
+      const result = { sent: 0, rejected: 0, stopped: null, retryAt: 0 };
+      for (const record of await all()) {
+        if (!force && record.next_attempt_at > Date.now()) {
+          return Object.assign(result, { stopped: "backoff", retryAt: record.next_attempt_at });
+        }
+        const response = await send(record, token);
+        const outcome = classify(response);
+        if (outcome === "retry" || outcome === "auth") {
+          record.attempts += 1;
+          record.next_attempt_at = Date.now() + backoffDelay(record.attempts);
+          await run(OUTBOX, "readwrite", (store) => store.put(record));
+          return Object.assign(result, { stopped: outcome, retryAt: record.next_attempt_at });
+        }
+        if (outcome === "rejected") {
+          const notice = { status: response.status, detail: await problemDetail(response), url: record.url, id: record.id };
+          await run(NOTICES, "readwrite", (store) => store.add(notice));
+          result.rejected += 1;
+        } else {
+          result.sent += 1;
+        }
+        await run(OUTBOX, "readwrite", (store) => store.delete(record.seq));
+      }
+      return result;
+    });
+  }
+
+  scope.FieldsalesOutboxCore = {
+    enqueue,
+    count,
+    clear,
+    flush,
+    takeNotices,
+    kvGet,
+    rememberCsrfToken: (token) => (token ? kvSet("csrf", token) : Promise.resolve()),
+  };
+})(self);
