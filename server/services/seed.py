@@ -397,9 +397,10 @@ async def _seed_targets(connection: AsyncConnection, world: _World, options: See
     region_revenue: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
     for team_id, revenue in team_revenue.items():
         region_revenue[world.region_of_team[team_id]] += revenue
-    company_amount = (sum(region_revenue.values(), Decimal(0)) * options.year_growth).quantize(
-        Decimal("1000")
-    )
+    # Annualise a shorter history so monthly targets stay realistic with --months < 12.
+    history_months = Decimal(max(1, min(options.months, 12)))
+    annual = sum(region_revenue.values(), Decimal(0)) * Decimal(12) / history_months
+    company_amount = (annual * options.year_growth).quantize(Decimal("1000"))
     company_amount = max(company_amount, Decimal("1000"))
 
     def add(scope: str, scope_id: uuid.UUID, amount: Decimal, parent: uuid.UUID | None) -> uuid.UUID:

@@ -30,8 +30,9 @@ const outbox = self.FieldsalesOutboxCore;
 /* ---- Lifecycle ---- */
 
 self.addEventListener("install", (event) => {
-  // "reload" skips the HTTP cache, so an unversioned URL (the offline page) is fresh too.
-  const requests = PRECACHE_URLS.map((url) => new Request(url, { cache: "reload" }));
+  // Versioned (?v=) assets are immutable, so the HTTP cache copy the page just loaded is
+  // reused; only unversioned URLs (the offline page) skip it to be fresh.
+  const requests = PRECACHE_URLS.map((url) => new Request(url, { cache: url.includes("?v=") ? "default" : "reload" }));
   event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(requests)));
 });
 

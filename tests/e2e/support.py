@@ -1,0 +1,221 @@
+"""Helpers for the browser tests (the fixtures that use them are in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+PHONE = {"width": 360, "height": 740}
+DEMO_PASSWORD = "fieldsales-demo"
+# Role -> demo login (the e-mail's local part). Any other name is used as the login itself.
+LOGINS = {"rep": "rep1", "manager": "manager1", "executive": "exec", "admin": "admin"}
+TIMEOUT_MS = 20_000  # generous: the machine is shared, and a cold Chromium is slow
+SERVER_START_S = 120
+
+
+# ---- The server ----
+
+
+@dataclass
+class LiveServer:
+    url: str
+    db_path: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+    def db(self) -> sqlite3.Connection:
+        """A read-only connection to the server's database file (for server-side assertions)."""
+        return sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+
+    def count_rows(self, table: str, column: str, value: uuid.UUID) -> int:
+        """Rows whose UUID column equals `value`, whatever the storage (16 bytes, hex, text)."""
+        connection = self.db()
+        try:
+            (count,) = connection.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} IN (?, ?, ?)",
+                (value.bytes, value.hex, str(value)),
+            ).fetchone()
+        finally:
+            connection.close()
+        return int(count)
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + SERVER_START_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the server exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"the server did not answer /healthz within {SERVER_START_S} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(db_path: Path, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{db_path}",
+        SECRET_KEY="e2e-secret-key-not-for-production",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        SCHEDULER="false",
+        COOKIE_SECURE="false",  # plain http on 127.0.0.1
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+# ---- The browser ----
+
+
+@dataclass
+class PageProblems:
+    """What a page reported that a user would never see: uncaught errors, CSP violations."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            self.errors.append(f"CSP: {message.text}")
+
+
+@dataclass
+class Browsing:
+    """The contexts a test opened (closed after it); hands out phone-sized pages."""
+
+    browser: Any
+    server: LiveServer
+    contexts: list[Any] = field(default_factory=list)
+    problems: dict[int, PageProblems] = field(default_factory=dict)
+
+    def new_context(
+        self, *, locale: str = "en-US", permissions: list[str] | None = None, **options: Any
+    ) -> Any:
+        context = self.browser.new_context(
+            base_url=self.server.url,
+            viewport=PHONE,
+            screen=PHONE,
+            device_scale_factor=1,
+            is_mobile=True,
+            has_touch=True,
+            locale=locale,
+            extra_http_headers={"Accept-Language": locale},
+            permissions=permissions or [],
+            **options,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        self.contexts.append(context)
+        return context
+
+    def new_page(self, **context_options: Any) -> Any:
+        page = self.new_context(**context_options).new_page()
+        watcher = PageProblems()
+        watcher.watch(page)
+        self.problems[id(page)] = watcher
+        return page
+
+    def problems_of(self, page: Any) -> list[str]:
+        return self.problems[id(page)].errors
+
+    def close(self) -> None:
+        for context in self.contexts:
+            try:
+                context.close()
+            except Exception:  # already closed by the test, or its browser crashed
+                pass
+
+
+def sign_in(page: Any, login: str) -> None:
+    """Sign in through the real form, as a user would, and wait for the landing page."""
+    page.goto("/login")
+    page.fill('input[name="email"]', f"{login}@demo.example")
+    page.fill('input[name="password"]', DEMO_PASSWORD)
+    with page.expect_navigation(wait_until="load"):
+        page.locator('form:has(input[name="password"]) button[type="submit"]').click()
+    if page.url.split("?")[0].endswith("/login"):
+        message = page.locator(".form-error, .field-error").all_text_contents()
+        pytest.fail(f"signing in as {login} failed: {message}")
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a viewport screenshot under test-artifacts/screenshots/ (gitignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.screenshot(path=str(path), animations="disabled", caret="hide")
+    return path
+
+
+def wait_until(page: Any, predicate: str, arg: Any = None, timeout_ms: int = TIMEOUT_MS) -> Any:
+    """Poll an async JS function `(arg) => value` in the page until it returns something truthy.
+
+    page.wait_for_function compiles its string with `new Function`, which the app's CSP (no
+    'unsafe-eval') refuses; page.evaluate goes through the DevTools protocol and is allowed, so
+    the predicate is spliced into the evaluated source instead.
+    """
+    return page.evaluate(
+        f"""async ([arg, timeout]) => {{
+            const check = {predicate};
+            const end = Date.now() + timeout;
+            for (;;) {{
+                const value = await check(arg);
+                if (value) return value;
+                if (Date.now() > end) throw new Error("timed out after " + timeout + " ms: " + {json.dumps(predicate)});
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }}
+        }}""",
+        [arg, timeout_ms],
+    )

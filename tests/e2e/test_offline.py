@@ -1,0 +1,115 @@
+"""The service worker, the offline shell and the outbox, in a real Chromium against a real server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.support import Browsing, wait_until
+
+pytestmark = pytest.mark.e2e
+
+SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
+PAGE_SAVED = "async (url) => Boolean(await (await caches.open('fieldsales-pages')).match(url))"
+OUTBOX_EMPTY = "async () => (await window.fieldsalesOutbox.count()) === 0"
+
+
+def install_worker(page: Any) -> None:
+    """Wait for the worker to activate, reload, and check it now controls the page."""
+    wait_until(page, SW_ACTIVE)
+    page.reload()
+    assert page.evaluate("Boolean(navigator.serviceWorker.controller)"), "no controller after reload"
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
+
+
+def test_service_worker_installs_and_the_shell_works_offline(page_as: Any, browsing: Browsing) -> None:
+    page = page_as("rep")
+    install_worker(page)
+    # The controlled reload of Today saved it as an offline page (written after the response).
+    wait_until(page, PAGE_SAVED, browsing.server.url + "/")
+    shell = page.evaluate(
+        "async () => (await caches.keys()).filter((name) => name.startsWith('fieldsales-shell-'))"
+    )
+    assert len(shell) == 1, shell
+
+    page.context.set_offline(True)
+    page.reload()
+    # The saved Today page, in the app shell, says it is offline.
+    expect(page).to_have_title("Today · FieldSales")
+    expect(page.locator("#net-status")).to_have_text("Offline")
+    expect(page.locator("html")).to_have_class(re.compile(r"\bis-offline\b"))
+    expect(page.locator("nav.app-nav .nav-link span")).to_have_text(
+        ["Today", "Customers", "Progress", "Inbox"]
+    )
+    expect(page.locator("h1")).to_have_text("Today")
+
+    # A page never opened while online: the precached offline page answers.
+    page.goto("/inbox")
+    expect(page.locator("h1")).to_have_text("You’re offline")
+    expect(page.locator("#net-status")).to_have_text("Offline")
+
+    page.context.set_offline(False)
+    page.goto("/")
+    expect(page.locator("#net-status")).to_have_text("Online")
+    assert browsing.problems_of(page) == []
+
+
+def test_a_check_in_made_offline_is_queued_then_sent_exactly_once(page_as: Any, browsing: Browsing) -> None:
+    server = browsing.server
+    page = page_as("rep")
+    wait_until(page, SW_ACTIVE)
+    customers = page.request.get("/api/v1/customers?page_size=50").json()["items"]
+    me = page.request.get("/api/v1/me").json()
+    # The last of rep1's customers: other tests check in nowhere, so it has no open visit.
+    customer = [c for c in customers if c["owner_rep_id"] == me["id"]][-1]
+    customer_id = uuid.UUID(customer["id"])
+    before = server.count_rows("checkins", "customer_id", customer_id)
+
+    # Every POST to the check-in API, whoever sends it: the page or the worker (Background Sync).
+    sent: list[tuple[str, str | None]] = []
+
+    def count_checkin_posts(request: Any) -> None:
+        if request.method == "POST" and request.url.endswith("/api/v1/checkins"):
+            sent.append(("worker" if request.service_worker else "page", request.headers.get("x-client-id")))
+
+    page.context.on("request", count_checkin_posts)
+
+    page.context.set_offline(True)
+    expect(page.locator("#net-status")).to_have_text("Offline")
+    checkin_id = uuid.uuid4()
+    body = {
+        "id": str(checkin_id),
+        "customer_id": str(customer_id),
+        "checked_in_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    record = page.evaluate(
+        "(body) => window.fieldsalesOutbox.enqueue({id: body.id, url: '/api/v1/checkins', method: 'POST', body})",
+        body,
+    )
+    assert record["id"] == str(checkin_id)
+    badge = page.locator("#sync-badge")
+    expect(badge).to_be_visible()
+    expect(badge.locator(".sync-count")).to_have_text("1")
+    page.wait_for_timeout(300)  # offline: nothing may have been sent
+    assert sent == []
+    assert server.count_rows("checkins", "id", checkin_id) == 0
+
+    page.context.set_offline(False)
+    expect(badge).to_be_hidden()
+    expect(badge.locator(".sync-count")).to_have_text("0")
+    wait_until(page, OUTBOX_EMPTY)
+    # Give a second replay (page `online` + worker `sync` racing) the time to show up if it exists.
+    page.wait_for_timeout(1000)
+    assert len(sent) == 1, f"the queued check-in was sent {len(sent)} times: {sent}"
+    assert sent[0][1] == str(checkin_id)  # the client UUID is the idempotency key
+    assert server.count_rows("checkins", "id", checkin_id) == 1
+    assert server.count_rows("checkins", "customer_id", customer_id) == before + 1
+    stored = page.request.get(f"/api/v1/checkins/{checkin_id}")
+    assert stored.status == 200
+    assert stored.json()["customer_id"] == str(customer_id)
+    assert browsing.problems_of(page) == []
