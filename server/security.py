@@ -23,6 +23,8 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Paths that need no identity at all (static assets, health, the login itself).
+# Signing in needs no CSRF token: a stale session cookie must not block getting a new one.
+CSRF_EXEMPT = frozenset({"/login", "/api/v1/auth/token"})
 PUBLIC_PREFIXES = (
     "/static/",
     "/healthz",
@@ -59,7 +61,12 @@ class AuthMiddleware(ASGIMiddleware):
                     request.headers.get("accept-language"),
                 )
             )
-            if principal is not None and principal.auth == "session" and request.method in UNSAFE_METHODS:
+            if (
+                principal is not None
+                and principal.auth == "session"
+                and request.method in UNSAFE_METHODS
+                and path not in CSRF_EXEMPT
+            ):
                 await _check_csrf(request, principal)
         else:
             i18n.current_locale.set(i18n.negotiate(None, request.headers.get("accept-language")))
