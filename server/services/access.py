@@ -67,7 +67,8 @@ class Scope:
 
     @classmethod
     async def load(cls, session: AsyncSession, principal: Principal) -> Scope:
-        if principal.org_unit_id is None:
+        # Reps are scoped to themselves, so they never need the subtree query.
+        if principal.org_unit_id is None or principal.is_rep:
             return cls(principal, frozenset())
         units = await subtree_unit_ids(session, principal.org_unit_id)
         return cls(principal, frozenset(units))

@@ -159,11 +159,21 @@
     root.querySelectorAll("[data-step='check-in'] button").forEach((button) => (button.disabled = busy));
   }
 
+  // The same note app.js adds to queued forms: app.js removes every one once the outbox is empty.
+  function waitingNote(container, message) {
+    if (container.querySelector(":scope > .outbox-note")) return;
+    const note = document.createElement("p");
+    note.className = "outbox-note";
+    note.setAttribute("role", "status");
+    note.textContent = message;
+    container.querySelector(":scope > h2").after(note);
+  }
+
   function showVisit(root, visit) {
     root.querySelector("[data-step='check-in']").hidden = true;
     const step = root.querySelector("[data-step='visit']");
     step.hidden = false;
-    part(root, "queued").hidden = !visit.queued;
+    if (visit.queued) waitingNote(step, text("queued", "Checked in on this phone — waiting to sync"));
     const form = step.querySelector("form[data-checkout-form]");
     form.dataset.checkinId = visit.id;
     form.dataset.queued = visit.queued ? "true" : "false";
@@ -300,7 +310,8 @@
   function showCheckedOut(form) {
     form.hidden = true;
     const done = form.parentElement.querySelector("[data-role='checked-out']");
-    if (done) done.hidden = false;
+    done.hidden = false;
+    waitingNote(done, text("checkoutQueued", "Waiting to sync"));
   }
 
   async function checkOut(form) {
@@ -318,12 +329,14 @@
       delivered = { outcome: "refused", result: { json: { detail: text("failed", "Something went wrong") } } };
     }
     button.disabled = false;
+    const root = form.closest("[data-checkin]");
     if (delivered.outcome === "refused") {
+      // The server has no such check-in (its own sending was refused): stop resuming this visit.
+      if (root && delivered.result && delivered.result.status === 404) forgetVisit(root.dataset.userId, root.dataset.visitCustomerId);
       const problem = (delivered.result && delivered.result.json) || {};
       const fields = Object.fromEntries((problem.errors || []).map((e) => [e.field, e.message]));
       return showErrors(form, Object.keys(fields).length ? fields : { form: problemText(delivered.result) });
     }
-    const root = form.closest("[data-checkin]");
     if (root) forgetVisit(root.dataset.userId, root.dataset.visitCustomerId);
     if (delivered.outcome === "done") location.assign(`/checkins/${id}`);
     else showCheckedOut(form);
@@ -363,7 +376,6 @@
         form.dataset.queued = "false";
         const root = form.closest("[data-checkin]");
         if (root) {
-          part(root, "queued").hidden = true;
           rememberVisit(root.dataset.userId, root.dataset.visitCustomerId, { id, queued: false, visit_date: form.dataset.visitDate });
         }
       }
