@@ -121,7 +121,7 @@ class ProgressService(Service):
         )
         if not targets:
             return {}
-        actuals = await self._actuals_by_window(scope, metric, targets, homes, tree)
+        actuals = await self._actuals_by_window(scope, metric, targets, homes, tree, as_of)
         home_units = {home.unit_id for home in homes.values() if home.unit_id is not None}
         starts = min(t.period_start for t in targets.values())
         ends = max(t.period_end for t in targets.values())
@@ -232,13 +232,15 @@ class ProgressService(Service):
         targets: dict[UUID, _TargetRow],
         homes: dict[UUID, ScopeHome],
         tree: OrgTree,
+        as_of: date,
     ) -> dict[UUID, Decimal]:
         # One aggregate per distinct (period, time zone); a plan's targets share one period, so
         # this is one query in practice. Only visits depend on the time zone.
         windows: dict[tuple[date, date, str], list[UUID]] = defaultdict(list)
         for scope_id, row in targets.items():
             tz = homes[scope_id].timezone if metric == "visits" and scope_id in homes else "UTC"
-            windows[(row.period_start, row.period_end, tz)].append(scope_id)
+            # Progress "as of" a day counts actuals up to that day, never later bookings.
+            windows[(row.period_start, min(row.period_end, as_of), tz)].append(scope_id)
         actuals: dict[UUID, Decimal] = {}
         for (start, end, tz), ids in windows.items():
             actuals.update(await self.actuals(scope, ids, start, end, metric, tz, tree))

@@ -1,0 +1,141 @@
+"""The escalate sweep for every rep and team on PostgreSQL, against the floor of one plain aggregate.
+
+Floor: `SELECT rep_id, SUM(amount) FROM orders WHERE ordered_on BETWEEN <month start> AND <as of>
+GROUP BY rep_id` on the same engine in the same run: the least any pace check must read.
+The sweep is the real job (`run_job("escalate", ...)`, slot claim included): pace for every rep
+(revenue and visits) and team through ProgressService, every open escalation locked and updated,
+new ones inserted in bulk, events written, pushes queued. Two figures:
+
+- first sweep: opens the escalations the seeded data calls for and queues a push for each;
+- steady sweeps: 15 minutes apart afterwards, nothing new, every open escalation re-checked.
+
+The sweep writes escalations, notifications and job_runs: use a throwaway database.
+
+    createdb -h 127.0.0.1 -U postgres fs_bench_escalate
+    DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/fs_bench_escalate \\
+        .venv/bin/fieldsales seed-demo --reps 1000 --customers 100000 --at 2026-11-18T02:00:00Z
+    .venv/bin/python -m bench.bench_escalate \\
+        --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/fs_bench_escalate --at 2026-11-18T02:00:00Z
+    dropdb -h 127.0.0.1 -U postgres fs_bench_escalate
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from server.clock import parse_at
+from server.config import Settings
+from server.db.engine import create_engine
+from server.db.models import Escalation, Notification, Order, User
+from server.domain.calendar import month_start
+from server.jobs.registry import run_job
+from server.services.progress import ProgressService
+
+
+def time_progress_calls(spent: list[float]) -> None:
+    """Record the time spent in ProgressService.for_scopes, to show what the sweep adds to it."""
+    original = ProgressService.for_scopes
+
+    async def timed(self: ProgressService, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    ProgressService.for_scopes = timed  # type: ignore[method-assign]
+
+
+async def main(database_url: str, at: datetime, runs: int) -> None:
+    settings = Settings(DATABASE_URL=database_url, SCHEDULER=False, _env_file=None)  # type: ignore[call-arg]
+    engine = create_engine(settings)
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    as_of = at.date()
+    async with sessionmaker() as session:
+        await session.execute(text("ANALYZE"))
+        await session.commit()
+        reps = await session.scalar(select(func.count()).select_from(User).where(User.role == "rep"))
+        if await session.scalar(select(func.count()).select_from(Escalation)):
+            raise SystemExit("escalations already exist: run against a freshly seeded database")
+
+    async def floor() -> None:
+        async with sessionmaker() as session:
+            query = (
+                select(Order.rep_id, func.sum(Order.amount))
+                .where(Order.ordered_on.between(month_start(as_of), as_of))
+                .group_by(Order.rep_id)
+            )
+            (await session.execute(query)).all()
+
+    progress_spent: list[float] = []
+    time_progress_calls(progress_spent)
+
+    async def sweep(moment: datetime) -> tuple[float, dict[str, Any]]:
+        progress_spent.clear()
+        started = time.perf_counter()
+        result = await run_job("escalate", sessionmaker, settings, moment)
+        return time.perf_counter() - started, {**(result or {}), "progress_s": round(sum(progress_spent), 3)}
+
+    await floor()  # warm the connection and caches
+    floor_times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await floor()
+        floor_times.append(time.perf_counter() - started)
+    first_time, first = await sweep(at)
+    steady = [await sweep(at + timedelta(minutes=15 * (n + 1))) for n in range(runs)]
+    async with sessionmaker() as session:
+        severities = Counter(
+            dict(
+                (
+                    await session.execute(
+                        select(Escalation.severity, func.count()).group_by(Escalation.severity)
+                    )
+                ).all()
+            )
+        )
+        pushes = await session.scalar(select(func.count()).select_from(Notification))
+    await engine.dispose()
+
+    floor_median = statistics.median(floor_times)
+    steady_median = statistics.median(t for t, _ in steady)
+    print(f"reps: {reps}; as of {at.isoformat()}; escalations {dict(severities)}; pushes queued {pushes}")
+    print(f"first sweep: {first}")
+    progress_median = statistics.median(result["progress_s"] for _, result in steady)
+    print(
+        f"steady sweep: {steady[-1][1]}; median time inside ProgressService.for_scopes {progress_median:.3f} s"
+    )
+    print(
+        f"floor  SUM(amount) GROUP BY rep_id : median {floor_median * 1000:9.1f} ms  (min {min(floor_times) * 1000:.1f})"
+    )
+    print(
+        f"escalate, first sweep             : {first_time * 1000:9.1f} ms  ratio {first_time / floor_median:.1f}x"
+    )
+    print(
+        f"escalate, steady sweeps           : median {steady_median * 1000:9.1f} ms  "
+        f"(min {min(t for t, _ in steady) * 1000:.1f})  ratio {steady_median / floor_median:.1f}x over {runs} runs"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", required=True, help="postgresql+asyncpg://... of a freshly seeded database"
+    )
+    parser.add_argument(
+        "--at", type=parse_at, required=True, help="the sweep's instant, e.g. 2026-11-18T02:00:00Z"
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(main(args.database_url, args.at, args.runs))
