@@ -8,18 +8,20 @@ from litestar import Request, get
 from litestar.response import Redirect
 
 from server.routes.deps import require_login, require_role
+from server.routes.task_pages import today_page
+from server.services.base import Services
 from server.web import render
 
 ROLE_HOME = {"manager": "/team", "executive": "/org", "admin": "/org"}
 
 
 @get("/", guards=[require_login], include_in_schema=False)
-async def home(request: Request[Any, Any, Any]) -> Any:
+async def home(request: Request[Any, Any, Any], services: Services) -> Any:
     """Reps land on Today; the other roles are sent to their own first page."""
     user = request.scope["user"]
     if user.role in ROLE_HOME:
         return Redirect(ROLE_HOME[user.role], status_code=303)
-    return render(request, "home/rep.html")
+    return await today_page(request, services)
 
 
 ROUTES: list[Any] = [home]
@@ -32,14 +34,9 @@ async def team_home(request: Request[Any, Any, Any]) -> Any:
     return render(request, "home/manager.html")
 
 
-@get("/org", guards=[require_role("executive")], include_in_schema=False)
-async def org_home(request: Request[Any, Any, Any]) -> Any:
-    return render(request, "home/executive.html")
-
-
 @get("/admin", guards=[require_role("admin")], include_in_schema=False)
 async def admin_home(request: Request[Any, Any, Any]) -> Any:
     return render(request, "home/admin.html")
 
 
-ROUTES += [team_home, org_home, admin_home]
+ROUTES += [team_home, admin_home]

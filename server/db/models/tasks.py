@@ -56,4 +56,6 @@ class Task(AuditedBase):
         Index("ix_tasks_rep_id_local_date", "rep_id", "local_date"),
         Index("ix_tasks_status_due_at", "status", "due_at"),
         Index("ix_tasks_customer_id", "customer_id"),
+        # Deleting a task checks this self-reference; without an index that is a full scan.
+        Index("ix_tasks_carried_from_id", "carried_from_id"),
     )

@@ -1,0 +1,136 @@
+"""Benchmark: the plan-day sweep for every rep, against a floor measured in the same run.
+
+    createdb -h 127.0.0.1 -U postgres fs_bench_planner
+    export DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/fs_bench_planner
+    .venv/bin/fieldsales seed-demo --reps 1000 --customers 100000
+    .venv/bin/python -m bench.bench_planner
+    dropdb -h 127.0.0.1 -U postgres fs_bench_planner
+
+Floor: one SQL scan of every rep's candidate customers (the least any planner must read).
+Figures: the full job (claim, close-day, plan, notify, commit) through run_job like the
+scheduler; the planning alone (no notifications, rolled back); and the steady-state run 15
+minutes later, when every rep already has a plan. It deletes earlier plans and tasks first, so
+it can be re-run on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.clock import Clock
+from server.config import load_settings
+from server.db.engine import create_engine
+from server.db.models import Customer, DailyPlan, JobRun, Notification, Order, Task, User
+from server.jobs.registry import run_job
+from server.services.base import Services
+from server.services.planner import PLAN_FROM, PlannerService
+
+
+async def sweep_moment(session: AsyncSession) -> datetime:
+    """The first whole hour after the seed's "now" at which every rep is past 06:00 local."""
+    seeded = await session.scalar(select(func.max(Order.created_at))) or datetime.now(UTC)
+    zones = [
+        ZoneInfo(z) for z in await session.scalars(select(User.timezone).where(User.role == "rep").distinct())
+    ]
+    moment = seeded.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    while not all(moment.astimezone(zone).time() >= PLAN_FROM for zone in zones):
+        moment += timedelta(hours=1)
+    return moment
+
+
+async def reset(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with sessionmaker() as session:
+        await session.execute(delete(Task))
+        await session.execute(delete(DailyPlan))
+        await session.execute(delete(JobRun).where(JobRun.job == "plan-day"))
+        await session.execute(delete(Notification).where(Notification.kind == "plan_ready"))
+        await session.commit()
+
+
+async def floor_scan(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[float, int]:
+    """Best of three: fetch every rep's active customers and prospects in one query."""
+    stmt = (
+        select(
+            Customer.id,
+            Customer.owner_rep_id,
+            Customer.grade,
+            Customer.status,
+            Customer.lat,
+            Customer.lng,
+            Customer.last_visit_on,
+            Customer.last_order_on,
+        )
+        .join(User, User.id == Customer.owner_rep_id)
+        .where(User.role == "rep", Customer.status.in_(("active", "prospect")))
+    )
+    best, rows = float("inf"), 0
+    for _ in range(3):
+        async with sessionmaker() as session:
+            started = time.perf_counter()
+            rows = len((await session.execute(stmt)).all())
+            best = min(best, time.perf_counter() - started)
+    return best, rows
+
+
+async def planning_only(sessionmaker: async_sessionmaker[AsyncSession], settings: Any, at: datetime) -> float:
+    """The sweep's planning without notifications or commit (rolled back)."""
+    async with sessionmaker() as session:
+        services = Services(session=session, settings=settings, clock=Clock(fixed=at))
+        started = time.perf_counter()
+        await services.get(PlannerService).plan_due_reps(notify=False)
+        elapsed = time.perf_counter() - started
+        await session.rollback()
+    return elapsed
+
+
+async def main() -> None:
+    settings = load_settings()
+    if settings.is_sqlite:
+        raise SystemExit("Set DATABASE_URL to the seeded PostgreSQL database (see the module docstring).")
+    engine = create_engine(settings)
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessionmaker() as session:
+        at = await sweep_moment(session)
+        reps = await session.scalar(select(func.count()).select_from(User).where(User.role == "rep"))
+        customers = await session.scalar(select(func.count()).select_from(Customer))
+    await reset(sessionmaker)
+    floor_s, candidates = await floor_scan(sessionmaker)
+    plan_s = await planning_only(sessionmaker, settings, at)
+
+    started = time.perf_counter()
+    result = await run_job("plan-day", sessionmaker, settings, at) or {}
+    sweep_s = time.perf_counter() - started
+    started = time.perf_counter()
+    steady = await run_job("plan-day", sessionmaker, settings, at + timedelta(minutes=15)) or {}
+    steady_s = time.perf_counter() - started
+    await engine.dispose()
+
+    planned = int(result.get("planned_reps", 0))
+    print(f"database      {engine.url.render_as_string(hide_password=True)}")
+    print(
+        f"data          {reps} reps, {customers} customers ({candidates} candidates), sweep at {at.isoformat()}"
+    )
+    print(f"floor         {floor_s * 1000:9.1f} ms   one scan of every rep's candidate customers")
+    print(
+        f"planning      {plan_s * 1000:9.1f} ms   {plan_s / max(planned, 1) * 1000:.2f} ms/rep, "
+        f"{plan_s / floor_s:.1f}x floor (no notifications, rolled back)"
+    )
+    print(
+        f"plan-day job  {sweep_s * 1000:9.1f} ms   {sweep_s / max(planned, 1) * 1000:.2f} ms/rep, "
+        f"{sweep_s / floor_s:.1f}x floor: {planned} reps planned, {result.get('tasks')} tasks, "
+        f"{result.get('notified')} notified"
+    )
+    print(
+        f"steady state  {steady_s * 1000:9.1f} ms   next run, nothing to plan ({steady.get('planned_reps')} reps)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

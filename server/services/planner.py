@@ -1,0 +1,356 @@
+"""The daily planner: one plan per rep per local date, made set-based for many reps at once.
+
+A sweep groups the due reps by local date and, per batch of reps, runs one query per kind of
+input (customers with their order history, promises, recent tasks, plan gaps). Each rep's day
+is then composed in memory (server.services.planner_compose) and written with bulk statements.
+The daily_plans row is claimed first with INSERT ... ON CONFLICT DO NOTHING RETURNING, so two
+processes planning at once never both write a rep's day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from server import i18n
+from server.db.models import (
+    Checkin,
+    Customer,
+    DailyPlan,
+    Order,
+    OrgUnit,
+    Promise,
+    Task,
+    User,
+    VisitPolicy,
+)
+from server.domain.policy import DEFAULT_VISIT_INTERVALS
+from server.i18n import gettext as _
+from server.services.base import Service
+from server.services.notifications import Draft, NotificationsService
+from server.services.planner_compose import (
+    ALGORITHM,
+    CustomerRow,
+    RepDayInputs,
+    RepRow,
+    compose_day,
+)
+from server.services.progress import ProgressService
+
+log = structlog.get_logger("fieldsales.planner")
+
+PLAN_FROM = time(6, 0)  # a rep's plan is made once their local time passes this
+BATCH_REPS = 500  # reps per set of queries: bounds memory and bind parameters
+CARRY_WINDOW_DAYS = 7  # unfinished tasks older than this are not carried over any more
+ORDER_WINDOW_DAYS = 365
+REPLACEABLE_SOURCES = ("planner", "carry_over")
+
+
+def local_start_reached(now: datetime, tz: str) -> date | None:
+    """The rep's local date if their local time is past PLAN_FROM, else None."""
+    local = now.astimezone(ZoneInfo(tz))
+    return local.date() if local.time() >= PLAN_FROM else None
+
+
+class PlannerService(Service):
+    """Makes, regenerates and re-routes rep days. Flushes, never commits."""
+
+    async def plan_due_reps(self, notify: bool = True) -> dict[str, int]:
+        """Plan every active rep past 06:00 local without a plan for their local date."""
+        totals = {"planned_reps": 0, "tasks": 0, "notified": 0}
+        for day, zones in (await self._zones_by_plan_date()).items():
+            has_plan = exists().where(DailyPlan.rep_id == User.id, DailyPlan.local_date == day)
+            rows = await self.session.execute(
+                _rep_columns()
+                .where(User.role == "rep", User.active.is_(True), User.timezone.in_(zones), ~has_plan)
+                .order_by(User.id)  # one lock order for every process: no deadlock between sweeps
+            )
+            reps = [RepRow(*row) for row in rows]
+            for offset in range(0, len(reps), BATCH_REPS):
+                batch = reps[offset : offset + BATCH_REPS]
+                plan_ids = await self._claim_plans(batch, day)
+                won = [rep for rep in batch if rep.id in plan_ids]
+                created = await self._plan(won, day, plan_ids)
+                totals["planned_reps"] += len(won)
+                totals["tasks"] += sum(created.values())
+                if notify:
+                    totals["notified"] += await self._notify_ready(won, day, created)
+        return totals
+
+    async def due_date(self, rep_id: UUID) -> date | None:
+        """The rep's local date if it is past 06:00 there and that day has no plan yet."""
+        rep = await self._rep(rep_id)
+        day = local_start_reached(self.clock.now(), rep.timezone)
+        if day is None:
+            return None
+        planned = await self.session.scalar(
+            select(DailyPlan.id).where(DailyPlan.rep_id == rep_id, DailyPlan.local_date == day)
+        )
+        return None if planned else day
+
+    async def ensure_plan(self, rep_id: UUID, day: date) -> bool:
+        """Plan the rep's day on demand unless someone else (the job) planned it first."""
+        rep = await self._rep(rep_id)
+        plan_ids = await self._claim_plans([rep], day)
+        if rep.id not in plan_ids:
+            return False
+        await self._plan([rep], day, plan_ids)
+        return True
+
+    async def regenerate(self, rep_id: UUID, day: date) -> dict[str, Any]:
+        """Re-plan a day: keeps done, skipped, snoozed and hand-added tasks, replaces the rest."""
+        rep = await self._rep(rep_id)
+        plan_id = await self._upsert_plan(rep, day)
+        in_visit = select(Checkin.task_id).where(  # the rep's recent check-ins (indexed)
+            Checkin.rep_id == rep.id,
+            Checkin.checked_in_at >= self.clock.now() - timedelta(days=2),
+            Checkin.task_id.is_not(None),
+        )
+        await self.session.execute(
+            delete(Task)
+            .where(
+                Task.rep_id == rep.id,
+                Task.local_date == day,
+                Task.status == "planned",
+                Task.source.in_(REPLACEABLE_SOURCES),
+                Task.id.not_in(in_visit),  # a visit in progress keeps its task
+            )
+            .execution_options(synchronize_session=False)
+        )
+        created = await self._plan([rep], day, {rep.id: plan_id})
+        return {"rep_id": rep.id, "local_date": day, "created": created.get(rep.id, 0)}
+
+    async def reroute(self, rep_id: UUID, day: date) -> None:
+        """Re-rank and re-route a day's open tasks without adding any (after a pin or an undo)."""
+        rep = await self._rep(rep_id)
+        inputs = (await self._load_inputs([rep], day, with_candidates=False))[rep.id]
+        compose_day(rep, day, inputs, {}, now=self.clock.now(), fill=False)
+        await self.session.flush()
+
+    # ---- claiming the plan row ----
+
+    async def _claim_plans(self, reps: list[RepRow], day: date) -> dict[UUID, UUID]:
+        """Insert the reps' plan rows; returns {rep_id: plan_id} for the rows this call created."""
+        if not reps:
+            return {}
+        now = self.clock.now()
+        rows = [
+            {
+                "id": uuid4(),
+                "rep_id": r.id,
+                "local_date": day,
+                "generated_at": now,
+                "algorithm": ALGORITHM,
+                "stats": {},
+            }
+            for r in sorted(reps, key=lambda r: r.id)
+        ]
+        stmt = (
+            self._insert(DailyPlan)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["rep_id", "local_date"])
+            .returning(DailyPlan.rep_id, DailyPlan.id)
+        )
+        return {rep_id: plan_id for rep_id, plan_id in await self.session.execute(stmt)}
+
+    async def _upsert_plan(self, rep: RepRow, day: date) -> UUID:
+        now = self.clock.now()
+        stmt = self._insert(DailyPlan).values(
+            id=uuid4(), rep_id=rep.id, local_date=day, generated_at=now, algorithm=ALGORITHM, stats={}
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["rep_id", "local_date"], set_={"generated_at": now, "algorithm": ALGORITHM}
+        ).returning(DailyPlan.id)
+        return (await self.session.execute(stmt)).scalar_one()
+
+    def _insert(self, model: type) -> Any:
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        return pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
+
+    # ---- planning a batch of reps for one date ----
+
+    async def _plan(self, reps: list[RepRow], day: date, plan_ids: dict[UUID, UUID]) -> dict[UUID, int]:
+        """Compose and store the day of each rep; returns {rep_id: tasks created}."""
+        if not reps:
+            return {}
+        inputs = await self._load_inputs(reps, day)
+        policies = await self._policies()
+        now = self.clock.now()
+        new_rows: list[dict[str, Any]] = []
+        plan_stats: list[dict[str, Any]] = []
+        created: dict[UUID, int] = {}
+        for rep in reps:
+            composition = compose_day(rep, day, inputs[rep.id], self._intervals(policies, rep), now=now)
+            new_rows += composition.new_rows
+            created[rep.id] = len(composition.new_rows)
+            plan_stats.append({"id": plan_ids[rep.id], "stats": composition.stats, "generated_at": now})
+        if new_rows:
+            await self.session.execute(insert(Task), new_rows)
+        # ORM bulk UPDATE by primary key: one executemany for all the plans' stats.
+        await self.session.execute(update(DailyPlan), plan_stats)
+        await self.session.flush()  # kept tasks were re-ranked in place
+        log.info("plans_made", local_date=day.isoformat(), reps=len(reps), tasks=len(new_rows))
+        return created
+
+    async def _load_inputs(
+        self, reps: list[RepRow], day: date, with_candidates: bool = True
+    ) -> dict[UUID, RepDayInputs]:
+        """One query per kind of input for all the reps (never one per customer)."""
+        rep_ids = [r.id for r in reps]
+        inputs = {rep_id: RepDayInputs() for rep_id in rep_ids}
+        recent = select(Task).where(
+            Task.rep_id.in_(rep_ids),
+            Task.local_date.between(day - timedelta(days=CARRY_WINDOW_DAYS), day),
+            (Task.local_date == day) | (Task.status == "missed") | Task.carried_from_id.is_not(None),
+        )
+        for task in (await self.session.scalars(recent)).all():
+            rep_inputs = inputs[task.rep_id]
+            (rep_inputs.day_tasks if task.local_date == day else rep_inputs.past_tasks).append(task)
+        located = {t.customer_id for i in inputs.values() for t in i.day_tasks if t.customer_id}
+        if located:
+            coords = select(Customer.id, Customer.lat, Customer.lng).where(
+                Customer.id.in_(located), Customer.lat.is_not(None), Customer.lng.is_not(None)
+            )
+            by_customer = {row.id: (row.lat, row.lng) for row in await self.session.execute(coords)}
+            for rep_inputs in inputs.values():
+                rep_inputs.coords = by_customer
+        if not with_candidates:
+            return inputs
+        for customer in await self._customers(rep_ids, day):
+            inputs[customer.owner_rep_id].customers.append(customer)
+        promises = select(Promise).where(
+            Promise.rep_id.in_(rep_ids), Promise.status == "open", Promise.due_on <= day
+        )
+        for promise in (await self.session.scalars(promises.order_by(Promise.due_on))).all():
+            inputs[promise.rep_id].promises.setdefault(promise.customer_id, promise)
+        for rep_id, gap in (await self._remaining_gaps(rep_ids, day)).items():
+            inputs[rep_id].remaining_gap = gap
+        return inputs
+
+    async def _customers(self, rep_ids: list[UUID], day: date) -> list[CustomerRow]:
+        """Active customers and prospects with their last 365 days of orders, in one query."""
+        owned = select(Customer.id).where(Customer.owner_rep_id.in_(rep_ids)).scalar_subquery()
+        history = (
+            select(
+                Order.customer_id,
+                func.count().label("orders"),
+                func.sum(Order.amount).label("revenue"),
+                func.min(Order.ordered_on).label("first_on"),
+                func.max(Order.ordered_on).label("last_on"),
+            )
+            .where(
+                Order.customer_id.in_(owned),
+                Order.ordered_on > day - timedelta(days=ORDER_WINDOW_DAYS),
+                Order.ordered_on <= day,
+            )
+            .group_by(Order.customer_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                Customer.id,
+                Customer.owner_rep_id,
+                Customer.grade,
+                Customer.status,
+                Customer.lat,
+                Customer.lng,
+                Customer.last_visit_on,
+                Customer.next_visit_due,
+                Customer.last_order_on,
+                history.c.orders,
+                history.c.revenue,
+                history.c.first_on,
+                history.c.last_on,
+            )
+            .outerjoin(history, history.c.customer_id == Customer.id)
+            .where(Customer.owner_rep_id.in_(rep_ids), Customer.status.in_(("active", "prospect")))
+        )
+        return [CustomerRow(*row) for row in await self.session.execute(stmt)]
+
+    async def _remaining_gaps(self, rep_ids: list[UUID], day: date) -> dict[UUID, Decimal]:
+        """Approved monthly revenue target minus month-to-date actuals, per rep (progress area)."""
+        progress = await self.ctx.get(ProgressService).for_scopes(
+            scope="user", scope_ids=rep_ids, as_of=day, metric="revenue", granularity="month"
+        )
+        return {rep_id: p.progress.remaining_gap for rep_id, p in progress.items()}
+
+    # ---- small lookups ----
+
+    async def _zones_by_plan_date(self) -> dict[date, list[str]]:
+        """Reps' time zones whose local time is past 06:00, grouped by their local date."""
+        now = self.clock.now()
+        zones = await self.session.scalars(
+            select(User.timezone).where(User.role == "rep", User.active.is_(True)).distinct()
+        )
+        grouped: dict[date, list[str]] = defaultdict(list)
+        for zone in zones:
+            try:
+                day = local_start_reached(now, zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("rep_timezone_invalid", timezone=zone)
+                continue
+            if day is not None:
+                grouped[day].append(zone)
+        return grouped
+
+    async def _rep(self, rep_id: UUID) -> RepRow:
+        row = (await self.session.execute(_rep_columns().where(User.id == rep_id))).one()
+        return RepRow(*row)
+
+    async def _policies(self) -> dict[UUID | None, dict[str, int]]:
+        """Visit interval per grade, keyed by the unit ids of each company's whole tree."""
+        parents = dict((await self.session.execute(select(OrgUnit.id, OrgUnit.parent_id))).all())
+        by_company: dict[UUID, dict[str, int]] = defaultdict(lambda: dict(DEFAULT_VISIT_INTERVALS))
+        for company_id, grade, days in await self.session.execute(
+            select(VisitPolicy.company_id, VisitPolicy.grade, VisitPolicy.interval_days)
+        ):
+            by_company[company_id][grade] = days
+        policies: dict[UUID | None, dict[str, int]] = {}
+        for unit_id in parents:
+            root, seen = unit_id, 0
+            while parents.get(root) is not None and seen < 50:  # bounded: a cycle cannot hang us
+                root, seen = parents[root], seen + 1
+            policies[unit_id] = by_company[root]
+        return policies
+
+    @staticmethod
+    def _intervals(policies: dict[UUID | None, dict[str, int]], rep: RepRow) -> dict[str, int]:
+        return policies.get(rep.org_unit_id) or dict(DEFAULT_VISIT_INTERVALS)
+
+    async def _notify_ready(self, reps: list[RepRow], day: date, created: dict[UUID, int]) -> int:
+        """One "plan ready" message per rep per date (dedup key), in the rep's language."""
+        drafts = []
+        for rep in reps:
+            token = i18n.current_locale.set(i18n.negotiate(rep.locale, None))
+            try:
+                title = _("Your plan for today is ready")
+                body = i18n.ngettext(
+                    "%(num)d task, in route order.", "%(num)d tasks, in route order.", created.get(rep.id, 0)
+                )
+            finally:
+                i18n.current_locale.reset(token)
+            key = f"plan-ready:{rep.id}:{day.isoformat()}"
+            drafts.append(Draft(rep.id, "plan_ready", title, body, key, url="/", tag="plan"))
+        queued = await self.ctx.get(NotificationsService).notify_many(drafts)
+        return sum(1 for q in queued if q.created)
+
+
+def _rep_columns() -> Any:
+    return select(
+        User.id,
+        User.timezone,
+        User.org_unit_id,
+        User.start_lat,
+        User.start_lng,
+        User.daily_capacity,
+        User.locale,
+    )

@@ -1,0 +1,335 @@
+"""Composing one rep's day from loaded data: candidates -> scores -> selection -> route.
+
+No I/O here: the planner service loads the inputs for many reps at once and writes the result.
+Existing tasks of the day (done, skipped, snoozed, added by hand) are kept; they occupy capacity
+and their customers are not proposed again. Planned ones are re-ranked and re-routed with the
+new tasks; a manager's pin gets fresh reasons when its customer's data is at hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any, cast
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from server.db.models import Promise, Task
+from server.domain.grading import Grade
+from server.domain.routing import LatLng, haversine_m, route_order
+from server.domain.scoring import (
+    DEFAULT_QUOTAS,
+    DEFAULT_WEIGHTS,
+    Bucket,
+    Candidate,
+    ScoredCandidate,
+    ScoringWeights,
+    score_candidate,
+    score_candidates,
+    select_with_quotas,
+)
+
+ALGORITHM = "score-quota-route/1"
+DAY_END = time(18, 0)  # planned tasks are due by the end of the rep's local working day
+GRADES = ("A", "B", "C", "D")
+ROUTED_KINDS = ("visit", "follow_up", "collect")  # kinds done at the customer's door
+OPEN_STATUSES = ("planned", "snoozed")  # still to do today: ranked and routed
+OCCUPYING_STATUSES = ("planned", "snoozed", "done")  # count against the day's capacity
+
+
+@dataclass(frozen=True)
+class RepRow:
+    id: UUID
+    timezone: str
+    org_unit_id: UUID | None
+    start_lat: float | None
+    start_lng: float | None
+    daily_capacity: int
+    locale: str | None
+
+    @property
+    def start(self) -> LatLng | None:
+        if self.start_lat is None or self.start_lng is None:
+            return None
+        return (self.start_lat, self.start_lng)
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """A customer with the aggregate of its orders over the last 365 days."""
+
+    id: UUID
+    owner_rep_id: UUID
+    grade: str
+    status: str
+    lat: float | None
+    lng: float | None
+    last_visit_on: date | None
+    next_visit_due: date | None
+    last_order_on: date | None
+    orders: int | None
+    revenue: Decimal | None
+    first_on: date | None
+    last_on: date | None
+
+
+@dataclass
+class RepDayInputs:
+    customers: list[CustomerRow] = field(default_factory=list)
+    promises: dict[UUID, Promise] = field(default_factory=dict)  # earliest open promise per customer
+    day_tasks: list[Task] = field(default_factory=list)  # tasks already on the day
+    past_tasks: list[Task] = field(default_factory=list)  # recent missed tasks and carried copies
+    remaining_gap: Decimal = Decimal(0)
+    coords: dict[UUID, LatLng] = field(default_factory=dict)  # customers of day tasks
+
+
+@dataclass
+class Composition:
+    new_rows: list[dict[str, Any]]
+    stats: dict[str, Any]
+
+
+def end_of_day(day: date, tz: str) -> datetime:
+    """DAY_END on the rep's local date, as a UTC instant."""
+    return datetime.combine(day, DAY_END, ZoneInfo(tz)).astimezone(UTC)
+
+
+def build_candidate(
+    customer: CustomerRow,
+    day: date,
+    intervals: dict[str, int],
+    remaining_gap: Decimal,
+    promise: Promise | None = None,
+    carried_from: date | None = None,
+    pinned: bool = False,
+) -> Candidate:
+    """Turn a customer row into the scoring input, deriving order habits from its history."""
+    grade = cast(Grade, customer.grade if customer.grade in GRADES else "D")
+    interval = intervals.get(grade) or 30
+    if (
+        customer.next_visit_due
+        and customer.last_visit_on
+        and customer.next_visit_due > customer.last_visit_on
+    ):
+        interval = (customer.next_visit_due - customer.last_visit_on).days  # a customer-specific rhythm
+    orders = customer.orders or 0
+    expected = Decimal(customer.revenue or 0) / orders if orders else Decimal(0)
+    usual = None
+    if orders >= 2 and customer.first_on and customer.last_on:
+        usual = max(1, round((customer.last_on - customer.first_on).days / (orders - 1)))
+    last_order = max((d for d in (customer.last_order_on, customer.last_on) if d), default=None)
+    return Candidate(
+        customer_id=customer.id,
+        grade=grade,
+        status="prospect" if customer.status == "prospect" else "active",
+        days_since_visit=(day - customer.last_visit_on).days if customer.last_visit_on else None,
+        interval_days=interval,
+        expected_order_value=expected,
+        rep_remaining_gap=remaining_gap,
+        promise_due=promise is not None,
+        promise_text=promise.text if promise else None,
+        usual_order_interval_days=usual,
+        days_since_last_order=(day - last_order).days if last_order else None,
+        carried_over_from=carried_from,
+        manager_pinned=pinned,
+        lat=customer.lat,
+        lng=customer.lng,
+    )
+
+
+def open_carry_overs(inputs: RepDayInputs, customers: dict[UUID, CustomerRow]) -> dict[UUID | str, Task]:
+    """Missed tasks not carried yet, newest per customer (or per task when it has none).
+
+    A customer visited since the task's day needs no carry-over.
+    """
+    carried = {t.carried_from_id for t in inputs.past_tasks + inputs.day_tasks if t.carried_from_id}
+    found: dict[UUID | str, Task] = {}
+    for task in sorted(inputs.past_tasks, key=lambda t: t.local_date):
+        if task.status != "missed" or task.id in carried:
+            continue
+        if task.customer_id is None:
+            found[f"task:{task.id}"] = task
+            continue
+        customer = customers.get(task.customer_id)
+        if customer and not (customer.last_visit_on and customer.last_visit_on >= task.local_date):
+            found[task.customer_id] = task
+    return found
+
+
+def compose_day(
+    rep: RepRow,
+    day: date,
+    inputs: RepDayInputs,
+    intervals: dict[str, int],
+    now: datetime,
+    fill: bool = True,
+    weights: ScoringWeights = DEFAULT_WEIGHTS,
+    quotas: dict[Bucket, float] | None = None,
+) -> Composition:
+    """Pick the day's new tasks up to capacity, then rank and route every open task of the day.
+
+    Existing open tasks (Task objects in `inputs.day_tasks`) are updated in place.
+    """
+    customers = {c.id: c for c in inputs.customers}
+    taken = {t.customer_id for t in inputs.day_tasks if t.customer_id}
+    occupied = sum(1 for t in inputs.day_tasks if t.status in OCCUPYING_STATUSES)
+    slots = max(0, rep.daily_capacity - occupied) if fill else 0
+    gap = inputs.remaining_gap
+
+    for task in inputs.day_tasks:  # pins get today's full reasons next to "pinned by manager"
+        if task.status == "planned" and task.source == "manager" and task.customer_id in customers:
+            candidate = build_candidate(customers[task.customer_id], day, intervals, gap, pinned=True)
+            score, reasons = score_candidate(candidate, weights)
+            task.score, task.reasons = score, [r.to_json() for r in reasons]
+
+    carry = open_carry_overs(inputs, customers) if fill else {}
+    candidates = [
+        build_candidate(
+            customer,
+            day,
+            intervals,
+            gap,
+            inputs.promises.get(customer.id),
+            carry[customer.id].local_date if customer.id in carry else None,
+        )
+        for customer in customers.values()
+        if customer.id not in taken
+    ]
+    candidates += [  # a task without a customer carries over as itself: no cadence, no quota
+        Candidate(
+            customer_id=key,
+            grade="D",
+            status="active",
+            days_since_visit=0,
+            interval_days=1,
+            carried_over_from=task.local_date,
+        )
+        for key, task in carry.items()
+        if isinstance(key, str)
+    ]
+    scored = score_candidates(candidates, weights) if slots else []
+    selected = select_with_quotas(scored, slots, quotas or DEFAULT_QUOTAS)
+    due_at = end_of_day(day, rep.timezone)
+    rows = [_new_row(rep, day, s, inputs, carry, customers, due_at, now) for s in selected]
+    route_m = _rank_and_route(rep, inputs, rows, customers)
+
+    buckets: dict[str, int] = {}
+    for s in selected:
+        buckets[s.candidate.bucket] = buckets.get(s.candidate.bucket, 0) + 1
+    stats = {
+        "candidates": len(candidates),
+        "capacity": rep.daily_capacity,
+        "kept": len(inputs.day_tasks),
+        "selected": len(rows),
+        "mandatory": sum(1 for s in selected if s.candidate.mandatory),
+        "carried_over": sum(1 for s in selected if s.candidate.carried_over_from),
+        "promises": sum(1 for s in selected if s.candidate.promise_due),
+        "buckets": buckets,
+        "remaining_gap": str(gap),
+        "route_m": round(route_m),
+    }
+    return Composition(rows, stats)
+
+
+def _new_row(
+    rep: RepRow,
+    day: date,
+    scored: ScoredCandidate,
+    inputs: RepDayInputs,
+    carry: dict[UUID | str, Task],
+    customers: dict[UUID, CustomerRow],
+    due_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    key = scored.candidate.customer_id
+    parent = carry.get(key) if scored.candidate.carried_over_from else None
+    customer = customers.get(key) if isinstance(key, UUID) else None
+    promise = inputs.promises.get(key) if isinstance(key, UUID) and scored.candidate.promise_due else None
+    if parent is not None:
+        kind, title = parent.kind, parent.title
+    elif promise is not None:
+        kind, title = "follow_up", promise.text[:300]
+    else:
+        located = customer is not None and customer.lat is not None and customer.lng is not None
+        kind, title = ("visit" if located else "call"), None
+    return {
+        "id": uuid4(),
+        "rep_id": rep.id,
+        "local_date": day,
+        "customer_id": customer.id if customer else None,
+        "kind": kind,
+        "title": title,
+        "rank": None,
+        "route_order": None,
+        "score": scored.score,
+        "reasons": [r.to_json() for r in scored.reasons],
+        "status": "planned",
+        "due_at": due_at,
+        "source": "carry_over" if parent is not None else "planner",
+        "created_by": None,
+        "checkin_id": None,
+        "promise_id": promise.id if promise else (parent.promise_id if parent else None),
+        "carried_from_id": parent.id if parent else None,
+        "status_reason": None,
+        "status_note": None,
+        "snoozed_until": None,
+        "status_changed_at": None,
+        "distance_m": None,
+        "reminders_sent": 0,
+        "last_reminded_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _rank_and_route(
+    rep: RepRow, inputs: RepDayInputs, rows: list[dict[str, Any]], customers: dict[UUID, CustomerRow]
+) -> float:
+    """Rank open tasks by score and give them a route order from the rep's start point.
+
+    Stops at a customer's door are routed (nearest neighbour + 2-opt); calls and tasks without
+    coordinates follow in rank order. distance_m is the leg from the previous stop.
+    Returns the route's length in metres.
+    """
+    coords = dict(inputs.coords)
+    coords.update(
+        {c.id: (c.lat, c.lng) for c in customers.values() if c.lat is not None and c.lng is not None}
+    )
+    entries: list[dict[str, Any]] = list(rows)
+    existing = {t.id: t for t in inputs.day_tasks if t.status in OPEN_STATUSES}
+    entries += [
+        {"id": t.id, "score": t.score, "kind": t.kind, "customer_id": t.customer_id}
+        for t in existing.values()
+    ]
+    entries.sort(key=lambda e: (-e["score"], str(e["id"])))
+    placed: dict[UUID, dict[str, Any]] = {}
+    for rank, entry in enumerate(entries, start=1):
+        placed[entry["id"]] = {"rank": rank, "route_order": None, "distance_m": None}
+    stops = [
+        (e["id"], *coords[e["customer_id"]])
+        for e in entries
+        if e["kind"] in ROUTED_KINDS and e["customer_id"] in coords
+    ]
+    order = route_order(rep.start, stops)
+    points = {stop_id: (lat, lng) for stop_id, lat, lng in stops}
+    path: list[LatLng | None] = [rep.start, *(points[i] for i in order)]
+    total = 0.0
+    for position, (stop_id, (here, there)) in enumerate(zip(order, pairwise(path), strict=True), start=1):
+        leg = haversine_m(*here, *there) if here is not None and there is not None else None
+        placed[stop_id].update(route_order=position, distance_m=round(leg, 1) if leg is not None else None)
+        total += leg or 0.0
+    routed = set(order)
+    rest = [e["id"] for e in entries if e["id"] not in routed]
+    for position, stop_id in enumerate(rest, start=len(order) + 1):
+        placed[stop_id]["route_order"] = position
+    for row in rows:
+        row.update(placed[row["id"]])
+    for task_id, task in existing.items():
+        task.rank, task.route_order, task.distance_m = (
+            placed[task_id]["rank"],
+            placed[task_id]["route_order"],
+            placed[task_id]["distance_m"],
+        )
+    return total
