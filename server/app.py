@@ -26,6 +26,7 @@ from server.clock import Clock, system_clock
 from server.config import Settings, load_settings
 from server.db.engine import create_engine, sqlalchemy_config
 from server.errors import exception_handlers
+from server.jobs.dispatch_notifications import dispatch_on_commit
 from server.logging import configure_logging
 from server.routes import collect_routes
 from server.routes.deps import dependencies
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[lifespan],
+        lifespan=[lifespan, dispatch_on_commit],
         state=State(
             {
                 "settings": settings,

@@ -1,0 +1,67 @@
+"""Deliver the notification outbox: a sweep every 5 s, plus a wake-up right after any commit
+that queued notifications (in processes that run the scheduler).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.clock import Clock
+from server.config import Settings
+from server.jobs.registry import job
+from server.services.base import Services
+from server.services.notifications import OUTBOX_SIGNAL
+from server.services.push import Dispatcher
+
+log = structlog.get_logger("fieldsales.jobs")
+
+
+@job("dispatch-notifications", every_seconds=5)
+async def run(services: Services, at: datetime) -> dict[str, Any]:
+    """Push due notifications to every active subscription of their user."""
+    bind = services.session.bind
+    # The dispatcher commits its claims and results in short transactions of its own.
+    sessionmaker = async_sessionmaker(bind, expire_on_commit=False)  # type: ignore[call-overload]
+    stats = await Dispatcher(sessionmaker, services.settings, services.clock).run()
+    return asdict(stats)
+
+
+async def _dispatch_on_signal(
+    wake: asyncio.Event, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
+) -> None:
+    while True:
+        await wake.wait()
+        wake.clear()  # commits arriving during this run wake the next one
+        try:
+            await Dispatcher(sessionmaker, settings, clock).run()
+        except Exception:  # the 5 s sweep retries; the loop must survive
+            log.exception("dispatch_on_commit_failed")
+
+
+@asynccontextmanager
+async def dispatch_on_commit(app: Litestar) -> AsyncIterator[None]:
+    """App lifespan: dispatch as soon as a request or job commits new notifications."""
+    state = app.state
+    if not state.settings.scheduler_enabled:
+        yield
+        return
+    task = asyncio.create_task(
+        _dispatch_on_signal(OUTBOX_SIGNAL.attach(), state.sessionmaker, state.settings, state.clock)
+    )
+    try:
+        yield
+    finally:
+        OUTBOX_SIGNAL.detach()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
