@@ -14,7 +14,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
-from litestar.params import Body, Parameter
+from litestar.params import Body, Parameter, QueryParameter
 
 from server.errors import ProblemError
 from server.i18n import gettext as _
@@ -198,7 +198,7 @@ class CustomersApi(Controller):
         sort: Annotated[str, Parameter(description=f"One of {', '.join(SORTS)}")] = "name",
         page: Annotated[int, Parameter(ge=1)] = 1,
         page_size: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        output: Annotated[Literal["json", "csv"], Parameter(query="format")] = "json",
+        output: Annotated[Literal["json", "csv"], QueryParameter(name="format")] = "json",
     ) -> Response[Any]:
         filters = CustomerFilters(grade=grade, owner_rep_id=owner_rep_id, overdue=overdue, q=q, sort=sort)
         customers = services.get(CustomersService)

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from server.db.models import Order
 from server.routes.deps import require_login, require_role
@@ -64,11 +64,11 @@ class OrdersApi(Controller):
         services: Services,
         customer_id: UUID | None = None,
         rep_id: UUID | None = None,
-        date_from: Annotated[date | None, Parameter(query="from")] = None,
-        date_to: Annotated[date | None, Parameter(query="to")] = None,
+        date_from: Annotated[date | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[date | None, QueryParameter(name="to")] = None,
         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
         offset: Annotated[int, Parameter(ge=0)] = 0,
-        output: Annotated[Literal["json", "csv"] | None, Parameter(query="format")] = None,
+        output: Annotated[Literal["json", "csv"] | None, QueryParameter(name="format")] = None,
     ) -> Response[Any]:
         filters = []
         if customer_id is not None:

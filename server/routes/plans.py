@@ -10,7 +10,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy import ColumnElement
 
 from server.db.models import SeasonalDistribution, Target, TargetAdjustment
@@ -143,18 +143,18 @@ class PlansApi(Controller):
         services: Services,
         access: Scope,
         scope_name: Annotated[
-            str | None, Parameter(query="scope", description="org_unit | user | customer")
+            str | None, QueryParameter(name="scope", description="org_unit | user | customer")
         ] = None,
         scope_id: UUID | None = None,
         metric: Metric | None = None,
         granularity: Granularity | None = None,
         status: Literal["draft", "submitted", "approved", "returned", "superseded"] | None = None,
         parent_id: UUID | None = None,
-        period_from: Annotated[date | None, Parameter(query="from")] = None,
-        period_to: Annotated[date | None, Parameter(query="to")] = None,
+        period_from: Annotated[date | None, QueryParameter(name="from")] = None,
+        period_to: Annotated[date | None, QueryParameter(name="to")] = None,
         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
         offset: Annotated[int, Parameter(ge=0)] = 0,
-        output: Annotated[Literal["json", "csv"] | None, Parameter(query="format")] = None,
+        output: Annotated[Literal["json", "csv"] | None, QueryParameter(name="format")] = None,
     ) -> Response[Any]:
         if scope_name is not None and scope_name not in SCOPES:
             raise field_error("scope", f"must be one of {', '.join(SCOPES)}", 400)
@@ -243,7 +243,7 @@ class PlansApi(Controller):
         target_id: UUID | None = None,
         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
         offset: Annotated[int, Parameter(ge=0)] = 0,
-        output: Annotated[Literal["json", "csv"] | None, Parameter(query="format")] = None,
+        output: Annotated[Literal["json", "csv"] | None, QueryParameter(name="format")] = None,
     ) -> Response[Any]:
         filters = [
             c == v

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, QueryParameter
 
 from server.clock import Clock
 from server.errors import ProblemError
@@ -56,7 +56,7 @@ class PlanForms(Controller):
         services: Services,
         clock: Clock,
         scope_id: UUID,
-        scope_kind: Annotated[str, Parameter(query="scope")] = "org_unit",
+        scope_kind: Annotated[str, QueryParameter(name="scope")] = "org_unit",
         period: str | None = None,
         metric: str = "revenue",
     ) -> Any:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from server.clock import Clock
 from server.db.models import User
@@ -57,7 +57,7 @@ async def progress_api(
     access: Scope,
     services: Services,
     clock: Clock,
-    scope_name: Annotated[str, Parameter(query="scope", description="user | org_unit | customer")] = "user",
+    scope_name: Annotated[str, QueryParameter(name="scope", description="user | org_unit | customer")] = "user",
     scope_id: UUID | None = None,
     as_of: date | None = None,
     metric: Literal["revenue", "visits", "new_customers"] = "revenue",
