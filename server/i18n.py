@@ -52,14 +52,17 @@ def gettext(message: str, **variables: object) -> str:
     return text % variables if variables else text
 
 
-def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+def select_plural(singular: str, plural: str, n: int) -> str:
+    """The catalog's form for n, unformatted (Jinja's newstyle gettext formats it itself)."""
     translated = _catalog(current_locale.get()).get(singular)
     if isinstance(translated, tuple):
-        text = translated[0] if len(translated) == 1 or n == 1 else translated[1]
-    else:
-        text = singular if n == 1 else plural
+        return translated[0] if len(translated) == 1 or n == 1 else translated[1]
+    return singular if n == 1 else plural
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     variables.setdefault("num", n)
-    return text % variables
+    return select_plural(singular, plural, n) % variables
 
 
 _ = gettext

@@ -98,7 +98,7 @@ def create_jinja_env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(i18n.gettext, i18n.select_plural, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(static_url=static_url, app_name="FieldSales")
     env.filters.update(
         number=i18n.format_number,
