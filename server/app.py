@@ -28,6 +28,7 @@ from server.db.engine import create_engine, sqlalchemy_config
 from server.errors import exception_handlers
 from server.jobs.dispatch_notifications import dispatch_on_commit
 from server.logging import configure_logging
+from server.openapi import document_problem_responses
 from server.routes import collect_routes
 from server.routes.deps import dependencies
 from server.security import AuthMiddleware, SecurityHeadersMiddleware
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
         include_in_schema=False,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[static_router, *collect_routes()],
         dependencies=dependencies,
         plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ),
         debug=settings.debug,
     )
+    document_problem_responses(app)
+    return app
 
 
 def app_from_env() -> Litestar:

@@ -151,10 +151,24 @@ def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception
     return _page(request, 503, "errors/500.html", _("Something went wrong"), headers=headers)
 
 
+# SQLSTATEs meaning "the server cannot serve you right now": connection exceptions (class 08),
+# insufficient resources (53: too many connections, ...) and shutdown/startup/recovery (57P0x: "the
+# database system is shutting down / starting up"). asyncpg raises these while PostgreSQL stops or
+# starts, and SQLAlchemy wraps them in a bare DBAPIError, not an OperationalError.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, OSError, TimeoutError)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return exc.connection_invalidated or str(sqlstate or "").startswith(_UNAVAILABLE_SQLSTATES)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, OSError, TimeoutError)) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
+    if _database_unavailable(exc):
         return database_unavailable_handler(request, exc)
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     if is_api(request):

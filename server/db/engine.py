@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
@@ -11,7 +12,9 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_
 
 from server.config import ROOT, Settings
 from server.db.base import metadata
@@ -26,7 +29,9 @@ def engine_kwargs(settings: Settings) -> dict[str, Any]:
     return {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_pool_size,
-        "pool_pre_ping": True,
+        # Checked-out connections are pinged by _bounded_pre_ping (below), not by pool_pre_ping,
+        # whose ping waits as long as command_timeout (60 s) when the server stops answering.
+        "pool_pre_ping": not _asyncpg(settings),
         "pool_timeout": settings.db_timeout_s,
         # asyncpg: bound connect and statement time so an outage gives a quick 503, not a hang.
         "connect_args": {
@@ -48,6 +53,43 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.close()
 
 
+def _asyncpg(settings: Settings) -> bool:
+    return settings.effective_database_url.startswith("postgresql+asyncpg")
+
+
+PING_TIMEOUT_S = 1.0  # a healthy server answers in milliseconds; a false alarm costs one reconnect
+
+
+def _bounded_pre_ping(engine: AsyncEngine, timeout_s: float) -> None:
+    """pool_pre_ping with a deadline. When PostgreSQL stops answering without closing the socket
+    (network partition, hung host, frozen VM) a plain pre-ping waits for command_timeout, so every
+    request hangs for a minute. Here a ping slower than `timeout_s` discards the connection and
+    fails the checkout with TimeoutError (a 503, server/errors.py); a ping that fails at once (the
+    server restarted and closed the socket) makes the pool reconnect, as pool_pre_ping does."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            await_(asyncio.wait_for(_ping_once(dbapi_connection.driver_connection), timeout_s))
+        except TimeoutError:
+            raise  # no answer: the pool discards this connection; the request gets a 503 now
+        except Exception as exc:  # a dead connection (server restarted): reconnect transparently
+            raise DisconnectionError(f"database ping failed: {type(exc).__name__}") from exc
+
+
+async def _ping_once(connection: Any) -> None:
+    """`connection` is the asyncpg one. In an explicit transaction unless one is open, as
+    SQLAlchemy's own ping does (PgBouncer transaction mode). No `finally: rollback`: after a
+    timeout the connection is discarded and must not be awaited again."""
+    if connection.is_in_transaction():
+        await connection.fetchrow(";")
+        return
+    transaction = connection.transaction()
+    await transaction.start()
+    await connection.fetchrow(";")
+    await transaction.rollback()
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if settings.is_sqlite and ":///" in url:
@@ -59,6 +101,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(url, **engine_kwargs(settings))
     if settings.is_sqlite:
         _sqlite_pragmas(engine)
+    elif _asyncpg(settings):
+        _bounded_pre_ping(engine, min(PING_TIMEOUT_S, settings.db_timeout_s))
     return engine
 
 

@@ -148,7 +148,7 @@ class CheckinsApi(Controller):
         from_date: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
         to_date: Annotated[str | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000_000)] = 0,
     ) -> list[CheckinOut]:
         first, last = _day("from", from_date), _day("to", to_date)
         records = await services.get(CheckinsService).list(

@@ -196,7 +196,7 @@ class CustomersApi(Controller):
         overdue: bool = False,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         sort: Annotated[str, Parameter(description=f"One of {', '.join(SORTS)}")] = "name",
-        page: Annotated[int, Parameter(ge=1)] = 1,
+        page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
         page_size: Annotated[int, Parameter(ge=1, le=200)] = 50,
         output: Annotated[Literal["json", "csv"], QueryParameter(name="format")] = "json",
     ) -> Response[Any]:

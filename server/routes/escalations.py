@@ -123,7 +123,7 @@ class EscalationsApi(Controller):
         severity: Annotated[str | None, Parameter(description="yellow|orange|red")] = None,
         level: Annotated[int | None, Parameter(description="1 rep, 2 manager, 3 executive")] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000_000)] = 0,
     ) -> EscalationPage:
         filters = EscalationFilter(state_filter, severity, level, limit, offset)
         views, total = await services.get(EscalationInbox).list(access, filters)

@@ -59,7 +59,7 @@ def csv_or_json(
     if wants_csv(request, output):
         return Response(
             csv_text(columns, rows),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     return Response(rows)

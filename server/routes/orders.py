@@ -67,7 +67,7 @@ class OrdersApi(Controller):
         date_from: Annotated[date | None, QueryParameter(name="from")] = None,
         date_to: Annotated[date | None, QueryParameter(name="to")] = None,
         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000_000)] = 0,
         output: Annotated[Literal["json", "csv"] | None, QueryParameter(name="format")] = None,
     ) -> Response[Any]:
         filters = []

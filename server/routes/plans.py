@@ -153,7 +153,7 @@ class PlansApi(Controller):
         period_from: Annotated[date | None, QueryParameter(name="from")] = None,
         period_to: Annotated[date | None, QueryParameter(name="to")] = None,
         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000_000)] = 0,
         output: Annotated[Literal["json", "csv"] | None, QueryParameter(name="format")] = None,
     ) -> Response[Any]:
         if scope_name is not None and scope_name not in SCOPES:
@@ -242,7 +242,7 @@ class PlansApi(Controller):
         status: Literal["applied", "pending", "approved", "rejected"] | None = None,
         target_id: UUID | None = None,
         limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000_000)] = 0,
         output: Annotated[Literal["json", "csv"] | None, QueryParameter(name="format")] = None,
     ) -> Response[Any]:
         filters = [

@@ -1,0 +1,108 @@
+"""Resilience tests (issue #12): real app processes, kill -9, a database outage, fuzzing, memory.
+
+Fixtures:
+- `pg_admin`: admin URL of a PostgreSQL server for this run (the machine's 127.0.0.1:5432, or a
+  throwaway cluster when there is none). Never stopped by these tests: the outage test starts its
+  own cluster (`ThrowawayCluster`).
+- `pg_template`: a database seeded once per session (`seed-demo`: 8 reps, 120 customers,
+  3 months, as of SEED_AT); `pg_db` clones it per test (CREATE DATABASE ... TEMPLATE) and drops it.
+- `sqlite_seeded`: the same company in a SQLite file, seeded once; `sqlite_db` copies it per test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.resilience.support import (
+    ThrowawayCluster,
+    create_database,
+    drop_database,
+    main_postgres_admin_url,
+    seed_demo,
+)
+
+HERE = Path(__file__).parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pyproject's --strict-markers: register ours here too, so the package runs on its own.
+    config.addinivalue_line("markers", "resilience: real processes, kill -9, outages, fuzzing, memory")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.resilience)
+
+
+def _no_postgres(message: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (fatal under CI=true)")
+    warnings.warn(message, stacklevel=2)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[str]:
+    url = main_postgres_admin_url()
+    if url is not None:
+        yield url
+        return
+    cluster = ThrowawayCluster()
+    if not cluster.available:
+        _no_postgres("NO POSTGRESQL AVAILABLE: resilience tests on PostgreSQL are SKIPPED")
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster.admin_url
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Name of the seeded template database."""
+    name = f"fs_res_tpl_{uuid.uuid4().hex[:10]}"
+    url = create_database(pg_admin, name)
+    try:
+        seed_demo(url, tmp_path_factory.mktemp("seed-pg"))
+        yield name
+    finally:
+        drop_database(pg_admin, name)
+
+
+@pytest.fixture
+def pg_db(pg_admin: str, pg_template: str) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh copy of the seeded company."""
+    name = f"fs_res_{uuid.uuid4().hex[:10]}"
+    url = create_database(pg_admin, name, template=pg_template)
+    try:
+        yield url
+    finally:
+        drop_database(pg_admin, name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("seed-sqlite")
+    path = workdir / "seeded.db"
+    seed_demo(f"sqlite+aiosqlite:///{path}", workdir)
+    return path
+
+
+@pytest.fixture
+def sqlite_db(sqlite_seeded: Path, tmp_path: Path) -> str:
+    """SQLAlchemy URL of a private copy of the seeded SQLite file."""
+    target = tmp_path / "fieldsales.db"
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(str(sqlite_seeded) + suffix)
+        if source.exists():
+            shutil.copy(source, str(target) + suffix)
+    return f"sqlite+aiosqlite:///{target}"
