@@ -1,0 +1,451 @@
+"""What a simulated quarter achieved: the measures, a terminal table and a hand-written SVG chart.
+
+Definitions (docs/simulation.md, "Reading the results"):
+- attainment: revenue ordered in the window (visits and unvisited orders) / the reps' approved
+  monthly revenue targets prorated to the window by working days.
+- compliance by grade: each working day, after the reps' day, the share of the grade's active
+  customers (grade as the product has it that day) whose last completed visit is within the
+  grade's interval; averaged over the working days.
+- reach: at the end of the window, the share of all assigned customers (every grade, prospects
+  too) visited within their grade's interval.
+- hit rate: completed visits with an order / completed visits (not-available ones included).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from html import escape
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import Escalation, Order, Target
+from server.domain.calendar import working_days
+from server.simulation.agents import DayLog
+
+GRADES = ("A", "B", "C", "D")
+SHOWN_GRADES = ("A", "B", "C")
+
+
+@dataclass
+class Tracker:
+    """Collects the day-by-day measures while the simulation runs."""
+
+    intervals: Mapping[str, int]
+    last_visit: dict[UUID, date]
+    visits: int = 0
+    orders_from_visits: int = 0
+    not_available: int = 0
+    follow_ups: int = 0
+    metres: float = 0.0
+    rep_days_worked: int = 0
+    rep_days_absent: int = 0
+    left_open: int = 0
+    orders_unvisited: int = 0
+    _daily: dict[date, dict[str, list[int]]] = field(default_factory=dict)
+    _end: dict[UUID, bool] = field(default_factory=dict)
+
+    def record_day(self, day: date, log: DayLog) -> None:
+        self.rep_days_worked += 1
+        self.visits += log.visits
+        self.orders_from_visits += log.orders
+        self.not_available += log.not_available
+        self.follow_ups += log.follow_ups
+        self.metres += log.metres
+        self.left_open += log.left_open
+        for customer_id in log.visited:
+            self.last_visit[customer_id] = day
+
+    def measure(self, day: date, customers: Iterable[tuple[UUID, str, str]]) -> None:
+        """After a working day: per grade, how many active customers are within their interval.
+
+        Called once per time zone; the counts of the zones add up for the day. The latest call
+        also gives the end-of-window coverage of every customer it saw (for reach).
+        """
+        counts = self._daily.setdefault(day, {g: [0, 0] for g in (*GRADES, "prospect")})
+        for customer_id, grade, status in customers:
+            interval = self.intervals.get(grade, 60)
+            last = self.last_visit.get(customer_id)
+            within = last is not None and (day - last).days <= interval
+            bucket = "prospect" if status == "prospect" else grade
+            counts[bucket][0] += within
+            counts[bucket][1] += 1
+            self._end[customer_id] = within
+
+    def compliance(self) -> dict[str, float | None]:
+        shares: dict[str, float | None] = {}
+        for bucket in (*GRADES, "prospect"):
+            daily = [c[bucket][0] / c[bucket][1] for c in self._daily.values() if c[bucket][1]]
+            shares[bucket] = round(sum(daily) / len(daily), 4) if daily else None
+        return shares
+
+    def compliance_last_day(self) -> dict[str, float | None]:
+        if not self._daily:
+            return {}
+        last = self._daily[max(self._daily)]
+        return {b: (round(n / d, 4) if d else None) for b, (n, d) in last.items()}
+
+    def reach(self) -> float | None:
+        if not self._end:
+            return None
+        return round(sum(self._end.values()) / len(self._end), 4)
+
+
+@dataclass
+class PlannerReport:
+    planner: str
+    seed: int
+    weeks: int
+    reps: int
+    start: str
+    end: str
+    revenue: str
+    plan: str
+    attainment: float
+    compliance: dict[str, float | None]
+    compliance_last_day: dict[str, float | None]
+    reach: float | None
+    visits: int
+    orders_from_visits: int
+    orders_unvisited: int
+    hit_rate: float | None
+    not_available: int
+    follow_ups: int
+    km: float
+    km_per_visit: float | None
+    rep_days_worked: int
+    rep_days_absent: int
+    tasks_left_open: int
+    escalations: int
+    escalations_by_severity: dict[str, int]
+    weekly: list[dict[str, Any]]
+    wall_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds by kind of event
+
+    def numbers(self) -> dict[str, Any]:
+        """Everything but the timings: identical for identical inputs."""
+        values = asdict(self)
+        values.pop("wall_s")
+        values.pop("timings")
+        return values
+
+
+async def finish(
+    session: AsyncSession,
+    tracker: Tracker,
+    planner: str,
+    seed: int,
+    weeks: int,
+    rep_ids: Sequence[UUID],
+    start: date,
+    end: date,
+    window_from: datetime,
+) -> PlannerReport:
+    """Read the quarter's actuals, plan and escalations back from the database."""
+    rows = await session.execute(
+        select(Order.ordered_on, Order.amount).where(
+            Order.rep_id.in_(rep_ids), Order.ordered_on >= start, Order.ordered_on <= end
+        )
+    )
+    by_day: dict[date, Decimal] = defaultdict(Decimal)
+    for ordered_on, amount in rows:
+        by_day[ordered_on] += Decimal(amount)
+    targets = (
+        await session.execute(
+            select(Target.period_start, Target.period_end, Target.amount).where(
+                Target.scope == "user",
+                Target.scope_id.in_(rep_ids),
+                Target.metric == "revenue",
+                Target.granularity == "month",
+                Target.status == "approved",
+            )
+        )
+    ).all()
+
+    def plan_until(last: date) -> Decimal:
+        total = Decimal(0)
+        for period_start, period_end, amount in targets:
+            overlap_from, overlap_to = max(period_start, start), min(period_end, last)
+            whole = working_days(period_start, period_end)
+            if overlap_from <= overlap_to and whole:
+                total += Decimal(amount) * working_days(overlap_from, overlap_to) / whole
+        return total
+
+    plan = plan_until(end)
+    revenue = sum(by_day.values(), Decimal(0))
+    weekly = []
+    week_end = start + timedelta(days=6)
+    while week_end <= end:
+        done = sum((v for d, v in by_day.items() if d <= week_end), Decimal(0))
+        weekly.append(
+            {
+                "week_end": week_end.isoformat(),
+                "revenue": str(done.quantize(Decimal(1))),
+                "plan": str(plan_until(week_end).quantize(Decimal(1))),
+            }
+        )
+        week_end += timedelta(days=7)
+    severities = dict(
+        (
+            await session.execute(
+                select(Escalation.severity, func.count())
+                .where(Escalation.opened_at >= window_from)
+                .group_by(Escalation.severity)
+                .order_by(Escalation.severity)
+            )
+        ).all()
+    )
+    km = tracker.metres / 1000
+    return PlannerReport(
+        planner=planner,
+        seed=seed,
+        weeks=weeks,
+        reps=len(rep_ids),
+        start=start.isoformat(),
+        end=end.isoformat(),
+        revenue=str(revenue.quantize(Decimal("0.01"))),
+        plan=str(plan.quantize(Decimal("0.01"))),
+        attainment=round(float(revenue / plan), 4) if plan else 0.0,
+        compliance=tracker.compliance(),
+        compliance_last_day=tracker.compliance_last_day(),
+        reach=tracker.reach(),
+        visits=tracker.visits,
+        orders_from_visits=tracker.orders_from_visits,
+        orders_unvisited=tracker.orders_unvisited,
+        hit_rate=round(tracker.orders_from_visits / tracker.visits, 4) if tracker.visits else None,
+        not_available=tracker.not_available,
+        follow_ups=tracker.follow_ups,
+        km=round(km, 1),
+        km_per_visit=round(km / tracker.visits, 3) if tracker.visits else None,
+        rep_days_worked=tracker.rep_days_worked,
+        rep_days_absent=tracker.rep_days_absent,
+        tasks_left_open=tracker.left_open,
+        escalations=sum(severities.values()),
+        escalations_by_severity={str(k): int(v) for k, v in severities.items()},
+        weekly=weekly,
+    )
+
+
+# ---- terminal ----
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def table(reports: Sequence[PlannerReport]) -> Any:
+    """A rich Table, one row per planner."""
+    from rich.table import Table
+
+    first = reports[0]
+    title = (
+        f"{first.weeks} weeks from {first.start}, {first.reps} reps, seed {first.seed} "
+        "(compliance: daily average; reach: last day)"
+    )
+    grid = Table(title=title)
+    for name in (
+        "Planner",
+        "Attainment",
+        "A compl.",
+        "B compl.",
+        "C compl.",
+        "Reach",
+        "Hit rate",
+        "km/visit",
+        "Escalations",
+        "Visits",
+        "Wall time",
+    ):
+        grid.add_column(name, justify="left" if name == "Planner" else "right")
+    for r in reports:
+        grid.add_row(
+            r.planner,
+            _pct(r.attainment),
+            _pct(r.compliance.get("A")),
+            _pct(r.compliance.get("B")),
+            _pct(r.compliance.get("C")),
+            _pct(r.reach),
+            _pct(r.hit_rate),
+            "-" if r.km_per_visit is None else f"{r.km_per_visit:.2f}",
+            str(r.escalations),
+            str(r.visits),
+            f"{r.wall_s:.0f} s",
+        )
+    return grid
+
+
+def markdown_table(reports: Sequence[PlannerReport]) -> str:
+    """The same table as Markdown (for docs/simulation.md)."""
+    lines = [
+        "| Planner | Attainment | A compliance | B compliance | C compliance | Reach | Hit rate | km/visit | Escalations | Visits |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in reports:
+        lines.append(
+            f"| {r.planner} | {_pct(r.attainment)} | {_pct(r.compliance.get('A'))} | "
+            f"{_pct(r.compliance.get('B'))} | {_pct(r.compliance.get('C'))} | {_pct(r.reach)} | "
+            f"{_pct(r.hit_rate)} | {r.km_per_visit if r.km_per_visit is not None else '-'} | "
+            f"{r.escalations} | {r.visits} |"
+        )
+    return "\n".join(lines)
+
+
+# ---- SVG ----
+
+COLOURS = ("#1b6ca8", "#d9822b", "#6a9f3a", "#9b59b6", "#c0392b", "#7f8c8d")
+BAR_MEASURES = (
+    ("Attainment", lambda r: r.attainment),
+    ("A compliance", lambda r: r.compliance.get("A")),
+    ("B compliance", lambda r: r.compliance.get("B")),
+    ("C compliance", lambda r: r.compliance.get("C")),
+    ("Reach", lambda r: r.reach),
+    ("Hit rate", lambda r: r.hit_rate),
+)
+
+
+def svg_chart(reports: Sequence[PlannerReport]) -> str:
+    """Two panels: grouped bars of the shares, and cumulative revenue against the plan by week."""
+    width, height = 960, 700
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
+    first = reports[0]
+    parts.append(
+        _text(
+            24,
+            28,
+            f"FieldSales simulation: {first.weeks} weeks from {first.start}, {first.reps} reps, seed {first.seed}",
+            size=16,
+            weight="bold",
+        )
+    )
+    parts += _bars(reports, x0=60, y0=60, w=860, h=280)
+    parts += _lines(reports, x0=60, y0=400, w=600, h=240)
+    parts += _legend(reports, x=700, y=410)
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    size: int = 12,
+    anchor: str = "start",
+    weight: str = "normal",
+    fill: str = "#222",
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+        f'font-weight="{weight}" fill="{fill}">{escape(text)}</text>'
+    )
+
+
+def _bars(reports: Sequence[PlannerReport], x0: float, y0: float, w: float, h: float) -> list[str]:
+    values = [[m(r) for r in reports] for _, m in BAR_MEASURES]
+    top = max(1.0, *(v for row in values for v in row if v is not None))
+    top = (int(top * 10) + 1) / 10 if top > 1.0 else 1.0
+    out = [_text(x0, y0 - 12, "Shares (higher is better)", size=13, weight="bold")]
+    for tick in range(0, int(top * 100) + 1, 20):
+        y = y0 + h - h * tick / 100 / top
+        out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#e3e3e3"/>')
+        out.append(_text(x0 - 6, y + 4, f"{tick}%", anchor="end", fill="#666"))
+    if top > 1.0:
+        y = y0 + h - h / top
+        out.append(
+            f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#999" stroke-dasharray="4 3"/>'
+        )
+    group = w / len(BAR_MEASURES)
+    bar = min(28.0, (group - 16) / max(1, len(reports)))
+    for gi, (label, _) in enumerate(BAR_MEASURES):
+        gx = x0 + gi * group + (group - bar * len(reports)) / 2
+        for ri, value in enumerate(values[gi]):
+            if value is None:
+                continue
+            bh = h * value / top
+            x = gx + ri * bar
+            colour = COLOURS[ri % len(COLOURS)]
+            out.append(
+                f'<rect x="{x:.1f}" y="{y0 + h - bh:.1f}" width="{bar - 2:.1f}" height="{bh:.1f}" fill="{colour}">'
+                f"<title>{escape(reports[ri].planner)}: {label} {value * 100:.1f}%</title></rect>"
+            )
+            out.append(
+                _text(
+                    x + (bar - 2) / 2,
+                    y0 + h - bh - 4,
+                    f"{value * 100:.0f}",
+                    size=9,
+                    anchor="middle",
+                    fill="#444",
+                )
+            )
+        out.append(_text(x0 + gi * group + group / 2, y0 + h + 18, label, anchor="middle"))
+    out.append(f'<line x1="{x0}" y1="{y0 + h}" x2="{x0 + w}" y2="{y0 + h}" stroke="#444"/>')
+    return out
+
+
+def _lines(reports: Sequence[PlannerReport], x0: float, y0: float, w: float, h: float) -> list[str]:
+    out = [_text(x0, y0 - 12, "Cumulative revenue, % of the window's plan", size=13, weight="bold")]
+    weeks = max(len(r.weekly) for r in reports)
+    plan_total = float(reports[0].plan) or 1.0
+    series = [[float(p["revenue"]) / plan_total for p in r.weekly] for r in reports]
+    plan_line = [float(p["plan"]) / plan_total for p in reports[0].weekly]
+    top = max(1.0, *(v for s in [*series, plan_line] for v in s)) if weeks else 1.0
+    top = (int(top * 10) + 1) / 10 if top > 1.0 else 1.0
+
+    def xy(i: int, v: float) -> str:
+        x = x0 + (w * (i + 1) / weeks if weeks else 0)
+        return f"{x:.1f},{y0 + h - h * v / top:.1f}"
+
+    for tick in range(0, int(top * 100) + 1, 20):
+        y = y0 + h - h * tick / 100 / top
+        out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#e3e3e3"/>')
+        out.append(_text(x0 - 6, y + 4, f"{tick}%", anchor="end", fill="#666"))
+    for i in range(weeks):
+        out.append(
+            _text(x0 + w * (i + 1) / weeks, y0 + h + 16, f"w{i + 1}", size=10, anchor="middle", fill="#666")
+        )
+    out.append(f'<line x1="{x0}" y1="{y0 + h}" x2="{x0 + w}" y2="{y0 + h}" stroke="#444"/>')
+    if plan_line:
+        points = " ".join([f"{x0:.1f},{y0 + h:.1f}", *(xy(i, v) for i, v in enumerate(plan_line))])
+        out.append(
+            f'<polyline points="{points}" fill="none" stroke="#333" stroke-width="1.5" stroke-dasharray="6 4"/>'
+        )
+    for ri, s in enumerate(series):
+        if not s:
+            continue
+        points = " ".join([f"{x0:.1f},{y0 + h:.1f}", *(xy(i, v) for i, v in enumerate(s))])
+        colour = COLOURS[ri % len(COLOURS)]
+        out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    return out
+
+
+def _legend(reports: Sequence[PlannerReport], x: float, y: float) -> list[str]:
+    out = [_text(x, y, "Planner  (km/visit, escalations)", size=13, weight="bold")]
+    for ri, r in enumerate(reports):
+        yy = y + 24 + ri * 22
+        colour = COLOURS[ri % len(COLOURS)]
+        out.append(f'<rect x="{x}" y="{yy - 10}" width="14" height="10" fill="{colour}"/>')
+        km = "-" if r.km_per_visit is None else f"{r.km_per_visit:.2f} km"
+        out.append(_text(x + 20, yy, f"{r.planner}  ({km}, {r.escalations})"))
+    yy = y + 24 + len(reports) * 22
+    out.append(
+        f'<line x1="{x}" y1="{yy - 5}" x2="{x + 14}" y2="{yy - 5}" stroke="#333" stroke-dasharray="6 4"/>'
+    )
+    out.append(_text(x + 20, yy, "plan (prorated by working days)"))
+    return out
+
+
+def write_svg(reports: Sequence[PlannerReport], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(svg_chart(reports), encoding="utf-8")
+    return path

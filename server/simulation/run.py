@@ -1,0 +1,415 @@
+"""Play a quarter: build the seeded world once, then replay it with each planner on its own copy.
+
+Every planner run gets its own SQLite file, copied from one template (migrated, seeded with
+seed_demo and graded once), so every planner starts from the same world; outcome randomness is
+keyed (world.Draws), so it is the same luck for every planner.
+
+The simulated days are a timeline of events in UTC order, in each rep's own time zone:
+  06:05 local  morning: the plan-day job (product) or a baseline's selection (working days)
+  08:30 local  each rep present works the list in route order until 16:30 (working days)
+  17:30 local  orders that arrived without a visit (every day)
+  23:30 local  measure compliance (working days)
+  20:00 company time  the escalate sweep (every day)
+  18:30 UTC    grade-customers (its cron slot; every day)
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time as timer
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.clock import Clock
+from server.config import Settings
+from server.db.migrate import upgrade
+from server.db.models import Customer, Order, OrgUnit, VisitPolicy
+from server.domain.calendar import is_working_day
+from server.domain.policy import DEFAULT_VISIT_INTERVALS
+from server.jobs.registry import run_job
+from server.services.seed import SeedOptions, seed_demo
+from server.simulation.agents import (
+    Rep,
+    load_reps,
+    plan_on_demand,
+    plan_with_baseline,
+    plan_with_product,
+    record_unvisited_orders,
+    work_day,
+)
+from server.simulation.baselines import make_baseline
+from server.simulation.database import create_sqlite_engine, sqlite_settings
+from server.simulation.report import PlannerReport, Tracker, finish
+from server.simulation.world import (
+    DEFAULT_PARAMS,
+    CustomerState,
+    CustomerTruth,
+    World,
+    WorldParams,
+    cycle_from_history,
+    typical_amount,
+)
+
+PRODUCT = "ours"
+PLANNERS = (PRODUCT, "most-overdue", "round-robin", "random")
+DEFAULT_START = date(2026, 4, 1)  # Q2: 13 weeks from here are exactly April-June
+
+# Event kinds in the order they run when they fall on the same instant.
+_RANK = {"plan": 0, "work": 1, "orders": 2, "measure": 3, "escalate": 4, "grade": 5}
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    weeks: int = 13
+    reps: int = 50
+    seed: int = 7
+    start: date = DEFAULT_START
+    customers: int | None = None  # default: the seed's 50 per rep
+    params: WorldParams = DEFAULT_PARAMS
+    inline_driver: bool = True  # aiosqlite without its worker thread (server.simulation.database)
+    # The product's plan-day job runs every morning (as scheduled), weekends included. False plans
+    # working days only, through the planner service's on-demand path (an experiment).
+    plan_every_day: bool = True
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=7 * self.weeks - 1)
+
+
+@dataclass
+class Template:
+    """The seeded, graded starting database and what the world needs from it."""
+
+    path: Path
+    reps: list[Rep]
+    company_tz: str
+    intervals: dict[str, int]
+    truths: list[CustomerTruth]
+    states: dict[UUID, CustomerState]
+    last_visit: dict[UUID, date]
+    build_s: float = 0.0
+
+
+@dataclass(order=True)
+class Event:
+    at: datetime
+    rank: int
+    key: str
+    kind: str = field(compare=False)
+    day: date = field(compare=False)
+    tz: str | None = field(default=None, compare=False)
+    rep: Rep | None = field(default=None, compare=False)
+
+
+async def build_template(config: SimulationConfig, workdir: Path) -> Template:
+    """Migrate, seed (seed_demo with the config's seed) and grade once, the evening before day 1."""
+    started = timer.perf_counter()
+    path = workdir / "template.db"
+    settings = sqlite_settings(path)
+    engine = create_sqlite_engine(settings, config.inline_driver)
+    try:
+        await upgrade(engine)
+        eve = datetime.combine(config.start - timedelta(days=1), datetime.min.time(), UTC)
+        options = SeedOptions(reps=config.reps, customers=config.customers, seed=config.seed)
+        await seed_demo(engine, settings, options, clock=Clock(fixed=eve + timedelta(hours=12)))
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        await run_job("grade-customers", sessionmaker, settings, eve + timedelta(hours=18, minutes=30))
+        async with sessionmaker() as session:
+            template = await _read_template(session, path, config)
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await engine.dispose()
+    template.build_s = timer.perf_counter() - started
+    return template
+
+
+async def _read_template(session: AsyncSession, path: Path, config: SimulationConfig) -> Template:
+    reps = await load_reps(session)
+    company_tz = await session.scalar(select(OrgUnit.timezone).where(OrgUnit.parent_id.is_(None)))
+    intervals = dict(DEFAULT_VISIT_INTERVALS)
+    for grade, days in await session.execute(select(VisitPolicy.grade, VisitPolicy.interval_days)):
+        intervals[grade] = days
+    window_from = config.start - timedelta(days=365)
+    amounts: dict[UUID, list[Decimal]] = defaultdict(list)
+    for customer_id, amount in await session.execute(
+        select(Order.customer_id, Order.amount)
+        .where(Order.ordered_on >= window_from, Order.ordered_on < config.start)
+        .order_by(Order.customer_id, Order.ordered_on, Order.amount)
+    ):
+        amounts[customer_id].append(Decimal(amount))
+    truths, states, last_visit = [], {}, {}
+    rows = await session.execute(
+        select(
+            Customer.id,
+            Customer.owner_rep_id,
+            Customer.grade,
+            Customer.status,
+            Customer.lat,
+            Customer.lng,
+            Customer.potential,
+            Customer.last_visit_on,
+            Customer.last_order_on,
+        )
+        .where(Customer.owner_rep_id.is_not(None), Customer.status.in_(("active", "prospect")))
+        .order_by(Customer.id)
+    )
+    for cid, rep_id, grade, status, lat, lng, potential, last_visit_on, last_order_on in rows:
+        history = tuple(amounts.get(cid, ()))
+        truths.append(
+            CustomerTruth(
+                id=cid,
+                rep_id=rep_id,
+                tier="prospect" if status == "prospect" else grade,
+                cycle_days=cycle_from_history(len(history), config.params),
+                amounts=history,
+                typical_amount=typical_amount(potential),
+                lat=lat,
+                lng=lng,
+            )
+        )
+        states[cid] = CustomerState(last_met=last_visit_on, last_order=last_order_on)
+        if last_visit_on is not None:
+            last_visit[cid] = last_visit_on
+    return Template(path, reps, company_tz or "UTC", intervals, truths, states, last_visit)
+
+
+def timeline(config: SimulationConfig, template: Template, planner: str, world: World) -> list[Event]:
+    """Every event of the window, in the order they happen."""
+    events: list[Event] = []
+    zones = sorted({rep.timezone for rep in template.reps})
+    company = ZoneInfo(template.company_tz)
+    every_morning = planner == PRODUCT and config.plan_every_day
+    for day in _days(config.start, config.end):
+        working = is_working_day(day)
+        for tz in zones:
+            local = ZoneInfo(tz)
+            midnight = datetime.combine(day, datetime.min.time(), local)
+
+            def at(hours: float, midnight: datetime = midnight) -> datetime:
+                return (midnight + timedelta(hours=hours)).astimezone(UTC)
+
+            # The product's job runs every morning, as its scheduler does; a baseline rep only
+            # makes a list on working days.
+            if every_morning or working:
+                events.append(Event(at(6 + 5 / 60), _RANK["plan"], tz, "plan", day, tz=tz))
+            if working:
+                for rep in template.reps:
+                    if rep.timezone == tz and not world.absent(rep.id, day):
+                        events.append(Event(at(8.5), _RANK["work"], str(rep.id), "work", day, rep=rep))
+                events.append(Event(at(23.5), _RANK["measure"], tz, "measure", day, tz=tz))
+            events.append(Event(at(17.5), _RANK["orders"], tz, "orders", day, tz=tz))
+        evening = datetime.combine(day, datetime.min.time(), company) + timedelta(hours=20)
+        events.append(Event(evening.astimezone(UTC), _RANK["escalate"], "", "escalate", day))
+        nightly = datetime(day.year, day.month, day.day, 18, 30, tzinfo=UTC)  # the job's cron slot
+        events.append(Event(nightly, _RANK["grade"], "", "grade", day))
+    measured = [e.at for e in events if e.kind == "measure"]
+    last = max(measured) if measured else None
+    return sorted(e for e in events if last is None or e.at <= last)
+
+
+@dataclass
+class PlannerRun:
+    """One planner's replay of the window on its own database."""
+
+    config: SimulationConfig
+    template: Template
+    planner: str
+    sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        config, template = self.config, self.template
+        self.world = World(template.truths, template.states, config.seed, config.params)
+        self.tracker = Tracker(template.intervals, dict(template.last_visit))
+        self.baseline = (
+            None if self.planner == PRODUCT else make_baseline(self.planner, config.seed, template.intervals)
+        )
+        self.ids = random.Random(f"{config.seed}:ids")  # check-in ids: the phone's UUIDs
+        self.reps_by_tz: dict[str, list[Rep]] = defaultdict(list)
+        for rep in template.reps:
+            self.reps_by_tz[rep.timezone].append(rep)
+        rep_of = {rep.id: rep for rep in template.reps}
+        self.owners = {truth.id: rep_of[truth.rep_id] for truth in template.truths}
+        self.customers_by_tz: dict[str, list[UUID]] = defaultdict(list)
+        for truth in template.truths:
+            self.customers_by_tz[rep_of[truth.rep_id].timezone].append(truth.id)
+        self.tracker.rep_days_absent = sum(
+            self.world.absent(rep.id, day)
+            for day in _days(config.start, config.end)
+            if is_working_day(day)
+            for rep in template.reps
+        )
+
+    async def play(self, event: Event) -> None:
+        sessionmaker, settings = self.sessionmaker, self.settings
+        if event.kind == "plan":
+            assert event.tz is not None
+            reps = self.reps_by_tz[event.tz]
+            if self.baseline is not None:
+                await plan_with_baseline(sessionmaker, settings, self.baseline, reps, event.day, event.at)
+            elif self.config.plan_every_day:
+                await plan_with_product(sessionmaker, settings, event.at)
+            else:
+                await plan_on_demand(sessionmaker, settings, reps, event.day, event.at)
+        elif event.kind == "work":
+            assert event.rep is not None
+            log = await work_day(sessionmaker, settings, self.world, event.rep, event.day, self.ids)
+            self.tracker.record_day(event.day, log)
+        elif event.kind == "orders":
+            assert event.tz is not None
+            placed = self.world.unvisited_orders(self.customers_by_tz[event.tz], event.day)
+            self.tracker.orders_unvisited += len(placed)
+            await record_unvisited_orders(sessionmaker, settings, placed, self.owners, event.day, event.at)
+        elif event.kind == "measure":
+            assert event.tz is not None
+            await self._measure([rep.id for rep in self.reps_by_tz[event.tz]], event.day)
+        elif event.kind in ("escalate", "grade"):
+            await run_job(
+                "escalate" if event.kind == "escalate" else "grade-customers",
+                sessionmaker,
+                settings,
+                event.at,
+            )
+
+    async def _measure(self, rep_ids: list[UUID], day: date) -> None:
+        async with self.sessionmaker() as session:
+            rows = await session.execute(
+                select(Customer.id, Customer.grade, Customer.status)
+                .where(Customer.owner_rep_id.in_(rep_ids), Customer.status.in_(("active", "prospect")))
+                .order_by(Customer.id)
+            )
+            self.tracker.measure(day, [(cid, grade, status) for cid, grade, status in rows])
+
+
+async def run_planner(
+    config: SimulationConfig,
+    template: Template,
+    planner: str,
+    workdir: Path,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> PlannerReport:
+    """Replay the window with one planner on a fresh copy of the template."""
+    started = timer.perf_counter()
+    path = workdir / f"{planner}.db"
+    shutil.copyfile(template.path, path)
+    settings = sqlite_settings(path)
+    engine = create_sqlite_engine(settings, config.inline_driver)
+    run = PlannerRun(config, template, planner, async_sessionmaker(engine, expire_on_commit=False), settings)
+    events = timeline(config, template, planner, run.world)
+    spent: dict[str, float] = defaultdict(float)
+    try:
+        for done, event in enumerate(events, start=1):
+            began = timer.perf_counter()
+            await run.play(event)
+            spent[event.kind] += timer.perf_counter() - began
+            if progress and (done % 50 == 0 or done == len(events)):
+                progress(planner, done, len(events))
+        async with run.sessionmaker() as session:
+            report = await finish(
+                session,
+                run.tracker,
+                planner,
+                config.seed,
+                config.weeks,
+                [rep.id for rep in template.reps],
+                config.start,
+                config.end,
+                window_from=min(e.at for e in events),
+            )
+    finally:
+        await engine.dispose()
+    report.wall_s = round(timer.perf_counter() - started, 1)
+    report.timings = {kind: round(seconds, 1) for kind, seconds in sorted(spent.items())}
+    return report
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+async def simulate(
+    config: SimulationConfig,
+    planners: Sequence[str],
+    workdir: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[list[PlannerReport], float]:
+    """Run each planner on the same world; returns the reports and the template build time."""
+    for name in planners:
+        if name not in PLANNERS:
+            raise ValueError(f"unknown planner {name!r}; choose from {', '.join(PLANNERS)}")
+    own_dir = workdir is None
+    directory = Path(tempfile.mkdtemp(prefix="fieldsales-sim-")) if own_dir else workdir
+    assert directory is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        template = await build_template(config, directory)
+        reports = [await run_planner(config, template, name, directory, progress) for name in planners]
+    finally:
+        if own_dir:
+            shutil.rmtree(directory, ignore_errors=True)
+    return reports, template.build_s
+
+
+def run_command(
+    config: SimulationConfig,
+    planners: Sequence[str],
+    out: Path,
+    keep_db: Path | None = None,
+    console: Any = None,
+) -> list[PlannerReport]:
+    """`fieldsales simulate`: run, print the table, write the SVG chart and the numbers as JSON."""
+    import asyncio
+    import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from server.simulation.report import table, write_svg
+
+    console = console or Console()
+    with Progress(
+        TextColumn("{task.description:>14}"), BarColumn(), TextColumn("{task.completed}/{task.total} events"),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def progress(planner: str, done: int, total: int) -> None:
+            if planner not in tasks:
+                tasks[planner] = bar.add_task(planner, total=total)
+            bar.update(tasks[planner], completed=done)
+
+        reports, build_s = asyncio.run(simulate(config, planners, keep_db, progress))
+    console.print(table(reports))
+    console.print(
+        "wall time per planner: "
+        + ", ".join(f"{r.planner} {r.wall_s:.0f} s" for r in reports)
+        + f" (plus {build_s:.0f} s to migrate, seed and grade the starting world once)"
+    )
+    write_svg(reports, out)
+    numbers = {
+        "config": {
+            "weeks": config.weeks,
+            "reps": config.reps,
+            "seed": config.seed,
+            "start": config.start.isoformat(),
+            "inline_driver": config.inline_driver,
+        },
+        "template_build_s": round(build_s, 1),
+        "reports": [{**r.numbers(), "wall_s": r.wall_s, "timings": r.timings} for r in reports],
+    }
+    out.with_suffix(".json").write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")
+    console.print(f"chart: {out}  numbers: {out.with_suffix('.json')}")
+    return reports
