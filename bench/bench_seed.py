@@ -60,9 +60,21 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": db_url.replace("postgresql://", "postgresql+asyncpg://")}
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "server", "seed-demo", "--reps", str(args.reps),
-             "--customers", str(args.customers), "--months", str(args.months)],
-            env=env, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "seed-demo",
+                "--reps",
+                str(args.reps),
+                "--customers",
+                str(args.customers),
+                "--months",
+                str(args.months),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             sys.exit(f"seed-demo failed:\n{result.stderr[-3000:]}")
@@ -70,12 +82,16 @@ def main() -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         import json
 
-        counts = json.loads(result.stdout[result.stdout.index("{"):])
+        counts = json.loads(result.stdout[result.stdout.index("{") :])
         floor = asyncio.run(_floor(db_url, counts["orders"]))
-        print(f"seed-demo reps={args.reps} customers={counts['customers']} orders={counts['orders']} "
-              f"visits={counts['visits']} targets={counts['targets']}")
-        print(f"wall {wall:.1f} s, peak RSS {peak_mb:.0f} MB; floor (server-side insert of "
-              f"{counts['orders']} rows) {floor:.1f} s; ratio {wall / floor:.1f}x")
+        print(
+            f"seed-demo reps={args.reps} customers={counts['customers']} orders={counts['orders']} "
+            f"visits={counts['visits']} targets={counts['targets']}"
+        )
+        print(
+            f"wall {wall:.1f} s, peak RSS {peak_mb:.0f} MB; floor (server-side insert of "
+            f"{counts['orders']} rows) {floor:.1f} s; ratio {wall / floor:.1f}x"
+        )
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

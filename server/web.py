@@ -36,7 +36,7 @@ class Flash:
     message: str
 
 
-def N_(message: str) -> str:  # noqa: N802  (the gettext "mark for extraction" convention)
+def N_(message: str) -> str:
     """Mark a string for extraction; it is translated later, at render time."""
     return message
 

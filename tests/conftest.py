@@ -17,10 +17,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-
-# advanced-alchemy's mixins use a decorator SQLAlchemy 2.1 deprecates; silence exactly that one.
-warnings.filterwarnings("ignore", message="The declarative_mixin decorator", category=DeprecationWarning)
-
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker

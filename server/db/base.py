@@ -6,9 +6,8 @@ that is JSONB on PostgreSQL, and a metadata naming convention so Alembic diffs a
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import warnings
+from decimal import Decimal
 
 # advanced-alchemy's mixins still use a decorator SQLAlchemy 2.1 deprecates; silence exactly that.
 with warnings.catch_warnings():

@@ -146,7 +146,7 @@ def _secure(request: Request[Any, Any, Any]) -> bool:
 
 class AuthApi(Controller):
     path = "/api/v1"
-    tags = ["auth"]
+    tags = ("auth",)
 
     @post(
         "/auth/token",

@@ -57,7 +57,9 @@ async def progress_api(
     access: Scope,
     services: Services,
     clock: Clock,
-    scope_name: Annotated[str, QueryParameter(name="scope", description="user | org_unit | customer")] = "user",
+    scope_name: Annotated[
+        str, QueryParameter(name="scope", description="user | org_unit | customer")
+    ] = "user",
     scope_id: UUID | None = None,
     as_of: date | None = None,
     metric: Literal["revenue", "visits", "new_customers"] = "revenue",

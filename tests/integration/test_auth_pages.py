@@ -19,7 +19,9 @@ async def test_login_page_renders_a_form(client: AsyncTestClient[Any]) -> None:
     assert 'name="email"' in page.text and 'name="password"' in page.text
 
 
-async def test_wrong_password_on_the_form_is_401_with_one_message(client: AsyncTestClient[Any], demo: Demo) -> None:
+async def test_wrong_password_on_the_form_is_401_with_one_message(
+    client: AsyncTestClient[Any], demo: Demo
+) -> None:
     page = await client.post("/login", data={"email": "rep1@demo.example", "password": "bad"})
     assert page.status_code == 401
     assert "Invalid email or password." in page.text
@@ -88,7 +90,9 @@ async def test_chinese_locale_translates_the_login_page(client: AsyncTestClient[
 
 
 @pytest.mark.parametrize("local", ["rep1", "rep2", "manager1", "manager2", "exec", "admin"])
-async def test_me_answers_only_about_the_caller(client: AsyncTestClient[Any], demo: Demo, auth: Any, local: str) -> None:
+async def test_me_answers_only_about_the_caller(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, local: str
+) -> None:
     body = (await client.get("/api/v1/me", headers=await auth(local))).json()
     assert body["id"] == str(demo.user(local))
     assert body["email"] == f"{local}@demo.example"

@@ -17,7 +17,9 @@ from tests.conftest import Demo
 async def _fingerprint(engine: AsyncEngine) -> tuple[object, ...]:
     async with engine.connect() as connection:
         orders = (await connection.execute(select(func.count(), func.sum(Order.amount)))).one()
-        units_with_parent = await connection.scalar(select(func.count()).where(OrgUnit.parent_id.is_not(None)))
+        units_with_parent = await connection.scalar(
+            select(func.count()).where(OrgUnit.parent_id.is_not(None))
+        )
         child_targets = await connection.scalar(select(func.count()).where(Target.parent_id.is_not(None)))
         return (orders[0], orders[1], units_with_parent, child_targets)
 
