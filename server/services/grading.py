@@ -5,6 +5,7 @@ functions (the rules of server.domain.grading, in exact integer arithmetic) and 
 rows whose values differ from what is stored. Those rows go to a temporary table, which then
 feeds the grade history INSERT, the list of drops from A (the job tells managers) and the
 customers UPDATE. So the orders are read once, and a regrade that changes nothing writes nothing.
+The SELECT is shaped per engine, for each planner's joins: see _graded_joined and _graded_sqlite.
 """
 
 from __future__ import annotations
@@ -155,6 +156,37 @@ def _quintile(worse: Any, peers: Any, ranked: Any) -> ColumnElement[Any]:
     return 1 + (5 * (2 * worse + peers)) // (2 * ranked)
 
 
+def _descending(value: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """Window values in `value` DESC order: how many rank before or with a row, and how many
+    share its value (itself included)."""
+    order = {"order_by": value.desc()}
+    before_or_equal = func.count().over(**order)
+    return before_or_equal, before_or_equal - func.rank().over(**order) + 1
+
+
+def _by_revenue(sql: _Sql, cents: Any, totals: Any) -> list[ColumnElement[Any]]:
+    """Monetary quintile, ABC letter, money and share of the customers with orders.
+
+    Richest first: the running total before a customer's group of equal revenue is what the
+    richer customers hold (domain.grading.classify_abc); the same order ranks monetary.
+    """
+    richer_or_equal, peers = _descending(cents)
+    richer = cast(func.sum(cents).over(order_by=cents.desc()), BigInteger) - cents * peers
+    ranked_n, total = totals.c.n, totals.c.total
+    (a_num, a_den), (b_num, b_den) = A_CUT.as_integer_ratio(), B_CUT.as_integer_ratio()
+    return [
+        _quintile(ranked_n - richer_or_equal, peers, ranked_n).label("m"),
+        case(
+            (cents <= 0, "D"),
+            (richer * a_den < total * a_num, "A"),
+            (richer * b_den < total * b_num, "B"),
+            else_="C",
+        ).label("abc"),
+        sql.money(cents).label("revenue"),
+        case((cents > 0, sql.share(cents, total)), else_=0).label("share"),
+    ]
+
+
 def changes_select(
     sql: _Sql, unit_ids: list[UUID], today: date, intervals: dict[str, int], all_units: bool = False
 ) -> Any:
@@ -169,7 +201,12 @@ def changes_select(
         Order.ordered_on > literal(today - timedelta(days=WINDOW_DAYS), Date),
         Order.ordered_on <= literal(today, Date),
     )
-    if not all_units:
+    if sql.sqlite:
+        # The IN list has SQLite seek each customer's window on ix_orders_customer_id_ordered_on,
+        # in customer order (no sort for the GROUP BY). Without it SQLite reads the window through
+        # ix_orders_ordered_on, a table lookup per order, and sorts them: 2-3x slower.
+        orders = orders.where(Order.customer_id.in_(select(c.id).where(in_company)))
+    elif not all_units:
         orders = orders.join(c, c.id == Order.customer_id).where(in_company)
     window = orders.subquery("window_orders")
     agg = (
@@ -182,72 +219,12 @@ def changes_select(
         .group_by(window.c.customer_id)
         .cte("agg")
     )
-    # Richest first: the running total before a customer's group of equal revenue is what the
-    # richer customers hold (domain.grading.classify_abc); the same order ranks monetary. The
-    # letter, money and share are computed here, once per customer, next to the window values.
-    richest_first = {"order_by": agg.c.cents.desc()}
-    richer_or_equal = func.count().over(**richest_first)
-    peers = richer_or_equal - func.rank().over(**richest_first) + 1
-    richer = cast(func.sum(agg.c.cents).over(**richest_first), BigInteger) - agg.c.cents * peers
     # Company totals as a one-row join: cheaper than whole-partition windows, which buffer every row.
     totals = select(
         func.count().label("n"),
         cast(func.sum(case((agg.c.cents > 0, agg.c.cents))), BigInteger).label("total"),
     ).subquery("totals")
-    ranked_n, total = totals.c.n, totals.c.total
-    (a_num, a_den), (b_num, b_den) = A_CUT.as_integer_ratio(), B_CUT.as_integer_ratio()
-    ranked = (
-        select(
-            agg.c.customer_id,
-            agg.c.recency,
-            agg.c.frequency,
-            ranked_n.label("n"),
-            _quintile(ranked_n - richer_or_equal, peers, ranked_n).label("m"),
-            case(
-                (agg.c.cents <= 0, "D"),
-                (richer * a_den < total * a_num, "A"),
-                (richer * b_den < total * b_num, "B"),
-                else_="C",
-            ).label("abc"),
-            sql.money(agg.c.cents).label("revenue"),
-            case((agg.c.cents > 0, sql.share(agg.c.cents, total)), else_=0).label("share"),
-        )
-        .join_from(agg, totals, true())
-        .subquery("ranked")
-    )
-    recency = _distribution(agg.c.recency, worst_first=True)  # the longest ago is the worst
-    frequency = _distribution(agg.c.frequency, worst_first=False)
-
-    r = ranked.c
-    computed = func.coalesce(r.abc, "D")
-    today_sql = literal(today, Date)
-    until = c.grade_override_until
-    override_active = and_(c.grade_override.is_not(None), or_(until.is_(None), until >= today_sql))
-    stored = (
-        c.id, c.grade, c.computed_grade, c.r_score, c.f_score, c.m_score, c.revenue_365,
-        c.revenue_share, c.next_visit_due, c.last_visit_on, c.grade_override, c.grade_override_until,
-    )  # fmt: skip
-    graded = (
-        select(
-            *stored,
-            computed.label("new_computed"),
-            case((override_active, c.grade_override), else_=computed).label("new_grade"),
-            func.coalesce(_quintile(recency.c.worse, recency.c.peers, r.n), 1).label("new_r"),
-            func.coalesce(_quintile(frequency.c.worse, frequency.c.peers, r.n), 1).label("new_f"),
-            func.coalesce(r.m, 1).label("new_m"),
-            func.coalesce(r.revenue, sql.money(0)).label("new_revenue"),
-            func.coalesce(r.share, 0).label("new_share"),
-            case((and_(c.grade_override.is_not(None), until < today_sql), True), else_=False).label(
-                "expired"
-            ),
-        )
-        .select_from(c)
-        .outerjoin(ranked, r.customer_id == c.id)
-        .outerjoin(recency, recency.c.recency == r.recency)
-        .outerjoin(frequency, frequency.c.frequency == r.frequency)
-        .where(in_company)
-        .subquery("graded")
-    )
+    graded = (_graded_sqlite if sql.sqlite else _graded_joined)(sql, agg, totals, in_company, today)
     g = graded.c
     due = next_due_expr(sql.dialect, g.last_visit_on, g.new_grade, intervals, today)
     pairs = [
@@ -264,6 +241,102 @@ def changes_select(
         g.id, g.grade, g.new_grade, g.new_computed, g.new_r, g.new_f, g.new_m, g.new_revenue,
         g.new_share, due, g.expired, g.grade_override, g.grade_override_until,
     ).where(or_(g.expired, *(new.is_distinct_from(old) for new, old in pairs)))  # fmt: skip
+
+
+_STORED = (
+    "id", "grade", "computed_grade", "r_score", "f_score", "m_score", "revenue_365", "revenue_share",
+    "next_visit_due", "last_visit_on", "grade_override", "grade_override_until",
+)  # fmt: skip
+
+
+def _graded(
+    sql: _Sql, c: Any, today: date, *, abc: Any, r: Any, f: Any, m: Any, revenue: Any, share: Any
+) -> list[ColumnElement[Any]]:
+    """Stored values next to new ones; the scores are NULL for customers without orders."""
+    computed = func.coalesce(abc, "D")
+    today_sql = literal(today, Date)
+    until = c.grade_override_until
+    override_active = and_(c.grade_override.is_not(None), or_(until.is_(None), until >= today_sql))
+    return [
+        *(c[name] for name in _STORED),
+        computed.label("new_computed"),
+        case((override_active, c.grade_override), else_=computed).label("new_grade"),
+        func.coalesce(r, 1).label("new_r"),
+        func.coalesce(f, 1).label("new_f"),
+        func.coalesce(m, 1).label("new_m"),
+        func.coalesce(revenue, sql.money(0)).label("new_revenue"),
+        func.coalesce(share, 0).label("new_share"),
+        case((and_(c.grade_override.is_not(None), until < today_sql), True), else_=False).label("expired"),
+    ]
+
+
+def _graded_joined(sql: _Sql, agg: Any, totals: Any, in_company: Any, today: date) -> Any:
+    """PostgreSQL: rank the customers with orders, then hash-join them and the recency and
+    frequency distributions to the customers."""
+    ranked = (
+        select(
+            agg.c.customer_id,
+            agg.c.recency,
+            agg.c.frequency,
+            totals.c.n,
+            *_by_revenue(sql, agg.c.cents, totals),
+        )
+        .join_from(agg, totals, true())
+        .subquery("ranked")
+    )
+    recency = _distribution(agg.c.recency, worst_first=True)  # the longest ago is the worst
+    frequency = _distribution(agg.c.frequency, worst_first=False)
+    c, r = Customer.__table__.c, ranked.c
+    return (
+        select(
+            *_graded(
+                sql,
+                c,
+                today,
+                abc=r.abc,
+                m=r.m,
+                revenue=r.revenue,
+                share=r.share,
+                r=_quintile(recency.c.worse, recency.c.peers, r.n),
+                f=_quintile(frequency.c.worse, frequency.c.peers, r.n),
+            )
+        )
+        .select_from(Customer)
+        .outerjoin(ranked, r.customer_id == c.id)
+        .outerjoin(recency, recency.c.recency == r.recency)
+        .outerjoin(frequency, frequency.c.frequency == r.frequency)
+        .where(in_company)
+        .subquery("graded")
+    )
+
+
+def _graded_sqlite(sql: _Sql, agg: Any, totals: Any, in_company: Any, today: date) -> Any:
+    """SQLite: every window runs over customers LEFT JOIN agg. SQLite builds no index on a
+    subquery with window functions, so joining the ranked customers and the distributions to the
+    customers, as on PostgreSQL, would scan them once per customer (~6M rows for 2,500).
+
+    Customers without orders (NULL) sort last in DESC order, after every ranked customer, so
+    they change no one's counts; their own values are discarded."""
+    c, n = Customer.__table__.c, totals.c.n
+    older_or_equal, same_recency = _descending(agg.c.recency)  # the longest ago is the worst
+    as_frequent_or_more, same_frequency = _descending(agg.c.frequency)
+    scores = [
+        *_by_revenue(sql, agg.c.cents, totals),
+        _quintile(older_or_equal - same_recency, same_recency, n).label("r"),
+        _quintile(n - as_frequent_or_more, same_frequency, n).label("f"),
+    ]
+    has_orders = agg.c.customer_id.is_not(None)
+    ranked = (
+        select(*(c[name] for name in _STORED), *(case((has_orders, s)).label(s.name) for s in scores))
+        .select_from(Customer)
+        .outerjoin(agg, agg.c.customer_id == c.id)
+        .join(totals, true())
+        .where(in_company)
+        .subquery("ranked")
+    )
+    r = ranked.c
+    scored = _graded(sql, r, today, abc=r.abc, r=r.r, f=r.f, m=r.m, revenue=r.revenue, share=r.share)
+    return select(*scored).subquery("graded")
 
 
 class GradingService(Service):
@@ -352,10 +425,11 @@ def _history(sql: _Sql, now: datetime, today: date) -> Any:
 
 def _drops() -> Any:
     c = changes.c
-    return (
-        select(c.id, c.grade, Customer.name, Customer.owner_rep_id, Customer.org_unit_id)
+    return (  # in GradeDrop's field order
+        select(c.id, Customer.name, c.grade, Customer.owner_rep_id, Customer.org_unit_id)
         .join(Customer, _unchanged_override())
         .where(c.old_grade == "A", c.grade != "A")
+        .order_by(c.id)  # notifications in a stable order
     )
 
 

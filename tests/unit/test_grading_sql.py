@@ -14,8 +14,9 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.schema import CreateTable, DropTable
 
 from server.clock import Clock
 from server.config import Settings
@@ -23,7 +24,7 @@ from server.db.models import Customer, GradeChange, Order, OrgUnit, User
 from server.domain.grading import classify_abc, effective_grade, rfm_scores
 from server.domain.policy import DEFAULT_VISIT_INTERVALS, next_due
 from server.services.base import Services
-from server.services.grading import GradingService, RegradeResult
+from server.services.grading import GradeDrop, GradingService, RegradeResult, changes
 
 TODAY = date(2026, 11, 18)
 NOW = datetime(2026, 11, 18, 18, 30, tzinfo=UTC)
@@ -263,3 +264,50 @@ async def test_other_companies_are_neither_read_nor_written(
             "b": "A",
         }
         assert {r["computed_grade"] for r in (await stored(session, theirs)).values()} == {None}
+
+
+async def test_a_drop_from_a_names_the_customer_and_its_new_grade(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    specs = {"star": Spec([("900", 300)]), "steady": Spec([("60", 5)]), "small": Spec([("40", 5)])}
+    async with sessionmaker() as session:
+        world = await build_company(session, specs)
+    assert (await regrade(sessionmaker, settings, world.company_id)).drops == []
+    later = TODAY + timedelta(days=70)  # star's only order has left the 365-day window: D
+    result = await regrade(sessionmaker, settings, world.company_id, later)
+    assert result.drops == [GradeDrop(world.ids["star"], "star", "D", world.rep_id, world.team_id, later)]
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)  # SQLite's own query shape
+@pytest.mark.parametrize("companies", [1, 2], ids=["all_units", "subtree"])
+async def test_sqlite_plan_seeks_orders_per_customer_and_rescans_no_subquery(
+    companies: int,
+    engine: AsyncEngine,
+    engine_name: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """Guards the SQLite plan: a subquery scanned once per customer made the regrade 10x slower."""
+    assert engine_name == "sqlite"
+    async with sessionmaker() as session:
+        worlds = [await build_company(session, random_company(seed)) for seed in range(companies)]
+    staged: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "INSERT INTO grading_changes" in statement:
+            staged.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await regrade(sessionmaker, settings, worlds[0].company_id)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    async with engine.connect() as connection:
+        await connection.execute(CreateTable(changes))
+        statement, parameters = staged[0]
+        plan = [
+            row[3] for row in await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        ]
+        await connection.execute(DropTable(changes))
+    assert "SEARCH orders USING INDEX ix_orders_customer_id_ordered_on" in " | ".join(plan), plan
+    assert not [step for step in plan if step.startswith("SCAN") and "JOIN" in step], plan
