@@ -96,6 +96,12 @@ class Scope:
             return false()
         return customer_model.org_unit_id.in_(self.unit_ids)  # type: ignore[attr-defined,no-any-return]
 
+    def sees_customer(self, owner_rep_id: UUID | None, org_unit_id: UUID | None) -> bool:
+        """customer_clause in Python, for a customer row already loaded."""
+        if self.principal.is_rep:
+            return owner_rep_id == self.principal.id
+        return org_unit_id in self.unit_ids
+
     def sees_unit(self, unit_id: UUID | None) -> bool:
         if self.principal.is_rep:
             return unit_id is not None and unit_id == self.principal.org_unit_id

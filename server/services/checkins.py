@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import msgspec
 import structlog
-from sqlalchemy import Select, case, or_, select, update
+from sqlalchemy import Select, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -205,12 +205,12 @@ class CheckinsService(Service):
             "request_hash": digest,
             "extra": {"request": plain},
         }
-        dialect_insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
         # A concurrent identical request may commit first: then nothing is inserted and we answer
         # as a replay. PostgreSQL makes this INSERT wait for the other transaction to finish.
-        stmt = dialect_insert(Checkin).values(**values).on_conflict_do_nothing(index_elements=["id"])
         checkin = await self.session.scalar(
-            stmt.returning(Checkin), execution_options={"populate_existing": True}
+            _INSERT_ONCE[self.session.bind.dialect.name == "postgresql"],
+            values,
+            execution_options={"populate_existing": True},
         )
         if checkin is None:
             winner = await self.session.get(Checkin, body.id, populate_existing=True)
@@ -251,15 +251,7 @@ class CheckinsService(Service):
         else:
             distance = haversine_m(customer.lat, customer.lng, body.lat, body.lng)
         previous = await self.session.execute(
-            select(Checkin.lat, Checkin.lng, Checkin.checked_in_at)
-            .where(
-                Checkin.rep_id == rep_id,
-                Checkin.checked_in_at <= body.checked_in_at,
-                Checkin.lat.is_not(None),
-                Checkin.lng.is_not(None),
-            )
-            .order_by(Checkin.checked_in_at.desc())
-            .limit(1)
+            _PREVIOUS_FIX, {"rep_id": rep_id, "at": body.checked_in_at.astimezone(UTC)}
         )
         row = previous.first()
         fix = Fix(row.lat, row.lng, row.checked_in_at) if row else None
@@ -274,16 +266,12 @@ class CheckinsService(Service):
         received_at = self.clock.now()
         plain = canonical_body(body)
         digest = body_hash(plain)
-        row = (
-            await self.session.execute(
-                select(Checkin, Customer)
-                .join(Customer, Customer.id == Checkin.customer_id)
-                .where(Checkin.id == checkin_id, Checkin.rep_id == rep.id)
-            )
-        ).first()
-        if row is None:
+        # By primary key: the arrival and its customer are usually in this session already. A
+        # stale copy is harmless: the conditional UPDATE below is what settles a race.
+        checkin = await self.session.get(Checkin, checkin_id)
+        if checkin is None or checkin.rep_id != rep.id:
             raise _missing("checkin_id", "Check-in", checkin_id)
-        checkin, customer = row.tuple()
+        customer = await self.customer(checkin.customer_id)
         if checkin.checkout_hash is not None:
             return await self._replayed_checkout(checkin, plain, digest), False
         settings = await self.org_settings(customer.org_unit_id)
@@ -295,20 +283,19 @@ class CheckinsService(Service):
         # Only the first writer's UPDATE matches; a racing duplicate waits for it, matches nothing
         # and is answered as a replay below.
         claimed = await self.session.scalar(
-            update(Checkin)
-            .where(Checkin.id == checkin.id, Checkin.checkout_hash.is_(None))
-            .values(
-                checked_out_at=body.checked_out_at.astimezone(UTC),
-                checkout_received_at=received_at,
-                checkout_hash=digest,
-                outcome=body.outcome,
-                order_amount=amount,
-                notes=body.notes,
-                next_step=body.next_step,
-                next_step_due=body.next_step_due,
-                extra={**checkin.extra, "checkout_request": plain},
-            )
-            .returning(Checkin),
+            _CLAIM_CHECKOUT,
+            {
+                "checkin_id": checkin.id,
+                "checked_out_at": body.checked_out_at.astimezone(UTC),
+                "checkout_received_at": received_at,
+                "checkout_hash": digest,
+                "outcome": body.outcome,
+                "order_amount": amount,
+                "notes": body.notes,
+                "next_step": body.next_step,
+                "next_step_due": body.next_step_due,
+                "extra": {**checkin.extra, "checkout_request": plain},
+            },
             execution_options={"populate_existing": True},
         )
         if claimed is None:
@@ -359,8 +346,10 @@ class CheckinsService(Service):
         return await self.record(stored)
 
     async def _add(self, row: Order | Promise) -> UUID:
+        # The id is made here, so the row needs no flush of its own: it goes with the visit's
+        # other writes in one flush (the next statement's autoflush).
+        row.id = row.id or uuid4()
         self.session.add(row)
-        await self.session.flush()
         return row.id
 
     async def _complete_task(self, rep: Principal, checkin: Checkin, visit_date: date, now: datetime) -> None:
@@ -398,42 +387,27 @@ class CheckinsService(Service):
             task.id,
             {"status": before},
             {"status": "done", "checkin_id": checkin.id},
+            flush=False,
         )
 
     async def _update_customer(
         self, customer: Customer, visit_date: date, ordered_on: date | None, now: datetime
     ) -> None:
-        interval = await self.session.scalar(
-            select(VisitPolicy.interval_days).where(
-                VisitPolicy.company_id.in_(_company_chain(customer.org_unit_id)),
-                VisitPolicy.grade == customer.grade,
-            )
-        ) or DEFAULT_INTERVALS.get(customer.grade, DEFAULT_INTERVALS["D"])
-        # Check-outs replayed out of order must not move the dates backwards, hence the CASEs
-        # (evaluated in the database, so two concurrent check-outs cannot lose one another).
-        newer_visit = or_(Customer.last_visit_on.is_(None), Customer.last_visit_on <= visit_date)
-        values: dict[str, Any] = {
-            "last_visit_on": case((newer_visit, visit_date), else_=Customer.last_visit_on),
-            "next_visit_due": case(
-                (newer_visit, next_due(visit_date, interval, visit_date)), else_=Customer.next_visit_due
-            ),
-            "updated_at": now,
+        interval = await self._interval(customer.org_unit_id, customer.grade)
+        params = {
+            "customer_id": customer.id,
+            "visit_date": visit_date,
+            "next_due": next_due(visit_date, interval, visit_date),
+            "ordered_on": ordered_on,
+            "now": now,
         }
-        if ordered_on is not None:
-            newer_order = or_(Customer.last_order_on.is_(None), Customer.last_order_on < ordered_on)
-            values["last_order_on"] = case((newer_order, ordered_on), else_=Customer.last_order_on)
-        await self.session.execute(
-            update(Customer).where(Customer.id == customer.id).values(**values),
-            execution_options={"synchronize_session": False},
-        )
+        await self.session.execute(_VISIT_DATES[ordered_on is not None], params)
 
     # ---- Reads ----
 
     async def customer_in_scope(self, scope: Scope, customer_id: UUID) -> Customer:
-        customer = await self.session.scalar(
-            select(Customer).where(Customer.id == customer_id, scope.customer_clause(Customer))
-        )
-        if customer is None:
+        customer = await self.session.get(Customer, customer_id)
+        if customer is None or not scope.sees_customer(customer.owner_rep_id, customer.org_unit_id):
             raise _missing("customer_id", "Customer", customer_id)
         return customer
 
@@ -446,18 +420,34 @@ class CheckinsService(Service):
 
     async def task_for_visit(self, rep: Principal, task_id: UUID, customer_id: UUID) -> Task:
         """The rep's own task for this customer (404 for anyone else's, 422 for another customer)."""
-        task = await self.session.scalar(select(Task).where(Task.id == task_id, Task.rep_id == rep.id))
-        if task is None:
+        task = await self.session.get(Task, task_id)
+        if task is None or task.rep_id != rep.id:
             raise _missing("task_id", "Task", task_id)
         if task.customer_id != customer_id:
             raise _reject([{"field": "task_id", "message": "belongs to another customer"}])
         return task
 
     async def org_settings(self, unit_id: UUID) -> OrgSettings | None:
-        """The settings of the company above `unit_id`, in one query."""
-        return await self.session.scalar(
-            select(OrgSettings).where(OrgSettings.company_id.in_(_company_chain(unit_id)))
-        )
+        """The settings of the company above `unit_id`; asked once per unit per session."""
+        cache = self.session.info.setdefault("checkins.org_settings", {})
+        if unit_id not in cache:
+            cache[unit_id] = await self.session.scalar(
+                select(OrgSettings).where(OrgSettings.company_id.in_(_company_chain(unit_id)))
+            )
+        return cache[unit_id]  # type: ignore[no-any-return]
+
+    async def _interval(self, unit_id: UUID, grade: str) -> int:
+        """The company's visit interval for `grade` (its policy, else the default)."""
+        cache = self.session.info.setdefault("checkins.intervals", {})
+        if unit_id not in cache:  # every grade's policy at once, once per unit per session
+            rows = await self.session.execute(
+                select(VisitPolicy.grade, VisitPolicy.interval_days).where(
+                    VisitPolicy.company_id.in_(_company_chain(unit_id))
+                )
+            )
+            cache[unit_id] = {**DEFAULT_INTERVALS, **{g: days for g, days in rows if days}}
+        intervals: dict[str, int] = cache[unit_id]
+        return intervals.get(grade, DEFAULT_INTERVALS["D"])
 
     async def outcomes_for(self, customer: Customer) -> list[str]:
         return _outcomes(await self.org_settings(customer.org_unit_id))
@@ -505,6 +495,68 @@ class CheckinsService(Service):
         return [
             CheckinRecord(row[0], row.order_id, row.promise_id) for row in await self.session.execute(stmt)
         ]
+
+
+def _visit_dates_update(with_order: bool) -> Any:
+    """The customer's visit (and order) dates after a check-out; built once, run with parameters.
+
+    Check-outs replayed out of order must not move the dates backwards, hence the CASEs
+    (evaluated in the database, so two concurrent check-outs cannot lose one another).
+    """
+    c = Customer.__table__.c
+    visit = bindparam("visit_date", type_=c.last_visit_on.type)
+    newer_visit = or_(Customer.last_visit_on.is_(None), Customer.last_visit_on <= visit)
+    values: dict[str, Any] = {
+        "last_visit_on": case((newer_visit, visit), else_=Customer.last_visit_on),
+        "next_visit_due": case(
+            (newer_visit, bindparam("next_due", type_=c.next_visit_due.type)), else_=Customer.next_visit_due
+        ),
+        "updated_at": bindparam("now", type_=c.updated_at.type),
+    }
+    if with_order:
+        ordered = bindparam("ordered_on", type_=c.last_order_on.type)
+        newer_order = or_(Customer.last_order_on.is_(None), Customer.last_order_on < ordered)
+        values["last_order_on"] = case((newer_order, ordered), else_=Customer.last_order_on)
+    return (
+        update(Customer)
+        .where(Customer.id == bindparam("customer_id", type_=c.id.type))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_VISIT_DATES = {False: _visit_dates_update(False), True: _visit_dates_update(True)}
+# The hot statements of a visit, built once (construction costs more than running them on SQLite).
+_INSERT_ONCE = {
+    postgres: (pg_insert if postgres else sqlite_insert)(Checkin)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(Checkin)
+    for postgres in (False, True)
+}
+_PREVIOUS_FIX = (  # the rep's last located arrival up to this one: how fast would they have moved?
+    select(Checkin.lat, Checkin.lng, Checkin.checked_in_at)
+    .where(
+        Checkin.rep_id == bindparam("rep_id", type_=Checkin.__table__.c.rep_id.type),
+        Checkin.checked_in_at <= bindparam("at", type_=Checkin.__table__.c.checked_in_at.type),
+        Checkin.lat.is_not(None),
+        Checkin.lng.is_not(None),
+    )
+    .order_by(Checkin.checked_in_at.desc())
+    .limit(1)
+)
+_CHECKOUT_COLUMNS = (
+    "checked_out_at", "checkout_received_at", "checkout_hash", "outcome", "order_amount", "notes",
+    "next_step", "next_step_due", "extra",
+)  # fmt: skip
+_CLAIM_CHECKOUT = (
+    update(Checkin)
+    .where(
+        Checkin.id == bindparam("checkin_id", type_=Checkin.__table__.c.id.type),
+        Checkin.checkout_hash.is_(None),
+    )
+    .values({name: bindparam(name, type_=Checkin.__table__.c[name].type) for name in _CHECKOUT_COLUMNS})
+    .returning(Checkin)
+)
 
 
 def _company_chain(unit_id: UUID) -> Select[tuple[UUID]]:
