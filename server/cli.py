@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,12 @@ def import_all_cmd(path: str) -> None:
 @click.option(
     "--threaded-driver", is_flag=True, help="aiosqlite with its worker thread, as the app runs (slower)."
 )
+@click.option(
+    "--jobs",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Planners run at once, each in its own process (default: the CPU count).",
+)
 def simulate_cmd(
     weeks: int,
     reps: int,
@@ -285,6 +292,7 @@ def simulate_cmd(
     out: str | None,
     keep_db: str | None,
     threaded_driver: bool,
+    jobs: int | None,
 ) -> None:
     """Play a quarter with simulated reps and compare daily planners (docs/simulation.md)."""
     import logging
@@ -307,7 +315,8 @@ def simulate_cmd(
     chart = Path(out) if out else ROOT / "var" / "simulation" / f"{seed}.svg"
     console = Console() if sys.stdout.isatty() else Console(width=150)
     planners = list(PLANNERS) if planner == "all" else [planner]
-    run_command(config, planners, chart, Path(keep_db) if keep_db else None, console)
+    workers = jobs or os.cpu_count() or 1
+    run_command(config, planners, chart, Path(keep_db) if keep_db else None, console, workers)
 
 
 def _services() -> Any:

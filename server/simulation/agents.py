@@ -208,6 +208,13 @@ async def work_day(
             and item.lat is not None
             and item.lng is not None
         ]
+        # The phone has the day's customers at hand (the Today page shows them); holding them
+        # keeps them in this session, so check-in and check-out find them without a query.
+        held = (
+            await services.session.scalars(
+                select(Customer).where(Customer.id.in_({item.task.customer_id for item in stops}))
+            )
+        ).all()
         here = (rep.start_lat, rep.start_lng) if rep.start_lat is not None else None
         at = start
         for index, item in enumerate(stops):
@@ -221,7 +228,8 @@ async def work_day(
             checkin_id = UUID(int=ids.getrandbits(128), version=4)
             dlat, dlng = world.gps_jitter(checkin_id)
             now[0] = arrive.astimezone(UTC)
-            await checkins.check_in(
+            # The phone keeps its arrival until it leaves (and this session then finds it by id).
+            arrival, _ = await checkins.check_in(
                 principal,
                 access,
                 CheckinIn(
@@ -234,7 +242,7 @@ async def work_day(
                     accuracy_m=15.0,
                 ),
             )
-            outcome = world.visit(item.task.customer_id, day)
+            outcome = world.visit(arrival.checkin.customer_id, day)
             now[0] = leave.astimezone(UTC)
             await checkins.check_out(
                 principal,
@@ -256,6 +264,7 @@ async def work_day(
             log.not_available += outcome.outcome == "not_available"
             log.follow_ups += outcome.outcome == "follow_up"
             here, at = (item.lat, item.lng), leave
+    del held
     return log
 
 

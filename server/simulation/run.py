@@ -346,8 +346,13 @@ async def simulate(
     planners: Sequence[str],
     workdir: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    jobs: int = 1,
 ) -> tuple[list[PlannerReport], float]:
-    """Run each planner on the same world; returns the reports and the template build time."""
+    """Run each planner on the same world; returns the reports and the template build time.
+
+    With jobs > 1 the planners run in that many worker processes at once: every planner has
+    its own database file and keyed luck, so the numbers are the same as one after another.
+    """
     for name in planners:
         if name not in PLANNERS:
             raise ValueError(f"unknown planner {name!r}; choose from {', '.join(PLANNERS)}")
@@ -357,11 +362,59 @@ async def simulate(
     directory.mkdir(parents=True, exist_ok=True)
     try:
         template = await build_template(config, directory)
-        reports = [await run_planner(config, template, name, directory, progress) for name in planners]
+        if jobs > 1 and len(planners) > 1:
+            reports = await _in_processes(config, template, planners, directory, progress, jobs)
+        else:
+            reports = [await run_planner(config, template, name, directory, progress) for name in planners]
     finally:
         if own_dir:
             shutil.rmtree(directory, ignore_errors=True)
     return reports, template.build_s
+
+
+async def _in_processes(
+    config: SimulationConfig,
+    template: Template,
+    planners: Sequence[str],
+    directory: Path,
+    progress: Callable[[str, int, int], None] | None,
+    jobs: int,
+) -> list[PlannerReport]:
+    """One planner per worker process (spawned: a fresh interpreter, no inherited event loop)."""
+    import asyncio
+    import multiprocessing
+    import queue
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(min(jobs, len(planners)), context) as pool:
+        updates = manager.Queue()
+        loop = asyncio.get_running_loop()
+        runs = [
+            loop.run_in_executor(pool, _planner_process, config, template, name, directory, updates)
+            for name in planners
+        ]
+        pending = asyncio.gather(*runs)
+        while not pending.done():
+            await asyncio.wait([pending], timeout=0.5)
+            while progress is not None:
+                try:
+                    progress(*updates.get_nowait())
+                except queue.Empty:
+                    break
+        return list(await pending)
+
+
+def _planner_process(
+    config: SimulationConfig, template: Template, planner: str, directory: Path, updates: Any
+) -> PlannerReport:
+    import asyncio
+    import logging
+
+    from server.logging import configure_logging
+
+    configure_logging(level=logging.WARNING)
+    return asyncio.run(run_planner(config, template, planner, directory, lambda *update: updates.put(update)))
 
 
 def run_command(
@@ -370,6 +423,7 @@ def run_command(
     out: Path,
     keep_db: Path | None = None,
     console: Any = None,
+    jobs: int = 1,
 ) -> list[PlannerReport]:
     """`fieldsales simulate`: run, print the table, write the SVG chart and the numbers as JSON."""
     import asyncio
@@ -392,7 +446,7 @@ def run_command(
                 tasks[planner] = bar.add_task(planner, total=total)
             bar.update(tasks[planner], completed=done)
 
-        reports, build_s = asyncio.run(simulate(config, planners, keep_db, progress))
+        reports, build_s = asyncio.run(simulate(config, planners, keep_db, progress, jobs))
     console.print(table(reports))
     console.print(
         "wall (CPU) time per planner: "

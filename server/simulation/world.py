@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import NormalDist
 from types import MappingProxyType
+from typing import Any
 from uuid import UUID
 
 _NORMAL = NormalDist()
@@ -51,6 +52,16 @@ class WorldParams:
     max_cycle_days: float = 180.0
     no_history_cycle_days: float = 120.0  # dormant customers and prospects
     amount_noise: float = 0.15  # lognormal sigma around a historical order amount
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Picklable (a mappingproxy is not), so worker processes can get the world's rules."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["p_max"] = dict(self.p_max)
+        return (_world_params, (values,))
+
+
+def _world_params(values: dict[str, Any]) -> WorldParams:
+    return WorldParams(**{**values, "p_max": MappingProxyType(values["p_max"])})
 
 
 DEFAULT_PARAMS = WorldParams()

@@ -80,3 +80,15 @@ def test_baselines_pick_up_to_capacity() -> None:
     assert robin.select(rep, day, rows, 3) == [UUID(int=4), UUID(int=1), UUID(int=2)]
     picked = RandomPick(seed=1).select(rep, day, rows, 2)
     assert len(set(picked)) == 2 and picked == RandomPick(seed=1).select(rep, day, rows, 2)
+
+
+async def test_planners_in_worker_processes_give_the_same_numbers(tmp_path: Path) -> None:
+    planners = ["ours", "most-overdue"]
+    serial, _ = await simulate(SMALL, planners, workdir=tmp_path / "serial")
+    seen: list[tuple[str, int, int]] = []
+    parallel, _ = await simulate(
+        SMALL, planners, workdir=tmp_path / "parallel", progress=lambda *u: seen.append(u), jobs=2
+    )
+    assert [r.numbers() for r in parallel] == [r.numbers() for r in serial]
+    last = {planner: (done, total) for planner, done, total in seen}  # progress came back from both
+    assert set(last) == set(planners) and all(done == total > 0 for done, total in last.values())
