@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import structlog
-from sqlalchemy import Select, bindparam, case, or_, select, update
+from sqlalchemy import Select, Table, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.db.models import Checkin, Customer, Order, OrgSettings, OrgUnit, Promise, Task, VisitPolicy
 from server.domain.geo import DEFAULT_RADIUS_M, Fix, device_time_problem, geo_status, implausible_flags
@@ -177,15 +178,21 @@ class CheckinsService(Service):
         received_at = self.clock.now()
         plain = canonical_body(body)
         digest = body_hash(plain)
-        # A replay is answered before the rules: a week-old request accepted then is fine now.
-        existing = await self.session.get(Checkin, body.id)
-        if existing is not None:
-            return self._replayed_checkin(existing, rep, plain, digest), False
-        if problems := checkin_problems(body, received_at):
-            raise _reject(problems)
-        customer = await self.customer_in_scope(scope, body.customer_id)
-        if body.task_id is not None:
-            await self.task_for_visit(rep, body.task_id, body.customer_id)
+        # A replay is answered before any rule: a week-old request accepted then is fine now,
+        # and so is one whose customer has moved to another rep since. The stored arrival is
+        # looked up only when a rule fails or the INSERT below finds the id taken, so a new
+        # arrival (the usual case) costs no extra query.
+        try:
+            if problems := checkin_problems(body, received_at):
+                raise _reject(problems)
+            customer = await self.customer_in_scope(scope, body.customer_id)
+            if body.task_id is not None:
+                await self.task_for_visit(rep, body.task_id, body.customer_id)
+        except ProblemError:
+            existing = await self.session.get(Checkin, body.id)
+            if existing is not None:
+                return self._replayed_checkin(existing, rep, plain, digest), False
+            raise
         settings = await self.org_settings(customer.org_unit_id)
         radius = float(settings.checkin_radius_m) if settings else DEFAULT_RADIUS_M
         distance, flags = await self._distance_and_flags(rep.id, customer, body)
@@ -282,22 +289,22 @@ class CheckinsService(Service):
         amount = body.order_amount.quantize(Decimal("0.01")) if body.order_amount is not None else None
         # Only the first writer's UPDATE matches; a racing duplicate waits for it, matches nothing
         # and is answered as a replay below.
-        claimed = await self.session.scalar(
-            _CLAIM_CHECKOUT,
-            {
-                "checkin_id": checkin.id,
-                "checked_out_at": body.checked_out_at.astimezone(UTC),
-                "checkout_received_at": received_at,
-                "checkout_hash": digest,
-                "outcome": body.outcome,
-                "order_amount": amount,
-                "notes": body.notes,
-                "next_step": body.next_step,
-                "next_step_due": body.next_step_due,
-                "extra": {**checkin.extra, "checkout_request": plain},
-            },
-            execution_options={"populate_existing": True},
-        )
+        written = {
+            "checked_out_at": body.checked_out_at.astimezone(UTC),
+            "checkout_received_at": received_at,
+            "checkout_hash": digest,
+            "outcome": body.outcome,
+            "order_amount": amount,
+            "notes": body.notes,
+            "next_step": body.next_step,
+            "next_step_due": body.next_step_due,
+            "extra": {**checkin.extra, "checkout_request": plain},
+        }
+        claimed_id = await self.session.scalar(_CLAIM_CHECKOUT, {"checkin_id": checkin.id, **written})
+        claimed = checkin if claimed_id is not None else None
+        if claimed is not None:  # the loaded arrival now holds what was written, as committed state
+            for name, value in written.items():
+                set_committed_value(claimed, name, value)
         if claimed is None:
             await self.session.refresh(checkin)
             return await self._replayed_checkout(checkin, plain, digest), False
@@ -330,6 +337,7 @@ class CheckinsService(Service):
             )
         await self._complete_task(rep, claimed, visit_date, received_at)
         await self._update_customer(customer, visit_date, ordered_on, received_at)
+        await self.session.flush()  # the order, promise, task and audit rows: one flush, here
         log.info(
             "checkout_recorded",
             checkin_id=str(checkin.id),
@@ -503,30 +511,29 @@ def _visit_dates_update(with_order: bool) -> Any:
     Check-outs replayed out of order must not move the dates backwards, hence the CASEs
     (evaluated in the database, so two concurrent check-outs cannot lose one another).
     """
-    c = Customer.__table__.c
+    c = _CUSTOMERS.c
     visit = bindparam("visit_date", type_=c.last_visit_on.type)
-    newer_visit = or_(Customer.last_visit_on.is_(None), Customer.last_visit_on <= visit)
+    newer_visit = or_(c.last_visit_on.is_(None), c.last_visit_on <= visit)
     values: dict[str, Any] = {
-        "last_visit_on": case((newer_visit, visit), else_=Customer.last_visit_on),
+        "last_visit_on": case((newer_visit, visit), else_=c.last_visit_on),
         "next_visit_due": case(
-            (newer_visit, bindparam("next_due", type_=c.next_visit_due.type)), else_=Customer.next_visit_due
+            (newer_visit, bindparam("next_due", type_=c.next_visit_due.type)), else_=c.next_visit_due
         ),
         "updated_at": bindparam("now", type_=c.updated_at.type),
     }
     if with_order:
         ordered = bindparam("ordered_on", type_=c.last_order_on.type)
-        newer_order = or_(Customer.last_order_on.is_(None), Customer.last_order_on < ordered)
-        values["last_order_on"] = case((newer_order, ordered), else_=Customer.last_order_on)
-    return (
-        update(Customer)
-        .where(Customer.id == bindparam("customer_id", type_=c.id.type))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+        newer_order = or_(c.last_order_on.is_(None), c.last_order_on < ordered)
+        values["last_order_on"] = case((newer_order, ordered), else_=c.last_order_on)
+    return update(_CUSTOMERS).where(c.id == bindparam("customer_id", type_=c.id.type)).values(**values)
 
 
+# The hot statements of a visit, built once: on SQLite, building a statement and running it
+# through the ORM cost more than running it. Plain-table (Core) statements where no entity is
+# needed back.
+_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+_CHECKINS: Table = Checkin.__table__  # type: ignore[assignment]
 _VISIT_DATES = {False: _visit_dates_update(False), True: _visit_dates_update(True)}
-# The hot statements of a visit, built once (construction costs more than running them on SQLite).
 _INSERT_ONCE = {
     postgres: (pg_insert if postgres else sqlite_insert)(Checkin)
     .on_conflict_do_nothing(index_elements=["id"])
@@ -534,28 +541,28 @@ _INSERT_ONCE = {
     for postgres in (False, True)
 }
 _PREVIOUS_FIX = (  # the rep's last located arrival up to this one: how fast would they have moved?
-    select(Checkin.lat, Checkin.lng, Checkin.checked_in_at)
+    select(_CHECKINS.c.lat, _CHECKINS.c.lng, _CHECKINS.c.checked_in_at)
     .where(
-        Checkin.rep_id == bindparam("rep_id", type_=Checkin.__table__.c.rep_id.type),
-        Checkin.checked_in_at <= bindparam("at", type_=Checkin.__table__.c.checked_in_at.type),
-        Checkin.lat.is_not(None),
-        Checkin.lng.is_not(None),
+        _CHECKINS.c.rep_id == bindparam("rep_id", type_=_CHECKINS.c.rep_id.type),
+        _CHECKINS.c.checked_in_at <= bindparam("at", type_=_CHECKINS.c.checked_in_at.type),
+        _CHECKINS.c.lat.is_not(None),
+        _CHECKINS.c.lng.is_not(None),
     )
-    .order_by(Checkin.checked_in_at.desc())
+    .order_by(_CHECKINS.c.checked_in_at.desc())
     .limit(1)
 )
 _CHECKOUT_COLUMNS = (
     "checked_out_at", "checkout_received_at", "checkout_hash", "outcome", "order_amount", "notes",
     "next_step", "next_step_due", "extra",
 )  # fmt: skip
-_CLAIM_CHECKOUT = (
-    update(Checkin)
+_CLAIM_CHECKOUT = (  # only the first writer's UPDATE matches (checkout_hash still NULL)
+    update(_CHECKINS)
     .where(
-        Checkin.id == bindparam("checkin_id", type_=Checkin.__table__.c.id.type),
-        Checkin.checkout_hash.is_(None),
+        _CHECKINS.c.id == bindparam("checkin_id", type_=_CHECKINS.c.id.type),
+        _CHECKINS.c.checkout_hash.is_(None),
     )
-    .values({name: bindparam(name, type_=Checkin.__table__.c[name].type) for name in _CHECKOUT_COLUMNS})
-    .returning(Checkin)
+    .values({name: bindparam(name, type_=_CHECKINS.c[name].type) for name in _CHECKOUT_COLUMNS})
+    .returning(_CHECKINS.c.id)
 )
 
 
