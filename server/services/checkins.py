@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import structlog
-from sqlalchemy import Select, Table, bindparam, case, or_, select, update
+from sqlalchemy import Select, Table, bindparam, case, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -312,32 +312,29 @@ class CheckinsService(Service):
         ordered_on = None
         if amount is not None:
             ordered_on = local_date(body.checked_out_at, rep.timezone)
-            order_id = await self._add(
-                Order(
-                    customer_id=customer.id,
-                    rep_id=rep.id,
-                    amount=amount,
-                    ordered_on=ordered_on,
-                    source="checkin",
-                    checkin_id=checkin.id,
-                    created_at=received_at,
-                )
+            order_id = await self._insert(
+                _INSERT_ORDER,
+                customer_id=customer.id,
+                rep_id=rep.id,
+                amount=amount,
+                ordered_on=ordered_on,
+                source="checkin",
+                checkin_id=checkin.id,
+                created_at=received_at,
             )
         if body.next_step is not None and body.next_step_due is not None:
-            promise_id = await self._add(
-                Promise(
-                    customer_id=customer.id,
-                    rep_id=rep.id,
-                    checkin_id=checkin.id,
-                    text=body.next_step,
-                    due_on=body.next_step_due,
-                    status="open",
-                    created_at=received_at,
-                )
+            promise_id = await self._insert(
+                _INSERT_PROMISE,
+                customer_id=customer.id,
+                rep_id=rep.id,
+                checkin_id=checkin.id,
+                text=body.next_step,
+                due_on=body.next_step_due,
+                status="open",
+                created_at=received_at,
             )
         await self._complete_task(rep, claimed, visit_date, received_at)
         await self._update_customer(customer, visit_date, ordered_on, received_at)
-        await self.session.flush()  # the order, promise, task and audit rows: one flush, here
         log.info(
             "checkout_recorded",
             checkin_id=str(checkin.id),
@@ -353,12 +350,11 @@ class CheckinsService(Service):
             )
         return await self.record(stored)
 
-    async def _add(self, row: Order | Promise) -> UUID:
-        # The id is made here, so the row needs no flush of its own: it goes with the visit's
-        # other writes in one flush (the next statement's autoflush).
-        row.id = row.id or uuid4()
-        self.session.add(row)
-        return row.id
+    async def _insert(self, statement: Any, **values: Any) -> UUID:
+        """A plain INSERT of one row (column defaults apply); returns its new id."""
+        row_id = uuid4()
+        await self.session.execute(statement, {"id": row_id, **values})
+        return row_id
 
     async def _complete_task(self, rep: Principal, checkin: Checkin, visit_date: date, now: datetime) -> None:
         """Mark the visit's task done: the one named at check-in, else today's planned visit."""
@@ -380,22 +376,27 @@ class CheckinsService(Service):
         if task is None or task.rep_id != rep.id or task.status == "done":
             return
         before = task.status
-        task.status, task.checkin_id, task.status_changed_at = "done", checkin.id, now
-        checkin.task_id = task.id
+        # Plain UPDATEs, and the loaded objects told what was written (no unit-of-work flush).
+        done = {"status": "done", "checkin_id": checkin.id, "status_changed_at": now, "updated_at": now}
+        await self.session.execute(_TASK_DONE, {"task_id": task.id, **done})
+        for name, value in done.items():
+            set_committed_value(task, name, value)
+        if checkin.task_id != task.id:
+            await self.session.execute(_CHECKIN_TASK, {"checkin_id": checkin.id, "task_id": task.id})
+            set_committed_value(checkin, "task_id", task.id)
         if task.promise_id is not None:  # a visit that keeps a promise closes it
             await self.session.execute(
                 update(Promise)
                 .where(Promise.id == task.promise_id, Promise.status == "open")
                 .values(status="done", done_at=now)
             )
-        await self.ctx.get(AuditService).record(
+        await self.ctx.get(AuditService).append(
             rep.id,
             "task.done_by_visit",
             "task",
             task.id,
             {"status": before},
             {"status": "done", "checkin_id": checkin.id},
-            flush=False,
         )
 
     async def _update_customer(
@@ -439,20 +440,14 @@ class CheckinsService(Service):
         """The settings of the company above `unit_id`; asked once per unit per session."""
         cache = self.session.info.setdefault("checkins.org_settings", {})
         if unit_id not in cache:
-            cache[unit_id] = await self.session.scalar(
-                select(OrgSettings).where(OrgSettings.company_id.in_(_company_chain(unit_id)))
-            )
+            cache[unit_id] = await self.session.scalar(_SETTINGS_ABOVE, {"unit_id": unit_id})
         return cache[unit_id]  # type: ignore[no-any-return]
 
     async def _interval(self, unit_id: UUID, grade: str) -> int:
         """The company's visit interval for `grade` (its policy, else the default)."""
         cache = self.session.info.setdefault("checkins.intervals", {})
         if unit_id not in cache:  # every grade's policy at once, once per unit per session
-            rows = await self.session.execute(
-                select(VisitPolicy.grade, VisitPolicy.interval_days).where(
-                    VisitPolicy.company_id.in_(_company_chain(unit_id))
-                )
-            )
+            rows = await self.session.execute(_POLICIES_ABOVE, {"unit_id": unit_id})
             cache[unit_id] = {**DEFAULT_INTERVALS, **{g: days for g, days in rows if days}}
         intervals: dict[str, int] = cache[unit_id]
         return intervals.get(grade, DEFAULT_INTERVALS["D"])
@@ -551,6 +546,24 @@ _PREVIOUS_FIX = (  # the rep's last located arrival up to this one: how fast wou
     .order_by(_CHECKINS.c.checked_in_at.desc())
     .limit(1)
 )
+_TASKS: Table = Task.__table__  # type: ignore[assignment]
+_INSERT_ORDER = insert(Order.__table__)
+_INSERT_PROMISE = insert(Promise.__table__)
+_TASK_DONE = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id", type_=_TASKS.c.id.type))
+    .values(
+        {
+            name: bindparam(name, type_=_TASKS.c[name].type)
+            for name in ("status", "checkin_id", "status_changed_at", "updated_at")
+        }
+    )
+)
+_CHECKIN_TASK = (
+    update(_CHECKINS)
+    .where(_CHECKINS.c.id == bindparam("checkin_id", type_=_CHECKINS.c.id.type))
+    .values(task_id=bindparam("task_id", type_=_CHECKINS.c.task_id.type))
+)
 _CHECKOUT_COLUMNS = (
     "checked_out_at", "checkout_received_at", "checkout_hash", "outcome", "order_amount", "notes",
     "next_step", "next_step_due", "extra",
@@ -566,11 +579,20 @@ _CLAIM_CHECKOUT = (  # only the first writer's UPDATE matches (checkout_hash sti
 )
 
 
-def _company_chain(unit_id: UUID) -> Select[tuple[UUID]]:
-    """The unit and its ancestors: only the company among them has settings and policies."""
-    chain = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit_id).cte("chain", recursive=True)
+def _company_chain() -> Select[tuple[UUID]]:
+    """The unit (bound as :unit_id) and its ancestors: only the company among them has settings
+    and policies."""
+    unit = bindparam("unit_id", type_=OrgUnit.__table__.c.id.type)
+    chain = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit).cte("chain", recursive=True)
     chain = chain.union_all(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == chain.c.parent_id))
     return select(chain.c.id)
+
+
+# Built once: a recursive CTE costs more to build than to run.
+_SETTINGS_ABOVE = select(OrgSettings).where(OrgSettings.company_id.in_(_company_chain()))
+_POLICIES_ABOVE = select(VisitPolicy.grade, VisitPolicy.interval_days).where(
+    VisitPolicy.company_id.in_(_company_chain())
+)
 
 
 def _outcomes(settings: OrgSettings | None) -> list[str]:
