@@ -2,13 +2,22 @@
 
 score = sum of named components, each with a reason the rep can read:
   cadence      grade weight x min(overdue, overdue_cap)   (overdue = days since visit / interval)
-  plan_gap     plan_gap x min(1, share / plan_gap_full_share), share = expected order / rep's gap
+  due          grade weight x due, when waiting for the rep's next working day would leave the
+               customer past its interval (so the visit is due today at the latest)
+  plan_gap     plan_gap x min(1, share / plan_gap_full_share) x readiness,
+               share = expected order / rep's gap
   promise_due  flat, when the customer was promised something due today or earlier
-  churn_risk   flat, when days since last order >= churn_lateness x the usual order interval
+  churn_risk   churn_risk x readiness, when days since last order >= churn_lateness x the usual
+               order interval
+readiness = min(1, days since the last visit or order / the usual order interval (else the
+grade's interval)): a customer met yesterday is not about to order again, however large its
+orders or late its habit, so order-driven reasons fade right after a visit and come back with
+the customer's own rhythm.
   prospecting  flat, for prospects (new business needs a steady share of the day)
   carry_over   flat, for yesterday's unfinished task
   manager_pin  flat, when the manager assigned it
-Promise due, manager pin and carry-over are also *mandatory*: selected before anything else.
+Promise due, manager pin and carry-over are also *mandatory*: selected before anything else,
+followed by the due customers of the must-visit grades (A).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from server.domain.policy import overdue_ratio
 
 ReasonCode = Literal[
     "cadence",
+    "due",
     "plan_gap",
     "promise_due",
     "churn_risk",
@@ -37,6 +47,7 @@ REASON_ORDER: tuple[ReasonCode, ...] = (
     "manager_pin",
     "promise_due",
     "carry_over",
+    "due",
     "cadence",
     "plan_gap",
     "churn_risk",
@@ -45,6 +56,8 @@ REASON_ORDER: tuple[ReasonCode, ...] = (
 Bucket = Literal["A", "B", "C", "D", "prospect"]
 BUCKETS: tuple[Bucket, ...] = ("A", "B", "C", "D", "prospect")
 DEFAULT_QUOTAS: Mapping[Bucket, float] = MappingProxyType({"A": 0.4, "B": 0.3, "C": 0.2, "prospect": 0.1})
+# Buckets whose due customers are planned like promises: A accounts are kept weekly, first.
+DEFAULT_MUST_VISIT: tuple[Bucket, ...] = ("A",)
 
 
 @dataclass(frozen=True)
@@ -52,10 +65,13 @@ class ScoringWeights:
     """All planner weights.
 
     Cadence tops out at grade x overdue_cap (A 12, B 9, C 6, D 3) and dominates the ranking.
-    Plan gap (up to 3) and churn risk (2) separate customers of similar cadence. Prospecting
-    (1.5) plus a never-visited D's cadence (3) lets a prospect compete with an A that is just
-    due (4). Pin (6), promise (5) and carry-over (2) items are mandatory anyway; their weights
-    order them among themselves and tell the rep why they are there.
+    Due (grade x 1.5: A 6, B 4.5, C 3, D 1.5) is a step on the last day a visit keeps the
+    customer within its interval, so an A that is due outranks everything but a long-lost A,
+    and the visit happens before the deadline rather than after it. Plan gap (up to 3) and churn
+    risk (2) separate customers of similar cadence. Prospecting (1.5) plus a never-visited D's
+    cadence (3) and due (1.5) put a prospect between a due C and a due B. Pin (6), promise (5)
+    and carry-over (2) items are mandatory anyway; their weights order them among themselves
+    and tell the rep why they are there.
     """
 
     grade_a: float = 4.0
@@ -63,6 +79,7 @@ class ScoringWeights:
     grade_c: float = 2.0
     grade_d: float = 1.0
     overdue_cap: float = 3.0
+    due: float = 1.5  # x grade weight
     plan_gap: float = 3.0
     plan_gap_full_share: float = 0.10  # closing >= 10% of the rep's gap earns the full weight
     promise_due: float = 5.0
@@ -121,6 +138,7 @@ class Candidate:
     days_since_last_order: int | None = None
     carried_over_from: date | None = None
     manager_pinned: bool = False
+    days_to_next_working_day: int = 1  # from the planned day: 1 Monday-Thursday, 3 on a Friday
     lat: float | None = None
     lng: float | None = None
 
@@ -140,6 +158,11 @@ class ScoredCandidate:
     candidate: Candidate
     score: float
     reasons: tuple[Reason, ...]
+
+    @property
+    def due(self) -> bool:
+        """Due today by its grade's cadence (see _due): the only kind a quota slot is kept for."""
+        return any(r.code == "due" for r in self.reasons)
 
     @property
     def rank_key(self) -> tuple[float, str]:
@@ -170,12 +193,36 @@ def _cadence(c: Candidate, w: ScoringWeights) -> Reason | None:
     return Reason("cadence", text, value, params)
 
 
+def readiness(c: Candidate) -> float:
+    """How ready the customer is to order again: time since it was last met or ordered, over its
+    usual order interval (the grade's visit interval when it has no habit yet); at most 1."""
+    contact = [d for d in (c.days_since_visit, c.days_since_last_order) if d is not None]
+    if not contact:
+        return 1.0
+    cycle = c.usual_order_interval_days or c.interval_days
+    return min(1.0, max(0, min(contact)) / max(1, cycle))
+
+
+def _due(c: Candidate, w: ScoringWeights) -> Reason | None:
+    """The last working day on which a visit keeps the customer within its interval (or later)."""
+    if c.days_since_visit is not None and c.days_since_visit + c.days_to_next_working_day <= c.interval_days:
+        return None
+    value = w.grade_weight(c.grade) * w.due
+    if value <= 0:
+        return None
+    params = {"grade": c.grade, "interval": c.interval_days}
+    return Reason("due", "Due before your next working day", value, params)
+
+
 def _plan_gap(c: Candidate, w: ScoringWeights) -> Reason | None:
     if c.rep_remaining_gap <= 0 or c.expected_order_value <= 0:
         return None
     share = c.expected_order_value / c.rep_remaining_gap
-    value = w.plan_gap * min(1.0, float(share) / w.plan_gap_full_share)
-    params = {"share": float(round(share, 4))}
+    ready = readiness(c)
+    value = w.plan_gap * min(1.0, float(share) / w.plan_gap_full_share) * ready
+    if value <= 0:
+        return None
+    params = {"share": float(round(share, 4)), "readiness": round(ready, 2)}
     if share >= 1:
         return Reason("plan_gap", "Could close all of your remaining gap", value, params)
     text = f"Could close {_percent_text(share)} of your remaining gap"
@@ -188,14 +235,18 @@ def _churn(c: Candidate, w: ScoringWeights) -> Reason | None:
         return None
     if since < w.churn_lateness * usual:
         return None
+    value = w.churn_risk * readiness(c)
+    if value <= 0:
+        return None
     text = f"Ordering later than usual ({since} d vs {usual} d)"
-    return Reason("churn_risk", text, w.churn_risk, {"days": since, "usual": usual})
+    return Reason("churn_risk", text, value, {"days": since, "usual": usual})
 
 
 def score_candidate(c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS) -> tuple[float, list[Reason]]:
     """Score one candidate; reasons come strongest first."""
     found: list[Reason | None] = [
         _cadence(c, weights),
+        _due(c, weights),
         _plan_gap(c, weights),
         _churn(c, weights),
     ]
@@ -254,29 +305,38 @@ def select_with_quotas(
     scored: Sequence[ScoredCandidate],
     capacity: int,
     quotas: Mapping[Bucket, float] = DEFAULT_QUOTAS,
+    must_visit: Iterable[Bucket] = DEFAULT_MUST_VISIT,
 ) -> list[ScoredCandidate]:
     """Pick up to `capacity` candidates: mandatory ones first, then soft quotas, then by score.
 
-    Mandatory picks count against their bucket's quota. Each bucket then takes its best
-    candidates up to its slots (quotas are soft: unused slots are not reserved), and any slot
-    left is filled by score from everything remaining. Returned mandatory first, then by score.
+    Mandatory: promises, pins and carry-overs, then the due customers of the `must_visit`
+    buckets (a due A is never left for tomorrow); they count against their bucket's quota.
+    Each bucket then takes its best *due* candidates up to its slots, and any slot left is
+    filled by score from everything remaining. Quotas share the day among grades when more
+    customers are due than fit; they never spend a slot on a customer that is not due (a C seen
+    last week) while a due one waits, so unused slots are not reserved. Returned mandatory
+    first, then by score.
     """
     if capacity < 0:
         raise ValueError("capacity must be >= 0")
     slots = quota_slots(capacity, quotas)
+    must = frozenset(must_visit)
     ordered = sorted(scored, key=lambda s: s.rank_key)
-    chosen = [s for s in ordered if s.candidate.mandatory][:capacity]
+    promised = [s for s in ordered if s.candidate.mandatory]
+    due_musts = [s for s in ordered if not s.candidate.mandatory and s.due and s.candidate.bucket in must]
+    chosen = (promised + due_musts)[:capacity]
     used = dict.fromkeys(BUCKETS, 0)
     for s in chosen:
         used[s.candidate.bucket] += 1
 
-    rest = [s for s in ordered if not s.candidate.mandatory]
+    picked = {id(s) for s in chosen}
+    rest = [s for s in ordered if id(s) not in picked]
     by_quota: list[ScoredCandidate] = []
     for s in rest:
         if len(chosen) + len(by_quota) >= capacity:
             break
         bucket = s.candidate.bucket
-        if used[bucket] < slots[bucket]:
+        if s.due and used[bucket] < slots[bucket]:
             by_quota.append(s)
             used[bucket] += 1
     taken = {id(s) for s in by_quota}

@@ -1,6 +1,6 @@
 """Pace findings for the escalate sweep: which reps and teams are behind, and how badly.
 
-Pace comes from ProgressService.for_scopes, a few calls per sweep: scopes are grouped by their
+Pace comes from one ProgressService.for_queries call per sweep: scopes are grouped by their
 local date (a rep's "today" follows their time zone), for the revenue and visits metrics.
 """
 
@@ -28,7 +28,7 @@ from server.domain.escalation import (
 )
 from server.services.base import Services
 from server.services.plans_calendar import OrgTree
-from server.services.progress import ProgressService, ScopeProgress
+from server.services.progress import ProgressQuery, ProgressService, ScopeProgress
 
 METRICS = ("revenue", "visits")
 SEVERITY_RANK = {Severity.YELLOW: 1, Severity.ORANGE: 2, Severity.RED: 3}
@@ -74,23 +74,29 @@ async def find_pace_problems(services: Services, tree: OrgTree, now: datetime) -
     rep_dates = group_by_local_date(((rep.id, rep.timezone) for rep in reps), now)
     teams = [(unit.id, unit.timezone) for unit in tree.units.values() if unit.kind == "team"]
     team_dates = group_by_local_date(teams, now)
-    progress = services.get(ProgressService)
-    findings: list[Finding] = []
+    # Every question of the sweep in one call: the tree, holidays and thresholds load once.
+    queries: list[tuple[str, ProgressQuery]] = []
     for metric in METRICS:
-        for as_of, ids in rep_dates.items():
-            for item in (await progress.for_scopes("user", ids, as_of, metric)).values():
-                severity = _severity(item)
-                if severity is not None:
-                    level = level_for_severity(severity)
-                    findings.append(
-                        _finding(metric, item, rep_units.get(item.scope_id), severity, level, as_of)
-                    )
-        for as_of, ids in team_dates.items():
-            for item in (await progress.for_scopes("org_unit", ids, as_of, metric)).values():
-                severity = _severity(item)
-                team_level = team_level_for_severity(severity) if severity else None
-                if severity is not None and team_level is not None:
-                    findings.append(_finding(metric, item, item.scope_id, severity, team_level, as_of))
+        queries += [(metric, ProgressQuery("user", ids, as_of, metric)) for as_of, ids in rep_dates.items()]
+        queries += [
+            (metric, ProgressQuery("org_unit", ids, as_of, metric)) for as_of, ids in team_dates.items()
+        ]
+    answers = await services.get(ProgressService).for_queries([q for _m, q in queries], tree=tree)
+    findings: list[Finding] = []
+    for (metric, query), answer in zip(queries, answers, strict=True):
+        for item in answer.values():
+            severity = _severity(item)
+            if severity is None:
+                continue
+            if query.scope == "user":
+                level = level_for_severity(severity)
+                findings.append(
+                    _finding(metric, item, rep_units.get(item.scope_id), severity, level, query.as_of)
+                )
+                continue
+            team_level = team_level_for_severity(severity)
+            if team_level is not None:
+                findings.append(_finding(metric, item, item.scope_id, severity, team_level, query.as_of))
     return findings
 
 

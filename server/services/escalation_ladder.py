@@ -22,7 +22,7 @@ from server.domain.escalation import Level
 from server.i18n import gettext as _
 from server.services.access import Principal, Scope
 from server.services.base import Services
-from server.services.notifications import NotificationsService
+from server.services.notifications import Draft, NotificationsService
 from server.services.plans_calendar import OrgTree
 
 
@@ -138,7 +138,7 @@ async def notify_escalations(services: Services, ladder: Ladder, notices: list[E
             select(User.id, User.name, User.locale).where(User.id.in_(user_ids))
         )
         people = {row.id: (row.name, row.locale) for row in rows}
-    sent = 0
+    drafts: list[Draft] = []
     for notice, recipient in targets:
         if recipient is None:
             continue
@@ -152,21 +152,25 @@ async def notify_escalations(services: Services, ladder: Ladder, notices: list[E
             title, body = escalation_message(notice, name)
         finally:
             i18n.current_locale.reset(token)
-        sent += await services.get(NotificationsService).notify(
-            recipient,
-            "escalation",
-            title,
-            body,
-            notice.dedup_key,
-            url=f"/escalations/{notice.escalation_id}",
-            tag=f"escalation-{notice.escalation_id}",
-            data={
-                "escalation_id": str(notice.escalation_id),
-                "severity": notice.severity,
-                "level": notice.level,
-            },
+        drafts.append(
+            Draft(
+                recipient,
+                "escalation",
+                title,
+                body,
+                notice.dedup_key,
+                url=f"/escalations/{notice.escalation_id}",
+                tag=f"escalation-{notice.escalation_id}",
+                data={
+                    "escalation_id": str(notice.escalation_id),
+                    "severity": notice.severity,
+                    "level": notice.level,
+                },
+            )
         )
-    return sent
+    # One batch for the sweep (a handful of statements), not three statements per notice.
+    queued = await services.get(NotificationsService).notify_many(drafts)
+    return sum(1 for q in queued if q.created)
 
 
 def escalation_message(notice: EscalationNotice, subject_name: str) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 """The escalate sweep: pace findings -> open, worsen, climb and resolve escalations.
 
-One sweep is set-based: pace for every rep and team comes from a handful of ProgressService calls
-(grouped by local date), every open escalation is loaded once, new ones are inserted in bulk.
+One sweep is set-based: pace for every rep and team comes from one ProgressService.for_queries
+call (one question per metric and local date), every open escalation is loaded once, new ones are
+inserted in bulk and their pushes queued in one batch.
 It is safe to run in two processes at once: open rows are locked (FOR UPDATE on PostgreSQL, the
 single writer lock on SQLite) and the partial unique index admits one open row per dedup key.
 """
@@ -205,20 +206,22 @@ class EscalationsService(Service):
     async def _insert(
         self, findings: list[Finding], now: datetime, counts: Counter[str], notices: list[EscalationNotice]
     ) -> None:
+        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        table = Escalation.__table__
+        # ON CONFLICT on the partial index: a key opened meanwhile by another sweep is skipped.
+        # Run with a list of rows: one statement compiled once, sent as multi-row pages (a
+        # multi-row .values() would be compiled anew every sweep).
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["dedup_key"], index_where=text("state <> 'resolved'"))
+            .returning(table.c.id, table.c.dedup_key)
+        )
         for offset in range(0, len(findings), _INSERT_CHUNK):
             rows = {
                 row["dedup_key"]: row
                 for row in (_new_row(f, now) for f in findings[offset : offset + _INSERT_CHUNK])
             }
-            insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-            # ON CONFLICT on the partial index: a key opened meanwhile by another sweep is skipped.
-            stmt = (
-                insert(Escalation)
-                .values(list(rows.values()))
-                .on_conflict_do_nothing(index_elements=["dedup_key"], index_where=text("state <> 'resolved'"))
-                .returning(Escalation.id, Escalation.dedup_key)
-            )
-            for _id, key in (await self.session.execute(stmt)).all():
+            for _id, key in (await self.session.execute(stmt, list(rows.values()))).all():
                 escalation = Escalation(**rows[key])  # transient: carries the values to event and notice
                 self._event(escalation, now, "opened", None)
                 counts["opened"] += 1

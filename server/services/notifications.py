@@ -148,8 +148,9 @@ class NotificationsService(Service):
             rows.setdefault(key, self._row(draft, key, now, when))
         created: set[str] = set()
         values = list(rows.values())
+        insert_new = self._insert_new()
         for start in range(0, len(values), INSERT_CHUNK):
-            result = await self.session.execute(self._insert_new(values[start : start + INSERT_CHUNK]))
+            result = await self.session.execute(insert_new, values[start : start + INSERT_CHUNK])
             created.update(result.scalars())
         if created:
             self.ctx.notifications_added = True
@@ -180,16 +181,22 @@ class NotificationsService(Service):
             "attempts": 0,
         }
 
-    def _insert_new(self, values: list[dict[str, Any]]) -> Any:
-        """INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key: the rows added."""
+    def _insert_new(self) -> Any:
+        """INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key: the rows added.
+
+        Executed with a list of rows, never .values(rows): SQLAlchemy then sends each page as one
+        multi-row INSERT built from a statement compiled once, whereas a multi-row .values() is
+        compiled anew on every call (most of the cost of queuing a few dozen notifications).
+        """
+        table = Notification.__table__
         dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
         if dialect == "postgresql":
-            stmt: Any = pg_insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"])
+            stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"])
         elif dialect == "sqlite":
-            stmt = sqlite_insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"])
+            stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"])
         else:
-            stmt = insert(Notification)
-        return stmt.values(values).returning(Notification.dedup_key)
+            stmt = insert(table)
+        return stmt.returning(table.c.dedup_key)
 
     def _wake_after_commit(self) -> None:
         session = self.session.sync_session

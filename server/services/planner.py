@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -40,10 +40,13 @@ from server.services.notifications import Draft, NotificationsService
 from server.services.planner_compose import (
     ALGORITHM,
     CustomerRow,
+    PastTask,
+    PromiseRow,
     RepDayInputs,
     RepRow,
     compose_day,
 )
+from server.services.plans_calendar import OrgTree, load_holidays
 from server.services.progress import ProgressService
 
 log = structlog.get_logger("fieldsales.planner")
@@ -67,6 +70,7 @@ class PlannerService(Service):
     async def plan_due_reps(self, notify: bool = True) -> dict[str, int]:
         """Plan every active rep past 06:00 local without a plan for their local date."""
         totals = {"planned_reps": 0, "tasks": 0, "notified": 0}
+        tree: OrgTree | None = None
         for day, zones in (await self._zones_by_plan_date()).items():
             has_plan = exists().where(DailyPlan.rep_id == User.id, DailyPlan.local_date == day)
             rows = await self.session.execute(
@@ -75,16 +79,38 @@ class PlannerService(Service):
                 .order_by(User.id)  # one lock order for every process: no deadlock between sweeps
             )
             reps = [RepRow(*row) for row in rows]
+            if reps and day.weekday() < 5:
+                tree = tree or await OrgTree.load(self.session)  # one load for the whole sweep
+            reps = await self._working_on(reps, day, tree)
             for offset in range(0, len(reps), BATCH_REPS):
                 batch = reps[offset : offset + BATCH_REPS]
                 plan_ids = await self._claim_plans(batch, day)
                 won = [rep for rep in batch if rep.id in plan_ids]
-                created = await self._plan(won, day, plan_ids)
+                created = await self._plan(won, day, plan_ids, tree)
                 totals["planned_reps"] += len(won)
                 totals["tasks"] += sum(created.values())
                 if notify:
                     totals["notified"] += await self._notify_ready(won, day, created)
         return totals
+
+    async def _working_on(self, reps: list[RepRow], day: date, tree: OrgTree | None = None) -> list[RepRow]:
+        """The reps for whom `day` is a working day (Mon-Fri, not a holiday of their unit).
+
+        Weekends and holidays get no plan from the sweep: a list nobody works would only turn
+        into missed tasks and crowd the next working day with carry-overs. Friday's unfinished
+        tasks still carry over to Monday (CARRY_WINDOW_DAYS). A rep who opens Today on a day off
+        is planned on demand (ensure_plan).
+        """
+        if not reps or day.weekday() >= 5:
+            return []
+        units = {rep.org_unit_id for rep in reps if rep.org_unit_id is not None}
+        if not units:
+            return reps
+        tree = tree or await OrgTree.load(self.session)
+        holidays = await load_holidays(self.session, tree, units, day, day)
+        return [
+            rep for rep in reps if rep.org_unit_id is None or day not in holidays.get(rep.org_unit_id, ())
+        ]
 
     async def due_date(self, rep_id: UUID) -> date | None:
         """The rep's local date if it is past 06:00 there and that day has no plan yet."""
@@ -154,13 +180,16 @@ class PlannerService(Service):
             }
             for r in sorted(reps, key=lambda r: r.id)
         ]
+        # A list of parameter sets, not .values(rows): SQLAlchemy batches it into one multi-row
+        # INSERT ... RETURNING per page from a statement compiled once; a multi-row .values()
+        # is compiled anew on every call.
+        plans = DailyPlan.__table__
         stmt = (
-            self._insert(DailyPlan)
-            .values(rows)
+            self._insert(plans)
             .on_conflict_do_nothing(index_elements=["rep_id", "local_date"])
-            .returning(DailyPlan.rep_id, DailyPlan.id)
+            .returning(plans.c.rep_id, plans.c.id)
         )
-        return {rep_id: plan_id for rep_id, plan_id in await self.session.execute(stmt)}
+        return {rep_id: plan_id for rep_id, plan_id in await self.session.execute(stmt, rows)}
 
     async def _upsert_plan(self, rep: RepRow, day: date) -> UUID:
         now = self.clock.now()
@@ -178,12 +207,15 @@ class PlannerService(Service):
 
     # ---- planning a batch of reps for one date ----
 
-    async def _plan(self, reps: list[RepRow], day: date, plan_ids: dict[UUID, UUID]) -> dict[UUID, int]:
+    async def _plan(
+        self, reps: list[RepRow], day: date, plan_ids: dict[UUID, UUID], tree: OrgTree | None = None
+    ) -> dict[UUID, int]:
         """Compose and store the day of each rep; returns {rep_id: tasks created}."""
         if not reps:
             return {}
-        inputs = await self._load_inputs(reps, day)
-        policies = await self._policies()
+        tree = tree or await OrgTree.load(self.session)
+        inputs = await self._load_inputs(reps, day, tree=tree)
+        policies = await self._policies(tree)
         now = self.clock.now()
         new_rows: list[dict[str, Any]] = []
         plan_stats: list[dict[str, Any]] = []
@@ -192,29 +224,34 @@ class PlannerService(Service):
             composition = compose_day(rep, day, inputs[rep.id], self._intervals(policies, rep), now=now)
             new_rows += composition.new_rows
             created[rep.id] = len(composition.new_rows)
-            plan_stats.append({"id": plan_ids[rep.id], "stats": composition.stats, "generated_at": now})
+            plan_stats.append({"plan_id": plan_ids[rep.id], "plan_stats": composition.stats, "plan_at": now})
         if new_rows:
-            await self.session.execute(insert(Task), new_rows)
-        # ORM bulk UPDATE by primary key: one executemany for all the plans' stats.
-        await self.session.execute(update(DailyPlan), plan_stats)
+            # Core INSERT, one executemany for every row. The ORM's bulk INSERT leaves out None
+            # values and starts a new statement whenever the set of non-None keys changes (every
+            # switch between a promise follow-up and a visit, say): dozens per sweep.
+            await self.session.execute(insert(Task.__table__), new_rows)
+        await self.session.execute(_PLAN_STATS, plan_stats)  # one executemany for all the plans
         await self.session.flush()  # kept tasks were re-ranked in place
         log.info("plans_made", local_date=day.isoformat(), reps=len(reps), tasks=len(new_rows))
         return created
 
     async def _load_inputs(
-        self, reps: list[RepRow], day: date, with_candidates: bool = True
+        self, reps: list[RepRow], day: date, with_candidates: bool = True, tree: OrgTree | None = None
     ) -> dict[UUID, RepDayInputs]:
         """One query per kind of input for all the reps (never one per customer)."""
         rep_ids = [r.id for r in reps]
         inputs = {rep_id: RepDayInputs() for rep_id in rep_ids}
-        recent = select(Task).where(
-            Task.rep_id.in_(rep_ids),
-            Task.local_date.between(day - timedelta(days=CARRY_WINDOW_DAYS), day),
-            (Task.local_date == day) | (Task.status == "missed") | Task.carried_from_id.is_not(None),
-        )
-        for task in (await self.session.scalars(recent)).all():
-            rep_inputs = inputs[task.rep_id]
-            (rep_inputs.day_tasks if task.local_date == day else rep_inputs.past_tasks).append(task)
+        params = {"rep_ids": rep_ids, "day": day}
+        carry_from = day - timedelta(days=CARRY_WINDOW_DAYS)
+        on_the_day = False
+        for row in await self.session.execute(_RECENT_TASKS, {**params, "carry_from": carry_from}):
+            if row.local_date == day:
+                on_the_day = True
+            else:
+                inputs[row.rep_id].past_tasks.append(PastTask(*row[1:]))
+        if on_the_day:  # rarely so in the sweep: the day's tasks are loaded as ORM objects only then
+            for task in (await self.session.scalars(_DAY_TASKS, params)).all():
+                inputs[task.rep_id].day_tasks.append(task)
         located = {t.customer_id for i in inputs.values() for t in i.day_tasks if t.customer_id}
         if located:
             coords = select(Customer.id, Customer.lat, Customer.lng).where(
@@ -227,59 +264,24 @@ class PlannerService(Service):
             return inputs
         for customer in await self._customers(rep_ids, day):
             inputs[customer.owner_rep_id].customers.append(customer)
-        promises = select(Promise).where(
-            Promise.rep_id.in_(rep_ids), Promise.status == "open", Promise.due_on <= day
-        )
-        for promise in (await self.session.scalars(promises.order_by(Promise.due_on))).all():
-            inputs[promise.rep_id].promises.setdefault(promise.customer_id, promise)
-        for rep_id, gap in (await self._remaining_gaps(rep_ids, day)).items():
+        for row in await self.session.execute(_PROMISES, params):
+            inputs[row.rep_id].promises.setdefault(row.customer_id, PromiseRow(row.id, row.text))
+        for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
             inputs[rep_id].remaining_gap = gap
         return inputs
 
     async def _customers(self, rep_ids: list[UUID], day: date) -> list[CustomerRow]:
         """Active customers and prospects with their last 365 days of orders, in one query."""
-        owned = select(Customer.id).where(Customer.owner_rep_id.in_(rep_ids)).scalar_subquery()
-        history = (
-            select(
-                Order.customer_id,
-                func.count().label("orders"),
-                func.sum(Order.amount).label("revenue"),
-                func.min(Order.ordered_on).label("first_on"),
-                func.max(Order.ordered_on).label("last_on"),
-            )
-            .where(
-                Order.customer_id.in_(owned),
-                Order.ordered_on > day - timedelta(days=ORDER_WINDOW_DAYS),
-                Order.ordered_on <= day,
-            )
-            .group_by(Order.customer_id)
-            .subquery()
-        )
-        stmt = (
-            select(
-                Customer.id,
-                Customer.owner_rep_id,
-                Customer.grade,
-                Customer.status,
-                Customer.lat,
-                Customer.lng,
-                Customer.last_visit_on,
-                Customer.next_visit_due,
-                Customer.last_order_on,
-                history.c.orders,
-                history.c.revenue,
-                history.c.first_on,
-                history.c.last_on,
-            )
-            .outerjoin(history, history.c.customer_id == Customer.id)
-            .where(Customer.owner_rep_id.in_(rep_ids), Customer.status.in_(("active", "prospect")))
-        )
-        return [CustomerRow(*row) for row in await self.session.execute(stmt)]
+        since = day - timedelta(days=ORDER_WINDOW_DAYS)
+        rows = await self.session.execute(_CUSTOMERS, {"rep_ids": rep_ids, "day": day, "since": since})
+        return [CustomerRow(*row) for row in rows]
 
-    async def _remaining_gaps(self, rep_ids: list[UUID], day: date) -> dict[UUID, Decimal]:
+    async def _remaining_gaps(
+        self, rep_ids: list[UUID], day: date, tree: OrgTree | None = None
+    ) -> dict[UUID, Decimal]:
         """Approved monthly revenue target minus month-to-date actuals, per rep (progress area)."""
         progress = await self.ctx.get(ProgressService).for_scopes(
-            scope="user", scope_ids=rep_ids, as_of=day, metric="revenue", granularity="month"
+            scope="user", scope_ids=rep_ids, as_of=day, metric="revenue", granularity="month", tree=tree
         )
         return {rep_id: p.progress.remaining_gap for rep_id, p in progress.items()}
 
@@ -306,9 +308,12 @@ class PlannerService(Service):
         row = (await self.session.execute(_rep_columns().where(User.id == rep_id))).one()
         return RepRow(*row)
 
-    async def _policies(self) -> dict[UUID | None, dict[str, int]]:
+    async def _policies(self, tree: OrgTree | None = None) -> dict[UUID | None, dict[str, int]]:
         """Visit interval per grade, keyed by the unit ids of each company's whole tree."""
-        parents = dict((await self.session.execute(select(OrgUnit.id, OrgUnit.parent_id))).all())
+        if tree is not None:
+            parents = {unit.id: unit.parent_id for unit in tree.units.values()}
+        else:
+            parents = dict((await self.session.execute(select(OrgUnit.id, OrgUnit.parent_id))).all())
         by_company: dict[UUID, dict[str, int]] = defaultdict(lambda: dict(DEFAULT_VISIT_INTERVALS))
         for company_id, grade, days in await self.session.execute(
             select(VisitPolicy.company_id, VisitPolicy.grade, VisitPolicy.interval_days)
@@ -354,3 +359,81 @@ def _rep_columns() -> Any:
         User.daily_capacity,
         User.locale,
     )
+
+
+# Statements built once at import: a sweep only binds values, so SQLAlchemy neither rebuilds
+# them nor recomputes their cache keys (on a small world that cost more than running them).
+_REP_IDS = bindparam("rep_ids", expanding=True)
+_DAY = bindparam("day")
+
+# The day's tasks are re-ranked in place, so they are ORM objects; earlier days only feed
+# carry-overs and are never changed here: plain rows, cheaper to load.
+_DAY_TASKS = select(Task).where(Task.rep_id.in_(_REP_IDS), Task.local_date == _DAY)
+
+_RECENT_TASKS = select(
+    Task.rep_id,
+    Task.id,
+    Task.customer_id,
+    Task.local_date,
+    Task.status,
+    Task.carried_from_id,
+    Task.kind,
+    Task.title,
+    Task.promise_id,
+).where(
+    Task.rep_id.in_(_REP_IDS),
+    Task.local_date.between(bindparam("carry_from"), _DAY),
+    (Task.local_date == _DAY) | (Task.status == "missed") | Task.carried_from_id.is_not(None),
+)
+
+_PROMISES = (
+    select(Promise.id, Promise.rep_id, Promise.customer_id, Promise.text)
+    .where(Promise.rep_id.in_(_REP_IDS), Promise.status == "open", Promise.due_on <= _DAY)
+    .order_by(Promise.due_on)
+)
+
+_HISTORY = (
+    select(
+        Order.customer_id,
+        func.count().label("orders"),
+        func.sum(Order.amount).label("revenue"),
+        func.min(Order.ordered_on).label("first_on"),
+        func.max(Order.ordered_on).label("last_on"),
+    )
+    .where(
+        Order.customer_id.in_(
+            select(Customer.id).where(Customer.owner_rep_id.in_(_REP_IDS)).scalar_subquery()
+        ),
+        Order.ordered_on > bindparam("since"),
+        Order.ordered_on <= _DAY,
+    )
+    .group_by(Order.customer_id)
+    .subquery()
+)
+
+_CUSTOMERS = (
+    select(
+        Customer.id,
+        Customer.owner_rep_id,
+        Customer.grade,
+        Customer.status,
+        Customer.lat,
+        Customer.lng,
+        Customer.last_visit_on,
+        Customer.next_visit_due,
+        Customer.last_order_on,
+        _HISTORY.c.orders,
+        _HISTORY.c.revenue,
+        _HISTORY.c.first_on,
+        _HISTORY.c.last_on,
+    )
+    .outerjoin(_HISTORY, _HISTORY.c.customer_id == Customer.id)
+    .where(Customer.owner_rep_id.in_(_REP_IDS), Customer.status.in_(("active", "prospect")))
+)
+
+# Core UPDATE by primary key, executemany: the ORM's bulk UPDATE adds per-call bookkeeping.
+_PLAN_STATS = (
+    update(DailyPlan.__table__)
+    .where(DailyPlan.__table__.c.id == bindparam("plan_id"))
+    .values(stats=bindparam("plan_stats"), generated_at=bindparam("plan_at"))
+)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import pairwise
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from server.db.models import Promise, Task
 from server.domain.grading import Grade
 from server.domain.routing import LatLng, haversine_m, route_order
 from server.domain.scoring import (
+    DEFAULT_MUST_VISIT,
     DEFAULT_QUOTAS,
     DEFAULT_WEIGHTS,
     Bucket,
@@ -75,12 +76,33 @@ class CustomerRow:
     last_on: date | None
 
 
+class PromiseRow(NamedTuple):
+    """What composing reads of an open promise: a plain row rather than a Promise object."""
+
+    id: UUID
+    text: str
+
+
+class PastTask(NamedTuple):
+    """An earlier task as a plain row: cheaper to load than a Task and never written back."""
+
+    id: UUID
+    customer_id: UUID | None
+    local_date: date
+    status: str
+    carried_from_id: UUID | None
+    kind: str
+    title: str | None
+    promise_id: UUID | None
+
+
 @dataclass
 class RepDayInputs:
     customers: list[CustomerRow] = field(default_factory=list)
-    promises: dict[UUID, Promise] = field(default_factory=dict)  # earliest open promise per customer
+    # earliest open promise per customer
+    promises: dict[UUID, Promise | PromiseRow] = field(default_factory=dict)
     day_tasks: list[Task] = field(default_factory=list)  # tasks already on the day
-    past_tasks: list[Task] = field(default_factory=list)  # recent missed tasks and carried copies
+    past_tasks: list[Task | PastTask] = field(default_factory=list)  # recent missed tasks and carried copies
     remaining_gap: Decimal = Decimal(0)
     coords: dict[UUID, LatLng] = field(default_factory=dict)  # customers of day tasks
 
@@ -101,7 +123,7 @@ def build_candidate(
     day: date,
     intervals: dict[str, int],
     remaining_gap: Decimal,
-    promise: Promise | None = None,
+    promise: Promise | PromiseRow | None = None,
     carried_from: date | None = None,
     pinned: bool = False,
 ) -> Candidate:
@@ -119,7 +141,9 @@ def build_candidate(
     usual = None
     if orders >= 2 and customer.first_on and customer.last_on:
         usual = max(1, round((customer.last_on - customer.first_on).days / (orders - 1)))
-    last_order = max((d for d in (customer.last_order_on, customer.last_on) if d), default=None)
+    last_order = customer.last_order_on  # the later of the two dates that are set
+    if customer.last_on and (not last_order or customer.last_on > last_order):
+        last_order = customer.last_on
     return Candidate(
         customer_id=customer.id,
         grade=grade,
@@ -134,18 +158,26 @@ def build_candidate(
         days_since_last_order=(day - last_order).days if last_order else None,
         carried_over_from=carried_from,
         manager_pinned=pinned,
+        days_to_next_working_day=days_to_next_working_day(day),
         lat=customer.lat,
         lng=customer.lng,
     )
 
 
-def open_carry_overs(inputs: RepDayInputs, customers: dict[UUID, CustomerRow]) -> dict[UUID | str, Task]:
+def days_to_next_working_day(day: date) -> int:
+    """Days from `day` to the next Monday-Friday: how long a visit not made today waits at least."""
+    return 3 if day.weekday() == 4 else 2 if day.weekday() == 5 else 1
+
+
+def open_carry_overs(
+    inputs: RepDayInputs, customers: dict[UUID, CustomerRow]
+) -> dict[UUID | str, Task | PastTask]:
     """Missed tasks not carried yet, newest per customer (or per task when it has none).
 
     A customer visited since the task's day needs no carry-over.
     """
-    carried = {t.carried_from_id for t in inputs.past_tasks + inputs.day_tasks if t.carried_from_id}
-    found: dict[UUID | str, Task] = {}
+    carried = {t.carried_from_id for t in [*inputs.past_tasks, *inputs.day_tasks] if t.carried_from_id}
+    found: dict[UUID | str, Task | PastTask] = {}
     for task in sorted(inputs.past_tasks, key=lambda t: t.local_date):
         if task.status != "missed" or task.id in carried:
             continue
@@ -204,6 +236,7 @@ def compose_day(
             status="active",
             days_since_visit=0,
             interval_days=1,
+            days_to_next_working_day=0,  # not a visit: never "due" by cadence
             carried_over_from=task.local_date,
         )
         for key, task in carry.items()
@@ -224,6 +257,11 @@ def compose_day(
         "kept": len(inputs.day_tasks),
         "selected": len(rows),
         "mandatory": sum(1 for s in selected if s.candidate.mandatory),
+        "must_visit": sum(
+            1
+            for s in selected
+            if not s.candidate.mandatory and s.due and s.candidate.bucket in DEFAULT_MUST_VISIT
+        ),
         "carried_over": sum(1 for s in selected if s.candidate.carried_over_from),
         "promises": sum(1 for s in selected if s.candidate.promise_due),
         "buckets": buckets,
@@ -238,7 +276,7 @@ def _new_row(
     day: date,
     scored: ScoredCandidate,
     inputs: RepDayInputs,
-    carry: dict[UUID | str, Task],
+    carry: dict[UUID | str, Task | PastTask],
     customers: dict[UUID, CustomerRow],
     due_at: datetime,
     now: datetime,
@@ -293,10 +331,6 @@ def _rank_and_route(
     coordinates follow in rank order. distance_m is the leg from the previous stop.
     Returns the route's length in metres.
     """
-    coords = dict(inputs.coords)
-    coords.update(
-        {c.id: (c.lat, c.lng) for c in customers.values() if c.lat is not None and c.lng is not None}
-    )
     entries: list[dict[str, Any]] = list(rows)
     existing = {t.id: t for t in inputs.day_tasks if t.status in OPEN_STATUSES}
     entries += [
@@ -307,11 +341,17 @@ def _rank_and_route(
     placed: dict[UUID, dict[str, Any]] = {}
     for rank, entry in enumerate(entries, start=1):
         placed[entry["id"]] = {"rank": rank, "route_order": None, "distance_m": None}
-    stops = [
-        (e["id"], *coords[e["customer_id"]])
-        for e in entries
-        if e["kind"] in ROUTED_KINDS and e["customer_id"] in coords
-    ]
+    # Coordinates of the day's own customers first, then those loaded for kept tasks; looked up
+    # per entry rather than copied into one dict of every candidate.
+    stops = []
+    for e in entries:
+        if e["kind"] not in ROUTED_KINDS:
+            continue
+        customer = customers.get(e["customer_id"])
+        if customer is not None and customer.lat is not None and customer.lng is not None:
+            stops.append((e["id"], customer.lat, customer.lng))
+        elif e["customer_id"] in inputs.coords:
+            stops.append((e["id"], *inputs.coords[e["customer_id"]]))
     order = route_order(rep.start, stops)
     points = {stop_id: (lat, lng) for stop_id, lat, lng in stops}
     path: list[LatLng | None] = [rep.start, *(points[i] for i in order)]

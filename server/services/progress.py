@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import literal, select
+from sqlalchemy import bindparam, literal, select
 
 from server.db.models import Customer, Target, User
 from server.domain.breakdown import month_weights_from_json
@@ -98,6 +98,52 @@ def _weights_key(weights: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in (weights or {}).items()))
 
 
+@dataclass(frozen=True)
+class ProgressQuery:
+    """One for_scopes question; ProgressService.for_queries answers several sharing one load."""
+
+    scope: str
+    scope_ids: Sequence[UUID]
+    as_of: date
+    metric: str = "revenue"
+    granularity: str = "month"
+
+
+def _targets_statement(scope: str) -> Any:
+    """Approved targets of `scope` containing :as_of, with each scope's home unit and time zone."""
+    home_unit: Any = {"user": User.org_unit_id, "customer": Customer.org_unit_id}.get(scope, Target.scope_id)
+    columns = (
+        Target.id,
+        Target.scope_id,
+        Target.period_start,
+        Target.period_end,
+        Target.amount,
+        Target.weights,
+    )
+    if scope == "user":
+        query = select(*columns, home_unit.label("home_unit"), User.timezone.label("home_tz"))
+        query = query.outerjoin(User, User.id == Target.scope_id)
+    else:
+        query = select(*columns, home_unit.label("home_unit"), literal(None).label("home_tz"))
+        if scope == "customer":
+            query = query.outerjoin(Customer, Customer.id == Target.scope_id)
+    as_of = bindparam("as_of")
+    return query.where(
+        Target.scope == scope,
+        Target.scope_id.in_(bindparam("ids", expanding=True)),
+        Target.metric == bindparam("metric"),
+        Target.granularity == bindparam("granularity"),
+        Target.status == "approved",
+        Target.period_start <= as_of,
+        Target.period_end >= as_of,
+    ).order_by(Target.version, Target.approved_at)  # approval supersedes: should two overlap, the newest wins
+
+
+# Built once: a call only binds values (building the statement and its cache key per call, with
+# every id coerced one by one, cost more than running it).
+_TARGETS = {scope: _targets_statement(scope) for scope in SCOPES}
+
+
 class ProgressService(Service):
     async def for_scopes(
         self,
@@ -106,27 +152,69 @@ class ProgressService(Service):
         as_of: date,
         metric: str = "revenue",
         granularity: str = "month",
+        *,
+        tree: OrgTree | None = None,
     ) -> dict[UUID, ScopeProgress]:
         """Progress of each scope's approved `granularity` target whose period contains as_of.
 
         Scopes without such a target are absent from the answer. Raises ValueError naming the
-        argument for an unknown scope, metric or granularity.
+        argument for an unknown scope, metric or granularity. A caller that has just loaded the
+        org tree may pass it (`tree`) to save loading it again.
         """
-        check_choice("scope", scope, SCOPES)
-        check_choice("metric", metric, METRICS)
-        check_choice("granularity", granularity, GRANULARITIES)
-        tree = await OrgTree.load(self.session)
-        targets, homes = await self._approved_targets(
-            scope, list(dict.fromkeys(scope_ids)), as_of, metric, granularity, tree
-        )
-        if not targets:
-            return {}
-        actuals = await self._actuals_by_window(scope, metric, targets, homes, tree, as_of)
-        home_units = {home.unit_id for home in homes.values() if home.unit_id is not None}
-        starts = min(t.period_start for t in targets.values())
-        ends = max(t.period_end for t in targets.values())
-        holidays = await load_holidays(self.session, tree, home_units, starts, ends)
-        thresholds = await load_thresholds(self.session, {tree.company_of(u) for u in home_units})
+        query = ProgressQuery(scope, scope_ids, as_of, metric, granularity)
+        return (await self.for_queries([query], tree=tree))[0]
+
+    async def for_queries(
+        self, queries: Sequence[ProgressQuery], *, tree: OrgTree | None = None
+    ) -> list[dict[UUID, ScopeProgress]]:
+        """for_scopes for each query, in order; the org tree, holidays and pace thresholds are
+        loaded once for all of them (the escalate sweep asks four questions at a time)."""
+        for query in queries:
+            check_choice("scope", query.scope, SCOPES)
+            check_choice("metric", query.metric, METRICS)
+            check_choice("granularity", query.granularity, GRANULARITIES)
+        tree = tree or await OrgTree.load(self.session)
+        answers: list[dict[UUID, ScopeProgress]] = [{} for _ in queries]
+        loaded = []
+        for index, q in enumerate(queries):
+            targets, homes = await self._approved_targets(
+                q.scope, list(dict.fromkeys(q.scope_ids)), q.as_of, q.metric, q.granularity, tree
+            )
+            if targets:
+                actuals = await self._actuals_by_window(q.scope, q.metric, targets, homes, tree, q.as_of)
+                units = {home.unit_id for home in homes.values() if home.unit_id is not None}
+                start = min(t.period_start for t in targets.values())
+                end = max(t.period_end for t in targets.values())
+                loaded.append((index, q, targets, homes, actuals, units, start, end))
+        if not loaded:
+            return answers
+        all_units: set[UUID] = set().union(*(item[5] for item in loaded))
+        all_start, all_end = min(item[6] for item in loaded), max(item[7] for item in loaded)
+        holidays = await load_holidays(self.session, tree, all_units, all_start, all_end)
+        companies = {unit: tree.company_of(unit) for unit in all_units}  # one walk up per unit
+        thresholds = await load_thresholds(self.session, set(companies.values()))
+        unit_thresholds = {
+            unit: thresholds.get(company, Thresholds()) if company is not None else Thresholds()
+            for unit, company in companies.items()
+        }
+        for index, q, targets, homes, actuals, units, start, end in loaded:
+            own = holidays
+            if (start, end) != (all_start, all_end):  # exactly the days it would load on its own
+                own = {
+                    unit: frozenset(d for d in holidays.get(unit, ()) if start <= d <= end) for unit in units
+                }
+            answers[index] = self._progress(q, targets, homes, actuals, own, unit_thresholds)
+        return answers
+
+    @staticmethod
+    def _progress(
+        query: ProgressQuery,
+        targets: dict[UUID, _TargetRow],
+        homes: dict[UUID, ScopeHome],
+        actuals: dict[UUID, Decimal],
+        holidays: dict[UUID, frozenset[date]],
+        thresholds: dict[UUID, Thresholds],
+    ) -> dict[UUID, ScopeProgress]:
         result: dict[UUID, ScopeProgress] = {}
         # Parse each distinct set of seasonal weights once (a plan's targets share theirs).
         parsed = {
@@ -140,13 +228,13 @@ class ProgressService(Service):
                 actual,
                 row.period_start,
                 row.period_end,
-                as_of,
+                query.as_of,
                 holidays.get(unit, frozenset()) if unit else frozenset(),
                 parsed[_weights_key(row.weights)] if row.weights else None,
-                thresholds.get(tree.company_of(unit), Thresholds()) if unit else Thresholds(),
+                thresholds[unit] if unit else Thresholds(),
             )
             result[scope_id] = ScopeProgress(
-                scope, scope_id, row.id, row.period_start, row.period_end, row.amount, actual, progress
+                query.scope, scope_id, row.id, row.period_start, row.period_end, row.amount, actual, progress
             )
         return result
 
@@ -165,41 +253,11 @@ class ProgressService(Service):
         self, scope: str, ids: list[UUID], as_of: date, metric: str, granularity: str, tree: OrgTree
     ) -> tuple[dict[UUID, _TargetRow], dict[UUID, ScopeHome]]:
         """The approved targets containing as_of, and each scope's home (joined, not re-queried)."""
-        home_unit: Any = {"user": User.org_unit_id, "customer": Customer.org_unit_id}.get(
-            scope, Target.scope_id
-        )
-        columns = (
-            Target.id,
-            Target.scope_id,
-            Target.period_start,
-            Target.period_end,
-            Target.amount,
-            Target.weights,
-        )
-        query = select(*columns, home_unit.label("home_unit"), User.timezone.label("home_tz"))
-        if scope == "user":
-            query = query.outerjoin(User, User.id == Target.scope_id)
-        else:
-            query = select(*columns, home_unit.label("home_unit"), literal(None).label("home_tz"))
-            if scope == "customer":
-                query = query.outerjoin(Customer, Customer.id == Target.scope_id)
         found: dict[UUID, _TargetRow] = {}
         homes: dict[UUID, ScopeHome] = {}
+        params = {"metric": metric, "granularity": granularity, "as_of": as_of}
         for part in chunks(ids):
-            rows = await self.session.execute(
-                query.where(
-                    Target.scope == scope,
-                    Target.scope_id.in_(part),
-                    Target.metric == metric,
-                    Target.granularity == granularity,
-                    Target.status == "approved",
-                    Target.period_start <= as_of,
-                    Target.period_end >= as_of,
-                )
-                # Approval supersedes older versions; should two overlap, the newest wins.
-                .order_by(Target.version, Target.approved_at)
-            )
-            for row in rows:
+            for row in await self.session.execute(_TARGETS[scope], {**params, "ids": list(part)}):
                 found[row.scope_id] = _TargetRow(*row[:6])
                 homes[row.scope_id] = ScopeHome(row.home_unit, row.home_tz or tree.timezone(row.home_unit))
         return found, homes
@@ -294,6 +352,7 @@ __all__ = [
     "METRICS",
     "SCOPES",
     "FieldProblem",
+    "ProgressQuery",
     "ProgressService",
     "ScopeHome",
     "ScopeProgress",

@@ -86,8 +86,13 @@ async def test_capacity_and_soft_quotas(
 ) -> None:
     rep1 = demo.user("rep1")
     async with sessionmaker() as session:
-        # 8 A customers would fill a 10-slot day on score alone; quotas keep B, C and prospects in.
+        # Due A's come first (never left for tomorrow); A's seen yesterday are not due, and the
+        # quotas then share the day among the due B's, C's and prospects: B 3, C 2, prospects 1,
+        # the last slot by score (a B).
         ids = await shape_customers(session, rep1, ["A"] * 8 + ["B"] * 5 + ["C"] * 4 + ["D"] + ["P"] * 2)
+        await session.execute(
+            update(Customer).where(Customer.id.in_(ids[3:8])).values(last_visit_on=TODAY - timedelta(days=1))
+        )
         await session.execute(update(User).where(User.id == rep1).values(daily_capacity=10))
         await session.commit()
     await plan_today(sessionmaker, settings)
@@ -99,7 +104,8 @@ async def test_capacity_and_soft_quotas(
         for t in tasks
     )
     assert len(tasks) == 10
-    assert buckets == {"A": 4, "B": 3, "C": 2, "P": 1}
+    assert buckets == {"A": 3, "B": 4, "C": 2, "P": 1}
+    assert {t.customer_id for t in tasks} >= set(ids[:3])  # every due A
 
 
 async def test_quotas_are_soft_and_capacity_is_the_limit(
@@ -107,7 +113,10 @@ async def test_quotas_are_soft_and_capacity_is_the_limit(
 ) -> None:
     rep1 = demo.user("rep1")
     async with sessionmaker() as session:
-        await shape_customers(session, rep1, ["A"] * 12 + ["B"])  # no C, no prospects: A fills in
+        ids = await shape_customers(session, rep1, ["A"] * 12 + ["B"])  # no C, no prospects: A fills in
+        await session.execute(  # A's seen three days ago: not due, so the due B gets its quota slot
+            update(Customer).where(Customer.id.in_(ids[:12])).values(last_visit_on=TODAY - timedelta(days=3))
+        )
         await session.execute(update(User).where(User.id == rep1).values(daily_capacity=6))
         await session.commit()
     await plan_today(sessionmaker, settings)
@@ -123,6 +132,30 @@ async def test_quotas_are_soft_and_capacity_is_the_limit(
         plan = await session.scalar(select(DailyPlan).where(DailyPlan.rep_id == rep1))
     assert grades == {"A": 5, "B": 1}
     assert plan is not None and plan.stats["selected"] == 6 and plan.stats["capacity"] == 6
+
+
+async def test_due_a_customers_take_the_day_before_other_grades(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, demo: Demo
+) -> None:
+    rep1 = demo.user("rep1")
+    async with sessionmaker() as session:
+        await shape_customers(session, rep1, ["A"] * 7 + ["B"] * 3 + ["P"])  # all 100 days unvisited
+        await session.execute(update(User).where(User.id == rep1).values(daily_capacity=6))
+        await session.commit()
+    await plan_today(sessionmaker, settings)
+    async with sessionmaker() as session:
+        tasks = await tasks_of(session, rep1)
+        grades = Counter(
+            (
+                await session.scalars(
+                    select(Customer.grade).where(Customer.id.in_([t.customer_id for t in tasks]))
+                )
+            ).all()
+        )
+        plan = await session.scalar(select(DailyPlan).where(DailyPlan.rep_id == rep1))
+    assert grades == {"A": 6}
+    assert plan is not None and plan.stats["must_visit"] == 6 and plan.stats["mandatory"] == 0
+    assert all(any(r["code"] == "due" for r in t.reasons) for t in tasks)
 
 
 async def test_route_order_starts_from_the_reps_start_point(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.db.models import DailyPlan, Notification, Task
+from server.db.models import DailyPlan, Holiday, Notification, Task, User
 from server.jobs.registry import run_job
 from tests.conftest import Demo
 
@@ -173,3 +173,28 @@ async def test_a_task_is_carried_over_once(
             .where(Task.rep_id == rep1, Task.local_date == date(2026, 11, 20), Task.source == "carry_over")
         )
     assert carried_to_20 == 0  # Nov 18's misses were carried to Nov 19 already
+
+
+async def test_no_plan_on_weekends_or_the_units_holidays(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, demo: Demo
+) -> None:
+    rep1, rep2 = demo.user("rep1"), demo.user("rep2")  # Asia/Shanghai, America/Los_Angeles
+    # Saturday Nov 21 starts at 22:00Z on Nov 20 in Shanghai and at 14:00Z on Nov 21 in LA.
+    result = await run_job("plan-day", sessionmaker, settings, at("2026-11-21T15:00:00"))
+    assert result is not None and result["planned_reps"] == 0
+    plans = await plans_by_rep(sessionmaker)
+    assert all(d.weekday() < 5 for days in plans.values() for d, _ in days)
+
+    async with sessionmaker() as session:  # a holiday on rep1's company: nobody below it is planned
+        rep1_unit = await session.scalar(select(User.org_unit_id).where(User.id == rep1))
+        session.add(Holiday(org_unit_id=demo.company_id, day=date(2026, 11, 23), name="Company day"))
+        await session.commit()
+    assert rep1_unit is not None
+    await run_job("plan-day", sessionmaker, settings, at("2026-11-23T15:00:00"))  # Mon in both zones
+    plans = await plans_by_rep(sessionmaker)
+    assert date(2026, 11, 23) not in [d for d, _ in plans.get(rep1, [])]
+    assert date(2026, 11, 23) not in [d for d, _ in plans.get(rep2, [])]
+    await run_job("plan-day", sessionmaker, settings, at("2026-11-24T15:00:00"))  # Tuesday: planned
+    plans = await plans_by_rep(sessionmaker)
+    assert date(2026, 11, 24) in [d for d, _ in plans[rep1]]
+    assert date(2026, 11, 24) in [d for d, _ in plans[rep2]]

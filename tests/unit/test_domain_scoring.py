@@ -59,12 +59,70 @@ def test_just_visited_has_no_cadence_reason() -> None:
     ],
 )
 def test_plan_gap_reason(expected_order: str, gap: str, text: str | None, weight: float | None) -> None:
-    c = replace(BASE, expected_order_value=Decimal(expected_order), rep_remaining_gap=Decimal(gap))
+    c = replace(
+        BASE, days_since_visit=7, expected_order_value=Decimal(expected_order), rep_remaining_gap=Decimal(gap)
+    )
     reason = reasons_of(c).get("plan_gap")
     found = (reason.text, reason.weight) if reason else (None, None)
     assert found == (text, weight)
     if reason:
-        assert reason.params == {"share": pytest.approx(float(expected_order) / float(gap), abs=1e-4)}
+        share = pytest.approx(float(expected_order) / float(gap), abs=1e-4)
+        assert reason.params == {"share": share, "readiness": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("since_visit", "since_order", "usual", "readiness"),
+    [
+        (1, None, None, 1 / 7),  # met yesterday, no habit known: the grade's interval (7)
+        (3, 40, 12, 0.25),  # the later of visit and order counts: 3 / 12
+        (20, 2, 10, 0.2),  # ordered two days ago
+        (30, 30, 10, 1.0),  # capped
+        (None, None, None, 1.0),  # never met, never ordered
+    ],
+)
+def test_order_reasons_fade_right_after_contact(
+    since_visit: int | None, since_order: int | None, usual: int | None, readiness: float
+) -> None:
+    c = replace(
+        BASE,
+        days_since_visit=since_visit,
+        days_since_last_order=since_order,
+        usual_order_interval_days=usual,
+        expected_order_value=Decimal(1000),
+        rep_remaining_gap=Decimal(10000),
+    )
+    assert reasons_of(c)["plan_gap"].weight == round(3.0 * readiness, 2)
+    assert reasons_of(c)["plan_gap"].params["readiness"] == round(readiness, 2)
+    late = replace(c, days_since_visit=since_visit, days_since_last_order=100, usual_order_interval_days=10)
+    if since_visit is not None:
+        assert reasons_of(late)["churn_risk"].weight == round(2.0 * min(1.0, since_visit / 10), 2)
+
+
+@pytest.mark.parametrize(
+    ("grade", "interval", "since", "lead", "fires", "weight"),
+    [
+        ("A", 7, 5, 1, False, None),  # Thursday at day 6 would still do
+        ("A", 7, 6, 1, False, None),  # Friday at day 7 still keeps the week
+        ("A", 7, 7, 1, True, 6.0),  # the last day
+        ("A", 7, 4, 3, False, None),  # Friday: Monday would be day 7
+        ("A", 7, 5, 3, True, 6.0),  # Friday: Monday would be day 8
+        ("A", 7, 12, 1, True, 6.0),  # already overdue
+        ("B", 14, 14, 1, True, 4.5),
+        ("C", 30, 28, 3, True, 3.0),
+        ("D", 60, None, 1, True, 1.5),  # never visited
+    ],
+)
+def test_due_on_the_last_working_day_that_keeps_the_interval(
+    grade: str, interval: int, since: int | None, lead: int, fires: bool, weight: float | None
+) -> None:
+    c = replace(
+        BASE, grade=grade, interval_days=interval, days_since_visit=since, days_to_next_working_day=lead
+    )  # type: ignore[arg-type]
+    reason = reasons_of(c).get("due")
+    assert (reason is not None) is fires
+    if reason:
+        assert (reason.text, reason.weight) == ("Due before your next working day", weight)
+        assert reason.params == {"grade": grade, "interval": interval}
 
 
 @pytest.mark.parametrize(
@@ -79,7 +137,7 @@ def test_plan_gap_reason(expected_order: str, gap: str, text: str | None, weight
     ],
 )
 def test_churn_risk_reason(since: int | None, usual: int | None, status: str, fires: bool) -> None:
-    c = replace(BASE, days_since_last_order=since, usual_order_interval_days=usual)
+    c = replace(BASE, days_since_visit=60, days_since_last_order=since, usual_order_interval_days=usual)
     c = replace(c, status=status)  # type: ignore[arg-type]
     reason = reasons_of(c).get("churn_risk")
     assert (reason is not None) is fires
@@ -114,16 +172,16 @@ def test_score_is_the_sum_of_reasons_strongest_first() -> None:
         rep_remaining_gap=Decimal(10000),
     )
     score, reasons = score_candidate(c)
-    assert [r.code for r in reasons] == ["cadence", "manager_pin", "promise_due", "plan_gap"]
-    assert score == pytest.approx(8.0 + 6.0 + 5.0 + 1.5)
+    assert [r.code for r in reasons] == ["cadence", "manager_pin", "due", "promise_due", "plan_gap"]
+    assert score == pytest.approx(8.0 + 6.0 + 6.0 + 5.0 + 1.5)
     assert score == pytest.approx(sum(r.weight for r in reasons))
 
 
 def test_weights_come_from_scoring_weights() -> None:
     c = replace(BASE, manager_pinned=True, days_since_visit=7)
-    assert score_candidate(c)[0] == pytest.approx(10.0)
-    heavier = ScoringWeights(manager_pin=10.0, grade_a=1.0)
-    assert score_candidate(c, heavier)[0] == pytest.approx(11.0)
+    assert score_candidate(c)[0] == pytest.approx(4.0 + 6.0 + 6.0)  # cadence, due, pin
+    heavier = ScoringWeights(manager_pin=10.0, grade_a=1.0, due=2.0)
+    assert score_candidate(c, heavier)[0] == pytest.approx(1.0 + 2.0 + 10.0)
 
 
 def test_reason_json_shape() -> None:
@@ -136,13 +194,18 @@ def test_reason_json_shape() -> None:
     }
 
 
-def make(n: int, prefix: str, score_from: float, **changes: object) -> list[ScoredCandidate]:
-    """n candidates with descending scores; ids sort in score order."""
+DUE = Reason("due", "Due before your next working day", 1.0)
+
+
+def make(
+    n: int, prefix: str, score_from: float, due: bool = True, **changes: object
+) -> list[ScoredCandidate]:
+    """n candidates with descending scores; ids sort in score order; due ones carry a due reason."""
     return [
         ScoredCandidate(
             replace(BASE, customer_id=f"{prefix}{i:02d}", **changes),  # type: ignore[arg-type]
             score_from - i * 0.01,
-            (),
+            (DUE,) if due else (),
         )
         for i in range(n)
     ]
@@ -183,15 +246,42 @@ POOL = (
 
 
 def test_quotas_mix_grades_even_when_a_outscores_everything() -> None:
-    selected = select_with_quotas(POOL, 10)
+    selected = select_with_quotas(POOL, 10, must_visit=())
     assert buckets(selected) == {"A": 4, "B": 3, "C": 2, "prospect": 1}
     assert [s.candidate.customer_id for s in selected[:4]] == ["a00", "a01", "a02", "a03"]
 
 
 def test_quotas_are_soft_unused_slots_go_by_score() -> None:
     pool = make(20, "a", 10.0, grade="A") + make(2, "b", 1.0, grade="B")
-    selected = select_with_quotas(pool, 10)
+    selected = select_with_quotas(pool, 10, must_visit=())
     assert buckets(selected) == {"A": 8, "B": 2}
+
+
+def test_quota_slots_are_kept_for_due_customers_only() -> None:
+    # Ten due A's and C's seen a few days ago: the C quota does not push out due A's.
+    pool = make(10, "a", 10.0, grade="A") + make(5, "c", 1.0, due=False, grade="C")
+    assert buckets(select_with_quotas(pool, 8, must_visit=())) == {"A": 8}
+    # A due C still gets its share when A's outscore it.
+    pool += make(1, "cd", 4.0, grade="C")
+    assert buckets(select_with_quotas(pool, 8, must_visit=())) == {"A": 7, "C": 1}
+
+
+def test_due_a_customers_are_planned_like_promises() -> None:
+    # By default a due A is never left for tomorrow: before the quotas of other grades ...
+    pool = (
+        make(6, "a", 10.0, grade="A")
+        + make(4, "b", 12.0, grade="B")
+        + make(2, "p", 9.0, grade="D", status="prospect")
+    )
+    selected = select_with_quotas(pool, 8)
+    assert buckets(selected) == {"A": 6, "B": 2}
+    # ... but after promises, pins and carry-overs; an A that is not due has no such priority.
+    promised = make(3, "m", 0.1, grade="C", promise_due=True)
+    selected = select_with_quotas(promised + pool, 8)
+    assert [s.candidate.customer_id for s in selected[:8]][:3] == ["m00", "m01", "m02"]
+    assert buckets(selected) == {"C": 3, "A": 5}
+    early = make(6, "a", 10.0, due=False, grade="A") + make(4, "b", 12.0, grade="B")
+    assert buckets(select_with_quotas(early, 4)) == {"B": 4}
 
 
 def test_grade_d_customers_fill_leftover_slots() -> None:
@@ -215,7 +305,7 @@ def test_mandatory_items_come_first_even_with_low_scores() -> None:
 )
 def test_mandatory_kinds_count_against_their_bucket(flag: dict[str, object]) -> None:
     mandatory = make(4, "m", 0.1, grade="A", **flag)
-    selected = select_with_quotas(POOL + mandatory, 10)
+    selected = select_with_quotas(POOL + mandatory, 10, must_visit=())
     ids = [s.candidate.customer_id for s in selected]
     assert ids[:4] == ["m00", "m01", "m02", "m03"]
     assert buckets(selected) == {"A": 4, "B": 3, "C": 2, "prospect": 1}

@@ -17,6 +17,7 @@ from server.services.planner_compose import (
     RepRow,
     build_candidate,
     compose_day,
+    days_to_next_working_day,
     end_of_day,
 )
 
@@ -151,8 +152,8 @@ def test_pins_get_fresh_reasons_and_everything_open_is_ranked_and_routed() -> No
     done = task(UUID(int=6), status="done", rank=1, route_order=1)
     inputs = RepDayInputs(customers=[customer(n, "A", 30) for n in range(1, 7)], day_tasks=[pin, done])
     rows = compose_day(REP, DAY, inputs, INTERVALS, NOW).new_rows
-    assert [r["code"] for r in pin.reasons] == ["cadence", "manager_pin"]
-    assert pin.score == pytest.approx(12 + 6)
+    assert [r["code"] for r in pin.reasons] == ["cadence", "manager_pin", "due"]  # 30 days: overdue A
+    assert pin.score == pytest.approx(12 + 6 + 6)
     assert sorted([pin.route_order, *(r["route_order"] for r in rows)]) == [1, 2, 3]
     assert sorted([pin.rank, *(r["rank"] for r in rows)]) == [1, 2, 3] and pin.rank == 1
     assert (done.rank, done.route_order) == (1, 1)  # finished tasks keep their place
@@ -162,3 +163,11 @@ def test_reroute_only_mode_adds_nothing() -> None:
     inputs = RepDayInputs(customers=[customer(1)], day_tasks=[task(None, kind="custom", title="x")])
     composition = compose_day(REP, DAY, inputs, INTERVALS, NOW, fill=False)
     assert composition.new_rows == [] and inputs.day_tasks[0].route_order == 1
+
+
+@pytest.mark.parametrize(("day", "lead"), [(date(2026, 11, 16), 1), (date(2026, 11, 19), 1),
+                                          (date(2026, 11, 20), 3), (date(2026, 11, 21), 2),
+                                          (date(2026, 11, 22), 1)])  # fmt: skip
+def test_candidates_know_how_long_until_the_next_working_day(day: date, lead: int) -> None:
+    assert days_to_next_working_day(day) == lead
+    assert build_candidate(customer(1, "A", 6), day, INTERVALS, Decimal(0)).days_to_next_working_day == lead
