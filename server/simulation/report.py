@@ -383,7 +383,7 @@ def _bars(reports: Sequence[PlannerReport], x0: float, y0: float, w: float, h: f
                 _text(
                     x + (bar - 2) / 2,
                     y0 + h - bh - 4,
-                    f"{value * 100:.0f}",
+                    f"{value * 100:.1f}",
                     size=9,
                     anchor="middle",
                     fill="#444",

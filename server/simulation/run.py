@@ -80,7 +80,7 @@ class SimulationConfig:
     customers: int | None = None  # default: the seed's 50 per rep
     params: WorldParams = DEFAULT_PARAMS
     inline_driver: bool = True  # aiosqlite without its worker thread (server.simulation.database)
-    # The product's plan-day job runs every morning (as scheduled), weekends included. False plans
+    # The product's plan-day job runs every morning (as scheduled; it skips weekends itself). False plans
     # working days only, through the planner service's on-demand path (an experiment).
     plan_every_day: bool = True
 
