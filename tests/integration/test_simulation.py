@@ -92,3 +92,17 @@ async def test_planners_in_worker_processes_give_the_same_numbers(tmp_path: Path
     assert [r.numbers() for r in parallel] == [r.numbers() for r in serial]
     last = {planner: (done, total) for planner, done, total in seen}  # progress came back from both
     assert set(last) == set(planners) and all(done == total > 0 for done, total in last.values())
+
+
+async def test_the_planner_keeps_a_accounts_weekly_where_most_overdue_does_not(tmp_path: Path) -> None:
+    """A small guard of docs/simulation.md's result: due A's are planned like promises.
+
+    (Attainment needs the full default world to be compared fairly; see docs/simulation.md.)
+    """
+    config = SimulationConfig(weeks=2, reps=4, seed=11)
+    ours, overdue = (await simulate(config, ["ours", "most-overdue"], workdir=tmp_path, jobs=2))[0]
+    assert ours.visits == overdue.visits  # equal capacity
+    assert ours.compliance["A"] is not None and overdue.compliance["A"] is not None
+    # 99.7% here; without the due step and due-A-first it was 95.0% (most-overdue 85.2%)
+    assert ours.compliance["A"] >= 0.98 and ours.compliance["A"] > overdue.compliance["A"]
+    assert ours.reach is not None and ours.reach >= 0.8
