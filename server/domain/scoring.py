@@ -9,13 +9,13 @@ score = sum of named components, each with a reason the rep can read:
   promise_due  flat, when the customer was promised something due today or earlier
   churn_risk   churn_risk x readiness, when days since last order >= churn_lateness x the usual
                order interval
+  prospecting  flat, for prospects (new business needs a steady share of the day)
+  carry_over   flat, for yesterday's unfinished task
+  manager_pin  flat, when the manager assigned it
 readiness = min(1, days since the last visit or order / the usual order interval (else the
 grade's interval)): a customer met yesterday is not about to order again, however large its
 orders or late its habit, so order-driven reasons fade right after a visit and come back with
 the customer's own rhythm.
-  prospecting  flat, for prospects (new business needs a steady share of the day)
-  carry_over   flat, for yesterday's unfinished task
-  manager_pin  flat, when the manager assigned it
 Promise due, manager pin and carry-over are also *mandatory*: selected before anything else,
 followed by the due customers of the must-visit grades (A).
 """
