@@ -130,12 +130,14 @@ def check_single_and_complete(url: str, ticks: list[datetime]) -> dict[str, int]
         for u in users
         if u["role"] == "rep"
         for d in _expected_days(ticks, u["timezone"], PLAN_FROM)
+        if d.weekday() < 5  # the sweep plans working days only (the seed has no holidays)
     }
     expected_digests = {
         (u["id"], d) for u in users if u["role"] == "manager" for d in _expected_days(ticks, u["timezone"], DIGEST_FROM)
     }  # fmt: skip
     assert expected_plans, "no rep in the seeded company"
     assert expected_plans <= plans, f"missing plans: {sorted(expected_plans - plans)[:10]}"
+    assert all(d.weekday() < 5 for _, d in plans), "a weekend was planned"
     week_plans = {p for p in plans if p[1] in week}
     assert week_plans == expected_plans, f"unexpected plans: {sorted(week_plans - expected_plans)[:10]}"
     assert expected_digests <= digests, f"missing digests: {sorted(expected_digests - digests)[:10]}"
