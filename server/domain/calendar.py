@@ -22,6 +22,14 @@ def is_working_day(d: date, holidays: frozenset[date] = NO_HOLIDAYS) -> bool:
     return d.weekday() < _SATURDAY and d not in holidays
 
 
+def days_to_next_working_day(d: date, holidays: frozenset[date] = NO_HOLIDAYS) -> int:
+    """Days from `d` to the next working day after it (1 Monday-Thursday, 3 on a Friday)."""
+    days = 1
+    while not is_working_day(d + timedelta(days=days), holidays) and days < 366:
+        days += 1
+    return days
+
+
 @lru_cache(maxsize=65536)
 def working_days(start: date, end_inclusive: date, holidays: frozenset[date] = NO_HOLIDAYS) -> int:
     """Number of working days in [start, end_inclusive]; 0 when the range is empty.

@@ -22,15 +22,7 @@ class AuditService(Service):
         after: dict[str, Any] | None = None,
     ) -> AuditEntry:
         """Add an entry to the caller's transaction and flush it."""
-        entry = AuditEntry(
-            actor_id=actor_id,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=_jsonable(before),
-            after=_jsonable(after),
-            at=self.clock.now(),
-        )
+        entry = AuditEntry(**self._values(actor_id, action, entity, entity_id, before, after))
         self.session.add(entry)
         await self.session.flush()
         return entry
@@ -46,7 +38,19 @@ class AuditService(Service):
     ) -> None:
         """The same entry written with a plain INSERT (no ORM object, no flush): for hot paths
         such as every check-out."""
-        values = {
+        values = self._values(actor_id, action, entity, entity_id, before, after)
+        await self.session.execute(_INSERT, values)
+
+    def _values(
+        self,
+        actor_id: UUID | None,
+        action: str,
+        entity: str,
+        entity_id: UUID | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {
             "id": uuid4(),
             "actor_id": actor_id,
             "action": action,
@@ -56,7 +60,6 @@ class AuditService(Service):
             "after": _jsonable(after),
             "at": self.clock.now(),
         }
-        await self.session.execute(_INSERT, values)
 
 
 _INSERT = insert(AuditEntry.__table__)

@@ -300,14 +300,11 @@ class CheckinsService(Service):
             "next_step_due": body.next_step_due,
             "extra": {**checkin.extra, "checkout_request": plain},
         }
-        claimed_id = await self.session.scalar(_CLAIM_CHECKOUT, {"checkin_id": checkin.id, **written})
-        claimed = checkin if claimed_id is not None else None
-        if claimed is not None:  # the loaded arrival now holds what was written, as committed state
-            for name, value in written.items():
-                set_committed_value(claimed, name, value)
-        if claimed is None:
+        if await self.session.scalar(_CLAIM_CHECKOUT, {"checkin_id": checkin.id, **written}) is None:
             await self.session.refresh(checkin)
             return await self._replayed_checkout(checkin, plain, digest), False
+        for name, value in written.items():  # the loaded arrival now holds what was written
+            set_committed_value(checkin, name, value)
         order_id = promise_id = None
         ordered_on = None
         if amount is not None:
@@ -333,7 +330,7 @@ class CheckinsService(Service):
                 status="open",
                 created_at=received_at,
             )
-        await self._complete_task(rep, claimed, visit_date, received_at)
+        await self._complete_task(rep, checkin, visit_date, received_at)
         await self._update_customer(customer, visit_date, ordered_on, received_at)
         log.info(
             "checkout_recorded",
@@ -341,7 +338,7 @@ class CheckinsService(Service):
             outcome=body.outcome,
             order_id=str(order_id) if order_id else None,
         )
-        return CheckinRecord(claimed, order_id, promise_id), True
+        return CheckinRecord(checkin, order_id, promise_id), True
 
     async def _replayed_checkout(self, stored: Checkin, plain: dict[str, Any], digest: str) -> CheckinRecord:
         if stored.checkout_hash != digest:
@@ -500,6 +497,11 @@ class CheckinsService(Service):
         ]
 
 
+_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+_CHECKINS: Table = Checkin.__table__  # type: ignore[assignment]
+_TASKS: Table = Task.__table__  # type: ignore[assignment]
+
+
 def _visit_dates_update(with_order: bool) -> Any:
     """The customer's visit (and order) dates after a check-out; built once, run with parameters.
 
@@ -526,8 +528,6 @@ def _visit_dates_update(with_order: bool) -> Any:
 # The hot statements of a visit, built once: on SQLite, building a statement and running it
 # through the ORM cost more than running it. Plain-table (Core) statements where no entity is
 # needed back.
-_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
-_CHECKINS: Table = Checkin.__table__  # type: ignore[assignment]
 _VISIT_DATES = {False: _visit_dates_update(False), True: _visit_dates_update(True)}
 _INSERT_ONCE = {
     postgres: (pg_insert if postgres else sqlite_insert)(Checkin)
@@ -546,7 +546,6 @@ _PREVIOUS_FIX = (  # the rep's last located arrival up to this one: how fast wou
     .order_by(_CHECKINS.c.checked_in_at.desc())
     .limit(1)
 )
-_TASKS: Table = Task.__table__  # type: ignore[assignment]
 _INSERT_ORDER = insert(Order.__table__)
 _INSERT_PROMISE = insert(Promise.__table__)
 _TASK_DONE = (

@@ -27,12 +27,12 @@ from server.db.models import (
     Customer,
     DailyPlan,
     Order,
-    OrgUnit,
     Promise,
     Task,
     User,
     VisitPolicy,
 )
+from server.domain.calendar import is_working_day
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.i18n import gettext as _
 from server.services.base import Service
@@ -79,8 +79,9 @@ class PlannerService(Service):
                 .order_by(User.id)  # one lock order for every process: no deadlock between sweeps
             )
             reps = [RepRow(*row) for row in rows]
-            if reps and day.weekday() < 5:
-                tree = tree or await OrgTree.load(self.session)  # one load for the whole sweep
+            if not reps or not is_working_day(day):  # the sweep plans no weekend (see _working_on)
+                continue
+            tree = tree or await OrgTree.load(self.session)  # one load for the whole sweep
             reps = await self._working_on(reps, day, tree)
             for offset in range(0, len(reps), BATCH_REPS):
                 batch = reps[offset : offset + BATCH_REPS]
@@ -93,20 +94,17 @@ class PlannerService(Service):
                     totals["notified"] += await self._notify_ready(won, day, created)
         return totals
 
-    async def _working_on(self, reps: list[RepRow], day: date, tree: OrgTree | None = None) -> list[RepRow]:
-        """The reps for whom `day` is a working day (Mon-Fri, not a holiday of their unit).
+    async def _working_on(self, reps: list[RepRow], day: date, tree: OrgTree) -> list[RepRow]:
+        """The reps for whom weekday `day` is not a holiday of their unit (or any unit above it).
 
         Weekends and holidays get no plan from the sweep: a list nobody works would only turn
         into missed tasks and crowd the next working day with carry-overs. Friday's unfinished
         tasks still carry over to Monday (CARRY_WINDOW_DAYS). A rep who opens Today on a day off
         is planned on demand (ensure_plan).
         """
-        if not reps or day.weekday() >= 5:
-            return []
         units = {rep.org_unit_id for rep in reps if rep.org_unit_id is not None}
         if not units:
             return reps
-        tree = tree or await OrgTree.load(self.session)
         holidays = await load_holidays(self.session, tree, units, day, day)
         return [
             rep for rep in reps if rep.org_unit_id is None or day not in holidays.get(rep.org_unit_id, ())
@@ -308,24 +306,14 @@ class PlannerService(Service):
         row = (await self.session.execute(_rep_columns().where(User.id == rep_id))).one()
         return RepRow(*row)
 
-    async def _policies(self, tree: OrgTree | None = None) -> dict[UUID | None, dict[str, int]]:
+    async def _policies(self, tree: OrgTree) -> dict[UUID | None, dict[str, int]]:
         """Visit interval per grade, keyed by the unit ids of each company's whole tree."""
-        if tree is not None:
-            parents = {unit.id: unit.parent_id for unit in tree.units.values()}
-        else:
-            parents = dict((await self.session.execute(select(OrgUnit.id, OrgUnit.parent_id))).all())
-        by_company: dict[UUID, dict[str, int]] = defaultdict(lambda: dict(DEFAULT_VISIT_INTERVALS))
+        by_company: dict[UUID | None, dict[str, int]] = defaultdict(lambda: dict(DEFAULT_VISIT_INTERVALS))
         for company_id, grade, days in await self.session.execute(
             select(VisitPolicy.company_id, VisitPolicy.grade, VisitPolicy.interval_days)
         ):
             by_company[company_id][grade] = days
-        policies: dict[UUID | None, dict[str, int]] = {}
-        for unit_id in parents:
-            root, seen = unit_id, 0
-            while parents.get(root) is not None and seen < 50:  # bounded: a cycle cannot hang us
-                root, seen = parents[root], seen + 1
-            policies[unit_id] = by_company[root]
-        return policies
+        return {unit_id: by_company[tree.company_of(unit_id)] for unit_id in tree.units}
 
     @staticmethod
     def _intervals(policies: dict[UUID | None, dict[str, int]], rep: RepRow) -> dict[str, int]:

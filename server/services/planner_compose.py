@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from server.db.models import Promise, Task
+from server.domain.calendar import days_to_next_working_day
 from server.domain.grading import Grade
 from server.domain.routing import LatLng, haversine_m, route_order
 from server.domain.scoring import (
@@ -162,11 +163,6 @@ def build_candidate(
         lat=customer.lat,
         lng=customer.lng,
     )
-
-
-def days_to_next_working_day(day: date) -> int:
-    """Days from `day` to the next Monday-Friday: how long a visit not made today waits at least."""
-    return 3 if day.weekday() == 4 else 2 if day.weekday() == 5 else 1
 
 
 def open_carry_overs(

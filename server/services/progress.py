@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from sqlalchemy import bindparam, literal, select
@@ -109,6 +109,19 @@ class ProgressQuery:
     granularity: str = "month"
 
 
+class _Loaded(NamedTuple):
+    """One question's targets and actuals, waiting for the holidays and thresholds of all."""
+
+    index: int
+    query: ProgressQuery
+    targets: dict[UUID, _TargetRow]
+    homes: dict[UUID, ScopeHome]
+    actuals: dict[UUID, Decimal]
+    units: set[UUID]
+    start: date
+    end: date
+
+
 def _targets_statement(scope: str) -> Any:
     """Approved targets of `scope` containing :as_of, with each scope's home unit and time zone."""
     home_unit: Any = {"user": User.org_unit_id, "customer": Customer.org_unit_id}.get(scope, Target.scope_id)
@@ -175,21 +188,28 @@ class ProgressService(Service):
             check_choice("granularity", query.granularity, GRANULARITIES)
         tree = tree or await OrgTree.load(self.session)
         answers: list[dict[UUID, ScopeProgress]] = [{} for _ in queries]
-        loaded = []
+        loaded: list[_Loaded] = []
         for index, q in enumerate(queries):
             targets, homes = await self._approved_targets(
                 q.scope, list(dict.fromkeys(q.scope_ids)), q.as_of, q.metric, q.granularity, tree
             )
             if targets:
-                actuals = await self._actuals_by_window(q.scope, q.metric, targets, homes, tree, q.as_of)
-                units = {home.unit_id for home in homes.values() if home.unit_id is not None}
-                start = min(t.period_start for t in targets.values())
-                end = max(t.period_end for t in targets.values())
-                loaded.append((index, q, targets, homes, actuals, units, start, end))
+                loaded.append(
+                    _Loaded(
+                        index,
+                        q,
+                        targets,
+                        homes,
+                        await self._actuals_by_window(q.scope, q.metric, targets, homes, tree, q.as_of),
+                        {home.unit_id for home in homes.values() if home.unit_id is not None},
+                        min(t.period_start for t in targets.values()),
+                        max(t.period_end for t in targets.values()),
+                    )
+                )
         if not loaded:
             return answers
-        all_units: set[UUID] = set().union(*(item[5] for item in loaded))
-        all_start, all_end = min(item[6] for item in loaded), max(item[7] for item in loaded)
+        all_units: set[UUID] = set().union(*(item.units for item in loaded))
+        all_start, all_end = min(item.start for item in loaded), max(item.end for item in loaded)
         holidays = await load_holidays(self.session, tree, all_units, all_start, all_end)
         companies = {unit: tree.company_of(unit) for unit in all_units}  # one walk up per unit
         thresholds = await load_thresholds(self.session, set(companies.values()))

@@ -27,7 +27,6 @@ from server.services.access import Principal, Scope
 from server.services.base import provide_services
 from server.services.checkins import CheckinIn, CheckinsService, CheckoutIn
 from server.services.orders import OrdersService
-from server.services.planner import PlannerService
 from server.services.tasks import NewTask, TasksService
 from server.simulation.baselines import Baseline, CandidateRow
 from server.simulation.world import World
@@ -105,27 +104,6 @@ async def plan_with_product(
 ) -> dict[str, object]:
     """The product's own morning: the plan-day job (close-day, then plan every due rep)."""
     return await run_job("plan-day", sessionmaker, settings, at) or {}
-
-
-async def plan_on_demand(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    reps: list[Rep],
-    day: date,
-    at: datetime,
-) -> int:
-    """The product's planner for these reps only, as the Today page plans on demand.
-
-    close-day first, then PlannerService.ensure_plan per rep: the same claim and composition as
-    the plan-day job, without planning reps in other time zones (used to plan working days only).
-    """
-    planned = 0
-    async with provide_services(sessionmaker, settings, Clock(fixed=at)) as services:
-        await services.get(TasksService).close_days([r.id for r in reps])
-        planner = services.get(PlannerService)
-        for rep in reps:
-            planned += await planner.ensure_plan(rep.id, day)
-    return planned
 
 
 async def plan_with_baseline(

@@ -44,7 +44,6 @@ from server.services.seed import SeedOptions, seed_demo
 from server.simulation.agents import (
     Rep,
     load_reps,
-    plan_on_demand,
     plan_with_baseline,
     plan_with_product,
     record_unvisited_orders,
@@ -80,9 +79,6 @@ class SimulationConfig:
     customers: int | None = None  # default: the seed's 50 per rep
     params: WorldParams = DEFAULT_PARAMS
     inline_driver: bool = True  # aiosqlite without its worker thread (server.simulation.database)
-    # The product's plan-day job runs every morning (as scheduled; it skips weekends itself). False plans
-    # working days only, through the planner service's on-demand path (an experiment).
-    plan_every_day: bool = True
 
     @property
     def end(self) -> date:
@@ -192,7 +188,7 @@ def timeline(config: SimulationConfig, template: Template, planner: str, world: 
     events: list[Event] = []
     zones = sorted({rep.timezone for rep in template.reps})
     company = ZoneInfo(template.company_tz)
-    every_morning = planner == PRODUCT and config.plan_every_day
+    every_morning = planner == PRODUCT  # the job runs daily as scheduled; it skips days off itself
     for day in _days(config.start, config.end):
         working = is_working_day(day)
         for tz in zones:
@@ -261,10 +257,8 @@ class PlannerRun:
             reps = self.reps_by_tz[event.tz]
             if self.baseline is not None:
                 await plan_with_baseline(sessionmaker, settings, self.baseline, reps, event.day, event.at)
-            elif self.config.plan_every_day:
-                await plan_with_product(sessionmaker, settings, event.at)
             else:
-                await plan_on_demand(sessionmaker, settings, reps, event.day, event.at)
+                await plan_with_product(sessionmaker, settings, event.at)
         elif event.kind == "work":
             assert event.rep is not None
             log = await work_day(sessionmaker, settings, self.world, event.rep, event.day, self.ids)

@@ -5,6 +5,7 @@ from fractions import Fraction
 import pytest
 
 from server.domain.calendar import (
+    days_to_next_working_day,
     is_working_day,
     month_end,
     period_weight,
@@ -137,3 +138,17 @@ def test_negative_month_weight_is_rejected() -> None:
 def test_period_must_not_end_before_it_starts() -> None:
     with pytest.raises(ValueError, match="after its end"):
         weighted_elapsed_fraction(NOV_30, NOV_1, NOV_30)
+
+
+@pytest.mark.parametrize(
+    ("day", "holidays", "expected"),
+    [
+        (date(2026, 11, 16), frozenset(), 1),  # Monday
+        (date(2026, 11, 20), frozenset(), 3),  # Friday -> Monday
+        (date(2026, 11, 21), frozenset(), 2),  # Saturday -> Monday
+        (date(2026, 11, 22), frozenset(), 1),  # Sunday -> Monday
+        (date(2026, 11, 20), frozenset({date(2026, 11, 23)}), 4),  # Friday before a holiday Monday
+    ],
+)
+def test_days_to_next_working_day(day: date, holidays: frozenset[date], expected: int) -> None:
+    assert days_to_next_working_day(day, holidays) == expected

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from server.db.models import Promise, Task
+from server.domain.calendar import days_to_next_working_day
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.planner_compose import (
     CustomerRow,
@@ -17,7 +18,6 @@ from server.services.planner_compose import (
     RepRow,
     build_candidate,
     compose_day,
-    days_to_next_working_day,
     end_of_day,
 )
 
