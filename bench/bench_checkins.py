@@ -39,7 +39,7 @@ from server.config import ROOT, Settings
 from server.db.engine import create_engine
 from server.db.migrate import upgrade
 from server.db.models import Checkin, Customer, Order, User
-from server.services.seed import DEMO_PASSWORD, SeedOptions, seed_demo
+from server.services.admin.seed import DEMO_PASSWORD, SeedOptions, seed_demo
 
 PG_SERVER = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -29,13 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
+from server.core.services import provide_services
 from server.db.engine import create_engine
 from server.db.migrate import upgrade
 from server.db.models import Notification, PushSubscription, User
-from server.services.base import provide_services
-from server.services.notifications import Claimed, Draft, NotificationsService
-from server.services.push import Dispatcher
-from server.services.push_sender import payload_for, vapid_claims
+from server.services.notifications.outbox import Claimed, Draft, NotificationsService
+from server.services.notifications.push import Dispatcher
+from server.services.notifications.push_sender import payload_for, vapid_claims
 from tests.fakepush import FakePushService, push_settings
 
 T = TypeVar("T")

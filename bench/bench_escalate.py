@@ -38,7 +38,7 @@ from server.db.engine import create_engine
 from server.db.models import Escalation, Notification, Order, User
 from server.domain.calendar import month_start
 from server.jobs.registry import run_job
-from server.services.progress import ProgressService
+from server.services.plans.progress import ProgressService
 
 
 def time_progress_calls(spent: list[float]) -> None:

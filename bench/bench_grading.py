@@ -37,10 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.clock import Clock, parse_at
 from server.config import Settings
+from server.core.services import Services
 from server.db.engine import create_engine
 from server.db.models import Customer, Order
-from server.services.base import Services
-from server.services.grading import GradingService, RegradeResult
+from server.services.customers.grading import GradingService, RegradeResult
 
 # The floor: SELECT customer_id, SUM(amount), COUNT(*), MAX(ordered_on) FROM orders GROUP BY
 # customer_id, its rows consumed on the server like the regrade's. (A bare count(*) over it would

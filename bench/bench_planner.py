@@ -26,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import load_settings
+from server.core.services import Services
 from server.db.engine import create_engine
 from server.db.models import Customer, DailyPlan, JobRun, Notification, Order, Task, User
 from server.jobs.registry import run_job
-from server.services.base import Services
-from server.services.planner import PLAN_FROM, PlannerService
+from server.services.tasks.planner import PLAN_FROM, PlannerService
 
 
 async def sweep_moment(session: AsyncSession) -> datetime:

@@ -28,11 +28,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
+from server.core.services import Services
 from server.db.engine import create_engine
 from server.db.models import Order, User
 from server.domain.calendar import month_end, month_start
-from server.services.base import Services
-from server.services.progress import ProgressService
+from server.services.plans.progress import ProgressService
 
 
 async def timed(runs: int, work: Callable[[], Awaitable[Any]]) -> tuple[list[float], Any]:

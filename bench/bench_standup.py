@@ -39,14 +39,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
+from server.core.access import Principal, Scope
+from server.core.services import Services
 from server.db.engine import create_engine
 from server.db.models import Customer, Escalation, Order, OrgUnit, Promise, Task, User
 from server.domain.calendar import month_start
-from server.services.access import Principal, Scope
-from server.services.base import Services
-from server.services.grading import GradingService
-from server.services.reviews import ReviewsService
-from server.services.standup import StandupService
+from server.services.customers.grading import GradingService
+from server.services.reviews.standup import StandupService
+from server.services.reviews.weekly import ReviewsService
 
 TASKS_PER_DAY = 8
 

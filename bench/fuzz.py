@@ -283,7 +283,7 @@ def server_env() -> dict[str, str]:
     """Environment for a server to fuzz: Web Push configured (else the VAPID key endpoint is a
     deliberate 503) and login rate limits out of the way (the fuzzer's wrong passwords would
     otherwise lock the fuzzer's own sign-ins out with 429s)."""
-    from server.services.vapid import generate_vapid_env
+    from server.services.notifications.vapid import generate_vapid_env
 
     pairs = (line.split("=", 1) for line in generate_vapid_env().splitlines() if "=" in line)
     vapid = {key.strip(): value.strip() for key, value in pairs}

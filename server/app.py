@@ -21,18 +21,18 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from server import metrics
 from server.clock import Clock, system_clock
 from server.config import Settings, load_settings
+from server.core import metrics
+from server.core.deps import dependencies
+from server.core.errors import exception_handlers
+from server.core.logging import configure_logging
+from server.core.openapi import document_problem_responses
+from server.core.security import AuthMiddleware, SecurityHeadersMiddleware
+from server.core.templates import STATIC_DIR, create_jinja_env
 from server.db.engine import create_engine, sqlalchemy_config
-from server.errors import exception_handlers
 from server.jobs.dispatch_notifications import dispatch_on_commit
-from server.logging import configure_logging
-from server.openapi import document_problem_responses
 from server.routes import collect_routes
-from server.routes.deps import dependencies
-from server.security import AuthMiddleware, SecurityHeadersMiddleware
-from server.web import STATIC_DIR, create_jinja_env
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send

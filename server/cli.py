@@ -59,7 +59,7 @@ def run(host: str | None, port: int | None, no_scheduler: bool, skip_prepare: bo
 async def _prepare(settings: Settings) -> None:
     from server.db.engine import create_engine
     from server.db.migrate import upgrade
-    from server.services.seed import DEMO_LOGINS, DEMO_PASSWORD, database_is_empty, seed_demo
+    from server.services.admin.seed import DEMO_LOGINS, DEMO_PASSWORD, database_is_empty, seed_demo
 
     engine = create_engine(settings)
     await upgrade(engine)
@@ -111,7 +111,7 @@ def seed_demo_cmd(reps: int | None, customers: int | None, months: int, seed: in
     """Create a demo company with history (bulk inserts; progress bar on large sizes)."""
     from server.db.engine import create_engine
     from server.db.migrate import upgrade
-    from server.services.seed import SeedOptions, database_is_empty, seed_demo
+    from server.services.admin.seed import SeedOptions, database_is_empty, seed_demo
 
     async def go() -> dict[str, Any]:
         settings = _settings()
@@ -199,7 +199,7 @@ def jobs_run(name: str, at: str | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite existing keys.")
 def vapid(out: str, force: bool) -> None:
     """Generate a VAPID key pair for Web Push (kept outside the repository)."""
-    from server.services.vapid import generate_vapid_env
+    from server.services.notifications.vapid import generate_vapid_env
 
     path = Path(out)
     if path.exists() and not force:
@@ -216,7 +216,7 @@ def vapid(out: str, force: bool) -> None:
 def export_cmd(path: str) -> None:
     """Export every table to a versioned .tar.gz archive."""
     from server.db.engine import create_engine
-    from server.services.backup import export_archive
+    from server.services.admin.backup import export_archive
 
     async def go() -> dict[str, Any]:
         engine = create_engine(_settings())
@@ -235,7 +235,7 @@ def import_all_cmd(path: str) -> None:
     """Restore an export into an empty database (upgraded to the archive's schema first)."""
     from server.db.engine import create_engine
     from server.db.migrate import upgrade
-    from server.services.backup import RestoreError, import_archive
+    from server.services.admin.backup import RestoreError, import_archive
 
     async def go() -> dict[str, int]:
         engine = create_engine(_settings())
@@ -300,7 +300,7 @@ def simulate_cmd(
 
     from rich.console import Console
 
-    from server.logging import configure_logging
+    from server.core.logging import configure_logging
     from server.simulation import DEFAULT_START, PLANNERS, SimulationConfig
     from server.simulation.run import run_command
 
@@ -322,8 +322,8 @@ def simulate_cmd(
 def _services() -> Any:
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
+    from server.core.services import provide_services
     from server.db.engine import create_engine
-    from server.services.base import provide_services
 
     settings = _settings()
     engine = create_engine(settings)

@@ -153,7 +153,7 @@ class Demo:
 async def demo(engine: AsyncEngine, settings: Settings, clock: MutableClock) -> Demo:
     """4 teams in 2 regions (Shanghai and Los Angeles), 8 reps, 160 customers, 3 months of history."""
     from server.db.models import OrgUnit, User
-    from server.services.seed import SeedOptions, seed_demo
+    from server.services.admin.seed import SeedOptions, seed_demo
 
     await seed_demo(
         engine, settings, SeedOptions(reps=8, customers=160, months=3, seed=11, reps_per_team=2), clock=clock

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.db.models import PushSubscription
-from server.services.vapid import generate_vapid_keys
+from server.services.notifications.vapid import generate_vapid_keys
 
 Answer = int | Literal["slow"]
 

@@ -64,7 +64,7 @@ def _bounded_pre_ping(engine: AsyncEngine, timeout_s: float) -> None:
     """pool_pre_ping with a deadline. When PostgreSQL stops answering without closing the socket
     (network partition, hung host, frozen VM) a plain pre-ping waits for command_timeout, so every
     request hangs for a minute. Here a ping slower than `timeout_s` discards the connection and
-    fails the checkout with TimeoutError (a 503, server/errors.py); a ping that fails at once (the
+    fails the checkout with TimeoutError (a 503, server/core/errors.py); a ping that fails at once (the
     server restarted and closed the socket) makes the pool reconnect, as pool_pre_ping does."""
 
     @event.listens_for(engine.sync_engine, "checkout")

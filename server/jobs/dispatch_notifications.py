@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
+from server.core.services import Services
 from server.jobs.registry import job
-from server.services.base import Services
-from server.services.notifications import OUTBOX_SIGNAL
-from server.services.push import Dispatcher
+from server.services.notifications.outbox import OUTBOX_SIGNAL
+from server.services.notifications.push import Dispatcher
 
 log = structlog.get_logger("fieldsales.jobs")
 

@@ -8,12 +8,12 @@ from uuid import UUID
 
 from sqlalchemy import select
 
+from server.core.i18n import gettext as _
+from server.core.services import Services
 from server.db.models import OrgUnit, User
-from server.i18n import gettext as _
 from server.jobs.registry import job
-from server.services.base import Services
-from server.services.grading import GradeDrop, GradingService
-from server.services.notifications import NotificationsService
+from server.services.customers.grading import GradeDrop, GradingService
+from server.services.notifications.outbox import NotificationsService
 
 
 # The slot is the UTC day. Ticks at 18:30 .. 23:30 UTC: the first one claims the day and does

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import delete
 
+from server.core.services import Services
 from server.db.models import AuthToken, JobRun, LoginAttempt
 from server.jobs.registry import job
-from server.services.base import Services
 
 JOB_RUNS_KEPT = timedelta(days=14)  # long enough to investigate a fortnight of job history
 LOGIN_ATTEMPTS_KEPT = timedelta(days=1)  # far beyond any rate-limit window

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from server.core.services import Services
 from server.jobs.registry import job
-from server.services.base import Services
-from server.services.planner import PlannerService
-from server.services.tasks import TasksService
+from server.services.tasks.planner import PlannerService
+from server.services.tasks.tasks import TasksService
 
 
 @job("plan-day", every_seconds=900)

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
+from server.core.services import Services, provide_services
 from server.db.models import JobRun
-from server.services.base import Services, provide_services
 
 log = structlog.get_logger("fieldsales.jobs")
 
@@ -147,7 +147,7 @@ async def run_job(
             )
         )
         await session.commit()
-    from server import metrics
+    from server.core import metrics
 
     metrics.record_job(name, status, elapsed)
     log.info(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from server.core.services import Services
 from server.jobs.registry import job
-from server.services.base import Services
-from server.services.reminders import RemindersService
+from server.services.notifications.reminders import RemindersService
 
 
 @job("remind-overdue", every_seconds=300)

@@ -1,4 +1,4 @@
-"""Route modules. Each area module exposes `ROUTES`; they are collected here automatically."""
+"""HTTP routes, one sub-package per area. Every module that exposes `ROUTES` is collected here."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 def collect_routes() -> list[Any]:
     routes: list[Any] = []
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_") or module_info.name == "deps":
+    for module_info in sorted(pkgutil.walk_packages(__path__, prefix=f"{__name__}."), key=lambda m: m.name):
+        if module_info.ispkg:
             continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        module = importlib.import_module(module_info.name)
         routes.extend(getattr(module, "ROUTES", []))
     return routes

@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
+from server.core.access import Principal, Scope
+from server.core.services import provide_services
 from server.db.models import Customer, User
 from server.domain.routing import haversine_m
 from server.jobs.registry import run_job
-from server.services.access import Principal, Scope
-from server.services.base import provide_services
-from server.services.checkins import CheckinIn, CheckinsService, CheckoutIn
-from server.services.orders import OrdersService
-from server.services.tasks import NewTask, TasksService
+from server.services.checkins.orders import OrdersService
+from server.services.checkins.visits import CheckinIn, CheckinsService, CheckoutIn
+from server.services.tasks.tasks import NewTask, TasksService
 from server.simulation.baselines import Baseline, CandidateRow
 from server.simulation.world import World
 

@@ -40,7 +40,7 @@ from server.db.models import Customer, Order, OrgUnit, VisitPolicy
 from server.domain.calendar import is_working_day
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.jobs.registry import run_job
-from server.services.seed import SeedOptions, seed_demo
+from server.services.admin.seed import SeedOptions, seed_demo
 from server.simulation.agents import (
     Rep,
     load_reps,
@@ -411,7 +411,7 @@ def _planner_process(
     import asyncio
     import logging
 
-    from server.logging import configure_logging
+    from server.core.logging import configure_logging
 
     configure_logging(level=logging.WARNING)
     return asyncio.run(run_planner(config, template, planner, directory, lambda *update: updates.put(update)))

@@ -2,7 +2,7 @@
 
 Found by the outage test: while PostgreSQL shuts down or starts up, asyncpg refuses new
 connections with CannotConnectNowError (SQLSTATE 57P03, "the database system is shutting down /
-starting up"), which SQLAlchemy wraps in a bare DBAPIError; server/errors.py answered 500.
+starting up"), which SQLAlchemy wraps in a bare DBAPIError; server/core/errors.py answered 500.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from litestar import get
 from litestar.testing import create_test_client
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from server.errors import exception_handlers
+from server.core.errors import exception_handlers
 
 pytestmark = pytest.mark.resilience
 

@@ -1,0 +1,73 @@
+"""Dependencies shared by every controller: the caller, their scope, the services, guards."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
+from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.clock import Clock
+from server.core.access import Principal, Scope
+from server.core.services import Services
+
+
+def require_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if connection.scope.get("user") is None:
+        raise NotAuthorizedException(detail="Sign in required.")
+
+
+def require_role(*roles: str) -> Any:
+    """Guard: the caller must have one of these roles (admins pass everywhere executives do)."""
+    allowed = set(roles) | ({"admin"} if "executive" in roles else set())
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user = connection.scope.get("user")
+        if user is None:
+            raise NotAuthorizedException(detail="Sign in required.")
+        if user.role not in allowed:
+            raise PermissionDeniedException(detail="Your role cannot open this page.")
+
+    return guard
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    user = request.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException(detail="Sign in required.")
+    return user  # type: ignore[no-any-return]
+
+
+async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+async def provide_services(request: Request[Any, Any, Any], db_session: AsyncSession) -> Services:
+    state = request.app.state
+    return Services(session=db_session, settings=state.settings, clock=state.clock)
+
+
+async def provide_access(principal: Principal, db_session: AsyncSession) -> Scope:
+    return await Scope.load(db_session, principal)
+
+
+def not_found(entity: str, entity_id: UUID | str) -> NotFoundException:
+    """Out-of-scope and missing objects look the same, so ids leak nothing."""
+    return NotFoundException(detail=f"{entity} {entity_id} not found.")
+
+
+dependencies = {
+    "principal": Provide(provide_principal),
+    "services": Provide(provide_services),
+    "access": Provide(provide_access),
+    "clock": Provide(provide_clock),
+}

@@ -1,0 +1,1 @@
+"""Imports, backup and the demo seed."""

@@ -1,0 +1,188 @@
+"""Sign in and out (pages, session cookie) and bearer tokens for API clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+
+from server.core.access import Principal
+from server.core.deps import require_login
+from server.core.errors import ProblemError
+from server.core.i18n import gettext as _
+from server.core.security import SESSION_COOKIE
+from server.core.services import Services
+from server.core.templates import render
+from server.services.auth.accounts import AuthService, RateLimited
+
+
+class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class TokenResponse(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_at: datetime
+
+
+class Me(msgspec.Struct):
+    id: UUID
+    email: str
+    name: str
+    role: str
+    org_unit_id: UUID | None
+    timezone: str
+    locale: str | None
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(value: str | None) -> str:
+    # Only same-site relative paths: never an open redirect.
+    if value and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/"
+
+
+class AuthPages(Controller):
+    include_in_schema = False
+
+    @get("/login")
+    async def login_page(self, request: Request[Any, Any, Any]) -> Any:
+        if request.scope.get("user"):
+            return Redirect(_safe_next(request.query_params.get("next")))
+        return render(
+            request,
+            "auth/login.html",
+            errors={},
+            email="",
+            next=_safe_next(request.query_params.get("next")),
+        )
+
+    @post("/login")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Any:
+        email = (data.get("email") or "").strip()
+        password = data.get("password") or ""
+        next_path = _safe_next(data.get("next"))
+        errors: dict[str, str] = {}
+        if not email:
+            errors["email"] = _("Enter your email.")
+        if not password:
+            errors["password"] = _("Enter your password.")
+        if errors:
+            return render(
+                request,
+                "auth/login.html",
+                status_code=400,
+                errors=errors,
+                email=email,
+                next=next_path,
+            )
+        try:
+            user = await services.get(AuthService).authenticate(email, password, client_ip(request))
+        except RateLimited as limited:
+            return render(
+                request,
+                "auth/login.html",
+                status_code=429,
+                headers={"Retry-After": str(limited.retry_after)},
+                errors={"form": _("Too many attempts. Try again later.")},
+                email=email,
+                next=next_path,
+            )
+        if user is None:
+            # The failed attempt must count towards the rate limit even though we answer 401.
+            await services.session.commit()
+            return render(
+                request,
+                "auth/login.html",
+                status_code=401,
+                errors={"form": _("Invalid email or password.")},
+                email=email,
+                next=next_path,
+            )
+        issued = await services.get(AuthService).issue(user, "session")
+        response = Redirect(next_path, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            issued.token,
+            expires=int(issued.expires_at.timestamp()),
+            httponly=True,
+            secure=_secure(request),
+            samesite="lax",
+            path="/",
+        )
+        return response
+
+    @post("/logout", guards=[require_login])
+    async def logout(self, request: Request[Any, Any, Any], services: Services) -> Redirect:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await services.get(AuthService).revoke(token)
+        response = Redirect("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+
+def _secure(request: Request[Any, Any, Any]) -> bool:
+    configured = request.app.state.settings.cookie_secure
+    return request.url.scheme == "https" if configured is None else bool(configured)
+
+
+class AuthApi(Controller):
+    path = "/api/v1"
+    tags = ("auth",)
+
+    @post(
+        "/auth/token",
+        status_code=200,
+        summary="Exchange email and password for a bearer token",
+    )
+    async def token(
+        self, request: Request[Any, Any, Any], services: Services, data: TokenRequest
+    ) -> TokenResponse:
+        auth = services.get(AuthService)
+        try:
+            user = await auth.authenticate(data.email, data.password, client_ip(request))
+        except RateLimited as limited:
+            raise ProblemError(
+                429,
+                "Too many attempts. Try again later.",
+                headers={"Retry-After": str(limited.retry_after)},
+            ) from None
+        if user is None:
+            # Commit the failed attempt (it counts towards the rate limit) before answering 401.
+            await services.session.commit()
+            raise ProblemError(401, "Invalid email or password.")
+        issued = await auth.issue(user, "bearer")
+        return TokenResponse(access_token=issued.token, token_type="bearer", expires_at=issued.expires_at)
+
+    @get("/me", guards=[require_login], summary="The signed-in user")
+    async def me(self, principal: Principal) -> Me:
+        return Me(
+            id=principal.id,
+            email=principal.email,
+            name=principal.name,
+            role=principal.role,
+            org_unit_id=principal.org_unit_id,
+            timezone=principal.timezone,
+            locale=principal.locale,
+        )
+
+
+ROUTES = [AuthPages, AuthApi]

@@ -1,0 +1,1 @@
+"""Visits (check-in/check-out) and the orders they produce."""

@@ -1,0 +1,1 @@
+"""Outbox, inbox, Web Push and reminders."""

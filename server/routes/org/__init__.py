@@ -1,0 +1,1 @@
+"""The executive's organisation view."""

@@ -1,0 +1,228 @@
+"""Plan pages: the plan tree (units expand with htmx), a target's page with its actions, and the
+executives' approval queue. Forms that create, break down and adjust are in plans_forms.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+from server.clock import Clock
+from server.core.access import Principal, Scope
+from server.core.deps import not_found, require_role
+from server.core.errors import ProblemError
+from server.core.i18n import gettext as _
+from server.core.services import Services
+from server.core.templates import redirect, render
+from server.db.models import Target, TargetAdjustment
+from server.routes.plans.progress import bar
+from server.services.plans.adjustments import AdjustmentsService
+from server.services.plans.progress import ProgressService
+from server.services.plans.targets import PlansService
+from server.services.plans.tree import PlanTreeService, parse_period, period_choices
+
+FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+METRICS = ("revenue", "visits", "new_customers")
+
+
+def labels() -> dict[str, dict[str, str]]:
+    """Translated names for statuses, metrics and unit kinds (computed per request: locale)."""
+    return {
+        "status": {
+            "draft": _("Draft"),
+            "submitted": _("Submitted"),
+            "approved": _("Approved"),
+            "returned": _("Returned"),
+            "superseded": _("Superseded"),
+        },
+        "metric": {"revenue": _("Revenue"), "visits": _("Visits"), "new_customers": _("New customers")},
+        "kind": {"company": _("Company"), "region": _("Region"), "team": _("Team"), "rep": _("Rep")},
+        "granularity": {"year": _("Year"), "quarter": _("Quarter"), "month": _("Month"), "week": _("Week")},
+    }
+
+
+class PlansPages(Controller):
+    path = "/plans"
+    include_in_schema = False
+    guards = (require_role("manager", "executive"),)
+
+    @get("/")
+    async def tree(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        access: Scope,
+        services: Services,
+        clock: Clock,
+        period: str | None = None,
+        metric: str = "revenue",
+    ) -> Any:
+        today = clock.local_date(principal.timezone)
+        chosen = parse_period(period, today)
+        metric = metric if metric in METRICS else "revenue"
+        nodes, children = [], []
+        if principal.org_unit_id is not None:
+            trees = services.get(PlanTreeService)
+            nodes = await trees.nodes(access, principal.org_unit_id, chosen, metric, today, include_self=True)
+            children = await trees.nodes(access, principal.org_unit_id, chosen, metric, today)
+        return render(
+            request,
+            "plans/index.html",
+            root=nodes[0] if nodes else None,
+            nodes=children,
+            period=chosen,
+            metric=metric,
+            choices=period_choices(today.year) + period_choices(today.year + 1),
+            labels=labels(),
+            is_executive=principal.is_executive,
+        )
+
+    @get("/nodes/{unit_id:uuid}")
+    async def nodes(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        access: Scope,
+        services: Services,
+        clock: Clock,
+        unit_id: UUID,
+        period: str | None = None,
+        metric: str = "revenue",
+    ) -> Any:
+        """One unit's sub-units and reps (the htmx expansion of a tree node)."""
+        if not access.sees_unit(unit_id):
+            raise not_found("Org unit", unit_id)
+        today = clock.local_date(principal.timezone)
+        chosen = parse_period(period, today)
+        metric = metric if metric in METRICS else "revenue"
+        children = await services.get(PlanTreeService).nodes(access, unit_id, chosen, metric, today)
+        return render(
+            request, "plans/nodes.html", nodes=children, period=chosen, metric=metric, labels=labels()
+        )
+
+    @get("/targets/{target_id:uuid}")
+    async def target(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        access: Scope,
+        services: Services,
+        clock: Clock,
+        target_id: UUID,
+    ) -> Any:
+        target = await services.get(PlansService).get(access, target_id)
+        trees = services.get(PlanTreeService)
+        children = await services.get(PlansService).list(access, [Target.parent_id == target.id], 1000, 0)
+        versions = await services.get(PlansService).list(
+            access,
+            [
+                Target.scope_id == target.scope_id,
+                Target.metric == target.metric,
+                Target.granularity == target.granularity,
+                Target.period_start == target.period_start,
+            ],
+            50,
+            0,
+        )
+        adjustments = await services.get(AdjustmentsService).list(
+            access, [TargetAdjustment.target_id == target.id], 100, 0
+        )
+        names = await trees.scope_names([(t.scope, t.scope_id) for t in [target, *children]])
+        progress = None
+        if target.status == "approved":
+            as_of = min(max(clock.local_date(principal.timezone), target.period_start), target.period_end)
+            found = await services.get(ProgressService).for_one(
+                target.scope, target.scope_id, as_of, target.metric, target.granularity
+            )
+            progress = found if found and found.target_id == target.id else None
+        return render(
+            request,
+            "plans/target.html",
+            target=target,
+            children=children,
+            versions=versions,
+            adjustments=[a for a, _ in adjustments],
+            names=names,
+            progress=progress,
+            bar=bar(progress) if progress else None,
+            labels=labels(),
+            is_executive=principal.is_executive,
+        )
+
+    @post("/targets/{target_id:uuid}/{action:str}")
+    async def act(
+        self,
+        principal: Principal,
+        access: Scope,
+        services: Services,
+        target_id: UUID,
+        action: Literal["submit", "approve", "return"],
+        data: FormData,
+    ) -> Any:
+        """Submit (managers), approve or return (executives) from the target page or the queue."""
+        back = (
+            data.get("next")
+            if (data.get("next") or "").startswith("/plans")
+            else f"/plans/targets/{target_id}"
+        )
+        if action != "submit" and not principal.is_executive:
+            return redirect(back, "error", _("Only an executive approves or returns a plan."))
+        plans = services.get(PlansService)
+        target = await plans.get(access, target_id)
+        try:
+            moved = await plans.transition(principal, target, action, data.get("comment"))
+        except ProblemError as problem:
+            return redirect(back, "error", problem.detail)
+        done = {"submit": _("Submitted"), "approve": _("Approved"), "return": _("Returned")}[action]
+        return redirect(back, "success", _("%(done)s: %(count)s target(s).", done=done, count=len(moved)))
+
+    @get("/approvals", guards=[require_role("executive")])
+    async def approvals(self, request: Request[Any, Any, Any], access: Scope, services: Services) -> Any:
+        """Submitted plans (their top target) and adjustments waiting for a decision."""
+        plans, trees = services.get(PlansService), services.get(PlanTreeService)
+        submitted = await plans.list(access, [Target.status == "submitted"], 1000, 0)
+        submitted_ids = {t.id for t in submitted}
+        roots = [t for t in submitted if t.parent_id not in submitted_ids]
+        pending = await services.get(AdjustmentsService).list(
+            access, [TargetAdjustment.status == "pending"], 500, 0
+        )
+        names = await trees.scope_names(
+            [(t.scope, t.scope_id) for t in roots] + [(t.scope, t.scope_id) for _, t in pending]
+        )
+        counts = await trees.child_counts([t.id for t in roots])
+        return render(
+            request,
+            "plans/approvals.html",
+            roots=roots,
+            pending=pending,
+            names=names,
+            counts=counts,
+            labels=labels(),
+        )
+
+    @post("/adjustments/{adjustment_id:uuid}/{decision:str}", guards=[require_role("executive")])
+    async def decide(
+        self,
+        principal: Principal,
+        access: Scope,
+        services: Services,
+        adjustment_id: UUID,
+        decision: Literal["approve", "reject"],
+        data: FormData,
+    ) -> Any:
+        adjustments = services.get(AdjustmentsService)
+        adjustment = await adjustments.get(access, adjustment_id)
+        try:
+            await adjustments.decide(principal, adjustment, decision == "approve", data.get("note"))
+        except ProblemError as problem:
+            return redirect("/plans/approvals", "error", problem.detail)
+        message = (
+            _("Adjustment approved and applied.") if decision == "approve" else _("Adjustment rejected.")
+        )
+        return redirect("/plans/approvals", "success", message)
+
+
+ROUTES = [PlansPages]

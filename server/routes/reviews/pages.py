@@ -1,0 +1,180 @@
+"""Weekly review and scorecard: `/reviews/weekly`, `/reviews/scorecard` (pages; `?format=csv`
+downloads a table) and `GET /api/v1/reviews/weekly|scorecard` (JSON, or CSV with `?format=csv`).
+
+Query strings are parsed by hand (server.routes.reviews.query), so the API and the pages name
+the same field with the same words.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Request, Response, get
+from litestar.params import QueryParameter
+
+from server.core.access import Principal, Scope
+from server.core.deps import require_login
+from server.core.errors import ProblemError
+from server.core.services import Services
+from server.core.templates import render
+from server.domain.calendar import month_end
+from server.routes.reviews.charts import scorecard_charts, weekly_charts
+from server.routes.reviews.query import (
+    UNIT_PARAM,
+    csv_download,
+    form_error,
+    iso_week,
+    query_choice,
+    query_month,
+    query_unit,
+    query_week,
+)
+from server.services.reviews.export import (
+    SCORECARD_COLUMNS,
+    WEEKLY_COLUMNS,
+    scorecard_json,
+    scorecard_rows,
+    weekly_json,
+    weekly_tables,
+)
+from server.services.reviews.metrics import REACH_FLOOR, unit_today, visible_units
+from server.services.reviews.scorecard import Scorecard, ScorecardService
+from server.services.reviews.weekly import ReviewsService, WeeklyReview
+
+TABLES = tuple(WEEKLY_COLUMNS)
+
+
+async def _weekly(
+    principal: Principal, access: Scope, services: Services, org_unit_id: str | None, week: str | None
+) -> WeeklyReview:
+    unit_id = query_unit(org_unit_id, principal)
+    week_start = query_week(week)
+    if week_start is None:
+        today = await unit_today(services, access, unit_id)
+        week_start = today - timedelta(days=today.weekday())
+    return await services.get(ReviewsService).weekly(access, unit_id, week_start)
+
+
+async def _scorecard(
+    principal: Principal, access: Scope, services: Services, org_unit_id: str | None, month: str | None
+) -> Scorecard:
+    unit_id = query_unit(org_unit_id, principal)
+    first = query_month(month)
+    if first is None:
+        first = (await unit_today(services, access, unit_id)).replace(day=1)
+    return await services.get(ScorecardService).monthly(access, unit_id, first)
+
+
+def _weekly_csv(review: WeeklyReview, table: str) -> Response[str]:
+    return csv_download(
+        f"weekly-{review.iso_week}-{table}", WEEKLY_COLUMNS[table], weekly_tables(review)[table]
+    )
+
+
+@get(
+    "/api/v1/reviews/weekly",
+    guards=[require_login],
+    tags=["reviews"],
+    summary="Weekly review: plan vs actual, compliance by grade, reach, funnel, movers",
+    description="JSON, or one table as CSV with ?format=csv&table=plan|grades|funnel|movers.",
+)
+async def weekly_api(
+    principal: Principal,
+    access: Scope,
+    services: Services,
+    org_unit_id: Annotated[str | None, UNIT_PARAM] = None,
+    week: Annotated[
+        str | None, QueryParameter(description="ISO week like 2026-W47; default: this week")
+    ] = None,
+    output: Annotated[str | None, QueryParameter(name="format", description="json | csv")] = None,
+    table: Annotated[str | None, QueryParameter(description="plan | grades | funnel | movers (CSV)")] = None,
+) -> Response[Any]:
+    review = await _weekly(principal, access, services, org_unit_id, week)
+    if query_choice("format", output, ("json", "csv")) == "csv":
+        return _weekly_csv(review, query_choice("table", table, TABLES))
+    return Response(weekly_json(review))
+
+
+@get(
+    "/api/v1/reviews/scorecard",
+    guards=[require_login],
+    tags=["reviews"],
+    summary="Rep scorecards for a month, ranked within each team",
+    description="JSON, or the leaderboard as CSV with ?format=csv.",
+)
+async def scorecard_api(
+    principal: Principal,
+    access: Scope,
+    services: Services,
+    org_unit_id: Annotated[str | None, UNIT_PARAM] = None,
+    month: Annotated[
+        str | None, QueryParameter(description="Month like 2026-11; default: this month")
+    ] = None,
+    output: Annotated[str | None, QueryParameter(name="format", description="json | csv")] = None,
+) -> Response[Any]:
+    card = await _scorecard(principal, access, services, org_unit_id, month)
+    if query_choice("format", output, ("json", "csv")) == "csv":
+        return csv_download(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
+    return Response(scorecard_json(card))
+
+
+@get("/reviews/weekly", guards=[require_login], include_in_schema=False)
+async def weekly_page(
+    request: Request[Any, Any, Any], principal: Principal, access: Scope, services: Services
+) -> Any:
+    params = request.query_params
+    try:
+        output = query_choice("format", params.get("format"), ("html", "csv"))
+        table = query_choice("table", params.get("table"), TABLES)
+        review = await _weekly(principal, access, services, params.get("org_unit_id"), params.get("week"))
+    except ProblemError as problem:
+        if problem.status_code != 400:
+            raise
+        return await form_error(request, "reviews/weekly.html", problem, access, services)
+    if output == "csv":
+        return _weekly_csv(review, table)
+    following = review.week_start + timedelta(days=7)
+    return render(
+        request,
+        "reviews/weekly.html",
+        review=review,
+        units=await visible_units(services, access),
+        charts=weekly_charts(review),
+        reach_floor=REACH_FLOOR,
+        previous_week=iso_week(review.week_start - timedelta(days=7)),
+        next_week=iso_week(following) if review.as_of == review.week_end else None,
+        errors={},
+    )
+
+
+@get("/reviews/scorecard", guards=[require_login], include_in_schema=False)
+async def scorecard_page(
+    request: Request[Any, Any, Any], principal: Principal, access: Scope, services: Services
+) -> Any:
+    params = request.query_params
+    try:
+        output = query_choice("format", params.get("format"), ("html", "csv"))
+        card = await _scorecard(principal, access, services, params.get("org_unit_id"), params.get("month"))
+    except ProblemError as problem:
+        if problem.status_code != 400:
+            raise
+        return await form_error(request, "reviews/scorecard.html", problem, access, services)
+    if output == "csv":
+        return csv_download(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
+    first = card.month
+    return render(
+        request,
+        "reviews/scorecard.html",
+        card=card,
+        units=await visible_units(services, access),
+        charts=scorecard_charts(card),
+        previous_month=f"{first - timedelta(days=1):%Y-%m}",
+        next_month=f"{month_end(first) + timedelta(days=1):%Y-%m}"
+        if card.as_of == month_end(first)
+        else None,
+        errors={},
+    )
+
+
+ROUTES = [weekly_api, scorecard_api, weekly_page, scorecard_page]

@@ -1,0 +1,116 @@
+"""Query-string parsing and CSV downloads shared by the stand-up and review routes.
+
+Each parser raises a 400 problem naming its field; pages catch it and show the message next to
+the field (form_error), the API returns it as problem+json.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, Response
+from litestar.params import QueryParameter
+
+from server.core.access import Principal, Scope
+from server.core.errors import ProblemError, field_error
+from server.core.i18n import gettext as _
+from server.core.services import Services
+from server.core.templates import render
+from server.routes.admin.imports import csv_text
+from server.services.reviews.metrics import visible_units
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+UNIT_PARAM: Any = QueryParameter(name="org_unit_id", description="Team or region id; default: your own unit")
+
+
+def query_unit(raw: str | None, principal: Principal) -> UUID:
+    """`org_unit_id`, defaulting to the caller's own unit."""
+    if not raw:
+        if principal.org_unit_id is None:
+            raise field_error("org_unit_id", _("is required"), 400)
+        return principal.org_unit_id
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise field_error("org_unit_id", _("must be a UUID"), 400) from None
+
+
+def query_date(raw: str | None, name: str = "date") -> date | None:
+    if not raw:
+        return None
+    try:
+        if not _DAY.fullmatch(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise field_error(name, _("must be a date like 2026-11-18"), 400) from None
+
+
+def query_week(raw: str | None) -> date | None:
+    """The Monday of an ISO week (2026-W47)."""
+    if not raw:
+        return None
+    match = _WEEK.fullmatch(raw)
+    try:
+        if match is None:
+            raise ValueError(raw)
+        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise field_error("week", _("must be an ISO week like 2026-W47"), 400) from None
+
+
+def query_month(raw: str | None) -> date | None:
+    """The first day of a month (2026-11)."""
+    if not raw:
+        return None
+    match = _MONTH.fullmatch(raw)
+    try:
+        if match is None:
+            raise ValueError(raw)
+        return date(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise field_error("month", _("must be a month like 2026-11"), 400) from None
+
+
+def query_choice(name: str, raw: str | None, allowed: Sequence[str]) -> str:
+    """One of `allowed`; the first when absent."""
+    value = raw or allowed[0]
+    if value not in allowed:
+        raise field_error(name, _("must be one of %(choices)s", choices=", ".join(allowed)), 400)
+    return value
+
+
+def iso_week(monday: date) -> str:
+    year, week, _day = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def csv_download(name: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> Response[str]:
+    return Response(
+        csv_text(columns, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+async def form_error(
+    request: Request[Any, Any, Any], template: str, problem: ProblemError, access: Scope, services: Services
+) -> Any:
+    """The page's form again with a 400, each message next to its field."""
+    extra = problem.extra if isinstance(problem.extra, dict) else {}
+    return render(
+        request,
+        template,
+        status_code=400,
+        units=await visible_units(services, access),
+        errors={e["field"]: e["message"] for e in extra.get("errors", [])},
+        form=dict(request.query_params),
+        error_summary=_("Check the highlighted field."),
+    )

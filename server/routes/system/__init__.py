@@ -1,0 +1,1 @@
+"""Health, PWA root files, metrics and the landing page."""

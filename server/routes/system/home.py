@@ -1,0 +1,42 @@
+"""The landing page: each role starts where its day starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Redirect
+
+from server.core.deps import require_login, require_role
+from server.core.services import Services
+from server.core.templates import render
+from server.routes.tasks.pages import today_page
+
+ROLE_HOME = {"manager": "/team", "executive": "/org", "admin": "/org"}
+
+
+@get("/", guards=[require_login], include_in_schema=False)
+async def home(request: Request[Any, Any, Any], services: Services) -> Any:
+    """Reps land on Today; the other roles are sent to their own first page."""
+    user = request.scope["user"]
+    if user.role in ROLE_HOME:
+        return Redirect(ROLE_HOME[user.role], status_code=303)
+    return await today_page(request, services)
+
+
+ROUTES: list[Any] = [home]
+
+
+# Landing pages for roles whose areas are built in later issues; each area's module takes
+# its path over when it is built.
+@get("/team", guards=[require_role("manager")], include_in_schema=False)
+async def team_home(request: Request[Any, Any, Any]) -> Any:
+    return render(request, "home/manager.html")
+
+
+@get("/admin", guards=[require_role("admin")], include_in_schema=False)
+async def admin_home(request: Request[Any, Any, Any]) -> Any:
+    return render(request, "home/admin.html")
+
+
+ROUTES += [team_home, admin_home]

@@ -1,0 +1,1 @@
+"""The daily planner and the task lifecycle."""

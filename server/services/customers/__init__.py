@@ -1,0 +1,1 @@
+"""Customers, grading and visit policy."""

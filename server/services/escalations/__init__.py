@@ -1,0 +1,1 @@
+"""The escalation ladder, its inbox and managers' digests."""

@@ -1,0 +1,267 @@
+"""The escalate sweep: pace findings -> open, worsen, climb and resolve escalations.
+
+One sweep is set-based: pace for every rep and team comes from one ProgressService.for_queries
+call (one question per metric and local date), every open escalation is loaded once, new ones are
+inserted in bulk and their pushes queued in one batch.
+It is safe to run in two processes at once: open rows are locked (FOR UPDATE on PostgreSQL, the
+single writer lock on SQLite) and the partial unique index admits one open row per dedup key.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from server.core.services import Service
+from server.db.models import Escalation, EscalationEvent, OrgSettings
+from server.domain.escalation import resolution_step, time_climb
+from server.services.escalations.findings import SEVERITY_RANK, Finding, find_pace_problems
+from server.services.escalations.ladder import EscalationNotice, Ladder, notify_escalations
+
+PACE_RULES = ("pace_revenue", "pace_visits")
+DEFAULT_CLIMB_HOURS = 24  # when a company has no org_settings row
+_OPEN = Escalation.state != "resolved"
+_INSERT_CHUNK = 500
+
+
+def climb_steps(hours: int) -> tuple[timedelta, ...]:
+    """Cumulative unacknowledged waits after which an escalation has climbed 1, 2, 3 levels."""
+    return tuple(timedelta(hours=hours * n) for n in (1, 2, 3))
+
+
+class EscalationsService(Service):
+    async def sweep(self) -> dict[str, int]:
+        """Evaluate every pace rule once and move each escalation along the ladder."""
+        now = self.clock.now()
+        await self._take_writer_lock()
+        ladder = await Ladder.load(self.session)
+        findings = {f.key: f for f in await find_pace_problems(self.ctx, ladder.tree, now)}
+        climb_hours = await self._climb_hours()
+        counts: Counter[str] = Counter()
+        notices: list[EscalationNotice] = []
+        for escalation in await self._open_escalations():
+            finding = findings.pop(escalation.dedup_key, None)
+            if finding is not None:
+                self._still_failing(escalation, finding, now, counts, notices)
+            else:
+                self._cleared(escalation, now, counts)
+            if escalation.state == "open" and escalation.clear_count == 0:
+                company = ladder.tree.company_of(escalation.org_unit_id)
+                hours = climb_hours.get(company, DEFAULT_CLIMB_HOURS)
+                self._climb(escalation, now, climb_steps(hours), counts, notices)
+        await self._open_new(list(findings.values()), now, counts, notices)
+        await self.session.flush()
+        counts["notified"] = await notify_escalations(self.ctx, ladder, notices)
+        return dict(counts)
+
+    async def _take_writer_lock(self) -> None:
+        # SQLite has one writer: writing first makes a concurrent sweep wait for this one to
+        # commit instead of failing later on a stale read snapshot. PostgreSQL locks rows instead.
+        if self.session.bind.dialect.name == "sqlite":
+            await self.session.execute(update(Escalation).where(text("0 = 1")).values(clear_count=0))
+
+    async def _climb_hours(self) -> dict[UUID | None, int]:
+        rows = await self.session.execute(select(OrgSettings.company_id, OrgSettings.escalation_climb_h))
+        return {company: max(1, hours) for company, hours in rows}
+
+    async def _open_escalations(self) -> list[Escalation]:
+        # Locked in id order so two sweeps never deadlock and the second sees the first's result.
+        query = (
+            select(Escalation)
+            .where(_OPEN, Escalation.rule.in_(PACE_RULES))
+            .order_by(Escalation.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list(await self.session.scalars(query))
+
+    def _still_failing(
+        self,
+        escalation: Escalation,
+        finding: Finding,
+        now: datetime,
+        counts: Counter[str],
+        notices: list[EscalationNotice],
+    ) -> None:
+        escalation.last_seen_at = now
+        escalation.snapshot = finding.snapshot
+        escalation.clear_count = 0
+        if SEVERITY_RANK[finding.severity] <= SEVERITY_RANK[escalation.severity]:
+            return  # severity and level never go down while open
+        old_severity, old_level = escalation.severity, escalation.level
+        escalation.severity = finding.severity
+        # An acknowledgement covered the old severity; a worse one puts the ladder back in motion.
+        escalation.state = "open"
+        escalation.acknowledged_by = escalation.acknowledged_at = escalation.acknowledged_note = None
+        new_level = max(old_level, int(finding.level))
+        if new_level != old_level:
+            escalation.level, escalation.level_changed_at = new_level, now
+        self._event(
+            escalation, now, "severity_changed", old_level, note=f"{old_severity} -> {finding.severity}"
+        )
+        counts["worsened"] += 1
+        if new_level != old_level:
+            notices.append(EscalationNotice.of(escalation, "worsened"))
+
+    def _cleared(self, escalation: Escalation, now: datetime, counts: Counter[str]) -> None:
+        clear_count, resolved = resolution_step(escalation.clear_count, condition_clear=True)
+        escalation.clear_count = clear_count
+        if resolved:
+            escalation.state, escalation.resolved_at = "resolved", now
+            self._event(escalation, now, "resolved", escalation.level)
+            counts["resolved"] += 1
+
+    def _climb(
+        self,
+        escalation: Escalation,
+        now: datetime,
+        steps: tuple[timedelta, ...],
+        counts: Counter[str],
+        notices: list[EscalationNotice],
+    ) -> None:
+        reference = escalation.level_changed_at
+        new_level = int(time_climb(escalation.level, reference, False, now, steps))
+        if new_level <= escalation.level:
+            return
+        old_level = escalation.level
+        # Date the change to when it fell due, so the next step is timed from there even when a
+        # sweep was missed and this one catches up several levels at once.
+        escalation.level = new_level
+        escalation.level_changed_at = reference + steps[new_level - old_level - 1]
+        self._event(escalation, now, "climbed", old_level)
+        counts["climbed"] += 1
+        notices.append(EscalationNotice.of(escalation, "climbed"))
+
+    async def _open_new(
+        self, findings: list[Finding], now: datetime, counts: Counter[str], notices: list[EscalationNotice]
+    ) -> None:
+        if not findings:
+            return
+        resolved = await self._latest_resolved([f.key for f in findings])
+        fresh: list[Finding] = []
+        for finding in findings:
+            previous = resolved.get(finding.key)
+            if previous is None:
+                fresh.append(finding)
+            elif previous.resolved_by is not None and (
+                SEVERITY_RANK[finding.severity] <= SEVERITY_RANK[previous.severity]
+            ):
+                counts["kept_resolved"] += 1  # a manager closed it; only a worse state re-raises it
+            elif await self._reopen(previous, finding, now):
+                counts["reopened"] += 1
+                notices.append(EscalationNotice.of(previous, "reopened"))
+        await self._insert(sorted(fresh, key=lambda f: f.key), now, counts, notices)
+
+    async def _latest_resolved(self, keys: list[str]) -> dict[str, Escalation]:
+        latest: dict[str, Escalation] = {}
+        for offset in range(0, len(keys), _INSERT_CHUNK):
+            query = (
+                select(Escalation)
+                .where(Escalation.dedup_key.in_(keys[offset : offset + _INSERT_CHUNK]), ~_OPEN)
+                .order_by(Escalation.resolved_at)
+            )
+            latest.update({e.dedup_key: e for e in await self.session.scalars(query)})
+        return latest
+
+    async def _reopen(self, escalation: Escalation, finding: Finding, now: datetime) -> bool:
+        """Re-arm the period's resolved escalation: one thread per subject and period."""
+        values: dict[str, Any] = {
+            "state": "open",
+            "severity": finding.severity,
+            "level": int(finding.level),
+            "opened_at": now,
+            "level_changed_at": now,
+            "last_seen_at": now,
+            "clear_count": 0,
+            "snapshot": finding.snapshot,
+            "acknowledged_by": None,
+            "acknowledged_at": None,
+            "acknowledged_note": None,
+            "resolved_at": None,
+            "resolved_by": None,
+            "resolved_note": None,
+        }
+        try:
+            async with self.session.begin_nested():
+                result = await self.session.execute(
+                    update(Escalation).where(Escalation.id == escalation.id, ~_OPEN).values(**values)
+                )
+        except IntegrityError:
+            return False  # a concurrent sweep opened a new row for this key first
+        if not result.rowcount:
+            return False
+        for name, value in values.items():  # mirror the UPDATE without scheduling another one
+            set_committed_value(escalation, name, value)
+        self._event(escalation, now, "reopened", None)
+        return True
+
+    async def _insert(
+        self, findings: list[Finding], now: datetime, counts: Counter[str], notices: list[EscalationNotice]
+    ) -> None:
+        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        table = Escalation.__table__
+        # ON CONFLICT on the partial index: a key opened meanwhile by another sweep is skipped.
+        # Run with a list of rows: one statement compiled once, sent as multi-row pages (a
+        # multi-row .values() would be compiled anew every sweep).
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["dedup_key"], index_where=text("state <> 'resolved'"))
+            .returning(table.c.id, table.c.dedup_key)
+        )
+        for offset in range(0, len(findings), _INSERT_CHUNK):
+            rows = {
+                row["dedup_key"]: row
+                for row in (_new_row(f, now) for f in findings[offset : offset + _INSERT_CHUNK])
+            }
+            for _id, key in (await self.session.execute(stmt, list(rows.values()))).all():
+                escalation = Escalation(**rows[key])  # transient: carries the values to event and notice
+                self._event(escalation, now, "opened", None)
+                counts["opened"] += 1
+                notices.append(EscalationNotice.of(escalation, "opened"))
+
+    def _event(
+        self,
+        escalation: Escalation,
+        now: datetime,
+        event: str,
+        from_level: int | None,
+        note: str | None = None,
+    ) -> None:
+        self.session.add(
+            EscalationEvent(
+                escalation_id=escalation.id,
+                at=now,
+                event=event,
+                from_level=from_level,
+                to_level=escalation.level,
+                severity=escalation.severity,
+                note=note,
+            )
+        )
+
+
+def _new_row(finding: Finding, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid4(),
+        "rule": finding.rule,
+        "subject_type": finding.subject_type,
+        "subject_id": finding.subject_id,
+        "org_unit_id": finding.org_unit_id,
+        "severity": finding.severity,
+        "level": int(finding.level),
+        "state": "open",
+        "dedup_key": finding.key,
+        "opened_at": now,
+        "level_changed_at": now,
+        "last_seen_at": now,
+        "clear_count": 0,
+        "snapshot": finding.snapshot,
+    }

@@ -1,0 +1,172 @@
+"""Sending one Web Push message: VAPID claims, encryption (pywebpush), headers, and what the
+push service's answer means for retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import aiohttp
+import structlog
+from py_vapid import Vapid
+from pywebpush import WebPushException, webpush_async
+
+from server.config import Settings
+from server.core import metrics
+from server.services.notifications.outbox import Claimed
+
+log = structlog.get_logger("fieldsales.push")
+
+JWT_LIFETIME_S = 12 * 3600  # RFC 8292 allows up to 24 h
+PAYLOAD_BODY_MAX = 1000  # the encrypted record must stay under 4 KB; the inbox keeps the full text
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # RFC 8030: at most 32 base64url characters
+
+SendKind = Literal["ok", "gone", "retry", "rejected"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One active push subscription."""
+
+    id: UUID
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    kind: SendKind  # ok | gone (404/410) | retry (5xx, 429, timeout, network) | rejected (other 4xx)
+    detail: str
+    retry_after_s: int | None = None
+
+
+def topic_for(tag: str) -> str:
+    """The Topic header: repeats with the same tag replace each other at the push service."""
+    if _TOPIC.match(tag):
+        return tag
+    digest = hashlib.sha256(tag.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:32]
+
+
+def audience(endpoint: str) -> str:
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def vapid_claims(subject: str, endpoint: str, now_s: float) -> dict[str, str | int]:
+    """A fresh claims dict per message: pywebpush writes into the dict it is given."""
+    return {"sub": subject, "aud": audience(endpoint), "exp": int(now_s) + JWT_LIFETIME_S}
+
+
+def payload_for(notification: Claimed) -> str:
+    """What the service worker reads (sw.js: title, body, tag, url)."""
+    return json.dumps(
+        {
+            "id": str(notification.id),
+            "title": notification.title,
+            "body": notification.body[:PAYLOAD_BODY_MAX],
+            "url": notification.url or "/inbox",
+            "tag": notification.tag or notification.kind,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _retry_after(value: str | None) -> int | None:
+    # Only the delta-seconds form; an HTTP date falls back to our own backoff.
+    return int(value) if value and value.isdigit() else None
+
+
+def classify_status(status: int, retry_after: str | None = None) -> SendResult:
+    if status in (404, 410):
+        return SendResult("gone", f"HTTP {status}")
+    if status == 429 or status >= 500:
+        return SendResult("retry", f"HTTP {status}", _retry_after(retry_after))
+    return SendResult("rejected", f"HTTP {status}")
+
+
+def _failure_reason(result: SendResult) -> str:
+    if result.kind != "retry":
+        return result.kind
+    return {"HTTP 429": "rate_limited", "timeout": "timeout"}.get(
+        result.detail, "server" if result.detail.startswith("HTTP") else "network"
+    )
+
+
+class PushSender:
+    """Sends through one HTTP connection pool, at most `push_concurrency` requests at a time."""
+
+    def __init__(self, settings: Settings, http: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.http = http
+        self.vapid = Vapid.from_string(private_key=settings.vapid_private_key)  # parsed once
+        self._slots = asyncio.Semaphore(max(1, settings.push_concurrency))
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings) -> AsyncIterator[PushSender]:
+        connector = aiohttp.TCPConnector(limit=max(1, settings.push_concurrency))
+        timeout = aiohttp.ClientTimeout(total=settings.push_timeout_s)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+            yield cls(settings, http)
+
+    async def send(
+        self, target: Target, payload: str, ttl_s: int, urgency: str, tag: str | None
+    ) -> SendResult:
+        """Encrypt and POST one message; never raises, the result says what to do next."""
+        headers: dict[str, str | int | float] = {"Urgency": urgency}
+        if tag:
+            headers["Topic"] = topic_for(tag)
+        # exp is checked by the push service against real time, so it comes from the wall clock,
+        # not the domain clock (which a job run with --at may have set in the past).
+        claims = vapid_claims(self.settings.vapid_subject, target.endpoint, time.time())
+        try:
+            async with self._slots:
+                await webpush_async(
+                    subscription_info={
+                        "endpoint": target.endpoint,
+                        "keys": {"p256dh": target.p256dh, "auth": target.auth},
+                    },
+                    data=payload,
+                    vapid_private_key=self.vapid,
+                    vapid_claims=claims,
+                    ttl=ttl_s,
+                    headers=headers,
+                    # pywebpush's default is no timeout at all.
+                    timeout=self.settings.push_timeout_s,
+                    aiohttp_session=self.http,
+                )
+            return SendResult("ok", "accepted")
+        except WebPushException as exc:
+            status = exc.status_code
+            retry_after = exc.retry_after if exc.response is not None else None
+            result = classify_status(status, retry_after) if status else SendResult("rejected", exc.message)
+        except TimeoutError:
+            result = SendResult("retry", "timeout")
+        except aiohttp.ClientError as exc:
+            result = SendResult("retry", f"network: {type(exc).__name__}")
+        except Exception as exc:  # one bad subscription must not sink the whole batch
+            log.exception("push_send_error", subscription_id=str(target.id))
+            result = SendResult("rejected", f"error: {type(exc).__name__}")
+        reason = _failure_reason(result)
+        metrics.PUSH_FAILURES.labels(reason=reason).inc()
+        log.info(
+            "push_failed",
+            subscription_id=str(target.id),
+            host=urlsplit(target.endpoint).hostname,
+            reason=reason,
+            detail=result.detail,
+        )
+        return result

@@ -1,0 +1,1 @@
+"""Targets, breakdown, adjustments and progress."""

@@ -1,0 +1,380 @@
+"""Progress of approved targets for many scopes at once: the shared pace API.
+
+`ProgressService.for_scopes("user", rep_ids, as_of)` answers every rep with a fixed handful of
+queries (targets, scope homes, org tree, holidays, thresholds, one aggregate per distinct period),
+never a query per scope. What counts as the actual (documented in docs/plans.md):
+
+- revenue: SUM(orders.amount) with ordered_on in the period. user = orders the rep took
+  (orders.rep_id); customer = that customer's orders; org_unit = orders taken by reps whose unit
+  is in the subtree, plus orders without a rep whose customer's unit is in the subtree (so an
+  import without rep attribution still counts for the company).
+- visits: completed check-ins (checked_out_at set) checked in during the period in the scope's
+  time zone; by the rep, at the customer, or by reps of the subtree.
+- new_customers: customers whose first order ever falls in the period; user = owner rep,
+  org_unit = customer's unit in the subtree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeVar
+from uuid import UUID
+
+from sqlalchemy import bindparam, literal, select
+
+from server.core.services import Service
+from server.db.models import Customer, Target, User
+from server.domain.breakdown import month_weights_from_json
+from server.domain.pace import Progress, Thresholds, compute_progress
+from server.services.plans.actuals import new_customers_query, revenue_query, utc_window, visits_query
+from server.services.plans.calendar import OrgTree, load_holidays, load_thresholds
+
+SCOPES = ("user", "org_unit", "customer")
+METRICS = ("revenue", "visits", "new_customers")
+GRANULARITIES = ("year", "quarter", "month", "week")
+_CHUNK = 5000  # bound the IN lists (SQLite's variable limit; planner friendliness)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ScopeProgress:
+    """One scope's approved target and its progress as of a date."""
+
+    scope: str
+    scope_id: UUID
+    target_id: UUID
+    period_start: date
+    period_end: date
+    target: Decimal
+    actual: Decimal
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class _TargetRow:
+    id: UUID
+    scope_id: UUID
+    period_start: date
+    period_end: date
+    amount: Decimal
+    weights: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ScopeHome:
+    """Where a scope lives: its org unit (holidays, thresholds) and time zone (visit days)."""
+
+    unit_id: UUID | None
+    timezone: str
+
+
+def chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]
+
+
+class FieldProblem(ValueError):
+    """A rule broken by one field; routes answer 422 naming it, imports put it in the row report."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def check_choice(field: str, value: str, allowed: Iterable[str]) -> str:
+    """FieldProblem (a ValueError) unless value is one of allowed."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise FieldProblem(field, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _weights_key(weights: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in (weights or {}).items()))
+
+
+@dataclass(frozen=True)
+class ProgressQuery:
+    """One for_scopes question; ProgressService.for_queries answers several sharing one load."""
+
+    scope: str
+    scope_ids: Sequence[UUID]
+    as_of: date
+    metric: str = "revenue"
+    granularity: str = "month"
+
+
+class _Loaded(NamedTuple):
+    """One question's targets and actuals, waiting for the holidays and thresholds of all."""
+
+    index: int
+    query: ProgressQuery
+    targets: dict[UUID, _TargetRow]
+    homes: dict[UUID, ScopeHome]
+    actuals: dict[UUID, Decimal]
+    units: set[UUID]
+    start: date
+    end: date
+
+
+def _targets_statement(scope: str) -> Any:
+    """Approved targets of `scope` containing :as_of, with each scope's home unit and time zone."""
+    home_unit: Any = {"user": User.org_unit_id, "customer": Customer.org_unit_id}.get(scope, Target.scope_id)
+    columns = (
+        Target.id,
+        Target.scope_id,
+        Target.period_start,
+        Target.period_end,
+        Target.amount,
+        Target.weights,
+    )
+    if scope == "user":
+        query = select(*columns, home_unit.label("home_unit"), User.timezone.label("home_tz"))
+        query = query.outerjoin(User, User.id == Target.scope_id)
+    else:
+        query = select(*columns, home_unit.label("home_unit"), literal(None).label("home_tz"))
+        if scope == "customer":
+            query = query.outerjoin(Customer, Customer.id == Target.scope_id)
+    as_of = bindparam("as_of")
+    return query.where(
+        Target.scope == scope,
+        Target.scope_id.in_(bindparam("ids", expanding=True)),
+        Target.metric == bindparam("metric"),
+        Target.granularity == bindparam("granularity"),
+        Target.status == "approved",
+        Target.period_start <= as_of,
+        Target.period_end >= as_of,
+    ).order_by(Target.version, Target.approved_at)  # approval supersedes: should two overlap, the newest wins
+
+
+# Built once: a call only binds values (building the statement and its cache key per call, with
+# every id coerced one by one, cost more than running it).
+_TARGETS = {scope: _targets_statement(scope) for scope in SCOPES}
+
+
+class ProgressService(Service):
+    async def for_scopes(
+        self,
+        scope: str,
+        scope_ids: list[UUID],
+        as_of: date,
+        metric: str = "revenue",
+        granularity: str = "month",
+        *,
+        tree: OrgTree | None = None,
+    ) -> dict[UUID, ScopeProgress]:
+        """Progress of each scope's approved `granularity` target whose period contains as_of.
+
+        Scopes without such a target are absent from the answer. Raises ValueError naming the
+        argument for an unknown scope, metric or granularity. A caller that has just loaded the
+        org tree may pass it (`tree`) to save loading it again.
+        """
+        query = ProgressQuery(scope, scope_ids, as_of, metric, granularity)
+        return (await self.for_queries([query], tree=tree))[0]
+
+    async def for_queries(
+        self, queries: Sequence[ProgressQuery], *, tree: OrgTree | None = None
+    ) -> list[dict[UUID, ScopeProgress]]:
+        """for_scopes for each query, in order; the org tree, holidays and pace thresholds are
+        loaded once for all of them (the escalate sweep asks four questions at a time)."""
+        for query in queries:
+            check_choice("scope", query.scope, SCOPES)
+            check_choice("metric", query.metric, METRICS)
+            check_choice("granularity", query.granularity, GRANULARITIES)
+        tree = tree or await OrgTree.load(self.session)
+        answers: list[dict[UUID, ScopeProgress]] = [{} for _ in queries]
+        loaded: list[_Loaded] = []
+        for index, q in enumerate(queries):
+            targets, homes = await self._approved_targets(
+                q.scope, list(dict.fromkeys(q.scope_ids)), q.as_of, q.metric, q.granularity, tree
+            )
+            if targets:
+                loaded.append(
+                    _Loaded(
+                        index,
+                        q,
+                        targets,
+                        homes,
+                        await self._actuals_by_window(q.scope, q.metric, targets, homes, tree, q.as_of),
+                        {home.unit_id for home in homes.values() if home.unit_id is not None},
+                        min(t.period_start for t in targets.values()),
+                        max(t.period_end for t in targets.values()),
+                    )
+                )
+        if not loaded:
+            return answers
+        all_units: set[UUID] = set().union(*(item.units for item in loaded))
+        all_start, all_end = min(item.start for item in loaded), max(item.end for item in loaded)
+        holidays = await load_holidays(self.session, tree, all_units, all_start, all_end)
+        companies = {unit: tree.company_of(unit) for unit in all_units}  # one walk up per unit
+        thresholds = await load_thresholds(self.session, set(companies.values()))
+        unit_thresholds = {
+            unit: thresholds.get(company, Thresholds()) if company is not None else Thresholds()
+            for unit, company in companies.items()
+        }
+        for index, q, targets, homes, actuals, units, start, end in loaded:
+            own = holidays
+            if (start, end) != (all_start, all_end):  # exactly the days it would load on its own
+                own = {
+                    unit: frozenset(d for d in holidays.get(unit, ()) if start <= d <= end) for unit in units
+                }
+            answers[index] = self._progress(q, targets, homes, actuals, own, unit_thresholds)
+        return answers
+
+    @staticmethod
+    def _progress(
+        query: ProgressQuery,
+        targets: dict[UUID, _TargetRow],
+        homes: dict[UUID, ScopeHome],
+        actuals: dict[UUID, Decimal],
+        holidays: dict[UUID, frozenset[date]],
+        thresholds: dict[UUID, Thresholds],
+    ) -> dict[UUID, ScopeProgress]:
+        result: dict[UUID, ScopeProgress] = {}
+        # Parse each distinct set of seasonal weights once (a plan's targets share theirs).
+        parsed = {
+            _weights_key(r.weights): month_weights_from_json(r.weights) for r in targets.values() if r.weights
+        }
+        for scope_id, row in targets.items():
+            unit = homes[scope_id].unit_id
+            actual = actuals.get(scope_id, Decimal(0))
+            progress = compute_progress(
+                row.amount,
+                actual,
+                row.period_start,
+                row.period_end,
+                query.as_of,
+                holidays.get(unit, frozenset()) if unit else frozenset(),
+                parsed[_weights_key(row.weights)] if row.weights else None,
+                thresholds[unit] if unit else Thresholds(),
+            )
+            result[scope_id] = ScopeProgress(
+                query.scope, scope_id, row.id, row.period_start, row.period_end, row.amount, actual, progress
+            )
+        return result
+
+    async def for_one(
+        self,
+        scope: str,
+        scope_id: UUID,
+        as_of: date,
+        metric: str = "revenue",
+        granularity: str = "month",
+    ) -> ScopeProgress | None:
+        """for_scopes for a single scope; None when it has no approved target for as_of."""
+        return (await self.for_scopes(scope, [scope_id], as_of, metric, granularity)).get(scope_id)
+
+    async def _approved_targets(
+        self, scope: str, ids: list[UUID], as_of: date, metric: str, granularity: str, tree: OrgTree
+    ) -> tuple[dict[UUID, _TargetRow], dict[UUID, ScopeHome]]:
+        """The approved targets containing as_of, and each scope's home (joined, not re-queried)."""
+        found: dict[UUID, _TargetRow] = {}
+        homes: dict[UUID, ScopeHome] = {}
+        params = {"metric": metric, "granularity": granularity, "as_of": as_of}
+        for part in chunks(ids):
+            for row in await self.session.execute(_TARGETS[scope], {**params, "ids": list(part)}):
+                found[row.scope_id] = _TargetRow(*row[:6])
+                homes[row.scope_id] = ScopeHome(row.home_unit, row.home_tz or tree.timezone(row.home_unit))
+        return found, homes
+
+    async def homes(self, scope: str, ids: list[UUID], tree: OrgTree) -> dict[UUID, ScopeHome]:
+        """Each scope's org unit and time zone."""
+        if scope == "org_unit":
+            return {i: ScopeHome(i, tree.timezone(i)) for i in ids if i in tree.units}
+        homes: dict[UUID, ScopeHome] = {}
+        for part in chunks(ids):
+            if scope == "user":
+                query = select(User.id, User.org_unit_id, User.timezone).where(User.id.in_(part))
+                homes.update(
+                    {r.id: ScopeHome(r.org_unit_id, r.timezone) for r in await self.session.execute(query)}
+                )
+            else:
+                query = select(Customer.id, Customer.org_unit_id).where(Customer.id.in_(part))
+                homes.update(
+                    {
+                        r.id: ScopeHome(r.org_unit_id, tree.timezone(r.org_unit_id))
+                        for r in await self.session.execute(query)
+                    }
+                )
+        return homes
+
+    async def _actuals_by_window(
+        self,
+        scope: str,
+        metric: str,
+        targets: dict[UUID, _TargetRow],
+        homes: dict[UUID, ScopeHome],
+        tree: OrgTree,
+        as_of: date,
+    ) -> dict[UUID, Decimal]:
+        # One aggregate per distinct (period, time zone); a plan's targets share one period, so
+        # this is one query in practice. Only visits depend on the time zone.
+        windows: dict[tuple[date, date, str], list[UUID]] = defaultdict(list)
+        for scope_id, row in targets.items():
+            tz = homes[scope_id].timezone if metric == "visits" and scope_id in homes else "UTC"
+            # Progress "as of" a day counts actuals up to that day, never later bookings.
+            windows[(row.period_start, min(row.period_end, as_of), tz)].append(scope_id)
+        actuals: dict[UUID, Decimal] = {}
+        for (start, end, tz), ids in windows.items():
+            actuals.update(await self.actuals(scope, ids, start, end, metric, tz, tree))
+        return actuals
+
+    async def actuals(
+        self,
+        scope: str,
+        scope_ids: list[UUID],
+        start: date,
+        end: date,
+        metric: str = "revenue",
+        timezone: str = "UTC",
+        tree: OrgTree | None = None,
+    ) -> dict[UUID, Decimal]:
+        """The metric's actual per scope over [start, end] (inclusive local dates), set-based."""
+        check_choice("scope", scope, SCOPES)
+        check_choice("metric", metric, METRICS)
+        ids = list(dict.fromkeys(scope_ids))
+        if not ids:
+            return {}
+        if scope != "org_unit":
+            per_key: dict[UUID, Decimal] = {}
+            for part in chunks(ids):
+                per_key.update(await self._aggregate(scope, metric, part, start, end, timezone))
+            return {i: per_key.get(i, Decimal(0)) for i in ids}
+        # Units: aggregate per unit once, then roll up each requested unit's subtree in Python.
+        tree = tree or await OrgTree.load(self.session)
+        subtrees = {i: tree.subtree(i) for i in ids}
+        all_units = sorted({u for units in subtrees.values() for u in units})
+        per_unit: dict[UUID, Decimal] = {}
+        for part in chunks(all_units):
+            per_unit.update(await self._aggregate(scope, metric, part, start, end, timezone))
+        return {i: sum((per_unit.get(u, Decimal(0)) for u in subtrees[i]), Decimal(0)) for i in ids}
+
+    async def _aggregate(
+        self, scope: str, metric: str, keys: Sequence[UUID], start: date, end: date, timezone: str
+    ) -> dict[UUID, Decimal]:
+        if metric == "revenue":
+            query = revenue_query(scope, keys, start, end)
+        elif metric == "visits":
+            query = visits_query(scope, keys, *utc_window(start, end, timezone))
+        else:
+            query = new_customers_query(scope, keys, start, end)
+        rows = await self.session.execute(query)
+        return {key: Decimal(value) if value is not None else Decimal(0) for key, value in rows}
+
+
+__all__ = [
+    "GRANULARITIES",
+    "METRICS",
+    "SCOPES",
+    "FieldProblem",
+    "ProgressQuery",
+    "ProgressService",
+    "ScopeHome",
+    "ScopeProgress",
+    "check_choice",
+]

@@ -1,0 +1,1 @@
+"""Stand-up board, weekly review and scorecard."""

@@ -1,0 +1,204 @@
+"""The escalate sweep's rules one at a time: team rungs, catch-up, org settings, reopen, visits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.config import Settings
+from server.core.access import Principal, Scope
+from server.core.services import provide_services
+from server.db.models import Checkin, Customer, Escalation, OrgSettings, User
+from server.jobs.registry import run_job
+from server.services.escalations.inbox import EscalationInbox
+from tests.conftest import Demo
+from tests.integration.escalations.test_ladder_scenario import (
+    Play,
+    escalations_about,
+    history,
+    hold_pace,
+    pushes_about,
+    quiet_december,
+    utc,
+)
+
+SHANGHAI = "Asia/Shanghai"
+
+
+async def set_org(sessionmaker: async_sessionmaker[AsyncSession], **values: Any) -> None:
+    async with sessionmaker() as session:
+        await session.execute(update(OrgSettings).values(**values))
+        await session.commit()
+
+
+async def sweep(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, at: datetime
+) -> dict[str, Any]:
+    result = await run_job("escalate", sessionmaker, settings, at)
+    assert result is not None
+    return result
+
+
+async def steer(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, rep: UUID, at: datetime, pace: str
+) -> None:
+    """Hold a Shanghai rep's month-to-date pace as of their local date at `at`."""
+    await hold_pace(sessionmaker, settings, rep, at.astimezone(ZoneInfo(SHANGHAI)).date(), Decimal(pace))
+
+
+async def test_a_team_behind_goes_to_the_manager_above_then_the_executive(
+    demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    rep1, rep5, team1 = demo.user("rep1"), demo.user("rep5"), demo.units["Shanghai Team 1"]
+    await quiet_december(sessionmaker, demo, {"rep1", "rep5"})
+    await set_org(sessionmaker, escalation_climb_h=240)  # keep the time climb out of this test
+    schedule = [(utc(1, 0), Decimal("0.75")), (utc(4, 19), Decimal("0.65"))]
+    play = Play(
+        sessionmaker,
+        settings,
+        {rep1: SHANGHAI, rep5: SHANGHAI},
+        utc(2, 20),
+        utc(4, 20),
+        {rep1: schedule, rep5: schedule},
+        jobs=("escalate",),
+    )
+    await play.until(utc(2, 20))
+    async with sessionmaker() as session:
+        (team,) = await escalations_about(session, team1)
+        assert (team.subject_type, team.severity, team.level) == ("org_unit", "orange", 2)
+        assert team.dedup_key == f"pace_revenue:org_unit:{team1}:2026-12"
+        # Level 2 of a team is the manager above the team's own manager: the region director.
+        assert await pushes_about(session, team.id) == [demo.user("director1")]
+        (rep_escalation,) = await escalations_about(session, rep1)
+        assert (rep_escalation.severity, rep_escalation.level) == ("orange", 2)
+        assert await pushes_about(session, rep_escalation.id) == [demo.user("manager1")]
+    await play.until(utc(4, 20))
+    async with sessionmaker() as session:
+        (team,) = await escalations_about(session, team1)
+        assert (team.severity, team.level) == ("red", 3)
+        assert await pushes_about(session, team.id) == [demo.user("director1"), demo.user("exec")]
+
+
+async def test_a_missed_sweep_catches_the_climb_up_at_once(
+    demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    rep1 = demo.user("rep1")
+    await quiet_december(sessionmaker, demo, {"rep1"})
+    await steer(sessionmaker, settings, rep1, utc(2, 20), "0.85")
+    await sweep(sessionmaker, settings, utc(2, 20))
+    await steer(sessionmaker, settings, rep1, utc(4, 22), "0.85")
+    result = await sweep(sessionmaker, settings, utc(4, 22))  # 50 h later: no sweep in between
+    assert result["climbed"] == 1
+    async with sessionmaker() as session:
+        (escalation,) = await escalations_about(session, rep1)
+        assert escalation.level == 3
+        assert escalation.level_changed_at == utc(4, 20)  # when the second step fell due
+        assert await history(session, escalation.id) == [
+            ("opened", None, 1, "yellow"),
+            ("climbed", 1, 3, "yellow"),
+        ]
+        assert await pushes_about(session, escalation.id) == [rep1, demo.user("exec")]
+
+
+async def test_climb_hours_and_thresholds_come_from_org_settings(
+    demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    rep1 = demo.user("rep1")
+    await quiet_december(sessionmaker, demo, {"rep1"})
+    # Dec 2 is the second working day: far behind, but too early to warn.
+    await steer(sessionmaker, settings, rep1, utc(2, 2), "0.3")
+    assert "opened" not in await sweep(sessionmaker, settings, utc(2, 2))
+    # 92% of pace is green by default, yellow once the org warns from a 5% lag.
+    await steer(sessionmaker, settings, rep1, utc(2, 20), "0.92")
+    assert "opened" not in await sweep(sessionmaker, settings, utc(2, 20))
+    await set_org(sessionmaker, pace_yellow=Decimal("0.05"), escalation_climb_h=4)
+    assert (await sweep(sessionmaker, settings, utc(3, 0)))["opened"] == 1
+    await sweep(sessionmaker, settings, utc(3, 3))
+    async with sessionmaker() as session:
+        (escalation,) = await escalations_about(session, rep1)
+        assert (escalation.severity, escalation.level) == ("yellow", 1)
+    await sweep(sessionmaker, settings, utc(3, 4))
+    await sweep(sessionmaker, settings, utc(3, 8))
+    async with sessionmaker() as session:
+        (escalation,) = await escalations_about(session, rep1)
+        climbs = [e for e in await history(session, escalation.id) if e[0] == "climbed"]
+        assert climbs == [("climbed", 1, 2, "yellow"), ("climbed", 2, 3, "yellow")]
+
+
+async def test_behind_again_reopens_the_same_thread_but_a_manual_resolve_holds(
+    demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    rep1, manager1 = demo.user("rep1"), demo.user("manager1")
+    await quiet_december(sessionmaker, demo, {"rep1"})
+    await steer(sessionmaker, settings, rep1, utc(2, 20), "0.85")
+    await sweep(sessionmaker, settings, utc(2, 20))
+    await steer(sessionmaker, settings, rep1, utc(3, 2), "1.0")
+    await sweep(sessionmaker, settings, utc(3, 2))
+    await sweep(sessionmaker, settings, utc(3, 8))
+    await steer(sessionmaker, settings, rep1, utc(3, 20), "0.85")
+    assert (await sweep(sessionmaker, settings, utc(3, 20)))["reopened"] == 1
+    async with sessionmaker() as session:
+        (escalation,) = await escalations_about(session, rep1)
+        assert (escalation.state, escalation.opened_at, escalation.resolved_at) == ("open", utc(3, 20), None)
+        assert [e[0] for e in await history(session, escalation.id)] == ["opened", "resolved", "reopened"]
+        assert await pushes_about(session, escalation.id) == [rep1, rep1]  # told again: a new episode
+        manager = await session.get(User, manager1)
+        principal = Principal(
+            manager.id, manager.email, manager.name, "manager", manager.org_unit_id, SHANGHAI, None
+        )
+    async with provide_services(sessionmaker, settings) as services:
+        access = await Scope.load(services.session, principal)
+        await services.get(EscalationInbox).resolve(
+            principal, access, escalation.id, "coached; pipeline is fine"
+        )
+    assert (await sweep(sessionmaker, settings, utc(4, 2)))["kept_resolved"] == 1
+    await steer(sessionmaker, settings, rep1, utc(4, 8), "0.75")  # worse than when it was resolved
+    assert (await sweep(sessionmaker, settings, utc(4, 8)))["reopened"] == 1
+    async with sessionmaker() as session:
+        (escalation,) = await escalations_about(session, rep1)
+        assert (escalation.state, escalation.severity, escalation.level) == ("open", "orange", 2)
+        assert await pushes_about(session, escalation.id) == [rep1, rep1, manager1]
+
+
+async def test_visits_pace_is_a_rule_of_its_own(
+    demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """The demo's November: visit targets of six a day are far ahead of the seeded check-ins."""
+    rep1 = demo.user("rep1")
+    now = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
+    await sweep(sessionmaker, settings, now)
+    async with sessionmaker() as session:
+        visits = [e for e in await escalations_about(session, rep1) if e.rule == "pace_visits"]
+        assert len(visits) == 1 and visits[0].dedup_key == f"pace_visits:user:{rep1}:2026-11"
+        assert visits[0].snapshot["metric"] == "visits" and Decimal(visits[0].snapshot["pace"]) < Decimal(
+            "0.7"
+        )
+        assert (visits[0].severity, visits[0].level) == ("red", 3)
+        customer = await session.scalar(select(Customer.id).where(Customer.owner_rep_id == rep1).limit(1))
+        at = now - timedelta(hours=20)
+        session.add_all(
+            Checkin(
+                id=uuid4(),
+                rep_id=rep1,
+                customer_id=customer,
+                checked_in_at=at,
+                received_at=at,
+                geo_status="verified",
+                request_hash="t",
+                checked_out_at=at + timedelta(minutes=10),
+            )
+            for _ in range(int(Decimal(visits[0].snapshot["expected"])) + 1)
+        )
+        await session.commit()
+    await sweep(sessionmaker, settings, now + timedelta(minutes=15))
+    await sweep(sessionmaker, settings, now + timedelta(minutes=30))
+    async with sessionmaker() as session:
+        states = {e.subject_id: e.state for e in await session.scalars(select(Escalation))}
+    assert states.pop(rep1) == "resolved"
+    assert states and set(states.values()) == {"open"}  # the other reps are still behind
