@@ -138,9 +138,6 @@ def _test_settings(url: str) -> Settings:
     )
 
 
-DEMO_OPTIONS = {"reps": 8, "customers": 160, "months": 3, "seed": 11, "reps_per_team": 2}
-
-
 async def _build_template(url: str, kind: str) -> None:
     settings = _test_settings(url)
     engine = create_engine(settings)
@@ -156,7 +153,8 @@ async def _seed(engine: AsyncEngine, settings: Settings, clock: Clock) -> None:
     """4 teams in 2 regions (Shanghai and Los Angeles), 8 reps, 160 customers, 3 months of history."""
     from server.services.admin.seed import SeedOptions, seed_demo
 
-    await seed_demo(engine, settings, SeedOptions(**DEMO_OPTIONS), clock=clock)
+    options = SeedOptions(reps=8, customers=160, months=3, seed=11, reps_per_team=2)
+    await seed_demo(engine, settings, options, clock=clock)
 
 
 @pytest.fixture(scope="session")
@@ -289,21 +287,23 @@ async def demo(engine: AsyncEngine, settings: Settings, clock: MutableClock) -> 
         }
         units = {row.name: row.id for row in await connection.execute(select(OrgUnit.name, OrgUnit.id))}
         company = await connection.scalar(select(OrgUnit.id).where(OrgUnit.kind == "company"))
+    assert company is not None
     return Demo(users=users, units=units, company_id=company)
 
 
 async def mint_token(client: AsyncTestClient[Any], local: str, kind: str) -> str:
-    """Issue a bearer or session token for a demo user through AuthService.issue, the call that
-    signing in ends with, skipping the argon2 password check (tests/integration/auth and
-    system/test_foundation sign in through the password for real)."""
+    """Issue a bearer or session token for a demo user (`rep1`; a full email for other users)
+    through AuthService.issue, the call that signing in ends with, skipping the argon2 password
+    check (tests/integration/auth and system/test_foundation sign in through the password)."""
     from server.db.models import User
     from server.services.auth.accounts import AuthService
 
     state = client.app.state
     sessionmaker = async_sessionmaker(_TEST_ENGINES[client], expire_on_commit=False)
     async with provide_services(sessionmaker, state.settings, state.clock) as services:
-        user = await services.session.scalar(select(User).where(User.email == f"{local}@demo.example"))
-        assert user is not None and user.active, f"no active demo user {local!r}"
+        email = local if "@" in local else f"{local}@demo.example"
+        user = await services.session.scalar(select(User).where(User.email == email))
+        assert user is not None and user.active, f"no active user {email!r}"
         issued = await services.get(AuthService).issue(user, kind)
     return issued.token
 

@@ -1,11 +1,11 @@
 """Find or start a PostgreSQL server for the test run (DESIGN: tests run on both engines).
 
-Order: FIELDSALES_TEST_DATABASE_URL; else a server on 127.0.0.1:5432 (a fresh database per run,
-dropped afterwards); else a throwaway cluster from the machine's initdb/pg_ctl run as user
-postgres in a temp directory; else None (the caller skips loudly, or fails under CI=true).
-
-`postgres_server()` yields a connection URL with the right to CREATE DATABASE (the test fixtures
-clone template databases per test); `PgAdmin` runs such statements on one kept connection.
+`postgres_server()` yields a URL to connect to for CREATE/DROP DATABASE: FIELDSALES_TEST_DATABASE_URL;
+else the server on 127.0.0.1:5432; else a throwaway cluster from the machine's initdb/pg_ctl run
+as user postgres in a temp directory; else None (the caller skips loudly, or fails under
+CI=true). The fixtures (tests/conftest.py) make their databases there, all named after one
+random prefix and dropped at the end of the run; `PgAdmin` runs those statements on one kept
+connection.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,16 +28,6 @@ def _port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
-
-
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 def _pg_bin(name: str) -> str | None:
@@ -88,25 +77,6 @@ def _throwaway_cluster() -> Iterator[str | None]:
     finally:
         subprocess.run([*as_postgres, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-@contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """Yield an asyncpg URL of an empty database for this run, or None."""
-    explicit = os.environ.get("FIELDSALES_TEST_DATABASE_URL")
-    if explicit:
-        yield explicit
-        return
-    if _port_open("127.0.0.1", 5432):
-        with _fresh_database("postgresql+asyncpg://postgres@127.0.0.1:5432/postgres") as url:
-            yield url
-        return
-    with _throwaway_cluster() as server_url:
-        if server_url is None:
-            yield None
-            return
-        with _fresh_database(server_url) as url:
-            yield url
 
 
 @contextmanager
@@ -175,18 +145,3 @@ class PgAdmin:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
             self._loop.close()
-
-
-@contextmanager
-def _fresh_database(server_url: str) -> Iterator[str]:
-    name = f"fieldsales_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        for _ in range(3):
-            try:
-                asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                break
-            except Exception:
-                time.sleep(1)

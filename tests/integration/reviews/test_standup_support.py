@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ from server.db.models import (
     VisitPolicy,
 )
 from server.services.auth.accounts import hash_password
+from tests.conftest import mint_token
 
 TZ = "Asia/Shanghai"
 ZONE = ZoneInfo(TZ)
@@ -145,10 +147,16 @@ class Scenario:
         return len(assigned), sum(1 for c in assigned if self.in_cadence(c, as_of))
 
 
+@cache
+def _password_hash() -> str:
+    """One argon2 hash of PASSWORD per run: every scenario user shares it, as demo users do."""
+    return hash_password(PASSWORD)
+
+
 async def build(engine: AsyncEngine) -> Scenario:
     """Insert the scenario (see the module docstring) and return it with its raw rows."""
     s = Scenario()
-    secret = hash_password(PASSWORD)
+    secret = _password_hash()
     units = [
         (s.company, None, "Acme Co.", "company"),
         (s.region, s.company, "North", "region"),
@@ -309,9 +317,6 @@ async def build(engine: AsyncEngine) -> Scenario:
 
 
 async def token(client: AsyncTestClient[Any], name: str) -> dict[str, str]:
-    """Bearer header for a scenario user (exec, director, manager1, manager2, ann, bob, cyd)."""
-    response = await client.post(
-        "/api/v1/auth/token", json={"email": f"{name}@acme.example", "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    """Bearer header for a scenario user (exec, director, manager1, manager2, ann, bob, cyd),
+    minted as tests/conftest.py's `bearer` does (no argon2 per call)."""
+    return {"Authorization": f"Bearer {await mint_token(client, f'{name}@acme.example', 'bearer')}"}
