@@ -1,7 +1,7 @@
 """Fixtures: every integration test body runs on SQLite and on PostgreSQL.
 
 The schema is built once per engine by running the Alembic migrations, and the demo company is
-seeded once per engine; each test gets a fresh copy of one of the two (`TestDatabases`). Tokens
+seeded once per engine; each test gets a fresh copy of one of the two (`DatabaseCopies`). Tokens
 are minted, not signed in for (`mint_token`). Time is a settable clock, never sleep.
 """
 
@@ -55,7 +55,7 @@ class MutableClock(Clock):
         self.current = self.current + timedelta(**delta)
 
 
-class TestDatabases:
+class DatabaseCopies:
     """One working database per engine, reset per test from a template built once per run.
 
     Templates: "empty" (the migrated schema) and "demo" (the schema plus the demo company seeded
@@ -158,7 +158,7 @@ async def _seed(engine: AsyncEngine, settings: Settings, clock: Clock) -> None:
 
 
 @pytest.fixture(scope="session")
-def test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+def database_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseCopies]:
     with postgres_server() as pg_server:
         if pg_server is None:
             message = "NO POSTGRESQL AVAILABLE: PostgreSQL tests are SKIPPED"
@@ -166,7 +166,7 @@ def test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDat
                 pytest.exit(message + " (fatal under CI=true)", returncode=3)
             warnings.warn(message, stacklevel=1)
             print("\n" + "!" * 70 + f"\n{message}\n" + "!" * 70)
-        databases = TestDatabases(tmp_path_factory.mktemp("db"), pg_server)
+        databases = DatabaseCopies(tmp_path_factory.mktemp("db"), pg_server)
         try:
             yield databases
         finally:
@@ -174,9 +174,9 @@ def test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDat
 
 
 @pytest.fixture(scope="session")
-def database_urls(test_databases: TestDatabases) -> dict[str, str | None]:
+def database_urls(database_copies: DatabaseCopies) -> dict[str, str | None]:
     """Engine name -> URL of the database the tests of that engine use (None: unavailable)."""
-    return test_databases.urls
+    return database_copies.urls
 
 
 @pytest.fixture(params=ENGINES)
@@ -185,13 +185,13 @@ def engine_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(engine_name: str, test_databases: TestDatabases, request: pytest.FixtureRequest) -> Settings:
+def settings(engine_name: str, database_copies: DatabaseCopies, request: pytest.FixtureRequest) -> Settings:
     """Settings on a fresh copy of the migrated schema, or of the seeded demo company when the
     test uses `demo` (decided here, before any engine opens the database)."""
-    if test_databases.urls[engine_name] is None:
+    if database_copies.urls[engine_name] is None:
         pytest.skip("PostgreSQL unavailable")
     kind = "demo" if "demo" in request.fixturenames else "empty"
-    return _test_settings(test_databases.reset(engine_name, kind))
+    return _test_settings(database_copies.reset(engine_name, kind))
 
 
 @pytest.fixture
