@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.e2e.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    TIMEOUT_MS,
     Browsing,
     LiveServer,
     free_port,
@@ -63,12 +62,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Any]:
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(playwright_driver: Any, live_server: LiveServer) -> Iterator[Any]:
+    # The package's Playwright driver (tests/e2e/conftest.py): a second sync_playwright() fails
+    # while the first is alive, which it is when other e2e modules ran before this one.
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
