@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=False, alias="LOG_JSON")
     # When set, /metrics requires `Authorization: Bearer <token>`.
     metrics_token: str = Field(default="", alias="METRICS_TOKEN")
+    # Who approves a plan or adjustment an executive submitted (never the submitter themself):
+    # "executive,admin" (default), "executive" (another executive only) or "admin".
+    plan_exec_submission_approvers: str = Field(
+        default="executive,admin", alias="PLAN_EXEC_SUBMISSION_APPROVERS"
+    )
 
     @cached_property
     def effective_database_url(self) -> str:

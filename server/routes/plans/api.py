@@ -70,6 +70,8 @@ class ReplanIn(msgspec.Struct, forbid_unknown_fields=True):
 class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
     new_amount: Decimal
     reason: Reason
+    # rebalance: the parent stays, the open periods left absorb; parent: the parent moves with it
+    mode: Literal["rebalance", "parent"] = "rebalance"
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -82,11 +84,11 @@ class DistributionIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 TARGET_COLUMNS = (
-    "id", "scope", "scope_id", "metric", "granularity", "period_start", "period_end", "amount", "status",
-    "version", "parent_id", "review_comment", "approved_at", "external_ref",
+    "id", "scope", "scope_id", "metric", "granularity", "period_start", "period_end", "amount",
+    "baseline_amount", "status", "version", "parent_id", "review_comment", "approved_at", "external_ref",
 )  # fmt: skip
 ADJUSTMENT_COLUMNS = (
-    "id", "target_id", "old_amount", "new_amount", "reason", "status", "requested_by", "requested_at",
+    "id", "target_id", "old_amount", "new_amount", "mode", "reason", "status", "requested_by", "requested_at",
     "decided_by", "decided_at", "decision_note",
 )  # fmt: skip
 
@@ -229,7 +231,7 @@ class PlansApi(Controller):
     ) -> dict[str, Any]:
         target = await services.get(PlansService).get(access, target_id)
         adjustment = await services.get(AdjustmentsService).request(
-            principal, target, data.new_amount, data.reason
+            principal, target, data.new_amount, data.reason, data.mode
         )
         return {"adjustment": adjustment_out(adjustment), "target": target_out(target)}
 

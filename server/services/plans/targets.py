@@ -15,13 +15,15 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
 from server.core.errors import ProblemError, field_error
 from server.core.services import Service
 from server.db.models import AuditEntry, Customer, OrgUnit, Target, User
+from server.services.plans.approvals import check_four_eyes
+from server.services.plans.ledger import PlanIndex, PlanLedger, in_force_below
 from server.services.plans.progress import METRICS, SCOPES, FieldProblem, check_choice, chunks
 from server.services.plans.rules import check_amount, check_period, check_weights
 
@@ -200,7 +202,7 @@ class PlansService(Service):
         before = snapshot(target)
         try:
             if amount is not None:
-                target.amount = check_amount("amount", amount, target.metric)
+                await self._resplit_drafts(principal, target, check_amount("amount", amount, target.metric))
         except FieldProblem as problem:
             raise field_error(problem.field, problem.message) from None
         try:
@@ -212,6 +214,19 @@ class PlansService(Service):
         await self.session.flush()
         await self.audit.record(principal.id, "target.edited", "target", target.id, before, snapshot(target))
         return target
+
+    async def _resplit_drafts(self, principal: Principal, target: Target, amount: Decimal) -> None:
+        """A draft's new amount re-splits its draft breakdown (org and time), so it still adds up."""
+        below = [
+            t for t in await in_force_below(self.session, target, tuple(EDITABLE)) if t.status in EDITABLE
+        ]
+        index = PlanIndex(below)
+        change = index.change(target, amount, "parent")
+        index.enforce(change.amounts)
+        moved = [t for t in change.changed(index) if t.id != target.id]
+        for item in change.changed(index):
+            item.amount = change.amounts[item.id]
+        self.audit_many(principal, "target.rescaled", moved, {"by": str(target.id)})
 
     async def replan(self, principal: Principal, access: Scope, target: Target, amount: Decimal) -> Target:
         """A new draft version of an approved target; it supersedes the old one once approved."""
@@ -262,19 +277,56 @@ class PlansService(Service):
                 )
         moved = [target] + [t for t in await self.descendants([target.id]) if t.status in rule.from_states]
         now = self.clock.now()
+        if action == "approve":
+            submitters = {t.submitted_by for t in moved}
+            await check_four_eyes(self.session, self.settings, principal, submitters, "plan")
+            for old, new in await self._replanned(moved):
+                await self._take_over(principal, old, new)
         for item in moved:
             item.status = rule.to_state
             if action == "submit":
                 item.submitted_by = principal.id
             elif action == "approve":
                 item.approved_by, item.approved_at = principal.id, now
+                item.baseline_amount = item.amount
             else:
                 item.review_comment = comment
         if action == "approve":
             await self._supersede(principal, moved)
         await self.session.flush()
         self.audit_many(principal, f"target.{rule.verb}", moved, {"comment": comment} if comment else {})
+        if action == "approve":
+            await self.ctx.get(PlanLedger).enforce_for([target])
         return moved
+
+    async def _replanned(self, approving: Sequence[Target]) -> list[tuple[Target, Target]]:
+        """(approved version, its re-plan) for every approving target that re-plans one."""
+        keys = {target_key(t): t for t in approving if t.version > 1}
+        pairs = []
+        for part in chunks(sorted({k[1] for k in keys})):
+            rows = await self.session.scalars(
+                select(Target).where(Target.scope_id.in_(part), Target.status == "approved")
+            )
+            pairs += [(old, keys[target_key(old)]) for old in rows if target_key(old) in keys]
+        return pairs
+
+    async def _take_over(self, principal: Principal, old: Target, new: Target) -> None:
+        """A re-plan takes the approved version's place: the plan moves with the new amount (its
+        children re-split, the parents above move by the difference) and the children follow."""
+        ledger = self.ctx.get(PlanLedger)
+        index = await ledger.load(old)
+        try:
+            change = index.change(old, new.amount, "parent")
+        except FieldProblem as problem:
+            raise field_error("amount", problem.message, status_code=409) from None
+        index.enforce(change.amounts)
+        ledger.write(principal.id, index, change, {"replanned_by": str(new.id)}, rebaseline=True)
+        await self.session.execute(
+            update(Target).where(Target.parent_id == old.id, Target.id != new.id).values(parent_id=new.id)
+        )
+        old.status = "superseded"
+        await self.session.flush()
+        self.audit_many(principal, "target.superseded", [old], {"by": str(new.id)})
 
     async def descendants(self, root_ids: Sequence[UUID]) -> list[Target]:
         """Every live target below these (breadth first, parents before children)."""
