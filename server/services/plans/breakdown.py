@@ -221,7 +221,16 @@ class BreakdownService(Service):
             .where(Target.parent_id == target.id, Target.status != "superseded")
             .order_by(Target.period_start, Target.scope_id)
         )
-        return [t for t in rows if ((t.scope, t.scope_id) == (target.scope, target.scope_id)) == same_scope]
+        # One per period and scope: the approved one (in force) over a pending re-plan of it.
+        current: dict[tuple[Any, ...], Target] = {}
+        for t in rows:
+            if ((t.scope, t.scope_id) == (target.scope, target.scope_id)) != same_scope:
+                continue
+            key = (t.scope, t.scope_id, t.granularity, t.period_start, t.period_end)
+            held = current.get(key)
+            if held is None or (t.status == "approved") > (held.status == "approved"):
+                current[key] = t
+        return list(current.values())
 
     async def _cell(self, scope: str, scope_id: UUID, like: Target) -> Target | None:
         return await self.session.scalar(
@@ -361,7 +370,8 @@ class BreakdownService(Service):
         detail: dict[str, Any],
         mirror_below: bool = False,
     ) -> list[Target]:
-        # The previous breakdown of the same dimension: same child scope and granularity.
+        # The previous breakdown of the same dimension (over time: whatever its granularity, so a
+        # year is split into quarters or into months, never both).
         first = rows[0]
         same_dimension = (
             (Target.scope_id == parent.scope_id)
@@ -374,7 +384,6 @@ class BreakdownService(Service):
                     select(Target).where(
                         Target.parent_id == parent.id,
                         Target.scope == first.scope,
-                        Target.granularity == first.granularity,
                         same_dimension,
                         Target.status != "superseded",
                     )

@@ -275,7 +275,9 @@ class PlansService(Service):
                     f"The parent target is {parent_status}; approve the parent (it approves this too).",
                     [{"field": "parent_id", "message": f"parent is {parent_status}"}],
                 )
-        moved = [target] + [t for t in await self.descendants([target.id]) if t.status in rule.from_states]
+        roots = [target] + await self._breakdown_siblings(target, rule.from_states)
+        below = await self.descendants([r.id for r in roots])
+        moved = roots + [t for t in below if t.status in rule.from_states]
         now = self.clock.now()
         if action == "approve":
             submitters = {t.submitted_by for t in moved}
@@ -298,6 +300,23 @@ class PlansService(Service):
         if action == "approve":
             await self.ctx.get(PlanLedger).enforce_for([target])
         return moved
+
+    async def _breakdown_siblings(self, target: Target, states: frozenset[str]) -> list[Target]:
+        """The other children of the same breakdown (a parent's months, or its reps) in these
+        states: a breakdown is submitted, approved and returned as a whole, so it adds up."""
+        if target.parent_id is None or target.version > 1:
+            return []
+        parent = await self.session.get(Target, target.parent_id)
+        if parent is None:
+            return []
+        same_scope = (parent.scope, parent.scope_id) == (target.scope, target.scope_id)
+        rows = await self.session.scalars(
+            select(Target).where(
+                Target.parent_id == parent.id, Target.id != target.id, Target.status.in_(states),
+                Target.version == 1,
+            )
+        )  # fmt: skip
+        return [t for t in rows if ((t.scope, t.scope_id) == (parent.scope, parent.scope_id)) == same_scope]
 
     async def _replanned(self, approving: Sequence[Target]) -> list[tuple[Target, Target]]:
         """(approved version, its re-plan) for every approving target that re-plans one."""

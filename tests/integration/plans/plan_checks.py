@@ -18,7 +18,15 @@ async def plan_violations(session: AsyncSession) -> list[str]:
     by_metric: dict[str, list[PlanCell]] = defaultdict(list)
     for t in rows:
         by_metric[t.metric].append(
-            PlanCell(t.id, (t.scope, t.scope_id), t.granularity, t.period_start, t.period_end, t.amount, t.parent_id)
+            PlanCell(
+                t.id,
+                (t.scope, t.scope_id),
+                t.granularity,
+                t.period_start,
+                t.period_end,
+                t.amount,
+                t.parent_id,
+            )
         )
     problems: list[str] = []
     for metric, cells in by_metric.items():
