@@ -22,6 +22,7 @@ from server.core.errors import ProblemError, field_error
 from server.core.services import Service
 from server.db.models import SeasonalDistribution, Target, User
 from server.domain.breakdown import (
+    SubPeriod,
     month_weights_from_json,
     shares_even,
     shares_from_actuals,
@@ -78,6 +79,21 @@ class BreakdownService(Service):
         shares: Mapping[UUID, Decimal] | None = None,
     ) -> list[Target]:
         """Split an org unit's target over its sub-units, or over its reps at the lowest level."""
+        child_scope, amounts = await self.org_split(parent, method, shares)
+        rows = [
+            self._child(
+                parent, child_scope, child, parent.granularity, parent.period_start, parent.period_end, amount
+            )
+            for child, amount in amounts.items()
+        ]
+        return await self._replace_children(
+            principal, parent, rows, {"dimension": "org", "method": method}, mirror_below=True
+        )
+
+    async def org_split(
+        self, parent: Target, method: str, shares: Mapping[UUID, Decimal] | None = None
+    ) -> tuple[str, dict[UUID, Decimal]]:
+        """The children's amounts an org breakdown would give (nothing written: the preview)."""
         await self._check_parent(parent)
         if parent.scope != "org_unit":
             raise field_error("scope", "only an org unit's target splits over children (use time for others)")
@@ -104,16 +120,9 @@ class BreakdownService(Service):
                 weights = shares_from_actuals(actuals)
         except FieldProblem as problem:
             raise field_error(problem.field, problem.message) from None
-        amounts = split_amount(parent.amount, weights, places_for(parent.metric, parent.amount))
-        rows = [
-            self._child(
-                parent, child_scope, child, parent.granularity, parent.period_start, parent.period_end, amount
-            )
-            for child, amount in amounts.items()
-        ]
-        return await self._replace_children(
-            principal, parent, rows, {"dimension": "org", "method": method}, mirror_below=True
-        )
+        if sum(weights.values(), Decimal(0)) == 0:
+            weights = shares_even(children)  # explicit all-zero shares were refused above
+        return child_scope, split_amount(parent.amount, weights, places_for(parent.metric, parent.amount))
 
     async def by_time(
         self,
@@ -124,6 +133,26 @@ class BreakdownService(Service):
         weights: Mapping[str, Any] | None = None,
     ) -> list[Target]:
         """Split a target into quarters, months or weeks by seasonal weights or working days."""
+        parts, stored = await self.time_split(parent, granularity, distribution_id, weights)
+        if stored and stored != parent.weights:
+            parent.weights, parent.distribution_id = stored, distribution_id
+        rows = [
+            self._child(parent, parent.scope, parent.scope_id, granularity, p.start, p.end, p.amount, stored)
+            for p in parts
+        ]
+        detail = {"dimension": "time", "granularity": granularity, "seasonal": bool(stored)}
+        children = await self._replace_children(principal, parent, rows, detail)
+        await self._mirror(parent, children, await self._org_cells(parent), replace=True)
+        return children
+
+    async def time_split(
+        self,
+        parent: Target,
+        granularity: str,
+        distribution_id: UUID | None = None,
+        weights: Mapping[str, Any] | None = None,
+    ) -> tuple[list[SubPeriod], dict[str, Any] | None]:
+        """The periods and amounts a time breakdown would give, and the weights it would store."""
         await self._check_parent(parent)
         if await self._follows_parent_unit(parent):
             raise field_error(
@@ -155,25 +184,15 @@ class BreakdownService(Service):
             parent.amount,
             parent.period_start,
             parent.period_end,
-            granularity,
+            granularity,  # type: ignore[arg-type]  # checked against FINER above
             month_weights,
-            holidays,  # type: ignore[arg-type]
+            holidays,
         )
-        places = places_for(parent.metric, parent.amount)
-        if places == 0 and parent.amount:
-            # Counted metrics: re-split the cent amounts into whole numbers, same proportions.
+        if places_for(parent.metric, parent.amount) == 0 and parent.amount:
+            # Counted metrics: whole numbers by largest remainder, same proportions, never negative.
             whole = split_amount(parent.amount, {i: p.amount for i, p in enumerate(parts)}, 0)
             parts = [p._replace(amount=whole[i]) for i, p in enumerate(parts)]
-        if stored and stored != parent.weights:
-            parent.weights, parent.distribution_id = stored, distribution_id
-        rows = [
-            self._child(parent, parent.scope, parent.scope_id, granularity, p.start, p.end, p.amount, stored)
-            for p in parts
-        ]
-        detail = {"dimension": "time", "granularity": granularity, "seasonal": bool(stored)}
-        children = await self._replace_children(principal, parent, rows, detail)
-        await self._mirror(parent, children, await self._org_cells(parent), replace=True)
-        return children
+        return parts, stored
 
     async def _check_parent(self, parent: Target) -> None:
         if parent.status == "superseded":

@@ -8,6 +8,7 @@ reps move together. Approving a target supersedes any other approved target with
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -253,7 +254,7 @@ class PlansService(Service):
 
     async def transition(
         self, principal: Principal, target: Target, action: str, comment: str | None = None
-    ) -> list[Target]:
+    ) -> builtins.list[Target]:
         """Submit, approve or return a target and its descendants in the matching state."""
         rule = TRANSITIONS[action]
         if target.status not in rule.from_states:
@@ -301,7 +302,7 @@ class PlansService(Service):
             await self.ctx.get(PlanLedger).enforce_for([target])
         return moved
 
-    async def _breakdown_siblings(self, target: Target, states: frozenset[str]) -> list[Target]:
+    async def _breakdown_siblings(self, target: Target, states: frozenset[str]) -> builtins.list[Target]:
         """The other children of the same breakdown (a parent's months, or its reps) in these
         states: a breakdown is submitted, approved and returned as a whole, so it adds up."""
         if target.parent_id is None or target.version > 1:
@@ -318,7 +319,7 @@ class PlansService(Service):
         )  # fmt: skip
         return [t for t in rows if ((t.scope, t.scope_id) == (parent.scope, parent.scope_id)) == same_scope]
 
-    async def _replanned(self, approving: Sequence[Target]) -> list[tuple[Target, Target]]:
+    async def _replanned(self, approving: Sequence[Target]) -> builtins.list[tuple[Target, Target]]:
         """(approved version, its re-plan) for every approving target that re-plans one."""
         keys = {target_key(t): t for t in approving if t.version > 1}
         pairs = []
@@ -347,7 +348,7 @@ class PlansService(Service):
         await self.session.flush()
         self.audit_many(principal, "target.superseded", [old], {"by": str(new.id)})
 
-    async def descendants(self, root_ids: Sequence[UUID]) -> list[Target]:
+    async def descendants(self, root_ids: Sequence[UUID]) -> builtins.list[Target]:
         """Every live target below these (breadth first, parents before children)."""
         found: list[Target] = []
         frontier = list(root_ids)
