@@ -118,8 +118,10 @@ class PlanIndex:
         self.time_children: dict[UUID, list[Target]] = defaultdict(list)
         self.org_children: dict[UUID, list[Target]] = defaultdict(list)
         self.at: dict[tuple[ScopeKey, PeriodKey], Target] = {}
+        self.by_scope: dict[ScopeKey, list[Target]] = defaultdict(list)
         for t in self.cells.values():
             self.at[(scope_key(t), period_key(t))] = t
+            self.by_scope[scope_key(t)].append(t)
             parent = self.cells.get(t.parent_id) if t.parent_id else None
             if parent is not None:
                 same = scope_key(parent) == scope_key(t)
@@ -294,7 +296,7 @@ class PlanIndex:
 
         parents = sorted(self.child_scopes, key=depth_of, reverse=True)
         for scope in parents:
-            for cell in [c for c in self.cells.values() if scope_key(c) == scope]:
+            for cell in self.by_scope[scope]:
                 parts = self.org_cells(cell)
                 if len(parts) != len(self.child_scopes[scope]):
                     continue  # not mirrored (the invariant check names it)

@@ -3,6 +3,7 @@ preview of the children before saving (htmx fragment, or the page itself without
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +75,7 @@ async def test_every_method_previews_then_saves_from_the_page(
     # the reps' months follow the team's months: every month adds up across reps
     rows = (await session.scalars(select(Target).where(Target.scope_id.in_([team, rep1, rep2]),
                                                        Target.granularity == "month",
-                                                       Target.period_start >= "2027-01-01"))).all()  # fmt: skip
+                                                       Target.period_start >= date(2027, 1, 1)))).all()  # fmt: skip
     by_month: dict[Any, dict[str, Decimal]] = {}
     for row in rows:
         by_month.setdefault(row.period_start, {})["team" if row.scope_id == team else str(row.scope_id)] = (
