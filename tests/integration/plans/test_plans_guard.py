@@ -247,3 +247,10 @@ async def test_counted_targets_split_whole_and_progress_answers_for_any_stored_t
     weekend = await client.get(f"/api/v1/progress?scope=user&scope_id={rep}&granularity=week&as_of=2026-11-21",
                                headers=manager)  # fmt: skip
     assert weekend.status_code == 200 and weekend.json()["working_days_total"] == 0
+
+
+async def test_the_seeded_plan_adds_up_in_both_dimensions(demo: Demo, session: AsyncSession) -> None:
+    assert await plan_violations(session) == []
+    team_months = (await session.scalars(select(Target).where(
+        Target.scope == "org_unit", Target.granularity == "month", Target.status == "approved"))).all()  # fmt: skip
+    assert len(team_months) >= 12 * 7, "company, regions and teams each have their months"
