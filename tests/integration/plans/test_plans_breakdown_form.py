@@ -60,6 +60,13 @@ async def test_every_method_previews_then_saves_from_the_page(
         assert sum(children, Decimal(0)) == Decimal("120000.00") and len(children) == 2
         await session.rollback()
 
+    zh = await client.post(
+        f"{url}/breakdown/preview",
+        data={"_csrf_token": csrf, "dimension": "org", "method": "even"},
+        headers={"HX-Request": "true", "Accept-Language": "zh-CN,zh;q=0.9"},
+    )
+    assert zh.status_code == 200 and "预览（尚未保存）" in zh.text and "合计" in zh.text
+
     bad = {"_csrf_token": csrf, "dimension": "org", "method": "explicit", f"share_{rep1}": "60",
            f"share_{rep2}": "x"}  # fmt: skip
     refused = await client.post(f"{url}/breakdown/preview", data=bad, headers={"HX-Request": "true"})
