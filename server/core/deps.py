@@ -44,11 +44,11 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     user = request.scope.get("user")
     if user is None:
         raise NotAuthorizedException(detail="Sign in required.")
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
-    return request.app.state.clock  # type: ignore[no-any-return]
+    return request.app.state.clock
 
 
 async def provide_services(request: Request[Any, Any, Any], db_session: AsyncSession) -> Services:

@@ -67,6 +67,6 @@ def _manager_above(units: dict[UUID, Any], unit_id: UUID | None, rep_id: UUID | 
     while unit_id is not None and unit_id in units and unit_id not in seen:
         seen.add(unit_id)
         if units[unit_id].manager_user_id not in (None, rep_id):
-            return units[unit_id].manager_user_id  # type: ignore[no-any-return]
+            return units[unit_id].manager_user_id
         unit_id = units[unit_id].parent_id
     return None

@@ -15,12 +15,13 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
@@ -106,7 +107,7 @@ async def claim(session: AsyncSession, job_name: str, slot: str, at: datetime) -
         stmt = sqlite_insert(JobRun).values(**values).on_conflict_do_nothing(index_elements=["job", "slot"])
     else:
         stmt = insert(JobRun).values(**values)
-    result = await session.execute(stmt)
+    result = cast(CursorResult, await session.execute(stmt))
     await session.commit()
     return bool(result.rowcount)
 

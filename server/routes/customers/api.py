@@ -308,7 +308,7 @@ class CustomerPages(Controller):
                     customer_id,
                     grade,
                     data.get("reason"),
-                    until,  # type: ignore[arg-type]
+                    until,
                 )
             except ProblemError as problem:
                 errors = {e["field"]: e["message"] for e in (problem.extra or {}).get("errors", [])}  # type: ignore[union-attr]

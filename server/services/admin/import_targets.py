@@ -61,7 +61,7 @@ class TargetRows(Handler):
             ),
         )
         for create in self.creates:
-            create["version"] = versions[tuple(create[name] for name in TARGET_KEY_FIELDS)]  # type: ignore[index]
+            create["version"] = versions[tuple(create[name] for name in TARGET_KEY_FIELDS)]
 
     def _values(
         self,

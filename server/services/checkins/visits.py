@@ -438,7 +438,7 @@ class CheckinsService(Service):
         cache = self.session.info.setdefault("checkins.org_settings", {})
         if unit_id not in cache:
             cache[unit_id] = await self.session.scalar(_SETTINGS_ABOVE, {"unit_id": unit_id})
-        return cache[unit_id]  # type: ignore[no-any-return]
+        return cache[unit_id]
 
     async def _interval(self, unit_id: UUID, grade: str) -> int:
         """The company's visit interval for `grade` (its policy, else the default)."""
@@ -497,9 +497,9 @@ class CheckinsService(Service):
         ]
 
 
-_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
-_CHECKINS: Table = Checkin.__table__  # type: ignore[assignment]
-_TASKS: Table = Task.__table__  # type: ignore[assignment]
+_CUSTOMERS: Table = Customer.__table__
+_CHECKINS: Table = Checkin.__table__
+_TASKS: Table = Task.__table__
 
 
 def _visit_dates_update(with_order: bool) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -140,7 +141,7 @@ class CustomersService(Service):
             rows=rows, total=int(total or 0), page=page, page_size=page_size or len(rows) or 1
         )
 
-    async def owners(self, access: Scope) -> list[tuple[UUID, str]]:
+    async def owners(self, access: Scope) -> builtins.list[tuple[UUID, str]]:
         """Reps the caller sees, for the owner filter."""
         stmt = select(User.id, User.name).where(User.role == "rep", access.user_clause(User.id))
         return [(row.id, row.name) for row in await self.session.execute(stmt.order_by(User.name))]
@@ -156,7 +157,7 @@ class CustomersService(Service):
         if customer is None:
             return None
         intervals, today = await self._policy(access.principal)
-        names = dict(
+        names: dict[UUID | None, str] = dict(
             (await self.session.execute(
                 select(User.id, User.name).where(
                     User.id.in_({customer.owner_rep_id, customer.grade_override_by} - {None})
@@ -251,7 +252,7 @@ class CustomersService(Service):
         customer.grade_override_by = access.principal.id if grade else None
         computed: Grade = customer.computed_grade or "D"  # type: ignore[assignment]
         customer.grade = effective_grade(computed, grade, until, today)
-        interval = (await policy.intervals(company_id))[customer.grade]  # type: ignore[index]
+        interval = (await policy.intervals(company_id))[customer.grade]
         customer.next_visit_due = next_due(customer.last_visit_on, interval, today)
         customer.updated_at = self.clock.now()
         self.session.add(

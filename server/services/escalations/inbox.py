@@ -6,6 +6,7 @@ manager those of their subtree, an executive everything. Out of scope reads as m
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -132,7 +133,7 @@ class EscalationInbox(Service):
         view.events = await self._events(escalation_id)
         return view
 
-    async def recent_activity(self, rep_id: UUID, days: int = 7) -> dict[str, list[Any]]:
+    async def recent_activity(self, rep_id: UUID, days: int = 7) -> dict[str, builtins.list[Any]]:
         """The rep's latest check-ins and tasks, to judge an escalation in context."""
         since = self.clock.now() - timedelta(days=days)
         checkins = await self.session.execute(
@@ -174,7 +175,7 @@ class EscalationInbox(Service):
             )
         )
 
-    async def _events(self, escalation_id: UUID) -> list[dict[str, Any]]:
+    async def _events(self, escalation_id: UUID) -> builtins.list[dict[str, Any]]:
         actor = aliased(User)
         rows = await self.session.execute(
             select(EscalationEvent, actor.name.label("actor_name"))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -196,7 +197,7 @@ class EscalationsService(Service):
                 )
         except IntegrityError:
             return False  # a concurrent sweep opened a new row for this key first
-        if not result.rowcount:
+        if not cast(CursorResult, result).rowcount:
             return False
         for name, value in values.items():  # mirror the UPDATE without scheduling another one
             set_committed_value(escalation, name, value)

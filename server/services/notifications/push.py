@@ -11,12 +11,14 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 from uuid import UUID, uuid4
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
@@ -74,7 +76,7 @@ class PushSubscriptionsService(Service):
         result = await self.session.execute(
             table.delete().where(table.c.endpoint == endpoint, table.c.user_id == user_id)
         )
-        return bool(result.rowcount)
+        return bool(cast(CursorResult, result).rowcount)
 
     async def active_for(self, user_ids: set[UUID]) -> dict[UUID, list[Target]]:
         stmt = select(

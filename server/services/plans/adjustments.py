@@ -13,6 +13,7 @@ quarter or year, become a pending request that an executive other than the reque
 
 from __future__ import annotations
 
+import builtins
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
@@ -237,7 +238,7 @@ class AdjustmentsService(Service):
             )
         self.plans.audit_many(principal, "target.rescaled", rescaled, note)
 
-    async def _rescale_descendants(self, roots: list[Target]) -> list[Target]:
+    async def _rescale_descendants(self, roots: builtins.list[Target]) -> builtins.list[Target]:
         """Re-split every changed target's children in proportion, level by level."""
         below = await self.plans.descendants([r.id for r in roots])
         children: dict[UUID, list[Target]] = defaultdict(list)

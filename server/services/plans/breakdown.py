@@ -142,7 +142,7 @@ class BreakdownService(Service):
             parent.period_end,
             granularity,
             month_weights,
-            holidays,  # type: ignore[arg-type]
+            holidays,
         )
         places = places_for(parent.metric, parent.amount)
         if places == 0 and parent.amount:

@@ -71,7 +71,7 @@ class OrgTree:
         return found
 
     def company_of(self, unit_id: UUID | None) -> UUID | None:
-        return self.ancestors(unit_id)[-1] if unit_id in self.units else None  # type: ignore[arg-type]
+        return self.ancestors(unit_id)[-1] if unit_id in self.units else None
 
     def timezone(self, unit_id: UUID | None) -> str:
         unit = self.units.get(unit_id) if unit_id else None

@@ -8,6 +8,7 @@ reps move together. Approving a target supersedes any other approved target with
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -238,7 +239,7 @@ class PlansService(Service):
 
     async def transition(
         self, principal: Principal, target: Target, action: str, comment: str | None = None
-    ) -> list[Target]:
+    ) -> builtins.list[Target]:
         """Submit, approve or return a target and its descendants in the matching state."""
         rule = TRANSITIONS[action]
         if target.status not in rule.from_states:
@@ -276,7 +277,7 @@ class PlansService(Service):
         self.audit_many(principal, f"target.{rule.verb}", moved, {"comment": comment} if comment else {})
         return moved
 
-    async def descendants(self, root_ids: Sequence[UUID]) -> list[Target]:
+    async def descendants(self, root_ids: Sequence[UUID]) -> builtins.list[Target]:
         """Every live target below these (breadth first, parents before children)."""
         found: list[Target] = []
         frontier = list(root_ids)
