@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -247,7 +247,9 @@ def _page_filters(request: Request[Any, Any, Any]) -> tuple[CustomerFilters, int
         owner = UUID(params.get("owner_rep_id") or "")
     except ValueError:
         owner = None
-    sort = params.get("sort") if params.get("sort") in SORTS else "name"
+    sort = params.get("sort") or "name"
+    if sort not in SORTS:
+        sort = "name"
     page = int(params["page"]) if (params.get("page") or "").isdigit() else 1
     q = (params.get("q") or "").strip()[:100] or None
     return CustomerFilters(grade, owner, params.get("overdue") in ("1", "true", "on"), q, sort), max(page, 1)
@@ -306,7 +308,7 @@ class CustomerPages(Controller):
                 updated = await services.get(CustomersService).set_override(
                     access,
                     customer_id,
-                    grade,
+                    cast(GradeLetter | None, grade),  # checked against the four letters above
                     data.get("reason"),
                     until,
                 )

@@ -215,7 +215,7 @@ class CheckinsService(Service):
         # A concurrent identical request may commit first: then nothing is inserted and we answer
         # as a replay. PostgreSQL makes this INSERT wait for the other transaction to finish.
         checkin = await self.session.scalar(
-            _INSERT_ONCE[self.session.bind.dialect.name == "postgresql"],
+            _INSERT_ONCE[self.session.get_bind().dialect.name == "postgresql"],
             values,
             execution_options={"populate_existing": True},
         )

@@ -85,7 +85,7 @@ class CustomerDetail:
     history: list[Any] = field(default_factory=list)  # (GradeChange, changed-by name)
 
 
-def overdue_clause(intervals: dict[Grade, int], today: date) -> ColumnElement[bool]:
+def overdue_clause(intervals: dict[str, int], today: date) -> ColumnElement[bool]:
     """SQL for domain.policy.overdue_ratio(...) > 1: never visited, or last visit + interval < today."""
     late = (
         and_(Customer.grade == g, Customer.last_visit_on < today - timedelta(days=intervals[g]))
@@ -95,15 +95,15 @@ def overdue_clause(intervals: dict[Grade, int], today: date) -> ColumnElement[bo
 
 
 class CustomersService(Service):
-    async def _policy(self, principal: Principal) -> tuple[dict[Grade, int], date]:
+    async def _policy(self, principal: Principal) -> tuple[dict[str, int], date]:
         policy = self.ctx.get(VisitPolicyService)
         intervals = await policy.intervals(await policy.company_of(principal.org_unit_id))
         return intervals, self.clock.local_date(principal.timezone)
 
     def _row(
-        self, customer: Customer, owner: str | None, intervals: dict[Grade, int], today: date
+        self, customer: Customer, owner: str | None, intervals: dict[str, int], today: date
     ) -> CustomerRow:
-        interval = intervals.get(customer.grade, intervals["D"])  # type: ignore[call-overload]
+        interval = intervals.get(customer.grade, intervals["D"])
         since = None if customer.last_visit_on is None else (today - customer.last_visit_on).days
         return CustomerRow(
             customer=customer,

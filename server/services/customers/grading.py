@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    Select,
     String,
     Table,
     and_,
@@ -364,7 +365,7 @@ class GradingService(Service):
             # nested loop over customers for the joins below.
             await self.session.execute(text("ANALYZE grading_changes"))
         history = await self.session.execute(_history(sql, now, today))
-        drops = [GradeDrop(*row, graded_on=today) for row in await self.session.execute(_drops())]
+        drops = [GradeDrop(*row._tuple(), graded_on=today) for row in await self.session.execute(_drops())]
         updated = await self.session.execute(_apply(now))
         await self.session.execute(DropTable(changes))
         result = RegradeResult(
@@ -423,7 +424,7 @@ def _history(sql: _Sql, now: datetime, today: date) -> Any:
     return insert(GradeChange).from_select(target, rows)
 
 
-def _drops() -> Any:
+def _drops() -> Select[UUID, str, str, UUID | None, UUID]:
     c = changes.c
     return (  # in GradeDrop's field order
         select(c.id, Customer.name, c.grade, Customer.owner_rep_id, Customer.org_unit_id)

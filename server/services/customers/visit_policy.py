@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Date, case, func, literal, select, update
+from sqlalchemy import ColumnElement, Date, SQLColumnExpression, case, func, literal, select, update
 
 from server.core.access import company_id_for_unit
 from server.core.audit import AuditService
@@ -27,8 +27,8 @@ def company_units_cte(company_id: UUID) -> Any:
 
 def next_due_expr(
     dialect: str,
-    last_visit: ColumnElement[Any],
-    grade: ColumnElement[Any],
+    last_visit: SQLColumnExpression[Any],
+    grade: SQLColumnExpression[Any],
     intervals: Mapping[str, int],
     today: date,
 ) -> ColumnElement[Any]:
@@ -44,9 +44,9 @@ def next_due_expr(
 
 
 class VisitPolicyService(Service):
-    async def intervals(self, company_id: UUID | None) -> dict[Grade, int]:
+    async def intervals(self, company_id: UUID | None) -> dict[str, int]:
         """Interval days per grade for a company; grades without a row use the defaults."""
-        intervals: dict[Grade, int] = dict(DEFAULT_VISIT_INTERVALS)
+        intervals = dict(DEFAULT_VISIT_INTERVALS)
         if company_id is None:
             return intervals
         rows = await self.session.execute(
@@ -67,7 +67,7 @@ class VisitPolicyService(Service):
 
     async def update(
         self, company_id: UUID, intervals: Mapping[str, int], actor_id: UUID
-    ) -> dict[Grade, int]:
+    ) -> dict[str, int]:
         """Replace the company's intervals, then move every customer's next due date to match."""
         before = await self.intervals(company_id)
         existing = {

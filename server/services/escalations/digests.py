@@ -123,7 +123,7 @@ class DigestsService(Service):
             }
             for m in sorted(due, key=lambda m: str(m.id))
         ]
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         stmt = (
             insert(Digest)
             .values(rows)

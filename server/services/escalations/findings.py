@@ -31,7 +31,7 @@ from server.services.plans.calendar import OrgTree
 from server.services.plans.progress import ProgressQuery, ProgressService, ScopeProgress
 
 METRICS = ("revenue", "visits")
-SEVERITY_RANK = {Severity.YELLOW: 1, Severity.ORANGE: 2, Severity.RED: 3}
+SEVERITY_RANK: dict[str, int] = {Severity.YELLOW: 1, Severity.ORANGE: 2, Severity.RED: 3}
 
 
 @dataclass(frozen=True)

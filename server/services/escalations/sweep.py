@@ -66,7 +66,7 @@ class EscalationsService(Service):
     async def _take_writer_lock(self) -> None:
         # SQLite has one writer: writing first makes a concurrent sweep wait for this one to
         # commit instead of failing later on a stale read snapshot. PostgreSQL locks rows instead.
-        if self.session.bind.dialect.name == "sqlite":
+        if self.session.get_bind().dialect.name == "sqlite":
             await self.session.execute(update(Escalation).where(text("0 = 1")).values(clear_count=0))
 
     async def _climb_hours(self) -> dict[UUID | None, int]:
@@ -207,7 +207,7 @@ class EscalationsService(Service):
     async def _insert(
         self, findings: list[Finding], now: datetime, counts: Counter[str], notices: list[EscalationNotice]
     ) -> None:
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         table = Escalation.__table__
         # ON CONFLICT on the partial index: a key opened meanwhile by another sweep is skipped.
         # Run with a list of rows: one statement compiled once, sent as multi-row pages (a

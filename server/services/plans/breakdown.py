@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import delete, select
@@ -22,6 +22,7 @@ from server.core.errors import ProblemError, field_error
 from server.core.services import Service
 from server.db.models import SeasonalDistribution, Target, User
 from server.domain.breakdown import (
+    Granularity,
     month_weights_from_json,
     shares_even,
     shares_from_actuals,
@@ -140,7 +141,7 @@ class BreakdownService(Service):
             parent.amount,
             parent.period_start,
             parent.period_end,
-            granularity,
+            cast(Granularity, granularity),  # one of FINER's, checked above
             month_weights,
             holidays,
         )
