@@ -65,9 +65,7 @@ class VisitPolicyService(Service):
         tz = await self.session.scalar(select(OrgUnit.timezone).where(OrgUnit.id == company_id))
         return self.clock.local_date(tz or "UTC")
 
-    async def update(
-        self, company_id: UUID, intervals: Mapping[str, int], actor_id: UUID
-    ) -> dict[str, int]:
+    async def update(self, company_id: UUID, intervals: Mapping[str, int], actor_id: UUID) -> dict[str, int]:
         """Replace the company's intervals, then move every customer's next due date to match."""
         before = await self.intervals(company_id)
         existing = {
