@@ -127,9 +127,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return Redirect(f"/login?next={request.url.path}")
     detail = exc.detail
     extra = exc.extra if isinstance(exc.extra, dict) else {}
-    errors = extra.pop("errors", None) if extra else None
+    extra_errors = extra.pop("errors", None) if extra else None
     if is_api(request):
-        return problem(status, _title(status), detail, errors, headers=headers or None, **extra)
+        return problem(status, _title(status), detail, extra_errors, headers=headers or None, **extra)
     if status == 404:
         return _page(request, 404, "errors/404.html", _("Page not found"))
     if status == 403:

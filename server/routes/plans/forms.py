@@ -196,7 +196,8 @@ class PlanForms(Controller):
         errors: dict[str, str],
         form: dict[str, str],
     ) -> Any:
-        child_scope, children = "org_unit", []
+        child_scope: str = "org_unit"
+        children: list[UUID] = []
         if target.scope == "org_unit":
             try:
                 tree = await OrgTree.load(services.session)

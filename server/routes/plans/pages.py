@@ -163,11 +163,8 @@ class PlansPages(Controller):
         data: FormData,
     ) -> Any:
         """Submit (managers), approve or return (executives) from the target page or the queue."""
-        back = (
-            data.get("next")
-            if (data.get("next") or "").startswith("/plans")
-            else f"/plans/targets/{target_id}"
-        )
+        asked = data.get("next") or ""
+        back = asked if asked.startswith("/plans") else f"/plans/targets/{target_id}"
         if action != "submit" and not principal.is_executive:
             return redirect(back, "error", _("Only an executive approves or returns a plan."))
         plans = services.get(PlansService)

@@ -120,7 +120,7 @@ def task_out(item: TaskItem) -> TaskOut:
 
 
 def day_out(view: DayView) -> DayOut:
-    plan = view.plan and PlanOut(view.plan.generated_at, view.plan.algorithm, view.plan.stats)
+    plan = PlanOut(view.plan.generated_at, view.plan.algorithm, view.plan.stats) if view.plan else None
     return DayOut(view.rep.id, view.local_date, plan, view.counts, [task_out(i) for i in view.items])
 
 

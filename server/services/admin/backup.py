@@ -21,6 +21,7 @@ from uuid import UUID
 from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import Column, Date, DateTime, Numeric, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import BindParameter
 
 import server.db.models  # noqa: F401  (every table on the metadata)
 from server.db.base import metadata
@@ -150,7 +151,7 @@ async def _restore_table(connection: Any, table: Table, archive: tarfile.TarFile
         await connection.execute(insert(table), rows)
         count += len(rows)
     if links:
-        values = {name: bindparam(name) for name in deferred}
+        values: dict[str, BindParameter[Any]] = {name: bindparam(name) for name in deferred}
         stmt = update(table).where(table.c.id == bindparam("_id")).values(**values)
         for offset in range(0, len(links), BATCH):
             await connection.execute(stmt, links[offset : offset + BATCH])

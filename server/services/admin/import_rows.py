@@ -134,6 +134,10 @@ class Handler:
         self.touched_customers: set[UUID] = set()
         self.visible: set[UUID] = set()
 
+    async def check(self, rows: list[tuple[int, dict[str, str]]]) -> None:
+        """Validate the parsed rows (rejects go to the report); collect creates and updates."""
+        raise NotImplementedError
+
     def count(self, changes: dict[str, Any], current: Any) -> None:
         if changes:
             self.updates.append((current, changes))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import i18n
@@ -85,7 +85,7 @@ def rung_of(principal: Principal, escalation: Escalation) -> int:
     return Level.REP
 
 
-def scope_clause(access: Scope) -> object:
+def scope_clause(access: Scope) -> ColumnElement[bool]:
     """Escalations the caller may see: a rep those about themself; others their subtree's."""
     if access.principal.is_rep:
         return (Escalation.subject_type == "user") & (Escalation.subject_id == access.principal.id)

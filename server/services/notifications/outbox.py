@@ -261,7 +261,7 @@ class NotificationsService(Service):
             )
             .execution_options(synchronize_session=False)
         )
-        return [Claimed(*row) for row in (await self.session.execute(stmt)).all()]
+        return [Claimed(**row._asdict()) for row in (await self.session.execute(stmt)).all()]
 
     async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
         """Write delivery results; a row whose lease was lost to another dispatcher is left alone."""

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import structlog
@@ -94,7 +94,7 @@ class PushSubscriptionsService(Service):
     async def record_results(self, ok: set[UUID], gone: set[UUID], failed: set[UUID]) -> None:
         now = self.clock.now()
         model = PushSubscription
-        statements = [
+        statements: list[tuple[set[UUID], dict[str, Any]]] = [
             (ok, {"last_success_at": now, "failures": 0}),
             (gone, {"disabled_at": now, "failures": model.failures + 1}),
             (failed - ok - gone, {"failures": model.failures + 1}),
@@ -137,27 +137,26 @@ class _BatchResults:
 
 def decide(notification: Claimed, results: Sequence[SendResult], now: datetime) -> Outcome:
     """One notification's fate from its deliveries: any device reached means sent."""
-    base = {"id": notification.id, "attempts": notification.attempts}
+    base = functools.partial(Outcome, notification.id, notification.attempts)
     if not results:
-        return Outcome(**base, status="skipped", last_error="no active push subscription")
+        return base(status="skipped", last_error="no active push subscription")
     if any(r.kind == "ok" for r in results):
-        return Outcome(**base, status="sent", sent_at=now)
+        return base(status="sent", sent_at=now)
     error = "; ".join(sorted({r.detail for r in results}))
     retryable = [r for r in results if r.kind == "retry"]
     if retryable:
         when = next_attempt(notification.attempts, now)
         if when is None:
-            return Outcome(**base, status="dead", last_error=error)
+            return base(status="dead", last_error=error)
         wait = max(r.retry_after_s or 0 for r in retryable)  # a push service asking us to back off
-        return Outcome(
-            **base,
+        return base(
             status="pending",
             next_attempt_at=max(when, now + timedelta(seconds=wait)),
             last_error=error,
         )
     if all(r.kind == "gone" for r in results):
-        return Outcome(**base, status="skipped", last_error=f"push subscriptions gone: {error}")
-    return Outcome(**base, status="failed", last_error=error)
+        return base(status="skipped", last_error=f"push subscriptions gone: {error}")
+    return base(status="failed", last_error=error)
 
 
 class Dispatcher:

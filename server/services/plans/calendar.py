@@ -50,7 +50,7 @@ class OrgTree:
                 children[unit.parent_id].append(unit.id)
         return cls(units, dict(children))
 
-    def ancestors(self, unit_id: UUID) -> list[UUID]:
+    def ancestors(self, unit_id: UUID | None) -> list[UUID]:
         """The unit and its ancestors, nearest first (stops on a cycle rather than looping)."""
         chain: list[UUID] = []
         current: UUID | None = unit_id

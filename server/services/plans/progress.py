@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
-from sqlalchemy import bindparam, literal, select
+from sqlalchemy import BindParameter, bindparam, literal, select
 
 from server.core.services import Service
 from server.db.models import Customer, Target, User
@@ -112,7 +112,7 @@ class ProgressQuery:
 class _Loaded(NamedTuple):
     """One question's targets and actuals, waiting for the holidays and thresholds of all."""
 
-    index: int
+    position: int  # in the list of questions (a field named `index` would shadow tuple.index)
     query: ProgressQuery
     targets: dict[UUID, _TargetRow]
     homes: dict[UUID, ScopeHome]
@@ -140,7 +140,7 @@ def _targets_statement(scope: str) -> Any:
         query = select(*columns, home_unit.label("home_unit"), literal(None).label("home_tz"))
         if scope == "customer":
             query = query.outerjoin(Customer, Customer.id == Target.scope_id)
-    as_of = bindparam("as_of")
+    as_of: BindParameter[date] = bindparam("as_of")
     return query.where(
         Target.scope == scope,
         Target.scope_id.in_(bindparam("ids", expanding=True)),
@@ -294,11 +294,11 @@ class ProgressService(Service):
                     {r.id: ScopeHome(r.org_unit_id, r.timezone) for r in await self.session.execute(query)}
                 )
             else:
-                query = select(Customer.id, Customer.org_unit_id).where(Customer.id.in_(part))
+                owned = select(Customer.id, Customer.org_unit_id).where(Customer.id.in_(part))
                 homes.update(
                     {
                         r.id: ScopeHome(r.org_unit_id, tree.timezone(r.org_unit_id))
-                        for r in await self.session.execute(query)
+                        for r in await self.session.execute(owned)
                     }
                 )
         return homes

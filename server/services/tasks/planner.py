@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import BindParameter, Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -199,7 +199,7 @@ class PlannerService(Service):
         ).returning(DailyPlan.id)
         return (await self.session.execute(stmt)).scalar_one()
 
-    def _insert(self, model: type) -> Any:
+    def _insert(self, model: type | Table) -> Any:
         dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
         return pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
 
@@ -262,8 +262,10 @@ class PlannerService(Service):
             return inputs
         for customer in await self._customers(rep_ids, day):
             inputs[customer.owner_rep_id].customers.append(customer)
-        for row in await self.session.execute(_PROMISES, params):
-            inputs[row.rep_id].promises.setdefault(row.customer_id, PromiseRow(row.id, row.text))
+        for promise in await self.session.execute(_PROMISES, params):
+            inputs[promise.rep_id].promises.setdefault(
+                promise.customer_id, PromiseRow(promise.id, promise.text)
+            )
         for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
             inputs[rep_id].remaining_gap = gap
         return inputs
@@ -351,8 +353,8 @@ def _rep_columns() -> Any:
 
 # Statements built once at import: a sweep only binds values, so SQLAlchemy neither rebuilds
 # them nor recomputes their cache keys (on a small world that cost more than running them).
-_REP_IDS = bindparam("rep_ids", expanding=True)
-_DAY = bindparam("day")
+_REP_IDS: BindParameter[list[UUID]] = bindparam("rep_ids", expanding=True)
+_DAY: BindParameter[date] = bindparam("day")
 
 # The day's tasks are re-ranked in place, so they are ORM objects; earlier days only feed
 # carry-overs and are never changed here: plain rows, cheaper to load.
