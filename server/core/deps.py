@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import (
     NotAuthorizedException,
-    NotFoundException,
     PermissionDeniedException,
 )
 from litestar.handlers.base import BaseRouteHandler
@@ -58,11 +56,6 @@ async def provide_services(request: Request[Any, Any, Any], db_session: AsyncSes
 
 async def provide_access(principal: Principal, db_session: AsyncSession) -> Scope:
     return await Scope.load(db_session, principal)
-
-
-def not_found(entity: str, entity_id: UUID | str) -> NotFoundException:
-    """Out-of-scope and missing objects look the same, so ids leak nothing."""
-    return NotFoundException(detail=f"{entity} {entity_id} not found.")
 
 
 dependencies = {

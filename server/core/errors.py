@@ -58,6 +58,13 @@ def field_error(field: str, message: str, status_code: int = 422) -> ProblemErro
     return ProblemError(status_code, f"{field}: {message}", [{"field": field, "message": message}])
 
 
+def not_found(entity: str, entity_id: object, field: str | None = None) -> ProblemError:
+    """404 for a missing or out-of-scope object (they look the same, so ids leak nothing); `field`
+    names the request field that pointed at it."""
+    errors = [{"field": field, "message": "not found"}] if field else None
+    return ProblemError(404, f"{entity} {entity_id} not found.", errors)
+
+
 def is_api(request: Request[Any, Any, Any]) -> bool:
     accept = request.headers.get("accept", "")
     return request.url.path.startswith("/api/") or (
@@ -200,5 +207,6 @@ __all__ = [
     "exception_handlers",
     "field_error",
     "is_api",
+    "not_found",
     "problem",
 ]

@@ -17,8 +17,8 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter, QueryParameter
 
 from server.core.access import Scope
-from server.core.deps import not_found, require_login, require_role
-from server.core.errors import ProblemError
+from server.core.deps import require_login, require_role
+from server.core.errors import ProblemError, not_found
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render

@@ -13,9 +13,10 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import ColumnElement
 
-from server.core.access import Principal, Scope, company_id_for_unit
+from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
 from server.core.errors import field_error
+from server.core.org import company_id_for_unit
 from server.core.services import Services
 from server.db.models import SeasonalDistribution, Target, TargetAdjustment
 from server.routes.admin.imports import csv_or_json

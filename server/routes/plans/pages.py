@@ -12,8 +12,8 @@ from litestar.params import Body
 
 from server.clock import Clock
 from server.core.access import Principal, Scope
-from server.core.deps import not_found, require_role
-from server.core.errors import ProblemError
+from server.core.deps import require_role
+from server.core.errors import ProblemError, not_found
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import redirect, render

@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 import msgspec
 import structlog
 from sqlalchemy import Select, Table, bindparam, case, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError
+from server.core.errors import ProblemError, not_found
+from server.core.org import ancestors_cte
 from server.core.services import Service
+from server.core.upsert import insert_or_skip
 from server.db.models import Checkin, Customer, Order, OrgSettings, OrgUnit, Promise, Task, VisitPolicy
 from server.domain.geo import DEFAULT_RADIUS_M, Fix, device_time_problem, geo_status, implausible_flags
 from server.domain.policy import DEFAULT_VISIT_INTERVALS, next_due
@@ -159,11 +159,6 @@ def _reject(problems: list[dict[str, str]]) -> ProblemError:
     return ProblemError(422, detail or f"Invalid {fields}", problems)
 
 
-def _missing(field: str, entity: str, entity_id: UUID) -> ProblemError:
-    # Out of scope and absent look the same (404), so ids leak nothing.
-    return ProblemError(404, f"{entity} {entity_id} not found.", [{"field": field, "message": "not found"}])
-
-
 def _conflict(what: str, fields: list[str]) -> ProblemError:
     detail = f"{what} was already recorded with different data ({', '.join(fields)})."
     errors = [{"field": f, "message": "differs from the request already accepted"} for f in fields]
@@ -277,7 +272,7 @@ class CheckinsService(Service):
         # stale copy is harmless: the conditional UPDATE below is what settles a race.
         checkin = await self.session.get(Checkin, checkin_id)
         if checkin is None or checkin.rep_id != rep.id:
-            raise _missing("checkin_id", "Check-in", checkin_id)
+            raise not_found("Check-in", checkin_id, "checkin_id")
         customer = await self.customer(checkin.customer_id)
         if checkin.checkout_hash is not None:
             return await self._replayed_checkout(checkin, plain, digest), False
@@ -414,21 +409,21 @@ class CheckinsService(Service):
     async def customer_in_scope(self, scope: Scope, customer_id: UUID) -> Customer:
         customer = await self.session.get(Customer, customer_id)
         if customer is None or not scope.sees_customer(customer.owner_rep_id, customer.org_unit_id):
-            raise _missing("customer_id", "Customer", customer_id)
+            raise not_found("Customer", customer_id, "customer_id")
         return customer
 
     async def customer(self, customer_id: UUID) -> Customer:
         """A customer by id, unscoped: callers reach it through a check-in already in scope."""
         customer = await self.session.get(Customer, customer_id)
         if customer is None:
-            raise _missing("customer_id", "Customer", customer_id)
+            raise not_found("Customer", customer_id, "customer_id")
         return customer
 
     async def task_for_visit(self, rep: Principal, task_id: UUID, customer_id: UUID) -> Task:
         """The rep's own task for this customer (404 for anyone else's, 422 for another customer)."""
         task = await self.session.get(Task, task_id)
         if task is None or task.rep_id != rep.id:
-            raise _missing("task_id", "Task", task_id)
+            raise not_found("Task", task_id, "task_id")
         if task.customer_id != customer_id:
             raise _reject([{"field": "task_id", "message": "belongs to another customer"}])
         return task
@@ -465,7 +460,7 @@ class CheckinsService(Service):
         stmt = self._records().where(Checkin.id == checkin_id, scope.user_clause(Checkin.rep_id))
         row = (await self.session.execute(stmt)).first()
         if row is None:
-            raise _missing("checkin_id", "Check-in", checkin_id)
+            raise not_found("Check-in", checkin_id, "checkin_id")
         return CheckinRecord(row[0], row.order_id, row.promise_id)
 
     async def list(
@@ -530,9 +525,7 @@ def _visit_dates_update(with_order: bool) -> Any:
 # needed back.
 _VISIT_DATES = {False: _visit_dates_update(False), True: _visit_dates_update(True)}
 _INSERT_ONCE = {
-    postgres: (pg_insert if postgres else sqlite_insert)(Checkin)
-    .on_conflict_do_nothing(index_elements=["id"])
-    .returning(Checkin)
+    postgres: insert_or_skip("postgresql" if postgres else "sqlite", Checkin, ["id"]).returning(Checkin)
     for postgres in (False, True)
 }
 _PREVIOUS_FIX = (  # the rep's last located arrival up to this one: how fast would they have moved?
@@ -581,9 +574,7 @@ _CLAIM_CHECKOUT = (  # only the first writer's UPDATE matches (checkout_hash sti
 def _company_chain() -> Select[tuple[UUID]]:
     """The unit (bound as :unit_id) and its ancestors: only the company among them has settings
     and policies."""
-    unit = bindparam("unit_id", type_=OrgUnit.__table__.c.id.type)
-    chain = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit).cte("chain", recursive=True)
-    chain = chain.union_all(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == chain.c.parent_id))
+    chain = ancestors_cte(bindparam("unit_id", type_=OrgUnit.__table__.c.id.type))
     return select(chain.c.id)
 
 

@@ -44,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateTable, DropTable
 
-from server.core.access import subtree_unit_ids
+from server.core.org import subtree_unit_ids
 from server.core.services import Service
 from server.db.models import Customer, GradeChange, Order, OrgUnit
 from server.domain.grading import GRADE_DROP_FROM_A

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
+from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import User
 from server.domain.escalation import (
@@ -27,7 +28,6 @@ from server.domain.escalation import (
     severity_for_status,
     team_level_for_severity,
 )
-from server.services.plans.calendar import OrgTree
 from server.services.plans.progress import ProgressQuery, ProgressService, ScopeProgress
 
 METRICS = ("revenue", "visits")

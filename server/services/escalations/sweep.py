@@ -15,12 +15,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.core.services import Service
+from server.core.upsert import insert_or_skip
 from server.db.models import Escalation, EscalationEvent, OrgSettings
 from server.domain.escalation import resolution_step, time_climb
 from server.services.escalations.findings import SEVERITY_RANK, Finding, find_pace_problems
@@ -206,16 +205,13 @@ class EscalationsService(Service):
     async def _insert(
         self, findings: list[Finding], now: datetime, counts: Counter[str], notices: list[EscalationNotice]
     ) -> None:
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
         table = Escalation.__table__
         # ON CONFLICT on the partial index: a key opened meanwhile by another sweep is skipped.
         # Run with a list of rows: one statement compiled once, sent as multi-row pages (a
         # multi-row .values() would be compiled anew every sweep).
-        stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["dedup_key"], index_where=text("state <> 'resolved'"))
-            .returning(table.c.id, table.c.dedup_key)
-        )
+        stmt = insert_or_skip(
+            self.session, table, ["dedup_key"], index_where=text("state <> 'resolved'")
+        ).returning(table.c.id, table.c.dedup_key)
         for offset in range(0, len(findings), _INSERT_CHUNK):
             rows = {
                 row["dedup_key"]: row

@@ -26,12 +26,13 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, literal, select
 
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Customer, Target, User
 from server.domain.breakdown import month_weights_from_json
 from server.domain.pace import Progress, Thresholds, compute_progress
 from server.services.plans.actuals import new_customers_query, revenue_query, utc_window, visits_query
-from server.services.plans.calendar import OrgTree, load_holidays, load_thresholds
+from server.services.plans.calendar import load_holidays, load_thresholds
 
 SCOPES = ("user", "org_unit", "customer")
 METRICS = ("revenue", "visits", "new_customers")

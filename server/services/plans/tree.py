@@ -11,9 +11,9 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from server.core.access import Scope
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Customer, Target, User
-from server.services.plans.calendar import OrgTree
 from server.services.plans.progress import ProgressService, ScopeProgress
 from server.services.plans.rules import natural_end
 from server.services.plans.targets import LIVE

@@ -24,13 +24,13 @@ from sqlalchemy import select
 from server.core.access import Scope
 from server.core.errors import field_error
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree, UnitInfo
 from server.core.services import Service
 from server.db.models import OrgSettings
 from server.domain.calendar import month_end
 from server.domain.numbers import ratio
 from server.domain.scorecard import DEFAULT_SCORE_WEIGHTS, weighted_score
 from server.services.customers.visit_policy import VisitPolicyService
-from server.services.plans.calendar import OrgTree, UnitInfo
 from server.services.plans.progress import ProgressService
 from server.services.reviews.metrics import (
     Rep,

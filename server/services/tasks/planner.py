@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from sqlalchemy import bindparam, delete, exists, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.core import i18n
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree
 from server.core.services import Service
+from server.core.upsert import conflict_insert, insert_or_skip
 from server.db.models import (
     Checkin,
     Customer,
@@ -37,7 +37,7 @@ from server.db.models import (
 from server.domain.calendar import is_working_day
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.notifications.outbox import Draft, NotificationsService
-from server.services.plans.calendar import OrgTree, load_holidays
+from server.services.plans.calendar import load_holidays
 from server.services.plans.progress import ProgressService
 from server.services.tasks.compose import (
     ALGORITHM,
@@ -182,26 +182,20 @@ class PlannerService(Service):
         # INSERT ... RETURNING per page from a statement compiled once; a multi-row .values()
         # is compiled anew on every call.
         plans = DailyPlan.__table__
-        stmt = (
-            self._insert(plans)
-            .on_conflict_do_nothing(index_elements=["rep_id", "local_date"])
-            .returning(plans.c.rep_id, plans.c.id)
+        stmt = insert_or_skip(self.session, plans, ["rep_id", "local_date"]).returning(
+            plans.c.rep_id, plans.c.id
         )
         return {rep_id: plan_id for rep_id, plan_id in await self.session.execute(stmt, rows)}
 
     async def _upsert_plan(self, rep: RepRow, day: date) -> UUID:
         now = self.clock.now()
-        stmt = self._insert(DailyPlan).values(
+        stmt = conflict_insert(self.session, DailyPlan).values(
             id=uuid4(), rep_id=rep.id, local_date=day, generated_at=now, algorithm=ALGORITHM, stats={}
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["rep_id", "local_date"], set_={"generated_at": now, "algorithm": ALGORITHM}
         ).returning(DailyPlan.id)
         return (await self.session.execute(stmt)).scalar_one()
-
-    def _insert(self, model: type) -> Any:
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        return pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
 
     # ---- planning a batch of reps for one date ----
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, delete, or_, select, update
 
 from server.core.access import Principal, Scope
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import Customer, DailyPlan, Promise, Task, User
 from server.domain.scoring import DEFAULT_WEIGHTS, Reason
@@ -86,7 +86,7 @@ class TasksService(Service):
         """The rep, if the caller may see them; out of scope looks exactly like missing."""
         rep = await self.session.get(User, rep_id)
         if rep is None or rep.role != "rep" or not access.sees_user(rep.id, rep.org_unit_id):
-            raise ProblemError(404, f"Rep {rep_id} not found.")
+            raise not_found("Rep", rep_id)
         return rep
 
     async def user(self, user_id: UUID) -> User:
@@ -128,7 +128,7 @@ class TasksService(Service):
         stmt = select(Task).where(Task.id == task_id, access.user_clause(Task.rep_id))
         task = await self.session.scalar(stmt)
         if task is None:
-            raise ProblemError(404, f"Task {task_id} not found.")
+            raise not_found("Task", task_id)
         return task
 
     async def day(self, rep: User, day: date) -> DayView:

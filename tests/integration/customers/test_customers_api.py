@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
-from server.core.access import subtree_unit_ids
+from server.core.org import subtree_unit_ids
 from server.core.services import Services
 from server.db.models import Customer, User
 from server.domain.policy import DEFAULT_VISIT_INTERVALS, overdue_ratio
