@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -12,11 +13,17 @@ from litestar.exceptions import (
     PermissionDeniedException,
 )
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.clock import Clock
 from server.core.access import Principal, Scope
 from server.core.services import Services
+
+# `?date=YYYY-MM-DD`, a local date; handlers default it to the caller's today.
+DateParam = Annotated[
+    date | None, QueryParameter(name="date", description="Local date (YYYY-MM-DD); default today")
+]
 
 
 def require_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -148,7 +148,7 @@ class InboxPages(Controller):
                 "inbox/_row.html",
                 n=notification,
                 tz=principal.timezone,
-                headers={"HX-Trigger": "inbox-changed"},
+                trigger_event="inbox-changed",
             )
         return redirect("/inbox")
 

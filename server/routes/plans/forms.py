@@ -19,10 +19,10 @@ from server.core.i18n import gettext as _
 from server.core.org import OrgTree, company_id_for_unit
 from server.core.services import Services
 from server.core.templates import redirect, render
-from server.routes.plans.pages import labels
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import FINER, BreakdownService
 from server.services.plans.calendar import SeasonalDistributionsService
+from server.services.plans.labels import plan_labels
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period
 
@@ -130,7 +130,7 @@ class PlanForms(Controller):
             scope_label=names.get(scope_id, ""),
             period=parse_period(period, clock.local_date(principal.timezone)),
             metric=metric,
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )
@@ -221,7 +221,7 @@ class PlanForms(Controller):
             names=names,
             finer=FINER[target.granularity],
             distributions=distributions,
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )
@@ -278,7 +278,7 @@ class PlanForms(Controller):
             name=names.get(target.scope_id, ""),
             low=(target.amount * Decimal("0.85")).quantize(Decimal("0.01")),
             high=(target.amount * Decimal("1.15")).quantize(Decimal("0.01")),
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )

@@ -10,7 +10,8 @@ from litestar.response import Redirect
 from server.core.deps import require_login, require_role
 from server.core.services import Services
 from server.core.templates import render
-from server.routes.tasks.pages import today_page
+from server.domain.tasks import SKIP_REASONS
+from server.services.tasks.tasks import KINDS, TasksService
 
 ROLE_HOME = {"manager": "/team", "executive": "/org", "admin": "/org"}
 
@@ -21,7 +22,8 @@ async def home(request: Request[Any, Any, Any], services: Services) -> Any:
     user = request.scope["user"]
     if user.role in ROLE_HOME:
         return Redirect(ROLE_HOME[user.role], status_code=303)
-    return await today_page(request, services)
+    view = await services.get(TasksService).today(user.id)
+    return render(request, "tasks/today.html", day=view, skip_reasons=SKIP_REASONS, kinds=KINDS)
 
 
 ROUTES: list[Any] = [home]

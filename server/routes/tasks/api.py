@@ -8,18 +8,14 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
-from litestar.params import QueryParameter
 
 from server.core.access import Principal, Scope
-from server.core.deps import require_login, require_role
+from server.core.deps import DateParam, require_login, require_role
 from server.core.services import Services
 from server.domain.tasks import TaskChange
 from server.services.tasks.tasks import DayView, NewTask, TaskItem, TasksService
 
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
-DateParam = Annotated[
-    date | None, QueryParameter(name="date", description="Local date (YYYY-MM-DD); default today")
-]
 
 
 class TaskPatch(msgspec.Struct, forbid_unknown_fields=True):

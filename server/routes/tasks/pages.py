@@ -1,4 +1,5 @@
-"""Daily tasks as pages: the rep's Today list ("/") and a manager's view of a rep's day.
+"""Daily tasks as pages: the card forms of the rep's Today list ("/", server/routes/system/home.py)
+and a manager's view of a rep's day.
 
 The card forms post here as HTML forms; offline, the outbox replays the same fields as JSON to
 PATCH /api/v1/tasks/{id} (see server/routes/tasks/api.py), so both paths share TasksService.change.
@@ -15,25 +16,15 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from server.core.access import Scope
-from server.core.deps import require_login, require_role
+from server.core.deps import DateParam, require_login, require_role
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
 from server.domain.tasks import SKIP_REASONS, TaskChange
-from server.routes.tasks.api import DateParam
 from server.services.tasks.tasks import KINDS, NewTask, TasksService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-async def today_page(request: Request[Any, Any, Any], services: Services) -> Any:
-    """The rep's Today list (rendered at "/"); makes the plan on the spot if it is due."""
-    tasks = services.get(TasksService)
-    rep = await tasks.user(request.scope["user"].id)
-    await tasks.ensure_today(rep)
-    view = await tasks.day(rep, tasks.local_today(rep.timezone))
-    return render(request, "tasks/today.html", day=view, skip_reasons=SKIP_REASONS, kinds=KINDS)
 
 
 def _errors(problem: ProblemError) -> dict[str, str]:
@@ -70,7 +61,6 @@ class TaskPages(Controller):
         try:
             await tasks.change(task, change, request.scope["user"])
         except ProblemError as problem:
-            await services.session.rollback()
             if not is_fragment_request(request):
                 return redirect(back, "error", problem.detail)
             task = await tasks.task_in_scope(task_id, access)
@@ -119,7 +109,6 @@ class TaskPages(Controller):
         try:
             await tasks.add(await tasks.user(request.scope["user"].id), body, request.scope["user"], access)
         except ProblemError as problem:
-            await services.session.rollback()
             return redirect("/", "error", problem.detail)
         return redirect("/", "success", _("Task added."))
 
@@ -180,7 +169,6 @@ class TaskPages(Controller):
         try:
             task, _created = await tasks.add(rep, body, request.scope["user"], access)
         except ProblemError as problem:
-            await services.session.rollback()
             return await self._rep_day(
                 request, services, access, rep_id, body.local_date, _errors(problem), data
             )

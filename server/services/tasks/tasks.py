@@ -131,6 +131,12 @@ class TasksService(Service):
             raise not_found("Task", task_id)
         return task
 
+    async def today(self, rep_id: UUID) -> DayView:
+        """The rep's Today: their plan for their local today, made on the spot if it is due."""
+        rep = await self.user(rep_id)
+        await self.ensure_today(rep)
+        return await self.day(rep, self.local_today(rep.timezone))
+
     async def day(self, rep: User, day: date) -> DayView:
         """The rep's tasks for a date: open ones in route order, then the finished ones."""
         plan = await self.session.scalar(
@@ -187,9 +193,12 @@ class TasksService(Service):
                     409, str(broken), [{"field": broken.field, "message": broken.message}]
                 ) from None
             raise field_error(broken.field, broken.message) from None
+        note_only = status == task.status and not change.snooze_until  # a note or reason, same status
+        if status == "snoozed" and not note_only:
+            self._check_snooze(task, snooze, tz, today, now)
         if change.note is not None:
             task.status_note = change.note or None
-        if status == task.status and not change.snooze_until:  # a note or reason, same status
+        if note_only:
             if status == "skipped" and change.reason:
                 task.status_reason = change.reason
             await self.session.flush()
@@ -223,6 +232,20 @@ class TasksService(Service):
                 )
             )
 
+    @staticmethod
+    def _check_snooze(task: Task, until: datetime | date | None, tz: str, today: date, now: datetime) -> None:
+        """Refuse a snooze target before anything of the task changes (the caller keeps no half)."""
+        if isinstance(until, datetime):
+            if until <= now:
+                raise field_error("snooze_until", "must be in the future")
+            if until.astimezone(ZoneInfo(tz)).date() != task.local_date:
+                raise field_error("snooze_until", "must be later on the task's day; give a date to move it")
+            return
+        if until is None or until <= max(today, task.local_date):
+            raise field_error("snooze_until", "must be a later time today or a date after today")
+        if until > today + timedelta(days=MAX_DAYS_AHEAD):
+            raise field_error("snooze_until", f"must be within {MAX_DAYS_AHEAD} days")
+
     async def _snooze(
         self,
         task: Task,
@@ -233,16 +256,9 @@ class TasksService(Service):
         actor: Principal,
     ) -> None:
         if isinstance(until, datetime):
-            if until <= now:
-                raise field_error("snooze_until", "must be in the future")
-            if until.astimezone(ZoneInfo(tz)).date() != task.local_date:
-                raise field_error("snooze_until", "must be later on the task's day; give a date to move it")
             task.status, task.status_reason, task.snoozed_until, task.due_at = "snoozed", None, until, until
             return
-        if until is None or until <= max(today, task.local_date):
-            raise field_error("snooze_until", "must be a later time today or a date after today")
-        if until > today + timedelta(days=MAX_DAYS_AHEAD):
-            raise field_error("snooze_until", f"must be within {MAX_DAYS_AHEAD} days")
+        assert until is not None  # _check_snooze refused it
         task.status, task.status_reason, task.snoozed_until = "snoozed", MOVED, _instant(until, tz)
         self.session.add(
             Task(
