@@ -19,11 +19,11 @@ from server.core.errors import field_error
 from server.core.org import company_id_for_unit
 from server.core.services import Services
 from server.db.models import SeasonalDistribution, Target, TargetAdjustment
+from server.domain.plans import SCOPES
 from server.routes.admin.imports import csv_or_json
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import BreakdownService
 from server.services.plans.calendar import SeasonalDistributionsService
-from server.services.plans.progress import SCOPES
 from server.services.plans.targets import PlansService
 
 ScopeName = Literal["org_unit", "user", "customer"]

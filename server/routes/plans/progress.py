@@ -18,7 +18,8 @@ from server.core.services import Services
 from server.core.templates import render
 from server.db.models import User
 from server.domain.charts import progress_bar
-from server.services.plans.progress import SCOPES, ProgressService, ScopeProgress
+from server.domain.plans import SCOPES
+from server.services.plans.progress import ProgressService, ScopeProgress
 from server.services.plans.targets import PlansService
 
 

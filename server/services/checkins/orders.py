@@ -15,7 +15,7 @@ from server.core.audit import AuditService
 from server.core.errors import field_error, not_found
 from server.core.services import Service
 from server.db.models import Customer, Order, User
-from server.services.plans.progress import FieldProblem
+from server.domain.plans import FieldProblem
 
 MAX_ORDER = Decimal("99999999999999.99")
 CURRENCY = re.compile(r"^[A-Z]{3}$")

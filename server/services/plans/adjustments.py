@@ -27,9 +27,8 @@ from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import Target, TargetAdjustment
 from server.domain.breakdown import classify_adjustment, shares_even, split_amount
+from server.domain.plans import FieldProblem, check_amount
 from server.services.plans.breakdown import places_for
-from server.services.plans.progress import FieldProblem
-from server.services.plans.rules import check_amount
 from server.services.plans.targets import PlansService, visible_targets
 
 DIRECT_GRANULARITIES = ("month", "week")

@@ -29,8 +29,9 @@ from server.domain.breakdown import (
     split_amount,
     split_period,
 )
+from server.domain.plans import FieldProblem
 from server.services.plans.calendar import load_holidays
-from server.services.plans.progress import FieldProblem, ProgressService
+from server.services.plans.progress import ProgressService
 from server.services.plans.targets import EDITABLE, PlansService, target_key
 
 ORG_METHODS = ("explicit", "last_period", "even")

@@ -22,8 +22,16 @@ from server.core.audit import AuditService
 from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import AuditEntry, Customer, OrgUnit, Target, User
-from server.services.plans.progress import METRICS, SCOPES, FieldProblem, check_choice, chunks
-from server.services.plans.rules import check_amount, check_period, check_weights
+from server.domain.plans import (
+    METRICS,
+    SCOPES,
+    FieldProblem,
+    check_amount,
+    check_choice,
+    check_period,
+    check_weights,
+)
+from server.services.plans.progress import chunks
 
 EDITABLE = frozenset({"draft", "returned"})
 LIVE = ("draft", "submitted", "returned", "approved")  # everything but superseded

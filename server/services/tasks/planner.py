@@ -2,7 +2,7 @@
 
 A sweep groups the due reps by local date and, per batch of reps, runs one query per kind of
 input (customers with their order history, promises, recent tasks, plan gaps). Each rep's day
-is then composed in memory (server.services.tasks.compose) and written with bulk statements.
+is then composed in memory (server.domain.compose) and written with bulk statements.
 The daily_plans row is claimed first with INSERT ... ON CONFLICT DO NOTHING RETURNING, so two
 processes planning at once never both write a rep's day.
 """
@@ -35,11 +35,7 @@ from server.db.models import (
     VisitPolicy,
 )
 from server.domain.calendar import is_working_day
-from server.domain.policy import DEFAULT_VISIT_INTERVALS
-from server.services.notifications.outbox import Draft, NotificationsService
-from server.services.plans.calendar import load_holidays
-from server.services.plans.progress import ProgressService
-from server.services.tasks.compose import (
+from server.domain.compose import (
     ALGORITHM,
     CustomerRow,
     PastTask,
@@ -48,6 +44,10 @@ from server.services.tasks.compose import (
     RepRow,
     compose_day,
 )
+from server.domain.policy import DEFAULT_VISIT_INTERVALS
+from server.services.notifications.outbox import Draft, NotificationsService
+from server.services.plans.calendar import load_holidays
+from server.services.plans.progress import ProgressService
 
 log = structlog.get_logger("fieldsales.planner")
 
@@ -189,12 +189,16 @@ class PlannerService(Service):
 
     async def _upsert_plan(self, rep: RepRow, day: date) -> UUID:
         now = self.clock.now()
-        stmt = conflict_insert(self.session, DailyPlan).values(
-            id=uuid4(), rep_id=rep.id, local_date=day, generated_at=now, algorithm=ALGORITHM, stats={}
+        stmt = (
+            conflict_insert(self.session, DailyPlan)
+            .values(
+                id=uuid4(), rep_id=rep.id, local_date=day, generated_at=now, algorithm=ALGORITHM, stats={}
+            )
+            .on_conflict_do_update(
+                index_elements=["rep_id", "local_date"], set_={"generated_at": now, "algorithm": ALGORITHM}
+            )
+            .returning(DailyPlan.id)
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["rep_id", "local_date"], set_={"generated_at": now, "algorithm": ALGORITHM}
-        ).returning(DailyPlan.id)
         return (await self.session.execute(stmt)).scalar_one()
 
     # ---- planning a batch of reps for one date ----

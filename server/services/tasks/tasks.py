@@ -20,9 +20,9 @@ from server.core.access import Principal, Scope
 from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import Customer, DailyPlan, Promise, Task, User
+from server.domain.compose import end_of_day
 from server.domain.scoring import DEFAULT_WEIGHTS, Reason
 from server.domain.tasks import TaskChange, TaskRuleError, check_change, parse_snooze
-from server.services.tasks.compose import end_of_day
 from server.services.tasks.planner import PlannerService
 
 KINDS = ("visit", "call", "follow_up", "collect", "custom")

@@ -11,8 +11,7 @@ import pytest
 
 from server.db.models import Promise, Task
 from server.domain.calendar import days_to_next_working_day
-from server.domain.policy import DEFAULT_VISIT_INTERVALS
-from server.services.tasks.compose import (
+from server.domain.compose import (
     CustomerRow,
     RepDayInputs,
     RepRow,
@@ -20,6 +19,7 @@ from server.services.tasks.compose import (
     compose_day,
     end_of_day,
 )
+from server.domain.policy import DEFAULT_VISIT_INTERVALS
 
 DAY = date(2026, 11, 18)
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)

@@ -1,6 +1,8 @@
 """Composing one rep's day from loaded data: candidates -> scores -> selection -> route.
 
-No I/O here: the planner service loads the inputs for many reps at once and writes the result.
+Pure: no I/O and nothing of server.db. The planner service (server/services/tasks/planner.py)
+loads the inputs for many reps at once and writes the result; it passes its Task and Promise
+objects, which fit the `DayTask` / `PastTaskLike` / `PromiseLike` shapes below.
 Existing tasks of the day (done, skipped, snoozed, added by hand) are kept; they occupy capacity
 and their customers are not proposed again. Planned ones are re-ranked and re-routed with the
 new tasks; a manager's pin gets fresh reasons when its customer's data is at hand.
@@ -12,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import pairwise
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Protocol, cast
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-from server.db.models import Promise, Task
 from server.domain.calendar import days_to_next_working_day
 from server.domain.grading import Grade
 from server.domain.routing import LatLng, haversine_m, route_order
@@ -77,6 +78,63 @@ class CustomerRow:
     last_on: date | None
 
 
+class PromiseLike(Protocol):
+    """What composing reads of an open promise."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+class PastTaskLike(Protocol):
+    """What composing reads of an earlier task."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def customer_id(self) -> UUID | None: ...
+
+    @property
+    def local_date(self) -> date: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def carried_from_id(self) -> UUID | None: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def title(self) -> str | None: ...
+
+    @property
+    def promise_id(self) -> UUID | None: ...
+
+
+class DayTask(Protocol):
+    """A task already on the day: read, and re-scored, ranked and routed in place."""
+
+    id: UUID
+    customer_id: UUID | None
+    local_date: date
+    status: str
+    source: str
+    carried_from_id: UUID | None
+    kind: str
+    title: str | None
+    promise_id: UUID | None
+    score: float
+    reasons: list[dict[str, Any]]
+    rank: int | None
+    route_order: int | None
+    distance_m: float | None
+
+
 class PromiseRow(NamedTuple):
     """What composing reads of an open promise: a plain row rather than a Promise object."""
 
@@ -101,9 +159,9 @@ class PastTask(NamedTuple):
 class RepDayInputs:
     customers: list[CustomerRow] = field(default_factory=list)
     # earliest open promise per customer
-    promises: dict[UUID, Promise | PromiseRow] = field(default_factory=dict)
-    day_tasks: list[Task] = field(default_factory=list)  # tasks already on the day
-    past_tasks: list[Task | PastTask] = field(default_factory=list)  # recent missed tasks and carried copies
+    promises: dict[UUID, PromiseLike] = field(default_factory=dict)
+    day_tasks: list[DayTask] = field(default_factory=list)  # tasks already on the day
+    past_tasks: list[PastTaskLike] = field(default_factory=list)  # recent missed tasks and carried copies
     remaining_gap: Decimal = Decimal(0)
     coords: dict[UUID, LatLng] = field(default_factory=dict)  # customers of day tasks
 
@@ -124,7 +182,7 @@ def build_candidate(
     day: date,
     intervals: dict[str, int],
     remaining_gap: Decimal,
-    promise: Promise | PromiseRow | None = None,
+    promise: PromiseLike | None = None,
     carried_from: date | None = None,
     pinned: bool = False,
 ) -> Candidate:
@@ -167,13 +225,13 @@ def build_candidate(
 
 def open_carry_overs(
     inputs: RepDayInputs, customers: dict[UUID, CustomerRow]
-) -> dict[UUID | str, Task | PastTask]:
+) -> dict[UUID | str, PastTaskLike]:
     """Missed tasks not carried yet, newest per customer (or per task when it has none).
 
     A customer visited since the task's day needs no carry-over.
     """
     carried = {t.carried_from_id for t in [*inputs.past_tasks, *inputs.day_tasks] if t.carried_from_id}
-    found: dict[UUID | str, Task | PastTask] = {}
+    found: dict[UUID | str, PastTaskLike] = {}
     for task in sorted(inputs.past_tasks, key=lambda t: t.local_date):
         if task.status != "missed" or task.id in carried:
             continue
@@ -198,7 +256,7 @@ def compose_day(
 ) -> Composition:
     """Pick the day's new tasks up to capacity, then rank and route every open task of the day.
 
-    Existing open tasks (Task objects in `inputs.day_tasks`) are updated in place.
+    Existing open tasks (`inputs.day_tasks`) are updated in place.
     """
     customers = {c.id: c for c in inputs.customers}
     taken = {t.customer_id for t in inputs.day_tasks if t.customer_id}
@@ -272,7 +330,7 @@ def _new_row(
     day: date,
     scored: ScoredCandidate,
     inputs: RepDayInputs,
-    carry: dict[UUID | str, Task | PastTask],
+    carry: dict[UUID | str, PastTaskLike],
     customers: dict[UUID, CustomerRow],
     due_at: datetime,
     now: datetime,
