@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import structlog
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -202,7 +202,6 @@ exception_handlers: dict[Any, Any] = {
 }
 
 __all__ = [
-    "MediaType",
     "ProblemError",
     "exception_handlers",
     "field_error",

@@ -31,7 +31,7 @@ from server.core.services import Service
 from server.db.models import Customer, Target, User
 from server.domain.breakdown import month_weights_from_json
 from server.domain.pace import Progress, Thresholds, compute_progress
-from server.domain.plans import GRANULARITIES, METRICS, SCOPES, FieldProblem, check_choice
+from server.domain.plans import GRANULARITIES, METRICS, SCOPES, check_choice
 from server.services.plans.actuals import new_customers_query, revenue_query, utc_window, visits_query
 from server.services.plans.calendar import load_holidays, load_thresholds
 
@@ -351,13 +351,8 @@ class ProgressService(Service):
 
 
 __all__ = [
-    "GRANULARITIES",
-    "METRICS",
-    "SCOPES",
-    "FieldProblem",
     "ProgressQuery",
     "ProgressService",
     "ScopeHome",
     "ScopeProgress",
-    "check_choice",
 ]
