@@ -52,6 +52,11 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return user  # type: ignore[no-any-return]
 
 
+async def provide_caller(request: Request[Any, Any, Any]) -> Principal | None:
+    """The caller if signed in, else None: for pages anyone may open (the login page)."""
+    return request.scope.get("user")
+
+
 async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
     return request.app.state.clock  # type: ignore[no-any-return]
 
@@ -67,6 +72,7 @@ async def provide_access(principal: Principal, db_session: AsyncSession) -> Scop
 
 dependencies = {
     "principal": Provide(provide_principal),
+    "caller": Provide(provide_caller),
     "services": Provide(provide_services),
     "access": Provide(provide_access),
     "clock": Provide(provide_clock),

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+import msgspec
 from litestar.params import QueryParameter
 
 from server.core.access import Principal
@@ -21,6 +22,14 @@ from server.core.i18n import gettext as _
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+T = TypeVar("T")
+
+
+def sent(value: T | msgspec.UnsetType) -> T | None:
+    """A PATCH body field: None when it was not sent (msgspec.UNSET), else its value."""
+    return None if value is msgspec.UNSET else value
+
 
 UNIT_PARAM: Any = QueryParameter(name="org_unit_id", description="Team or region id; default: your own unit")
 

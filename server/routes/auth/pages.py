@@ -58,8 +58,8 @@ class AuthPages(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_page(self, request: Request[Any, Any, Any]) -> Any:
-        if request.scope.get("user"):
+    async def login_page(self, request: Request[Any, Any, Any], caller: Principal | None) -> Any:
+        if caller is not None:
             return Redirect(_safe_next(request.query_params.get("next")))
         return render(
             request,

@@ -17,6 +17,7 @@ from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
 from server.core.errors import field_error
 from server.core.org import company_id_for_unit
+from server.core.params import sent
 from server.core.services import Services
 from server.db.models import SeasonalDistribution, Target, TargetAdjustment
 from server.domain.plans import SCOPES
@@ -47,8 +48,10 @@ class TargetIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TargetEdit(msgspec.Struct, forbid_unknown_fields=True):
-    amount: Decimal | None = None
-    weights: dict[str, Decimal] | None = None
+    """Partial update: only the fields sent change (msgspec.UNSET: not sent)."""
+
+    amount: Decimal | msgspec.UnsetType | None = msgspec.UNSET
+    weights: dict[str, Decimal] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class BreakdownIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -182,7 +185,9 @@ class PlansApi(Controller):
     ) -> dict[str, Any]:
         plans = services.get(PlansService)
         target = await plans.get(access, target_id)
-        return target_out(await plans.edit(principal, target, data.amount, weights_json(data.weights)))
+        return target_out(
+            await plans.edit(principal, target, sent(data.amount), weights_json(sent(data.weights)))
+        )
 
     @post("/targets/{target_id:uuid}/breakdown", guards=[MANAGERS], summary="Split a target into children")
     async def breakdown(

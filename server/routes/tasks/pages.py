@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from server.core.access import Scope
+from server.core.access import Principal, Scope
 from server.core.deps import DateParam, require_login, require_role
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
@@ -44,6 +44,7 @@ class TaskPages(Controller):
     async def change_status(
         self,
         request: Request[Any, Any, Any],
+        principal: Principal,
         services: Services,
         access: Scope,
         task_id: UUID,
@@ -53,13 +54,9 @@ class TaskPages(Controller):
         tasks = services.get(TasksService)
         task = await tasks.task_in_scope(task_id, access)
         change = TaskChange(*(_form_value(data, f) for f in ("status", "reason", "note", "snooze_until")))
-        back = (
-            "/"
-            if task.rep_id == request.scope["user"].id
-            else f"/team/reps/{task.rep_id}/day?date={task.local_date}"
-        )
+        back = "/" if task.rep_id == principal.id else f"/team/reps/{task.rep_id}/day?date={task.local_date}"
         try:
-            await tasks.change(task, change, request.scope["user"])
+            await tasks.change(task, change, principal)
         except ProblemError as problem:
             if not is_fragment_request(request):
                 return redirect(back, "error", problem.detail)
@@ -93,21 +90,19 @@ class TaskPages(Controller):
         )
 
     @post("/plan/regenerate", guards=[require_role("rep")])
-    async def regenerate_mine(self, request: Request[Any, Any, Any], services: Services) -> Any:
+    async def regenerate_mine(self, principal: Principal, services: Services) -> Any:
         tasks = services.get(TasksService)
-        await tasks.regenerate(await tasks.user(request.scope["user"].id), None)
+        await tasks.regenerate(await tasks.user(principal.id), None)
         return redirect("/", "success", _("Your plan was refreshed."))
 
     @post("/tasks", guards=[require_role("rep")])
-    async def add_mine(
-        self, request: Request[Any, Any, Any], services: Services, access: Scope, data: FormData
-    ) -> Any:
+    async def add_mine(self, principal: Principal, services: Services, access: Scope, data: FormData) -> Any:
         tasks = services.get(TasksService)
         body = NewTask(
             title=_form_value(data, "title"), kind=_form_value(data, "kind"), note=_form_value(data, "note")
         )
         try:
-            await tasks.add(await tasks.user(request.scope["user"].id), body, request.scope["user"], access)
+            await tasks.add(await tasks.user(principal.id), body, principal, access)
         except ProblemError as problem:
             return redirect("/", "error", problem.detail)
         return redirect("/", "success", _("Task added."))
@@ -150,7 +145,13 @@ class TaskPages(Controller):
 
     @post("/team/reps/{rep_id:uuid}/tasks", guards=[require_role("manager", "executive")])
     async def add_for_rep(
-        self, request: Request[Any, Any, Any], services: Services, access: Scope, rep_id: UUID, data: FormData
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        services: Services,
+        access: Scope,
+        rep_id: UUID,
+        data: FormData,
     ) -> Any:
         tasks = services.get(TasksService)
         rep = await tasks.rep_in_scope(rep_id, access)
@@ -167,7 +168,7 @@ class TaskPages(Controller):
                 request, services, access, rep_id, None, {"form": _("Check the date and customer.")}, data
             )
         try:
-            task, _created = await tasks.add(rep, body, request.scope["user"], access)
+            task, _created = await tasks.add(rep, body, principal, access)
         except ProblemError as problem:
             return await self._rep_day(
                 request, services, access, rep_id, body.local_date, _errors(problem), data

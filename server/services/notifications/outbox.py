@@ -160,7 +160,6 @@ class NotificationsService(Service):
             result = await self.session.execute(insert_new, values[start : start + INSERT_CHUNK])
             created.update(result.scalars())
         if created:
-            self.ctx.notifications_added = True
             self._wake_after_commit()
         results = []
         for draft in drafts:  # a key repeated within `drafts` counts as created once, the first time
