@@ -23,6 +23,7 @@ from sqlalchemy import Column, Date, DateTime, Numeric, Table, bindparam, func, 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import server.db.models  # noqa: F401  (every table on the metadata)
+from server.clock import Clock, system_clock
 from server.db.base import metadata
 
 FORMAT_VERSION = 1
@@ -66,8 +67,8 @@ async def _schema_revisions(engine: AsyncEngine) -> list[str]:
         return [row[0] for row in rows]
 
 
-async def export_archive(engine: AsyncEngine, path: Path) -> dict[str, Any]:
-    """Write every table to `path` (.tar.gz); returns the manifest."""
+async def export_archive(engine: AsyncEngine, path: Path, clock: Clock = system_clock) -> dict[str, Any]:
+    """Write every table to `path` (.tar.gz); returns the manifest (stamped with `clock`'s now)."""
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as workdir:
         for table in _tables():
@@ -75,7 +76,7 @@ async def export_archive(engine: AsyncEngine, path: Path) -> dict[str, Any]:
         manifest = {
             "format_version": FORMAT_VERSION,
             "schema_revisions": await _schema_revisions(engine),
-            "exported_at": datetime.now(UTC).isoformat(),
+            "exported_at": clock.now().isoformat(),
             "source_dialect": engine.dialect.name,
             "tables": counts,
         }
