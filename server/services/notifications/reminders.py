@@ -57,7 +57,8 @@ class RemindersService(Service):
         narrowest = min([*windows.values(), SECOND_REMINDER_WINDOW])
         due = []
         for row in await self._candidates(now, narrowest):
-            window = windows.get(tree.company_of(row.rep_unit_id), SECOND_REMINDER_WINDOW)
+            company = tree.company_of(row.rep_unit_id)
+            window = windows.get(company, SECOND_REMINDER_WINDOW) if company else SECOND_REMINDER_WINDOW
             if item := self._reminder(row, now, window):
                 due.append(item)
         drafts = [draft for item in due for draft in item.drafts]
