@@ -75,6 +75,10 @@ class OrgTree:
             stack.extend(self.children.get(current, []))
         return found
 
+    def companies(self) -> list[UUID]:
+        """The roots: each is a company with its own settings."""
+        return [unit.id for unit in self.units.values() if unit.parent_id is None]
+
     def company_of(self, unit_id: UUID | None) -> UUID | None:
         return self.ancestors(unit_id)[-1] if unit_id is not None and unit_id in self.units else None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, TableClause
+from sqlalchemy import ColumnElement, TableClause, TextClause
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -37,7 +37,7 @@ def insert_or_skip(
     bind: AsyncSession | AsyncConnection | str,
     target: Target | TableClause,
     index_elements: Sequence[str],
-    index_where: ColumnElement[bool] | None = None,
+    index_where: ColumnElement[bool] | TextClause | None = None,
 ) -> Insert:
     """INSERT ... ON CONFLICT (index_elements) DO NOTHING: rows already there are left alone."""
     return conflict_insert(bind, target).on_conflict_do_nothing(

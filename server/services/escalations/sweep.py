@@ -18,9 +18,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from server.core.org import OrgTree, company_settings
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
-from server.db.models import Escalation, EscalationEvent, OrgSettings
+from server.db.models import Escalation, EscalationEvent
 from server.domain.escalation import resolution_step, time_climb
 from server.services.escalations.findings import SEVERITY_RANK, Finding, find_pace_problems
 from server.services.escalations.ladder import EscalationNotice, Ladder, notify_escalations
@@ -43,7 +44,7 @@ class EscalationsService(Service):
         await self._take_writer_lock()
         ladder = await Ladder.load(self.session)
         findings = {f.key: f for f in await find_pace_problems(self.ctx, ladder.tree, now)}
-        climb_hours = await self._climb_hours()
+        climb_hours = await self._climb_hours(ladder.tree)
         counts: Counter[str] = Counter()
         notices: list[EscalationNotice] = []
         for escalation in await self._open_escalations():
@@ -67,9 +68,10 @@ class EscalationsService(Service):
         if self.session.bind.dialect.name == "sqlite":
             await self.session.execute(update(Escalation).where(text("0 = 1")).values(clear_count=0))
 
-    async def _climb_hours(self) -> dict[UUID | None, int]:
-        rows = await self.session.execute(select(OrgSettings.company_id, OrgSettings.escalation_climb_h))
-        return {company: max(1, hours) for company, hours in rows}
+    async def _climb_hours(self, tree: OrgTree) -> dict[UUID | None, int]:
+        """Hours before an open escalation climbs a rung, per company (core/org.py settings)."""
+        found = await company_settings(self.session, tree.companies())
+        return {company: max(1, row.escalation_climb_h) for company, row in found.items()}
 
     async def _open_escalations(self) -> list[Escalation]:
         # Locked in id order so two sweeps never deadlock and the second sees the first's result.

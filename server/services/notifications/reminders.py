@@ -91,8 +91,7 @@ class RemindersService(Service):
 
     async def _second_windows(self, tree: OrgTree) -> dict[UUID, timedelta]:
         """Each company's second-reminder window (companies without a setting use the default)."""
-        companies = [unit.id for unit in tree.units.values() if unit.parent_id is None]
-        found = await company_settings(self.session, companies)
+        found = await company_settings(self.session, tree.companies())
         return {
             company: timedelta(hours=row.reminder_second_window_h)
             for company, row in found.items()
