@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
@@ -131,4 +131,4 @@ def app_from_env() -> Litestar:
     return create_app(load_settings())
 
 
-__all__ = ["Any", "app_from_env", "create_app"]
+__all__ = ["app_from_env", "create_app"]

@@ -8,7 +8,8 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, SQLColumnExpression, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import Customer, OrgUnit, User
+from server.core.org import subtree_unit_ids
+from server.db.models import User
 
 
 @dataclass(frozen=True)
@@ -36,26 +37,6 @@ class Principal:
     @property
     def is_executive(self) -> bool:
         return self.role in ("executive", "admin")
-
-
-async def subtree_unit_ids(session: AsyncSession, root_id: UUID) -> list[UUID]:
-    """The unit and every unit below it (recursive CTE; works on SQLite and PostgreSQL)."""
-    tree = select(OrgUnit.id).where(OrgUnit.id == root_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
-    return list((await session.scalars(select(tree.c.id))).all())
-
-
-async def ancestor_unit_ids(session: AsyncSession, unit_id: UUID) -> list[UUID]:
-    """The unit and its ancestors up to the company, nearest first."""
-    chain = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit_id).cte("chain", recursive=True)
-    chain = chain.union_all(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == chain.c.parent_id))
-    ids = list((await session.scalars(select(chain.c.id))).all())
-    return ids
-
-
-async def company_id_for_unit(session: AsyncSession, unit_id: UUID) -> UUID:
-    """The root (company) of the tree a unit belongs to."""
-    return (await ancestor_unit_ids(session, unit_id))[-1]
 
 
 @dataclass

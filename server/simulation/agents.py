@@ -23,10 +23,11 @@ from server.config import Settings
 from server.core.access import Principal, Scope
 from server.core.services import provide_services
 from server.db.models import Customer, User
+from server.domain.checkin import CheckinIn, CheckoutIn
 from server.domain.routing import haversine_m
 from server.jobs.registry import run_job
 from server.services.checkins.orders import OrdersService
-from server.services.checkins.visits import CheckinIn, CheckinsService, CheckoutIn
+from server.services.checkins.visits import CheckinsService
 from server.services.tasks.tasks import NewTask, TasksService
 from server.simulation.baselines import Baseline, CandidateRow
 from server.simulation.world import World

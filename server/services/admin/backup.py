@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import BindParameter
 
 import server.db.models  # noqa: F401  (every table on the metadata)
+from server.clock import Clock, system_clock
 from server.db.base import metadata
 
 FORMAT_VERSION = 1
@@ -67,8 +68,8 @@ async def _schema_revisions(engine: AsyncEngine) -> list[str]:
         return [row[0] for row in rows]
 
 
-async def export_archive(engine: AsyncEngine, path: Path) -> dict[str, Any]:
-    """Write every table to `path` (.tar.gz); returns the manifest."""
+async def export_archive(engine: AsyncEngine, path: Path, clock: Clock = system_clock) -> dict[str, Any]:
+    """Write every table to `path` (.tar.gz); returns the manifest (stamped with `clock`'s now)."""
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as workdir:
         for table in _tables():
@@ -76,7 +77,7 @@ async def export_archive(engine: AsyncEngine, path: Path) -> dict[str, Any]:
         manifest = {
             "format_version": FORMAT_VERSION,
             "schema_revisions": await _schema_revisions(engine),
-            "exported_at": datetime.now(UTC).isoformat(),
+            "exported_at": clock.now().isoformat(),
             "source_dialect": engine.dialect.name,
             "tables": counts,
         }

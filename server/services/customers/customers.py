@@ -65,12 +65,16 @@ class CustomerRow:
 class CustomerPage:
     rows: list[CustomerRow]
     total: int
-    page: int
-    page_size: int
+    limit: int
+    offset: int
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        return max(1, -(-self.total // self.limit))
 
 
 @dataclass
@@ -113,8 +117,10 @@ class CustomersService(Service):
             overdue_ratio=overdue_ratio(since, interval),
         )
 
-    async def list(self, access: Scope, filters: CustomerFilters, page: int, page_size: int) -> CustomerPage:
-        """One page of the customers the caller sees, filtered and sorted."""
+    async def list(
+        self, access: Scope, filters: CustomerFilters, limit: int | None, offset: int = 0
+    ) -> CustomerPage:
+        """`limit` customers from `offset` of those the caller sees, filtered and sorted (None: all)."""
         if filters.sort not in SORTS:
             raise field_error("sort", f"must be one of {', '.join(SORTS)}", 400)
         intervals, today = await self._policy(access.principal)
@@ -134,12 +140,10 @@ class CustomersService(Service):
             .where(*where)
             .order_by(*SORTS[filters.sort], Customer.name, Customer.id)
         )
-        if page_size:
-            stmt = stmt.offset((page - 1) * page_size).limit(page_size)
+        if limit:
+            stmt = stmt.offset(offset).limit(limit)
         rows = [self._row(c, owner, intervals, today) for c, owner in await self.session.execute(stmt)]
-        return CustomerPage(
-            rows=rows, total=int(total or 0), page=page, page_size=page_size or len(rows) or 1
-        )
+        return CustomerPage(rows=rows, total=int(total or 0), limit=limit or len(rows) or 1, offset=offset)
 
     async def owners(self, access: Scope) -> builtins.list[tuple[UUID, str]]:
         """Reps the caller sees, for the owner filter."""

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, Date, SQLColumnExpression, case, func, literal, select, update
 
-from server.core.access import company_id_for_unit
 from server.core.audit import AuditService
+from server.core.org import company_id_for_unit, subtree_cte
 from server.core.services import Service
 from server.db.models import Customer, OrgUnit, VisitPolicy
 from server.domain.grading import Grade
@@ -21,8 +21,7 @@ GRADES: tuple[Grade, ...] = ("A", "B", "C", "D")
 
 def company_units_cte(company_id: UUID) -> Any:
     """Recursive CTE of the company's unit ids (the company and every unit below it)."""
-    tree = select(OrgUnit.id).where(OrgUnit.id == company_id).cte("company_units", recursive=True)
-    return tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
+    return subtree_cte(company_id, "company_units")
 
 
 def next_due_expr(

@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from server.core.access import Principal, Scope
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.i18n import gettext as _
 from server.core.services import Service
 from server.db.models import Checkin, Customer, Escalation, EscalationEvent, OrgUnit, Task, User
@@ -90,7 +90,7 @@ class EscalationInbox(Service):
         row = (await self.session.execute(query)).first()
         if row is None:
             # Missing and out of scope look the same, so ids leak nothing.
-            raise ProblemError(404, f"Escalation {escalation_id} not found.")
+            raise not_found("Escalation", escalation_id)
         view = EscalationView(row[0], row.subject_name or "?")
         view.events = await self._events(escalation_id)
         return view

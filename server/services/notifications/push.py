@@ -16,15 +16,13 @@ from uuid import UUID, uuid4
 
 import structlog
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
 from server.core import metrics
 from server.core.services import Service, provide_services
+from server.core.upsert import conflict_insert
 from server.db.models import PushSubscription
 from server.domain.notify import next_attempt, push_policy
 from server.services.notifications.outbox import Claimed, NotificationsService, Outcome
@@ -62,9 +60,7 @@ class PushSubscriptionsService(Service):
             "created_at": self.clock.now(),
             "failures": 0,
         }
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(PushSubscription).values(**values)
+        stmt = conflict_insert(self.session, PushSubscription).values(**values)
         changes = {k: stmt.excluded[k] for k in ("p256dh", "auth", "user_id", "user_agent", "failures")}
         await self.session.execute(
             stmt.on_conflict_do_update(index_elements=["endpoint"], set_={**changes, "disabled_at": None})

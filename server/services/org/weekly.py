@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from server.core.access import Scope
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Escalation, EscalationEvent, User
 from server.domain.numbers import ratio
 from server.domain.pace import PaceStatus, Thresholds, status_for_lag
 from server.services.escalations.ladder import scope_clause
-from server.services.plans.calendar import OrgTree, load_thresholds
+from server.services.plans.calendar import load_thresholds
 from server.services.plans.progress import ProgressService
 
 MOVERS = 5

@@ -17,7 +17,7 @@ never a query per scope. What counts as the actual (documented in docs/plans.md)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,16 +26,15 @@ from uuid import UUID
 
 from sqlalchemy import BindParameter, bindparam, literal, select
 
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Customer, Target, User
 from server.domain.breakdown import month_weights_from_json
 from server.domain.pace import Progress, Thresholds, compute_progress
+from server.domain.plans import GRANULARITIES, METRICS, SCOPES, check_choice
 from server.services.plans.actuals import new_customers_query, revenue_query, utc_window, visits_query
-from server.services.plans.calendar import OrgTree, load_holidays, load_thresholds
+from server.services.plans.calendar import load_holidays, load_thresholds
 
-SCOPES = ("user", "org_unit", "customer")
-METRICS = ("revenue", "visits", "new_customers")
-GRANULARITIES = ("year", "quarter", "month", "week")
 _CHUNK = 5000  # bound the IN lists (SQLite's variable limit; planner friendliness)
 
 T = TypeVar("T")
@@ -76,22 +75,6 @@ class ScopeHome:
 def chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for offset in range(0, len(items), size):
         yield items[offset : offset + size]
-
-
-class FieldProblem(ValueError):
-    """A rule broken by one field; routes answer 422 naming it, imports put it in the row report."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
-
-
-def check_choice(field: str, value: str, allowed: Iterable[str]) -> str:
-    """FieldProblem (a ValueError) unless value is one of allowed."""
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise FieldProblem(field, f"must be one of {', '.join(allowed)}")
-    return value
 
 
 def _weights_key(weights: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
@@ -368,13 +351,8 @@ class ProgressService(Service):
 
 
 __all__ = [
-    "GRANULARITIES",
-    "METRICS",
-    "SCOPES",
-    "FieldProblem",
     "ProgressQuery",
     "ProgressService",
     "ScopeHome",
     "ScopeProgress",
-    "check_choice",
 ]
