@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.org import subtree_unit_ids
-from server.db.models import User
+from server.db.models import Customer, User
 
 
 @dataclass(frozen=True)

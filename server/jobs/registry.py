@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import structlog
 from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
@@ -98,7 +99,7 @@ async def claim(session: AsyncSession, job_name: str, slot: str, at: datetime) -
         "result": {},
     }
     stmt = insert_or_skip(session, JobRun, ["job", "slot"]).values(**values)
-    result = await session.execute(stmt)
+    result = cast(CursorResult[Any], await session.execute(stmt))
     await session.commit()
     return bool(result.rowcount)
 

@@ -122,6 +122,7 @@ async def _read_template(session: AsyncSession, path: Path, config: SimulationCo
         .order_by(Customer.id)
     )
     for cid, rep_id, grade, status, lat, lng, potential, last_visit_on, last_order_on in rows:
+        assert rep_id is not None  # the query keeps owned customers only
         history = tuple(amounts.get(cid, ()))
         truths.append(
             CustomerTruth(

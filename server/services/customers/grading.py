@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Select,
     and_,
     case,
     func,

@@ -159,6 +159,8 @@ class OrgWeeklyService(Service):
         opened: Counter[UUID] = Counter()
         resolved: Counter[UUID] = Counter()
         for event, unit_id in rows:
+            if unit_id is None:
+                continue
             region = next((u for u in tree.ancestors(unit_id) if tree.units[u].kind == "region"), None)
             if region is not None:
                 (resolved if event == "resolved" else opened)[region] += 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 
 from server.core.org import OrgTree
 from server.core.services import Service
@@ -49,8 +50,10 @@ class PlannerInputs(Service):
             return inputs
         for customer in await self._customers(rep_ids, day):
             inputs[customer.owner_rep_id].customers.append(customer)
-        for row in await self.session.execute(_PROMISES, params):
-            inputs[row.rep_id].promises.setdefault(row.customer_id, PromiseRow(row.id, row.text))
+        for promise in await self.session.execute(_PROMISES, params):
+            inputs[promise.rep_id].promises.setdefault(
+                promise.customer_id, PromiseRow(promise.id, promise.text)
+            )
         for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
             inputs[rep_id].remaining_gap = gap
         return inputs
@@ -73,8 +76,8 @@ class PlannerInputs(Service):
 
 # Statements built once at import: a sweep only binds values, so SQLAlchemy neither rebuilds
 # them nor recomputes their cache keys (on a small world that cost more than running them).
-_REP_IDS = bindparam("rep_ids", expanding=True)
-_DAY = bindparam("day")
+_REP_IDS: BindParameter[Any] = bindparam("rep_ids", expanding=True)
+_DAY: BindParameter[Any] = bindparam("day")
 
 # The day's tasks are re-ranked in place, so they are ORM objects; earlier days only feed
 # carry-overs and are never changed here: plain rows, cheaper to load.
