@@ -13,16 +13,17 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 
 from server.clock import Clock
-from server.core.access import Principal, Scope, company_id_for_unit
+from server.core.access import Principal, Scope
 from server.core.deps import require_role
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree, company_id_for_unit
 from server.core.services import Services
 from server.core.templates import redirect, render
-from server.routes.plans.pages import labels
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import FINER, BreakdownService
-from server.services.plans.calendar import OrgTree, SeasonalDistributionsService
+from server.services.plans.calendar import SeasonalDistributionsService
+from server.services.plans.labels import plan_labels
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period
 
@@ -163,7 +164,7 @@ class PlanForms(Controller):
             scope_label=names.get(scope_id, ""),
             period=parse_period(period, clock.local_date(principal.timezone)),
             metric=metric,
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )
@@ -250,7 +251,8 @@ class PlanForms(Controller):
         form: dict[str, str],
         preview: dict[str, Any] | None = None,
     ) -> Any:
-        child_scope, children = "org_unit", list[UUID]()
+        child_scope: str = "org_unit"
+        children: list[UUID] = []
         if target.scope == "org_unit":
             try:
                 tree = await OrgTree.load(services.session)
@@ -275,7 +277,7 @@ class PlanForms(Controller):
             finer=FINER[target.granularity],
             distributions=distributions,
             preview=preview,
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )
@@ -346,7 +348,7 @@ class PlanForms(Controller):
             low=max(Decimal(0), baseline - allowance).quantize(Decimal("0.01")),
             high=(baseline + allowance).quantize(Decimal("0.01")),
             closed=target.period_end < today,
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )

@@ -25,14 +25,13 @@ from sqlalchemy import ColumnElement, select
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import Target, TargetAdjustment
 from server.domain.breakdown import classify_adjustment
+from server.domain.plans import FieldProblem, check_amount
 from server.services.plans.approvals import check_four_eyes
 from server.services.plans.ledger import MODES, Change, PlanIndex, PlanLedger
-from server.services.plans.progress import FieldProblem
-from server.services.plans.rules import check_amount
 from server.services.plans.targets import visible_targets
 
 DIRECT_GRANULARITIES = ("month", "week")
@@ -69,7 +68,7 @@ class AdjustmentsService(Service):
             .where(TargetAdjustment.id == adjustment_id, visible_targets(access))
         )
         if found is None:
-            raise ProblemError(404, f"Adjustment {adjustment_id} not found.")
+            raise not_found("Adjustment", adjustment_id)
         return found
 
     async def list(
@@ -106,7 +105,7 @@ class AdjustmentsService(Service):
             if new_amount == target.amount:
                 raise FieldProblem("new_amount", "equals the current amount")
             index = await self.ledger.load(target)
-            change = index.change(target, new_amount, mode)  # type: ignore[arg-type]
+            change = index.change(target, new_amount, mode)
         except FieldProblem as problem:
             raise field_error(problem.field, problem.message) from None
         closed = [t for t in change.changed(index) if index.is_closed(t)]

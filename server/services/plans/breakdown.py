@@ -11,17 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from sqlalchemy import delete, select
 
 from server.core.access import Principal
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import SeasonalDistribution, Target, User
 from server.domain.breakdown import (
+    Granularity,
     SubPeriod,
     month_weights_from_json,
     shares_even,
@@ -30,8 +32,9 @@ from server.domain.breakdown import (
     split_grid,
     split_period,
 )
-from server.services.plans.calendar import OrgTree, load_holidays
-from server.services.plans.progress import FieldProblem, ProgressService
+from server.domain.plans import FieldProblem
+from server.services.plans.calendar import load_holidays
+from server.services.plans.progress import ProgressService
 from server.services.plans.targets import EDITABLE, PlansService, target_key
 
 ORG_METHODS = ("explicit", "last_period", "even")
@@ -184,7 +187,7 @@ class BreakdownService(Service):
             parent.amount,
             parent.period_start,
             parent.period_end,
-            granularity,  # type: ignore[arg-type]  # checked against FINER above
+            cast(Granularity, granularity),  # one of FINER's, checked above
             month_weights,
             holidays,
         )
@@ -343,11 +346,7 @@ class BreakdownService(Service):
         distribution = await self.session.get(SeasonalDistribution, distribution_id)
         company = await self._company_of(parent)
         if distribution is None or (company is not None and distribution.company_id != company):
-            raise ProblemError(
-                404,
-                f"Seasonal distribution {distribution_id} not found.",
-                [{"field": "distribution_id", "message": "not found"}],
-            )
+            raise not_found("Seasonal distribution", distribution_id, "distribution_id")
         return dict(distribution.month_weights)
 
     async def _company_of(self, target: Target) -> UUID | None:

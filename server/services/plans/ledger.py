@@ -31,12 +31,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.errors import ProblemError
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import AuditEntry, Target
 from server.domain.apportion import apportion, apportion_grid, from_units, to_units
 from server.domain.plan_invariant import PlanCell, violations
-from server.services.plans.calendar import OrgTree
-from server.services.plans.progress import FieldProblem, ProgressService, chunks
+from server.domain.plans import FieldProblem
+from server.services.plans.progress import ProgressService, chunks
 
 Mode = Literal["parent", "rebalance"]
 MODES: tuple[Mode, ...] = ("rebalance", "parent")

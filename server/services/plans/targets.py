@@ -20,13 +20,21 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import AuditEntry, Customer, OrgUnit, Target, User
+from server.domain.plans import (
+    METRICS,
+    SCOPES,
+    FieldProblem,
+    check_amount,
+    check_choice,
+    check_period,
+    check_weights,
+)
 from server.services.plans.approvals import check_four_eyes
 from server.services.plans.ledger import PlanIndex, PlanLedger, in_force_below
-from server.services.plans.progress import METRICS, SCOPES, FieldProblem, check_choice, chunks
-from server.services.plans.rules import check_amount, check_period, check_weights
+from server.services.plans.progress import chunks
 
 EDITABLE = frozenset({"draft", "returned"})
 LIVE = ("draft", "submitted", "returned", "approved")  # everything but superseded
@@ -97,7 +105,7 @@ class PlansService(Service):
             select(Target).where(Target.id == target_id, visible_targets(access))
         )
         if target is None:
-            raise ProblemError(404, f"Target {target_id} not found.")
+            raise not_found("Target", target_id)
         return target
 
     async def list(
@@ -131,9 +139,7 @@ class PlansService(Service):
                 )
             ) is not None
         if not visible:
-            raise ProblemError(
-                404, f"{scope} {scope_id} not found.", [{"field": "scope_id", "message": "not found"}]
-            )
+            raise not_found(scope, scope_id, "scope_id")
 
     async def create(self, principal: Principal, access: Scope, **fields: Any) -> Target:
         """A new draft target (version = latest of its key + 1)."""

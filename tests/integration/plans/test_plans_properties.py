@@ -186,7 +186,7 @@ class Run:
             async def split(services: Services, principal: Principal, access: Scope) -> Any:
                 shares = None
                 if method == "explicit" and parent.scope == "org_unit":
-                    from server.services.plans.calendar import OrgTree
+                    from server.core.org import OrgTree
 
                     tree = await OrgTree.load(services.session)
                     _, children = await services.get(BreakdownService).org_children(tree, parent.scope_id)
