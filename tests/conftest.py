@@ -329,7 +329,7 @@ def auth(client: AsyncTestClient[Any]) -> Any:
 async def login_session(client: AsyncTestClient[Any], local: str) -> str:
     """Sign a demo user in with a session cookie; returns the CSRF token of the new session."""
     from server.core.security import SESSION_COOKIE
-    from server.services.auth.accounts import csrf_for, token_digest
+    from server.core.tokens import csrf_for, token_digest
 
     token = await mint_token(client, local, "session")
     client.cookies.set(SESSION_COOKIE, token, domain=client.base_url.host, path="/")
