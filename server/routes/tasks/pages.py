@@ -20,20 +20,70 @@ from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
+from server.domain.geo import DEFAULT_RADIUS_M
 from server.domain.tasks import SKIP_REASONS, TaskChange
 from server.routes.tasks.api import DateParam
-from server.services.tasks.tasks import KINDS, NewTask, TasksService
+from server.services.checkins.reads import OpenVisit
+from server.services.checkins.visits import CheckinsService
+from server.services.tasks.tasks import KINDS, DayView, NewTask, TasksService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def today_page(request: Request[Any, Any, Any], services: Services) -> Any:
-    """The rep's Today list (rendered at "/"); makes the plan on the spot if it is due."""
+    """The rep's Today list (rendered at "/"); makes the plan on the spot if it is due.
+
+    It carries what every stop needs for a visit without a signal (`stops`, stored on the phone
+    by tasks.js) and the rep's open visits (in progress, or left open and to be closed)."""
     tasks = services.get(TasksService)
     rep = await tasks.user(request.scope["user"].id)
     await tasks.ensure_today(rep)
     view = await tasks.day(rep, tasks.local_today(rep.timezone))
-    return render(request, "tasks/today.html", day=view, skip_reasons=SKIP_REASONS, kinds=KINDS)
+    checkins = services.get(CheckinsService)
+    settings = await checkins.org_settings(rep.org_unit_id)
+    radius = int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M)
+    open_visits = await checkins.open_visits(rep.id)
+    return render(
+        request,
+        "tasks/today.html",
+        day=view,
+        skip_reasons=SKIP_REASONS,
+        kinds=KINDS,
+        stops=offline_stops(view, radius),
+        open_by_task={visit.task_id: visit for visit in open_visits if visit.task_id},
+        open_by_customer={visit.customer_id: visit for visit in open_visits},
+        other_open=[v for v in open_visits if not _on_card(view, v)],
+    )
+
+
+def offline_stops(view: DayView, radius_m: int) -> list[dict[str, Any]]:
+    """Everything a visit at each of the day's stops needs offline (docs/pwa.md)."""
+    return [
+        {
+            "task_id": str(item.task.id),
+            "customer_id": str(item.task.customer_id),
+            "local_date": view.local_date.isoformat(),
+            "kind": item.task.kind,
+            "title": item.task.title or "",
+            "customer": {
+                "name": item.customer_name or "",
+                "address": item.address or "",
+                "lat": item.lat,
+                "lng": item.lng,
+                "radius_m": radius_m,
+            },
+        }
+        for item in view.items
+        if item.task.customer_id is not None
+    ]
+
+
+def _on_card(view: DayView, visit: OpenVisit) -> bool:
+    """Whether an open visit shows on one of today's open cards (else it is listed to be closed)."""
+    return any(
+        item.is_open and (item.task.id == visit.task_id or item.task.customer_id == visit.customer_id)
+        for item in view.items
+    )
 
 
 def _errors(problem: ProblemError) -> dict[str, str]:

@@ -31,6 +31,17 @@ class CheckinRecord:
     promise_id: UUID | None = None
 
 
+@dataclass(frozen=True)
+class OpenVisit:
+    """A check-in still waiting for its check-out."""
+
+    id: UUID
+    customer_id: UUID
+    customer_name: str
+    task_id: UUID | None
+    checked_in_at: datetime
+
+
 def reject(problems: list[dict[str, str]]) -> ProblemError:
     fields = ", ".join(p["field"] for p in problems)
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
@@ -137,3 +148,14 @@ class CheckinReads(Service):
         return [
             CheckinRecord(row[0], row.order_id, row.promise_id) for row in await self.session.execute(stmt)
         ]
+
+    async def open_visits(self, rep_id: UUID) -> list[OpenVisit]:
+        """The rep's check-ins without a check-out, newest first (at most one after the rule in
+        visits.py, but older data or a replay race may leave more: all are listed to be closed)."""
+        rows = await self.session.execute(
+            select(Checkin.id, Checkin.customer_id, Customer.name, Checkin.task_id, Checkin.checked_in_at)
+            .join(Customer, Customer.id == Checkin.customer_id)
+            .where(Checkin.rep_id == rep_id, Checkin.checked_out_at.is_(None))
+            .order_by(Checkin.checked_in_at.desc())
+        )
+        return [OpenVisit(*row) for row in rows]

@@ -1,0 +1,218 @@
+"""A rep's day offline, in Chromium against a real server (issue 17).
+
+Today is loaded online once; then the signal goes. Every stop must be visitable from what Today
+stored on the phone, at the right customer, whether or not its page was opened before, and a
+check-out the server refuses on replay must come back with everything the rep typed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e import test_checkins_browser as checkins_browser
+from tests.e2e.support import Browsing, LiveServer, screenshot, sign_in, wait_until
+
+pytestmark = pytest.mark.e2e
+
+SHANGHAI = "Asia/Shanghai"
+SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
+STOPS_STORED = "async () => document.getElementById('task-list')?.dataset.stored === 'true'"
+OUTBOX_EMPTY = "async () => (await window.fieldsalesOutbox.count()) === 0"
+VISIT_URL = re.compile(r"/checkins/[0-9a-f-]{36}$")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    yield from checkins_browser.live_server.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def browser(live_server: LiveServer) -> Iterator[Any]:
+    yield from checkins_browser.browser.__wrapped__(live_server)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def browsing(browser: Any, live_server: LiveServer) -> Iterator[Browsing]:
+    session = Browsing(browser, live_server)
+    yield session
+    session.close()
+
+
+def today_online(browsing: Browsing, login: str, **options: Any) -> Any:
+    """Sign in, let the service worker take control, and wait until Today stored its stops."""
+    page = browsing.new_page(
+        timezone_id=SHANGHAI,
+        permissions=["geolocation"],
+        geolocation={"latitude": 0, "longitude": 0, "accuracy": 15},
+        **options,
+    )
+    sign_in(page, login)
+    wait_until(page, SW_ACTIVE)
+    page.reload()
+    assert page.evaluate("Boolean(navigator.serviceWorker.controller)")
+    wait_until(page, STOPS_STORED)
+    return page
+
+
+def stops_of(page: Any) -> list[dict[str, Any]]:
+    """Today's open visit stops, in the order of the cards (route order)."""
+    stops = {s["task_id"]: s for s in json.loads(page.locator("#task-list").get_attribute("data-stops"))}
+    cards = page.locator("[data-task-card]:has([data-checkin-link])")
+    return [stops[cards.nth(i).get_attribute("data-task-id")] for i in range(cards.count())]
+
+
+def open_stop(page: Any, stop: dict[str, Any]) -> None:
+    """Tap the stop's "Check in" on Today (a boosted navigation, as on the phone)."""
+    page.locator(f"[data-task-card][data-task-id='{stop['task_id']}'] [data-checkin-link]").click()
+    expect(page.locator("[data-checkin][data-ready='true']")).to_have_count(1)
+
+
+def assert_page_is_for(page: Any, stop: dict[str, Any]) -> None:
+    root = page.locator("[data-checkin]")
+    expect(page.locator("[data-role='customer-name']")).to_have_text(stop["customer"]["name"])
+    expect(root).to_have_attribute("data-task-id", stop["task_id"])
+    expect(root).to_have_attribute("data-customer-id", stop["customer_id"])
+    assert f"task_id={stop['task_id']}" in page.url
+
+
+def stand_at(page: Any, stop: dict[str, Any]) -> None:
+    customer = stop["customer"]
+    page.context.set_geolocation({"latitude": customer["lat"], "longitude": customer["lng"], "accuracy": 12})
+
+
+def visit_with_order(page: Any, amount: str) -> None:
+    page.get_by_role("button", name="Check in here").click()
+    expect(page.get_by_text("Checked in on this phone — waiting to sync")).to_be_visible()
+    page.get_by_label("Order", exact=True).check()
+    page.get_by_label("Order amount").fill(amount)
+    page.get_by_label("Notes").fill("Offline order")
+    page.get_by_role("button", name="Check out").click()
+    expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
+
+
+def api(page: Any, path: str) -> Any:
+    response = page.request.get(path)
+    assert response.ok, (path, response.status, response.text())
+    return response.json()
+
+
+def checkin_ids(page: Any, customer_id: str) -> set[str]:
+    return {c["id"] for c in api(page, f"/api/v1/checkins?customer_id={customer_id}&limit=500")}
+
+
+def assert_one_visit_with_order(page: Any, stop: dict[str, Any], amount: str, before: set[str]) -> None:
+    """Through the API: one new check-in and one order, both at the stop's customer, nowhere else."""
+    wait_until(page, OUTBOX_EMPTY)
+    checkins = api(page, f"/api/v1/checkins?customer_id={stop['customer_id']}&limit=500")
+    new = [c for c in checkins if c["id"] not in before]
+    assert len(new) == 1, new
+    (checkin,) = new
+    assert checkin["task_id"] == stop["task_id"]
+    assert checkin["status"] == "completed" and checkin["outcome"] == "order"
+    assert checkin["geo_status"] == "verified"
+    orders = [o for o in api(page, "/api/v1/orders?limit=5000") if Decimal(o["amount"]) == Decimal(amount)]
+    assert [(o["customer_id"], o["source"]) for o in orders] == [(stop["customer_id"], "checkin")]
+    mine = api(page, f"/api/v1/checkins?rep_id={checkin['rep_id']}")
+    assert sum(1 for c in mine if c["order_amount"] and Decimal(c["order_amount"]) == Decimal(amount)) == 1
+
+
+def test_offline_visit_at_stop_3_never_opened(browsing: Browsing) -> None:
+    page = today_online(browsing, "rep1")
+    stops = stops_of(page)
+    assert len(stops) >= 3, stops
+    stop = stops[2]
+    before = checkin_ids(page, stop["customer_id"])
+    stand_at(page, stop)
+    page.context.set_offline(True)
+    open_stop(page, stop)
+    assert_page_is_for(page, stop)
+    visit_with_order(page, "777.70")
+    page.get_by_role("link", name="Back to today").click()  # the saved Today shows what waits
+    card = page.locator(f"[data-task-card][data-task-id='{stop['task_id']}']")
+    expect(card.locator("[data-task-status]")).to_have_text("Visited — waiting to sync")
+    page.context.set_offline(False)
+    page.evaluate("window.fieldsalesOutbox.flush()")
+    assert_one_visit_with_order(page, stop, "777.70", before)
+    assert browsing.problems_of(page) == []
+
+
+def test_no_page_of_one_stop_is_served_for_another(browsing: Browsing) -> None:
+    page = today_online(browsing, "rep2")
+    stops = stops_of(page)
+    assert len(stops) >= 3, stops
+    first, third = stops[0], stops[2]
+    before = checkin_ids(page, third["customer_id"])
+    open_stop(page, first)  # online: stop 1's page is now saved on the phone
+    assert_page_is_for(page, first)
+    page.go_back()
+    expect(page.locator("#task-list")).to_be_visible()
+    page.context.set_offline(True)
+    for stop in stops:  # every stop, offline: its own customer, never stop 1's
+        open_stop(page, stop)
+        assert_page_is_for(page, stop)
+        page.go_back()
+        expect(page.locator("#task-list")).to_be_visible()
+    stand_at(page, third)
+    open_stop(page, third)
+    assert_page_is_for(page, third)
+    visit_with_order(page, "777.71")
+    page.context.set_offline(False)  # the outbox replays both, and the page opens the visit
+    expect(page).to_have_url(VISIT_URL)
+    expect(page.locator("h1")).to_have_text(third["customer"]["name"])
+    assert_one_visit_with_order(page, third, "777.71", before)
+    assert browsing.problems_of(page) == []
+
+
+def test_a_refused_offline_check_out_keeps_everything_typed(browsing: Browsing) -> None:
+    page = today_online(browsing, "rep3")
+    stop = stops_of(page)[0]
+    before = checkin_ids(page, stop["customer_id"])
+    stand_at(page, stop)
+    page.context.set_offline(True)
+    open_stop(page, stop)
+    page.get_by_role("button", name="Check in here").click()
+    expect(page.get_by_text("Checked in on this phone — waiting to sync")).to_be_visible()
+    page.get_by_label("Order", exact=True).check()
+    page.get_by_label("Order amount").fill("1000000000000000")  # more than 14 digits: refused
+    page.get_by_label("Notes").fill("Big fleet deal, signed on the spot")
+    page.get_by_label("Next step", exact=True).fill("Deliver the first batch")
+    due = checkins_browser.next_week()
+    page.get_by_label("Next step due").fill(due)
+    page.get_by_role("button", name="Check out").click()
+    expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
+
+    page.context.set_offline(False)
+    expect(page.get_by_role("heading", name="Needs your attention")).to_be_visible()
+    expect(page.get_by_label("Order amount")).to_have_value("1000000000000000")
+    expect(page.locator("#f-order_amount-error")).to_contain_text("at most")
+    expect(page.get_by_label("Notes")).to_have_value("Big fleet deal, signed on the spot")
+    expect(page.get_by_label("Next step", exact=True)).to_have_value("Deliver the first batch")
+    expect(page.get_by_label("Next step due")).to_have_value(due)
+    expect(page.get_by_label("Order", exact=True)).to_be_checked()
+    screenshot(page, "rep-refused-checkout-360")
+    # Still on the phone after a reload: nothing typed is lost.
+    page.reload()
+    expect(page.get_by_label("Order amount")).to_have_value("1000000000000000")
+
+    page.get_by_label("Order amount").fill("10000")
+    page.get_by_role("button", name="Check out").click()
+    expect(page).to_have_url(VISIT_URL)
+    expect(page.locator("dl")).to_contain_text("Big fleet deal, signed on the spot")
+    wait_until(page, OUTBOX_EMPTY)
+    assert page.evaluate("async () => (await window.FieldsalesOutboxCore.attention()).length") == 0
+    (checkin,) = [
+        c for c in api(page, f"/api/v1/checkins?customer_id={stop['customer_id']}") if c["id"] not in before
+    ]
+    assert (checkin["outcome"], Decimal(checkin["order_amount"]), checkin["next_step"]) == (
+        "order",
+        Decimal("10000"),
+        "Deliver the first batch",
+    )
+    assert browsing.problems_of(page) == []
