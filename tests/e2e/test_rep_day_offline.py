@@ -196,6 +196,7 @@ def test_a_refused_offline_check_out_keeps_everything_typed(browsing: Browsing) 
     expect(page.get_by_label("Next step", exact=True)).to_have_value("Deliver the first batch")
     expect(page.get_by_label("Next step due")).to_have_value(due)
     expect(page.get_by_label("Order", exact=True)).to_be_checked()
+    expect(page.locator("#attention-badge")).to_be_visible()
     screenshot(page, "rep-refused-checkout-360")
     # Still on the phone after a reload: nothing typed is lost.
     page.reload()
@@ -215,4 +216,32 @@ def test_a_refused_offline_check_out_keeps_everything_typed(browsing: Browsing) 
         Decimal("10000"),
         "Deliver the first batch",
     )
+    assert browsing.problems_of(page) == []
+
+
+def test_a_refused_task_change_waits_on_the_sync_page_until_discarded(browsing: Browsing) -> None:
+    page = today_online(browsing, "rep4")
+    stop = stops_of(page)[0]
+    page.context.set_offline(True)
+    page.evaluate(
+        """(taskId) => window.fieldsalesOutbox.enqueue({url: `/api/v1/tasks/${taskId}`, method: "PATCH",
+            body: {status: "skipped", reason: "no_such_reason", note: "Shop shut for renovation"}})""",
+        stop["task_id"],
+    )
+    page.context.set_offline(False)
+    page.evaluate("window.fieldsalesOutbox.flush()")
+    badge = page.locator("#attention-badge")
+    expect(badge).to_be_visible()
+    badge.click()
+    expect(page.get_by_role("heading", name="Needs your attention", level=1)).to_be_focused()
+    item = page.locator(".attention-item")
+    expect(item).to_have_count(1)
+    expect(item.locator("[data-role='detail']")).not_to_be_empty()
+    expect(item.locator("textarea, input").filter(has_text="")).not_to_have_count(0)
+    expect(item.get_by_label("note")).to_have_value("Shop shut for renovation")
+    page.on("dialog", lambda dialog: dialog.accept())
+    item.get_by_role("button", name="Discard").click()
+    expect(page.locator("#attention-empty")).to_be_visible()
+    expect(badge).to_be_hidden()
+    assert page.evaluate("async () => (await window.FieldsalesOutboxCore.all()).length") == 0
     assert browsing.problems_of(page) == []

@@ -9,6 +9,7 @@
   const core = window.FieldsalesOutboxCore;
   const $ = (id) => document.getElementById(id);
   let pending = 0; // changes waiting in the outbox, as last counted
+  let refused = 0; // changes the server refused, kept for the user to fix or discard
   let waitingWorker = null; // a new service worker version, waiting for the user's go
   let reloadOnControllerChange = false;
   let registration = null;
@@ -94,6 +95,16 @@
   // hx-boost swaps the whole body: repaint the indicators it replaced.
   document.addEventListener("htmx:load", paint);
 
+  // After a boosted navigation, a screen reader (or keyboard) starts at the new page's heading,
+  // as after a real page load, instead of on the link that was pressed.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (!event.detail.boosted && !(event.detail.requestConfig && event.detail.requestConfig.boosted)) return;
+    const heading = document.querySelector("main h1");
+    if (!heading) return;
+    if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  });
+
   function problemDetail(body) {
     try {
       return JSON.parse(body).detail || "";
@@ -118,13 +129,20 @@
       badge.hidden = pending === 0;
       badge.querySelector(".sync-count").textContent = pending;
     }
+    const attention = $("attention-badge");
+    if (attention) {
+      attention.hidden = refused === 0;
+      attention.querySelector(".attention-count").textContent = refused;
+    }
   }
 
   async function refresh() {
     try {
       pending = await core.count();
+      refused = (await core.attention()).length;
       for (const notice of await core.takeNotices()) {
-        toast(`${text("rejected")} ${notice.detail || notice.status}`, "error");
+        // Not a sticky error: the change is kept, and the "needs your attention" badge stays.
+        if (!$("attention-list")) toast(`${text("rejected")} ${notice.detail || notice.status}`, "info");
       }
     } catch (err) {
       console.warn("Outbox unavailable", err); // IndexedDB blocked, e.g. some private modes
@@ -171,7 +189,7 @@
     return record;
   }
 
-  window.fieldsalesOutbox = { enqueue, flush: () => flush(true), count: () => core.count() };
+  window.fieldsalesOutbox = { enqueue, flush: () => flush(true), count: () => core.count(), refresh };
 
   /* ---- Forms that may be saved offline: <form data-outbox[="/api/url"]> ---- */
 

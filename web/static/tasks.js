@@ -14,7 +14,8 @@
   if (window.fieldsalesTasksReady) return;
   window.fieldsalesTasksReady = true;
 
-  const SHELL = "/checkins/shell";
+  // Pages with no stop's data of their own, saved whenever Today loads online so they open offline.
+  const SHELLS = ["/checkins/shell", "/sync"];
   const PAGES_CACHE = "fieldsales-pages";
   const TASK_URL = /^\/api\/v1\/tasks\/([0-9a-f-]{36})$/;
 
@@ -29,9 +30,10 @@
     try {
       await core.saveStops(JSON.parse(list.dataset.stops));
       if (window.caches) {
-        const response = await fetch(SHELL, { credentials: "same-origin", redirect: "manual" });
-        if (response.ok && (response.headers.get("Content-Type") || "").startsWith("text/html")) {
-          await (await caches.open(PAGES_CACHE)).put(SHELL, response);
+        const cache = await caches.open(PAGES_CACHE);
+        for (const url of SHELLS) {
+          const response = await fetch(url, { credentials: "same-origin", redirect: "manual" });
+          if (response.ok && (response.headers.get("Content-Type") || "").startsWith("text/html")) await cache.put(url, response);
         }
       }
       list.dataset.stored = "true";

@@ -27,6 +27,7 @@ SHELL_ASSETS = (
     # Page scripts of the offline-capable screens (Today, check-in).
     "tasks.js",
     "checkin.js",
+    "sync.js",
 )
 
 
