@@ -338,6 +338,7 @@
   }
 
   async function initCheckin(root) {
+    const renderedFor = root.dataset.customerId;
     const stop = await resolveStop(root);
     if (!stop) return unknownStop(root);
     if (root.dataset.customerId !== stop.customerId || (root.dataset.taskId || "") !== (stop.taskId || "")) fill(root, stop);
@@ -346,7 +347,11 @@
     root.dataset.taskId = stop.taskId || "";
     root.dataset.visitCustomerId = stop.customerId;
     const ids = stop;
-    const open = recallVisit(root.dataset.userId, stop.customerId) || (await refusedVisit(stop.customerId));
+    // The server knows of an open visit here (a page rendered for this very stop says so).
+    const onServer = root.dataset.openVisitId && renderedFor === stop.customerId
+      ? { id: root.dataset.openVisitId, queued: false, visit_date: root.dataset.openVisitDate }
+      : null;
+    const open = recallVisit(root.dataset.userId, stop.customerId) || onServer || (await refusedVisit(stop.customerId));
     if (open) showVisit(root, open);
     root.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-action]");

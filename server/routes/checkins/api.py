@@ -16,6 +16,7 @@ from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
 from server.core.errors import PROBLEM, field_error
 from server.core.services import Services
+from server.db.models import Checkin
 from server.services.checkins.visits import CheckinIn, CheckinRecord, CheckinsService, CheckoutIn
 
 REPLAYED = {"Idempotent-Replayed": "true"}  # tells the client nothing changed this time
@@ -47,7 +48,7 @@ class CheckinOut(msgspec.Struct):
     distance_m: float | None
     geo_status: str
     flags: list[str]
-    status: str  # open | completed
+    status: str  # open | completed | closed_by_next_visit
     checked_out_at: datetime | None
     outcome: str | None
     order_amount: Decimal | None
@@ -56,6 +57,7 @@ class CheckinOut(msgspec.Struct):
     next_step_due: date | None
     order_id: UUID | None
     promise_id: UUID | None
+    closed_by_checkin_id: UUID | None = None
 
     @classmethod
     def of(cls, record: CheckinRecord) -> CheckinOut:
@@ -73,7 +75,7 @@ class CheckinOut(msgspec.Struct):
             distance_m=None if c.distance_m is None else round(c.distance_m, 1),
             geo_status=c.geo_status,
             flags=list(c.flags or []),
-            status="open" if c.checked_out_at is None else "completed",
+            status=_status(c),
             checked_out_at=c.checked_out_at,
             outcome=c.outcome,
             order_amount=c.order_amount,
@@ -82,7 +84,16 @@ class CheckinOut(msgspec.Struct):
             next_step_due=c.next_step_due,
             order_id=record.order_id,
             promise_id=record.promise_id,
+            closed_by_checkin_id=c.closed_by_checkin_id,
         )
+
+
+def _status(checkin: Checkin) -> str:
+    """open | completed | closed_by_next_visit (left open, closed when the rep checked in at the
+    next customer; its check-out is still accepted)."""
+    if checkin.checked_out_at is None:
+        return "open"
+    return "completed" if checkin.checkout_hash is not None else "closed_by_next_visit"
 
 
 def _float(value: float | None) -> float | None:

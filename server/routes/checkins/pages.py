@@ -39,11 +39,16 @@ class CheckinPages(Controller):
         checkins = services.get(CheckinsService)
         customer = await checkins.customer_in_scope(access, customer_id)
         task = await checkins.task_for_visit(principal, task_id, customer_id) if task_id else None
+        # Checked in here already (on another phone, or before the browser was cleared): resume.
+        open_visit = next(
+            (v for v in await checkins.open_visits(principal.id) if v.customer_id == customer.id), None
+        )
         return render(
             request,
             "checkins/new.html",
             customer=customer,
             task=task,
+            open_visit=open_visit,
             outcomes=await checkins.outcomes_for(customer),
             radius_m=await _radius(checkins, customer.org_unit_id),
         )
@@ -61,6 +66,7 @@ class CheckinPages(Controller):
             "checkins/new.html",
             customer=None,
             task=None,
+            open_visit=None,
             outcomes=outcomes_of(settings),
             radius_m=int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M),
         )
@@ -86,7 +92,7 @@ class CheckinPages(Controller):
             customer=customer,
             outcomes=await checkins.outcomes_for(customer),
             visit_date=local_date(record.checkin.checked_in_at, principal.timezone),
-            can_check_out=record.checkin.rep_id == principal.id and record.checkin.checked_out_at is None,
+            can_check_out=record.checkin.rep_id == principal.id and record.checkin.checkout_hash is None,
         )
 
 

@@ -24,7 +24,7 @@ from server.domain.geo import DEFAULT_RADIUS_M
 from server.domain.tasks import SKIP_REASONS, TaskChange
 from server.routes.tasks.api import DateParam
 from server.services.checkins.reads import OpenVisit
-from server.services.checkins.visits import CheckinsService
+from server.services.checkins.visits import CheckinsService, local_date
 from server.services.tasks.tasks import KINDS, DayView, NewTask, TasksService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -42,7 +42,9 @@ async def today_page(request: Request[Any, Any, Any], services: Services) -> Any
     checkins = services.get(CheckinsService)
     settings = await checkins.org_settings(rep.org_unit_id)
     radius = int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M)
-    open_visits = await checkins.open_visits(rep.id)
+    visits = await checkins.open_visits(rep.id)
+    # Begun today: in progress (on its card). Begun before: left open, listed to be closed.
+    today = [v for v in visits if local_date(v.checked_in_at, rep.timezone) == view.local_date]
     return render(
         request,
         "tasks/today.html",
@@ -50,9 +52,10 @@ async def today_page(request: Request[Any, Any, Any], services: Services) -> Any
         skip_reasons=SKIP_REASONS,
         kinds=KINDS,
         stops=offline_stops(view, radius),
-        open_by_task={visit.task_id: visit for visit in open_visits if visit.task_id},
-        open_by_customer={visit.customer_id: visit for visit in open_visits},
-        other_open=[v for v in open_visits if not _on_card(view, v)],
+        open_by_task={visit.task_id: visit for visit in today if visit.task_id},
+        open_by_customer={visit.customer_id: visit for visit in today},
+        in_progress_elsewhere=[v for v in today if not _on_card(view, v)],
+        left_open=[v for v in visits if v not in today],
     )
 
 

@@ -17,7 +17,14 @@ from server.core.audit import AuditService
 from server.db.models import Checkin, Customer, Promise, Task
 from server.domain.policy import next_due
 from server.services.checkins.reads import CheckinReads
-from server.services.checkins.statements import CHECKIN_TASK, TASK_DONE, VISIT_DATES
+from server.services.checkins.statements import (
+    CHECKIN_TASK,
+    CLOSE_BY,
+    CLOSE_EARLIER_OPEN,
+    NEXT_ARRIVAL,
+    TASK_DONE,
+    VISIT_DATES,
+)
 
 # Tasks a visit can complete: a snoozed or missed visit that happened after all still counts.
 OPEN_TASK_STATUSES = ("planned", "snoozed", "missed")
@@ -25,6 +32,22 @@ OPEN_TASK_STATUSES = ("planned", "snoozed", "missed")
 
 class VisitEffects(CheckinReads):
     """The check-out's writes beyond the check-in row (the caller owns the transaction)."""
+
+    async def _one_open_visit(self, checkin: Checkin) -> None:
+        """A rep is at one customer at a time: arriving somewhere closes any earlier visit still
+        open, at this arrival's time; and an arrival older than one already recorded (an outbox
+        replayed late, a second phone) is itself closed at the next arrival. Closed this way, a
+        visit keeps no outcome and can still be checked out (checkout_hash stays NULL), so no
+        visit and nothing typed about it is lost (docs/checkins.md, "One open visit")."""
+        params = {"visit_rep": checkin.rep_id, "visit_id": checkin.id, "visit_at": checkin.checked_in_at}
+        await self.session.execute(CLOSE_EARLIER_OPEN, params)
+        later = (await self.session.execute(NEXT_ARRIVAL, params)).first()
+        if later is not None:
+            await self.session.execute(
+                CLOSE_BY, {"visit_id": checkin.id, "visit_at": later.checked_in_at, "closer_id": later.id}
+            )
+            set_committed_value(checkin, "checked_out_at", later.checked_in_at)
+            set_committed_value(checkin, "closed_by_checkin_id", later.id)
 
     async def _insert(self, statement: Any, **values: Any) -> UUID:
         """A plain INSERT of one row (column defaults apply); returns its new id."""

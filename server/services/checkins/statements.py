@@ -96,6 +96,40 @@ CLAIM_CHECKOUT = (  # only the first writer's UPDATE matches (checkout_hash stil
 )
 
 
+_C = _CHECKINS.c
+CLOSE_EARLIER_OPEN = (  # the rep's other open visits that began before this arrival
+    update(_CHECKINS)
+    .where(
+        _C.rep_id == bindparam("visit_rep", type_=_C.rep_id.type),
+        _C.id != bindparam("visit_id", type_=_C.id.type),
+        _C.checked_out_at.is_(None),
+        _C.checked_in_at <= bindparam("visit_at", type_=_C.checked_in_at.type),
+    )
+    .values(
+        checked_out_at=bindparam("visit_at", type_=_C.checked_out_at.type),
+        closed_by_checkin_id=bindparam("visit_id", type_=_C.id.type),
+    )
+)
+NEXT_ARRIVAL = (  # the rep's first arrival after this one, if the server has one already
+    select(_C.id, _C.checked_in_at)
+    .where(
+        _C.rep_id == bindparam("visit_rep", type_=_C.rep_id.type),
+        _C.id != bindparam("visit_id", type_=_C.id.type),
+        _C.checked_in_at > bindparam("visit_at", type_=_C.checked_in_at.type),
+    )
+    .order_by(_C.checked_in_at)
+    .limit(1)
+)
+CLOSE_BY = (
+    update(_CHECKINS)
+    .where(_C.id == bindparam("visit_id", type_=_C.id.type), _C.checked_out_at.is_(None))
+    .values(
+        checked_out_at=bindparam("visit_at", type_=_C.checked_out_at.type),
+        closed_by_checkin_id=bindparam("closer_id", type_=_C.id.type),
+    )
+)
+
+
 def _company_chain() -> Select[tuple[UUID]]:
     """The unit (bound as :unit_id) and its ancestors: only the company among them has settings
     and policies."""

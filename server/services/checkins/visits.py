@@ -203,6 +203,7 @@ class CheckinsService(VisitEffects):
             winner = await self.session.get(Checkin, body.id, populate_existing=True)
             assert winner is not None  # the conflicting row is committed, hence visible
             return self._replayed_checkin(winner, rep, plain, digest), False
+        await self._one_open_visit(checkin)
         log.info(
             "checkin_recorded",
             checkin_id=str(body.id),

@@ -18,9 +18,22 @@ from sqlalchemy.orm import aliased
 from server.core import i18n
 from server.core.i18n import gettext as _
 from server.core.services import Service
-from server.db.models import Customer, OrgSettings, OrgUnit, Task, User
+from server.db.models import Checkin, Customer, OrgSettings, OrgUnit, Task, User
 from server.domain.escalation import SECOND_REMINDER_WINDOW, overdue_reminder_stage
 from server.services.notifications.outbox import Draft, NotificationsService
+
+
+def _checked_in_there() -> Any:
+    """The rep is checked in at the task's customer (or on the task) right now: no reminder."""
+    return (
+        select(Checkin.id)
+        .where(
+            Checkin.rep_id == Task.rep_id,
+            Checkin.checked_out_at.is_(None),
+            or_(Checkin.task_id == Task.id, Checkin.customer_id == Task.customer_id),
+        )
+        .exists()
+    )
 
 
 @contextmanager
@@ -117,6 +130,7 @@ class RemindersService(Service):
             .where(
                 Task.status == "planned",
                 Task.due_at <= now,
+                ~_checked_in_there(),
                 or_(Task.status_changed_at.is_(None), Task.status_changed_at <= Task.due_at),
                 or_(
                     Task.reminders_sent == 0,
