@@ -245,3 +245,64 @@ def test_a_refused_task_change_waits_on_the_sync_page_until_discarded(browsing: 
     expect(badge).to_be_hidden()
     assert page.evaluate("async () => (await window.FieldsalesOutboxCore.all()).length") == 0
     assert browsing.problems_of(page) == []
+
+
+def not_on_today(page: Any) -> list[dict[str, Any]]:
+    """rep's customers that are not on today's list (from the API), located, active."""
+    listed = {s["customer_id"] for s in json.loads(page.locator("#task-list").get_attribute("data-stops"))}
+    items = api(page, "/api/v1/customers?page_size=200")["items"]
+    return [c for c in items if c["id"] not in listed and c["lat"] is not None and c["status"] == "active"]
+
+
+def walk_in(page: Any, customer: dict[str, Any]) -> None:
+    page.get_by_role("button", name="Check in here").click()
+    page.get_by_label("Follow up").check()
+    page.get_by_label("Notes").fill("Walked in")
+    page.get_by_role("button", name="Check out").click()
+
+
+def assert_walk_in_done(page: Any, customer: dict[str, Any], before: set[str]) -> None:
+    wait_until(page, OUTBOX_EMPTY)
+    new = [
+        c
+        for c in api(page, f"/api/v1/checkins?customer_id={customer['id']}&limit=500")
+        if c["id"] not in before
+    ]
+    assert len(new) == 1 and new[0]["status"] == "completed" and new[0]["task_id"], new
+    tasks = api(page, "/api/v1/me/tasks")["tasks"]
+    walk_ins = [t for t in tasks if (t["customer"] or {}).get("id") == customer["id"]]
+    assert [(t["status"], t["id"]) for t in walk_ins] == [("done", new[0]["task_id"])]
+
+
+def test_walk_in_visit_online_and_offline(browsing: Browsing) -> None:
+    page = today_online(browsing, "rep1")
+    online, offline = not_on_today(page)[:2]
+
+    # Online: from the customer page.
+    before = checkin_ids(page, online["id"])
+    page.context.set_geolocation({"latitude": online["lat"], "longitude": online["lng"], "accuracy": 10})
+    page.goto(f"/customers/{online['id']}")
+    expect(page.get_by_role("link", name="Check in here")).to_be_visible()
+    screenshot(page, "rep-customer-360-en")
+    page.get_by_role("link", name="Check in here").click()
+    expect(page.locator("[data-checkin][data-ready='true']")).to_have_count(1)
+    walk_in(page, online)
+    expect(page.locator("dl")).to_contain_text("Follow up")
+    assert_walk_in_done(page, online, before)
+
+    # Offline: the customer page was opened online once (it stores the customer on the phone).
+    before = checkin_ids(page, offline["id"])
+    page.goto(f"/customers/{offline['id']}")
+    wait_until(page, "async (id) => Boolean(await window.FieldsalesOutboxCore.customer(id))", offline["id"])
+    page.goto("/")
+    page.context.set_offline(True)
+    page.context.set_geolocation({"latitude": offline["lat"], "longitude": offline["lng"], "accuracy": 10})
+    page.goto(f"/customers/{offline['id']}")  # the saved copy
+    page.get_by_role("link", name="Check in here").click()
+    expect(page.locator("[data-role='customer-name']")).to_have_text(offline["name"])
+    walk_in(page, offline)
+    expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
+    page.context.set_offline(False)
+    expect(page).to_have_url(VISIT_URL)
+    assert_walk_in_done(page, offline, before)
+    assert browsing.problems_of(page) == []

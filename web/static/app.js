@@ -95,6 +95,21 @@
   // hx-boost swaps the whole body: repaint the indicators it replaced.
   document.addEventListener("htmx:load", paint);
 
+  // A customer page a rep may visit from stores the customer on the phone (checkin.js reads it
+  // for a walk-in visit without a signal).
+  function storeCustomers() {
+    const customers = [];
+    document.querySelectorAll("[data-store-customer]").forEach((node) => {
+      try {
+        customers.push(JSON.parse(node.dataset.storeCustomer));
+      } catch (err) {
+        console.warn(err);
+      }
+    });
+    if (customers.length) core.saveCustomers(customers).catch((err) => console.warn(err));
+  }
+  document.addEventListener("htmx:load", storeCustomers);
+
   // After a boosted navigation, a screen reader (or keyboard) starts at the new page's heading,
   // as after a real page load, instead of on the link that was pressed.
   document.addEventListener("htmx:afterSettle", (event) => {
@@ -333,6 +348,7 @@
     if (registration) registration.update().catch(() => {});
   });
   core.rememberCsrfToken(csrfToken()).catch(() => {});
+  storeCustomers();
   paint();
   flush(true);
 })();

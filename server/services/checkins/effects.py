@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.core.access import Principal
@@ -28,6 +28,7 @@ from server.services.checkins.statements import (
 
 # Tasks a visit can complete: a snoozed or missed visit that happened after all still counts.
 OPEN_TASK_STATUSES = ("planned", "snoozed", "missed")
+WALK_IN = "walk_in"  # tasks.source of a visit made at a customer that was not on the day's list
 
 
 class VisitEffects(CheckinReads):
@@ -72,6 +73,9 @@ class VisitEffects(CheckinReads):
                 .order_by(Task.rank.asc().nulls_last())
                 .limit(1)
             )
+        if task is None and checkin.task_id is None:
+            await self._add_walk_in(rep, checkin, visit_date, now)
+            return
         if task is None or task.rep_id != rep.id or task.status == "done":
             return
         before = task.status
@@ -96,6 +100,24 @@ class VisitEffects(CheckinReads):
             task.id,
             {"status": before},
             {"status": "done", "checkin_id": checkin.id},
+        )
+
+    async def _add_walk_in(self, rep: Principal, checkin: Checkin, visit_date: date, now: datetime) -> None:
+        """A visit at a customer not on the day's list joins it, done (a walk-in)."""
+        task_id = uuid4()
+        await self.session.execute(
+            insert(Task.__table__),
+            {
+                "id": task_id, "rep_id": rep.id, "local_date": visit_date, "customer_id": checkin.customer_id,
+                "kind": "visit", "source": WALK_IN, "status": "done", "checkin_id": checkin.id,
+                "status_changed_at": now, "created_by": rep.id, "score": 0.0, "reasons": [],
+                "reminders_sent": 0, "created_at": now, "updated_at": now,
+            },
+        )  # fmt: skip
+        await self.session.execute(CHECKIN_TASK, {"checkin_id": checkin.id, "task_id": task_id})
+        set_committed_value(checkin, "task_id", task_id)
+        await self.ctx.get(AuditService).append(
+            rep.id, "task.walk_in", "task", task_id, None, {"status": "done", "checkin_id": checkin.id}
         )
 
     async def _update_customer(
