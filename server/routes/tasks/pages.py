@@ -40,7 +40,7 @@ async def today_page(request: Request[Any, Any, Any], services: Services) -> Any
     await tasks.ensure_today(rep)
     view = await tasks.day(rep, tasks.local_today(rep.timezone))
     checkins = services.get(CheckinsService)
-    settings = await checkins.org_settings(rep.org_unit_id)
+    settings = await checkins.org_settings(rep.org_unit_id) if rep.org_unit_id else None
     radius = int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M)
     visits = await checkins.open_visits(rep.id)
     # Begun today: in progress (on its card). Begun before: left open, listed to be closed.

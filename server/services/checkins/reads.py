@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -149,7 +150,7 @@ class CheckinReads(Service):
             CheckinRecord(row[0], row.order_id, row.promise_id) for row in await self.session.execute(stmt)
         ]
 
-    async def open_visits(self, rep_id: UUID) -> list[OpenVisit]:
+    async def open_visits(self, rep_id: UUID) -> builtins.list[OpenVisit]:
         """The rep's check-ins without a check-out, newest first (at most one after the rule in
         visits.py, but older data or a replay race may leave more: all are listed to be closed)."""
         rows = await self.session.execute(

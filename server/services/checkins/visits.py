@@ -25,6 +25,7 @@ from server.core.errors import ProblemError
 from server.db.models import Checkin, Customer
 from server.domain.geo import DEFAULT_RADIUS_M, Fix, device_time_problem, geo_status, implausible_flags
 from server.domain.routing import haversine_m
+from server.services.checkins.amounts import OrderAmountsService
 from server.services.checkins.effects import VisitEffects
 from server.services.checkins.reads import CheckinRecord, missing, outcomes_of, reject
 from server.services.checkins.statements import (
@@ -66,6 +67,8 @@ class CheckoutIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     notes: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
     next_step: Text500 | None = None
     next_step_due: date | None = None
+    # The rep saw "Did you mean …?" and stands by an amount far above the customer's history.
+    amount_confirmed: bool | None = None
 
 
 # ---- Pure rules: canonical bodies and validation ----
@@ -268,6 +271,9 @@ class CheckinsService(VisitEffects):
         if problems := checkout_problems(body, checkin.checked_in_at, received_at, outcomes, visit_date):
             raise reject(problems)
         amount = body.order_amount.quantize(Decimal("0.01")) if body.order_amount is not None else None
+        large = amount is not None and await self.ctx.get(OrderAmountsService).check(
+            customer, amount, visit_date, bool(body.amount_confirmed), settings
+        )
         # Only the first writer's UPDATE matches; a racing duplicate waits for it, matches nothing
         # and is answered as a replay below.
         written = {
@@ -299,7 +305,10 @@ class CheckinsService(VisitEffects):
                 source="checkin",
                 checkin_id=checkin.id,
                 created_at=received_at,
+                amount_confirmed=large,
             )
+            if large:
+                await self.ctx.get(OrderAmountsService).flag_to_manager(rep, customer, order_id, amount)
         if body.next_step is not None and body.next_step_due is not None:
             promise_id = await self._insert(
                 INSERT_PROMISE,
