@@ -346,6 +346,8 @@
     root.dataset.customerId = stop.customerId;
     root.dataset.taskId = stop.taskId || "";
     root.dataset.visitCustomerId = stop.customerId;
+    if (stop.largest_order != null) root.dataset.largestOrder = stop.largest_order;
+    if (stop.ceiling != null) root.dataset.amountCeiling = stop.ceiling;
     const ids = stop;
     // The server knows of an open visit here (a page rendered for this very stop says so).
     const onServer = root.dataset.openVisitId && renderedFor === stop.customerId
@@ -426,12 +428,53 @@
     waitingNote(done, text("checkoutQueued", "Waiting to sync"));
   }
 
+  /* ---- "Did you mean …?": an amount far above the customer's history ---- */
+
+  // The page's (or the stored stop's) figures: the customer's largest order of 365 days and the
+  // company's ceiling. The server applies the same rule, so a stale figure only asks once more.
+  function amountLimits(form) {
+    const holder = form.closest("[data-checkin], [data-visit]") || form;
+    const number = (value) => (value === undefined || value === "" ? null : Number(value));
+    return { largest: number(holder.dataset.largestOrder), ceiling: number(holder.dataset.amountCeiling) };
+  }
+
+  function needsConfirmation(amount, largest, ceiling) {
+    return ceiling !== null && Number(amount) > 10 * (largest || 0) && Number(amount) >= ceiling;
+  }
+
+  function money(value) {
+    const lang = document.documentElement.lang || undefined;
+    return new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(Number(value));
+  }
+
+  function askAmount(form, amount, largest) {
+    const box = form.querySelector("[data-role='confirm-amount']");
+    const suggestion = (Math.round(Number(amount) * 10) / 100).toFixed(2); // the extra zero typed
+    box.querySelector("[data-role='confirm-question']").textContent = text("didYouMean", "")
+      .replace("%(suggestion)s", money(suggestion))
+      .replace("%(amount)s", money(amount))
+      .replace("%(largest)s", money(largest || 0));
+    const use = box.querySelector("[data-action='use-suggestion']");
+    use.textContent = text("useSuggestion", "").replace("%(suggestion)s", money(suggestion));
+    use.dataset.value = suggestion;
+    box.querySelector("[data-action='confirm-amount']").textContent = text("amountIsRight", "").replace("%(amount)s", money(amount));
+    box.hidden = false;
+    box.querySelector("[data-action='confirm-amount']").focus();
+  }
+
   async function checkOut(form) {
     clearErrors(form);
     const { body, errors } = collect(form);
     if (Object.keys(errors).length) return showErrors(form, errors);
     const id = form.dataset.checkinId;
     const root = form.closest("[data-checkin]");
+    if (body.order_amount) {
+      if (form.dataset.amountConfirmed === body.order_amount) body.amount_confirmed = true;
+      else {
+        const limits = amountLimits(form);
+        if (needsConfirmation(body.order_amount, limits.largest, limits.ceiling)) return askAmount(form, body.order_amount, limits.largest);
+      }
+    }
     if (form.dataset.resendId) return resend(form, body);
     const button = form.querySelector("button[type='submit']");
     button.disabled = true;
@@ -446,6 +489,8 @@
     }
     button.disabled = false;
     if (delivered.outcome === "refused") {
+      const refusal = (delivered.result && delivered.result.json) || {};
+      if (refusal.needs_confirmation) return askAmount(form, body.order_amount, refusal.largest_recent_order);
       // The server has no such check-in (its own sending was refused): stop resuming this visit.
       if (root && delivered.result && delivered.result.status === 404) forgetVisit(root.dataset.userId, root.dataset.visitCustomerId);
       return showErrors(form, problemFields((delivered.result && delivered.result.json) || {}, problemText(delivered.result)));
@@ -506,6 +551,9 @@
       form.dataset.checkedOutAt = checkout.body.checked_out_at;
     }
     const problem = (arrival || checkout).problem || {};
+    if (!arrival && problem.needs_confirmation) {
+      askAmount(form, checkout.body.order_amount, problem.largest_recent_order);
+    }
     showErrors(form, arrival ? { form: `${text("checkinRefused", "")} ${problem.detail || ""}`.trim() } : problemFields(problem, text("failed", "")));
     form.querySelector("[data-action='discard']").hidden = false;
     return true;
@@ -545,6 +593,16 @@
       checkOut(form);
     });
     form.querySelector("[data-action='discard']").addEventListener("click", () => discardRefused(form));
+    form.querySelector("[data-action='use-suggestion']").addEventListener("click", (event) => {
+      form.elements.namedItem("order_amount").value = event.target.dataset.value;
+      form.querySelector("[data-role='confirm-amount']").hidden = true;
+      form.elements.namedItem("order_amount").focus();
+    });
+    form.querySelector("[data-action='confirm-amount']").addEventListener("click", () => {
+      form.dataset.amountConfirmed = String(form.elements.namedItem("order_amount").value).trim().replace(",", ".");
+      form.querySelector("[data-role='confirm-amount']").hidden = true;
+      checkOut(form);
+    });
     toggleAmount(form);
     restoreRefused(form);
   }

@@ -211,7 +211,12 @@
   async function problemOf(response) {
     try {
       const problem = await response.json();
-      return { detail: problem.detail || problem.title || "", errors: Array.isArray(problem.errors) ? problem.errors : [] };
+      return {
+        detail: problem.detail || problem.title || "",
+        errors: Array.isArray(problem.errors) ? problem.errors : [],
+        needs_confirmation: Boolean(problem.needs_confirmation),
+        largest_recent_order: problem.largest_recent_order || null,
+      };
     } catch (err) {
       return { detail: "", errors: [] };
     }

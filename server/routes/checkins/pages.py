@@ -11,7 +11,9 @@ from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
 from server.core.services import Services
 from server.core.templates import render
+from server.db.models import Customer
 from server.domain.geo import DEFAULT_RADIUS_M
+from server.services.checkins.amounts import DEFAULT_CEILING, OrderAmountsService
 from server.services.checkins.reads import outcomes_of
 from server.services.checkins.visits import CheckinsService, local_date
 
@@ -19,6 +21,16 @@ from server.services.checkins.visits import CheckinsService, local_date
 async def _radius(checkins: CheckinsService, unit_id: UUID) -> int:
     settings = await checkins.org_settings(unit_id)
     return int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M)
+
+
+async def _amount_limits(services: Services, customer: Customer, tz: str) -> dict[str, Any]:
+    """What the page needs to ask "Did you mean …?" before sending (the server checks again)."""
+    checkins = services.get(CheckinsService)
+    settings = await checkins.org_settings(customer.org_unit_id)
+    amounts = services.get(OrderAmountsService)
+    largest = (await amounts.largest_recent([customer.id], checkins.clock.local_date(tz))).get(customer.id)
+    ceiling = settings.order_amount_ceiling if settings else DEFAULT_CEILING
+    return {"largest_order": largest or 0, "amount_ceiling": ceiling}
 
 
 class CheckinPages(Controller):
@@ -51,6 +63,7 @@ class CheckinPages(Controller):
             open_visit=open_visit,
             outcomes=await checkins.outcomes_for(customer),
             radius_m=await _radius(checkins, customer.org_unit_id),
+            **await _amount_limits(services, customer, principal.timezone),
         )
 
     @get("/shell", guards=[require_role("rep")])
@@ -93,6 +106,7 @@ class CheckinPages(Controller):
             outcomes=await checkins.outcomes_for(customer),
             visit_date=local_date(record.checkin.checked_in_at, principal.timezone),
             can_check_out=record.checkin.rep_id == principal.id and record.checkin.checkout_hash is None,
+            **await _amount_limits(services, customer, principal.timezone),
         )
 
 

@@ -7,6 +7,7 @@ PATCH /api/v1/tasks/{id} (see server/routes/tasks/api.py), so both paths share T
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from server.core.templates import is_fragment_request, redirect, render
 from server.domain.geo import DEFAULT_RADIUS_M
 from server.domain.tasks import SKIP_REASONS, TaskChange
 from server.routes.tasks.api import DateParam
+from server.services.checkins.amounts import DEFAULT_CEILING, OrderAmountsService
 from server.services.checkins.reads import OpenVisit
 from server.services.checkins.visits import CheckinsService, local_date
 from server.services.tasks.tasks import KINDS, DayView, NewTask, TasksService
@@ -43,6 +45,9 @@ async def today_page(request: Request[Any, Any, Any], services: Services) -> Any
     settings = await checkins.org_settings(rep.org_unit_id) if rep.org_unit_id else None
     radius = int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M)
     visits = await checkins.open_visits(rep.id)
+    customer_ids = {item.task.customer_id for item in view.items if item.task.customer_id}
+    largest = await services.get(OrderAmountsService).largest_recent(customer_ids, view.local_date)
+    ceiling = settings.order_amount_ceiling if settings else DEFAULT_CEILING
     # Begun today: in progress (on its card). Begun before: left open, listed to be closed.
     today = [v for v in visits if local_date(v.checked_in_at, rep.timezone) == view.local_date]
     return render(
@@ -51,7 +56,7 @@ async def today_page(request: Request[Any, Any, Any], services: Services) -> Any
         day=view,
         skip_reasons=SKIP_REASONS,
         kinds=KINDS,
-        stops=offline_stops(view, radius),
+        stops=offline_stops(view, radius, largest, ceiling),
         open_by_task={visit.task_id: visit for visit in today if visit.task_id},
         open_by_customer={visit.customer_id: visit for visit in today},
         in_progress_elsewhere=[v for v in today if not _on_card(view, v)],
@@ -59,7 +64,9 @@ async def today_page(request: Request[Any, Any, Any], services: Services) -> Any
     )
 
 
-def offline_stops(view: DayView, radius_m: int) -> list[dict[str, Any]]:
+def offline_stops(
+    view: DayView, radius_m: int, largest: dict[UUID, Decimal], ceiling: Decimal
+) -> list[dict[str, Any]]:
     """Everything a visit at each of the day's stops needs offline (docs/pwa.md)."""
     return [
         {
@@ -74,6 +81,9 @@ def offline_stops(view: DayView, radius_m: int) -> list[dict[str, Any]]:
                 "lat": item.lat,
                 "lng": item.lng,
                 "radius_m": radius_m,
+                # For "Did you mean …?" offline: the customer's largest order of 365 days.
+                "largest_order": str(largest.get(item.task.customer_id, 0)),  # type: ignore[arg-type]
+                "ceiling": str(ceiling),
             },
         }
         for item in view.items
