@@ -41,6 +41,7 @@ async def today_page(request: Request[Any, Any, Any], services: Services) -> Any
     rep = await tasks.user(request.scope["user"].id)
     await tasks.ensure_today(rep)
     view = await tasks.day(rep, tasks.local_today(rep.timezone))
+    day_off = view.plan is None and await tasks.is_day_off(rep, view.local_date)
     checkins = services.get(CheckinsService)
     settings = await checkins.org_settings(rep.org_unit_id) if rep.org_unit_id else None
     radius = int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M)
@@ -54,6 +55,7 @@ async def today_page(request: Request[Any, Any, Any], services: Services) -> Any
         request,
         "tasks/today.html",
         day=view,
+        day_off=day_off,
         skip_reasons=SKIP_REASONS,
         kinds=KINDS,
         stops=offline_stops(view, radius, largest, ceiling),
@@ -170,6 +172,13 @@ class TaskPages(Controller):
         tasks = services.get(TasksService)
         await tasks.regenerate(await tasks.user(request.scope["user"].id), None)
         return redirect("/", "success", _("Your plan was refreshed."))
+
+    @post("/plan/day-off", guards=[require_role("rep")])
+    async def plan_day_off(self, request: Request[Any, Any, Any], services: Services) -> Any:
+        """ "Plan my day anyway" on a weekend or holiday."""
+        tasks = services.get(TasksService)
+        await tasks.ensure_today(await tasks.user(request.scope["user"].id), day_off_too=True)
+        return redirect("/", "success", _("Your plan for today is ready."))
 
     @post("/tasks", guards=[require_role("rep")])
     async def add_mine(
