@@ -313,3 +313,39 @@ def test_walk_in_visit_online_and_offline(browsing: Browsing) -> None:
     expect(page).to_have_url(VISIT_URL)
     assert_walk_in_done(page, offline, before)
     assert browsing.problems_of(page) == []
+
+
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
+WIDEST = """() => [...document.querySelectorAll('main *')]
+  .filter((e) => e.checkVisibility() && !e.closest('.table-wrap'))
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 5)"""
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_rep_screens_at_360_px(browsing: Browsing, locale: str) -> None:
+    page = today_online(browsing, "rep1", locale=locale)
+    stop = stops_of(page)[3]
+    tag = locale.split("-")[0]
+    card = page.locator(f"[data-task-card][data-task-id='{stop['task_id']}']")
+    expect(card.get_by_role("link", name=stop["customer"]["name"])).to_have_attribute(
+        "href", f"/customers/{stop['customer_id']}"
+    )
+    for path, name in [
+        ("/", "today"),
+        (f"/checkins/new?task_id={stop['task_id']}&customer_id={stop['customer_id']}", "checkin"),
+        (f"/customers/{stop['customer_id']}", "customer"),
+        ("/customers", "customers"),
+    ]:
+        page.goto(path)
+        assert page.evaluate(WIDEST) == [], (path, page.evaluate(WIDEST))
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), path
+        screenshot(page, f"rep-{name}-360-{tag}")
+    if tag == "zh":
+        page.goto(f"/customers/{stop['customer_id']}")
+        text = page.locator("main").inner_text()
+        for english in ("Check in here", "Navigate", "Recent visits", "prospect", "follow_up", "no_decision"):
+            assert english not in text, english
+        page.goto("/no-such-page")
+        expect(page.locator("h1")).not_to_have_text("Page not found")
+    assert browsing.problems_of(page) == []

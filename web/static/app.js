@@ -110,6 +110,43 @@
   }
   document.addEventListener("htmx:load", storeCustomers);
 
+  /* ---- Long texts: a counter against the limit, and a word when a paste was cut ---- */
+
+  function counterOf(field) {
+    let counter = field.parentElement.querySelector(`.char-count[data-for="${field.id}"]`);
+    if (!counter) {
+      counter = document.createElement("p");
+      counter.className = "char-count";
+      counter.dataset.for = field.id;
+      counter.setAttribute("aria-live", "polite");
+      field.after(counter);
+    }
+    return counter;
+  }
+
+  function countChars(field, cut = 0) {
+    const max = Number(field.getAttribute("maxlength"));
+    const counter = counterOf(field);
+    const length = field.value.length;
+    counter.classList.toggle("is-full", length >= max);
+    counter.textContent = cut
+      ? text("pasteCut").replace("%(max)s", max.toLocaleString()).replace("%(cut)s", cut.toLocaleString())
+      : `${length.toLocaleString()} / ${max.toLocaleString()}`;
+  }
+
+  document.addEventListener("input", (event) => {
+    if (event.target.matches && event.target.matches("textarea[maxlength]")) countChars(event.target);
+  });
+  // The browser silently drops what goes past maxlength on paste: say how much was left out.
+  document.addEventListener("paste", (event) => {
+    const field = event.target;
+    if (!field.matches || !field.matches("textarea[maxlength]") || !event.clipboardData) return;
+    const max = Number(field.getAttribute("maxlength"));
+    const pasted = event.clipboardData.getData("text").length;
+    const room = max - field.value.length + (field.selectionEnd - field.selectionStart);
+    if (pasted > room) setTimeout(() => countChars(field, pasted - room), 0);
+  });
+
   // After a boosted navigation, a screen reader (or keyboard) starts at the new page's heading,
   // as after a real page load, instead of on the link that was pressed.
   document.addEventListener("htmx:afterSettle", (event) => {

@@ -153,7 +153,7 @@ class RemindersService(Service):
         )
         if stage == 0:
             return None
-        tag, url = f"overdue-{row.id}", "/"
+        tag, url = f"overdue-{row.id}", f"/#task-{row.id}"  # "Open" lands on the task's card
         with _in_language(row.rep_locale):
             due = _local_time(row.due_at, row.rep_tz)
             if stage == 1:
