@@ -9,7 +9,7 @@
   const core = window.FieldsalesOutboxCore;
   const $ = (id) => document.getElementById(id);
   let pending = 0; // changes waiting in the outbox, as last counted
-  let refused = 0; // changes the server refused, kept for the user to fix or discard
+  let refused = 0; // refused by the server, kept for the user (/sync)
   let waitingWorker = null; // a new service worker version, waiting for the user's go
   let reloadOnControllerChange = false;
   let registration = null;
@@ -46,11 +46,11 @@
   /* ---- htmx ---- */
 
   if (window.htmx) {
-    // htmx would inject a <style> element for indicators, which the CSP blocks; app.css has them.
+    // htmx's indicator <style> is blocked by the CSP; app.css has it.
     htmx.config.includeIndicatorStyles = false;
     // hx-on and trigger filters need eval, which the CSP forbids: fail loudly in development.
     htmx.config.allowEval = false;
-    // Swap error pages and re-rendered invalid forms (4xx) in, rather than silently do nothing.
+    // Swap error pages and re-rendered invalid forms (4xx) in, not silently nothing.
     htmx.config.responseHandling = [
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
@@ -95,68 +95,6 @@
   // hx-boost swaps the whole body: repaint the indicators it replaced.
   document.addEventListener("htmx:load", paint);
 
-  // A customer page a rep may visit from stores the customer on the phone (checkin.js reads it
-  // for a walk-in visit without a signal).
-  function storeCustomers() {
-    const customers = [];
-    document.querySelectorAll("[data-store-customer]").forEach((node) => {
-      try {
-        customers.push(JSON.parse(node.dataset.storeCustomer));
-      } catch (err) {
-        console.warn(err);
-      }
-    });
-    if (customers.length) core.saveCustomers(customers).catch((err) => console.warn(err));
-  }
-  document.addEventListener("htmx:load", storeCustomers);
-
-  /* ---- Long texts: a counter against the limit, and a word when a paste was cut ---- */
-
-  function counterOf(field) {
-    let counter = field.parentElement.querySelector(`.char-count[data-for="${field.id}"]`);
-    if (!counter) {
-      counter = document.createElement("p");
-      counter.className = "char-count";
-      counter.dataset.for = field.id;
-      counter.setAttribute("aria-live", "polite");
-      field.after(counter);
-    }
-    return counter;
-  }
-
-  function countChars(field, cut = 0) {
-    const max = Number(field.getAttribute("maxlength"));
-    const counter = counterOf(field);
-    const length = field.value.length;
-    counter.classList.toggle("is-full", length >= max);
-    counter.textContent = cut
-      ? text("pasteCut").replace("%(max)s", max.toLocaleString()).replace("%(cut)s", cut.toLocaleString())
-      : `${length.toLocaleString()} / ${max.toLocaleString()}`;
-  }
-
-  document.addEventListener("input", (event) => {
-    if (event.target.matches && event.target.matches("textarea[maxlength]")) countChars(event.target);
-  });
-  // The browser silently drops what goes past maxlength on paste: say how much was left out.
-  document.addEventListener("paste", (event) => {
-    const field = event.target;
-    if (!field.matches || !field.matches("textarea[maxlength]") || !event.clipboardData) return;
-    const max = Number(field.getAttribute("maxlength"));
-    const pasted = event.clipboardData.getData("text").length;
-    const room = max - field.value.length + (field.selectionEnd - field.selectionStart);
-    if (pasted > room) setTimeout(() => countChars(field, pasted - room), 0);
-  });
-
-  // After a boosted navigation, a screen reader (or keyboard) starts at the new page's heading,
-  // as after a real page load, instead of on the link that was pressed.
-  document.addEventListener("htmx:afterSettle", (event) => {
-    if (!event.detail.boosted && !(event.detail.requestConfig && event.detail.requestConfig.boosted)) return;
-    const heading = document.querySelector("main h1");
-    if (!heading) return;
-    if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
-    heading.focus({ preventScroll: true });
-  });
-
   function problemDetail(body) {
     try {
       return JSON.parse(body).detail || "";
@@ -193,7 +131,7 @@
       pending = await core.count();
       refused = (await core.attention()).length;
       for (const notice of await core.takeNotices()) {
-        // Not a sticky error: the change is kept, and the "needs your attention" badge stays.
+        // Not sticky: the change is kept and the attention badge stays.
         if (!$("attention-list")) toast(`${text("rejected")} ${notice.detail || notice.status}`, "info");
       }
     } catch (err) {
@@ -253,8 +191,7 @@
     return form.dataset.clientId;
   }
 
-  // FormData -> JSON body: empty fields are left out (not sent, rather than ""), number inputs
-  // become numbers, a plain checkbox becomes true, repeated names become arrays.
+  // FormData -> JSON: empty fields left out, numbers as numbers, a checkbox true, repeats arrays.
   function formToObject(form) {
     const body = {};
     for (const [name, raw] of new FormData(form)) {
@@ -385,7 +322,6 @@
     if (registration) registration.update().catch(() => {});
   });
   core.rememberCsrfToken(csrfToken()).catch(() => {});
-  storeCustomers();
   paint();
   flush(true);
 })();

@@ -19,6 +19,7 @@ SHELL_ASSETS = (
     "app.js",
     "outbox-core.js",
     "push.js",
+    "ux.js",
     "vendor/htmx.min.js",
     "icons/icon-192.png",
     "icons/favicon.svg",
