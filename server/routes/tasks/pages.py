@@ -140,7 +140,7 @@ class TaskPages(Controller):
                 return redirect(back, "error", problem.detail)
             task = await tasks.task_in_scope(task_id, access)
             return await self._card(
-                request, tasks, task, status_code=problem.status_code, errors=_errors(problem)
+                request, tasks, task, status_code=problem.status_code, errors=_errors(problem), form=data
             )
         if not is_fragment_request(request):
             return redirect(back, "success", _("Saved."))
@@ -153,6 +153,7 @@ class TaskPages(Controller):
         task: Any,
         status_code: int = 200,
         errors: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
     ) -> Any:
         view = await tasks.day(await tasks.user(task.rep_id), task.local_date)
         item = next(i for i in view.items if i.task.id == task.id)
@@ -163,6 +164,7 @@ class TaskPages(Controller):
             item=item,
             day=view,
             errors=errors or {},
+            form=form or {},
             skip_reasons=SKIP_REASONS,
             can_act=True,
         )
