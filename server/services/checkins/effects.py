@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.core.access import Principal
@@ -21,6 +21,7 @@ from server.services.checkins.statements import (
     CHECKIN_TASK,
     CLOSE_BY,
     CLOSE_EARLIER_OPEN,
+    INSERT_TASK,
     NEXT_ARRIVAL,
     TASK_DONE,
     VISIT_DATES,
@@ -106,7 +107,7 @@ class VisitEffects(CheckinReads):
         """A visit at a customer not on the day's list joins it, done (a walk-in)."""
         task_id = uuid4()
         await self.session.execute(
-            insert(Task.__table__),
+            INSERT_TASK,
             {
                 "id": task_id, "rep_id": rep.id, "local_date": visit_date, "customer_id": checkin.customer_id,
                 "kind": "visit", "source": WALK_IN, "status": "done", "checkin_id": checkin.id,

@@ -96,6 +96,7 @@ CLAIM_CHECKOUT = (  # only the first writer's UPDATE matches (checkout_hash stil
 )
 
 
+INSERT_TASK = insert(_TASKS)  # a walk-in visit's task
 _C = _CHECKINS.c
 CLOSE_EARLIER_OPEN = (  # the rep's other open visits that began before this arrival
     update(_CHECKINS)
