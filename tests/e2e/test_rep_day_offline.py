@@ -349,3 +349,20 @@ def test_rep_screens_at_360_px(browsing: Browsing, locale: str) -> None:
         page.goto("/no-such-page")
         expect(page.locator("h1")).not_to_have_text("Page not found")
     assert browsing.problems_of(page) == []
+
+
+def test_the_card_note_goes_with_skip(browsing: Browsing) -> None:
+    page = today_online(browsing, "rep2")
+    stop = stops_of(page)[-1]
+    card = page.locator(f"[data-task-card][data-task-id='{stop['task_id']}']")
+    card.get_by_text("Done, skip or snooze").click()
+    expect(card.locator("textarea")).to_have_count(1)
+    card.locator("textarea").fill("Owner on holiday until Monday")
+    card.get_by_label("Reason").select_option("other")
+    card.get_by_role("button", name="Skip").click()
+    expect(
+        page.locator(f"[data-task-card][data-task-id='{stop['task_id']}'] [data-task-status]")
+    ).to_contain_text("Skipped")
+    tasks = api(page, "/api/v1/me/tasks")["tasks"]
+    (task,) = [t for t in tasks if t["id"] == stop["task_id"]]
+    assert task["status"] == "skipped" and task["status_note"] == "Owner on holiday until Monday"

@@ -147,6 +147,12 @@
       button.disabled = true;
     });
   });
+  // The card's one note box feeds the note of each of its forms (done, skip).
+  document.addEventListener("input", (event) => {
+    const shared = event.target.closest && event.target.closest("[data-shared-note]");
+    const node = shared && shared.closest("[data-task-card]");
+    if (node) node.querySelectorAll("input[data-note]").forEach((input) => (input.value = shared.value));
+  });
   document.addEventListener("outbox:changed", reflect);
   document.addEventListener("htmx:load", onPage);
   setInterval(tick, 30000);

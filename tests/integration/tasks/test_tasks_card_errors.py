@@ -43,3 +43,13 @@ async def test_a_refused_move_keeps_the_typed_date_next_to_its_error(
         headers={"HX-Request": "true"},
     )
     assert refused.status_code == 422 and note in refused.text  # the typed note is kept
+
+
+async def test_one_note_box_per_card_feeds_done_and_skip(client: AsyncTestClient[Any], demo: Demo) -> None:
+    await login_session(client, "rep1")
+    html = (await client.get("/")).text
+    cards = html.count("data-task-card")
+    assert cards > 0 and html.count("data-shared-note") == cards  # one box per card
+    assert 'textarea id="note-done' not in html and 'textarea id="note-skipped' not in html
+    forms = [f for f in forms_of(html) if f["fields"].get("status") in ("done", "skipped")]
+    assert forms and all("note" in f["fields"] for f in forms)  # each still sends the note
