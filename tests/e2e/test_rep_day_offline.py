@@ -341,7 +341,16 @@ def test_rep_screens_at_360_px(browsing: Browsing, locale: str) -> None:
         assert page.evaluate(WIDEST) == [], (path, page.evaluate(WIDEST))
         assert page.evaluate(NO_SIDEWAYS_SCROLL), path
         screenshot(page, f"rep-{name}-360-{tag}")
+    # The visit page, checked in about 4,000 km away (geolocation 0,0): out of range, kindly said.
+    page.goto(f"/checkins/new?task_id={stop['task_id']}&customer_id={stop['customer_id']}")
+    page.locator("[data-action='check-in']").first.click()
+    expect(page).to_have_url(VISIT_URL)
+    page.locator("input[name='outcome'][value='order']").check()
+    assert page.evaluate(WIDEST) == [] and page.evaluate(NO_SIDEWAYS_SCROLL)
+    screenshot(page, f"rep-visit-360-{tag}")
     if tag == "zh":
+        expect(page.locator("main")).not_to_contain_text("Away from the customer")
+        expect(page.locator("main")).to_contain_text("本次拜访仍然有效")
         page.goto(f"/customers/{stop['customer_id']}")
         text = page.locator("main").inner_text()
         for english in ("Check in here", "Navigate", "Recent visits", "prospect", "follow_up", "no_decision"):
