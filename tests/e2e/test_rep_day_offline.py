@@ -375,3 +375,24 @@ def test_the_card_note_goes_with_skip(browsing: Browsing) -> None:
     tasks = api(page, "/api/v1/me/tasks")["tasks"]
     (task,) = [t for t in tasks if t["id"] == stop["task_id"]]
     assert task["status"] == "skipped" and task["status_note"] == "Owner on holiday until Monday"
+
+
+def test_a_saved_visit_page_shows_a_check_out_waiting_to_sync(browsing: Browsing) -> None:
+    page = today_online(browsing, "rep4")
+    stop = stops_of(page)[1]
+    stand_at(page, stop)
+    open_stop(page, stop)
+    page.get_by_role("button", name="Check in here").click()
+    expect(page).to_have_url(VISIT_URL)  # online: the visit page, now saved on the phone
+    visit_url = page.url
+    page.context.set_offline(True)
+    page.get_by_label("No decision").check()
+    page.get_by_role("button", name="Check out").click()
+    expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
+    page.goto(visit_url)  # the saved copy, rendered while the visit was open
+    expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
+    expect(page.get_by_role("button", name="Check out")).to_be_hidden()
+    page.context.set_offline(False)
+    page.evaluate("window.fieldsalesOutbox.flush()")
+    expect(page.locator("dl")).to_contain_text("No decision")
+    assert browsing.problems_of(page) == []

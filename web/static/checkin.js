@@ -604,7 +604,22 @@
       checkOut(form);
     });
     toggleAmount(form);
-    restoreRefused(form);
+    restoreRefused(form).then((refused) => refused || reflectWaiting(form));
+  }
+
+  // A saved visit page opened again while its check-out still waits on the phone: say so,
+  // instead of offering the form a second time.
+  async function reflectWaiting(form) {
+    const visitId = form.dataset.checkinId;
+    if (!visitId || !window.FieldsalesOutboxCore) return;
+    try {
+      const waiting = (await window.FieldsalesOutboxCore.all()).some(
+        (record) => record.group === visitId && record.state !== "attention" && record.url.endsWith("/checkout"),
+      );
+      if (waiting) showCheckedOut(form);
+    } catch (err) {
+      /* no IndexedDB: nothing waits here */
+    }
   }
 
   /* ---- Pages ---- */
