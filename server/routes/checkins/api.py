@@ -17,7 +17,8 @@ from server.core.deps import require_login, require_role
 from server.core.errors import PROBLEM, field_error
 from server.core.services import Services
 from server.db.models import Checkin
-from server.services.checkins.visits import CheckinIn, CheckinRecord, CheckinsService, CheckoutIn
+from server.domain.checkin import CheckinIn, CheckoutIn
+from server.services.checkins.visits import CheckinRecord, CheckinsService
 
 REPLAYED = {"Idempotent-Replayed": "true"}  # tells the client nothing changed this time
 

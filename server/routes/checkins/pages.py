@@ -12,10 +12,11 @@ from server.core.deps import require_login, require_role
 from server.core.services import Services
 from server.core.templates import render
 from server.db.models import Customer
+from server.domain.calendar import local_date
 from server.domain.geo import DEFAULT_RADIUS_M
 from server.services.checkins.amounts import DEFAULT_CEILING, OrderAmountsService
 from server.services.checkins.reads import outcomes_of
-from server.services.checkins.visits import CheckinsService, local_date
+from server.services.checkins.visits import CheckinsService
 
 
 async def _radius(checkins: CheckinsService, unit_id: UUID) -> int:

@@ -1,4 +1,5 @@
-"""Daily tasks as pages: the rep's Today list ("/") and a manager's view of a rep's day.
+"""Daily tasks as pages: the card forms of the rep's Today list ("/", server/routes/system/home.py)
+and a manager's view of a rep's day.
 
 The card forms post here as HTML forms; offline, the outbox replays the same fields as JSON to
 PATCH /api/v1/tasks/{id} (see server/routes/tasks/api.py), so both paths share TasksService.change.
@@ -7,7 +8,6 @@ PATCH /api/v1/tasks/{id} (see server/routes/tasks/api.py), so both paths share T
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,90 +15,16 @@ from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from server.core.access import Scope
-from server.core.deps import require_login, require_role
+from server.core.access import Principal, Scope
+from server.core.deps import DateParam, require_login, require_role
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
-from server.domain.geo import DEFAULT_RADIUS_M
 from server.domain.tasks import SKIP_REASONS, TaskChange
-from server.routes.tasks.api import DateParam
-from server.services.checkins.amounts import DEFAULT_CEILING, OrderAmountsService
-from server.services.checkins.reads import OpenVisit
-from server.services.checkins.visits import CheckinsService, local_date
-from server.services.tasks.tasks import KINDS, DayView, NewTask, TasksService
+from server.services.tasks.tasks import KINDS, NewTask, TasksService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-async def today_page(request: Request[Any, Any, Any], services: Services) -> Any:
-    """The rep's Today list (rendered at "/"); makes the plan on the spot if it is due.
-
-    It carries what every stop needs for a visit without a signal (`stops`, stored on the phone
-    by tasks.js) and the rep's open visits (in progress, or left open and to be closed)."""
-    tasks = services.get(TasksService)
-    rep = await tasks.user(request.scope["user"].id)
-    await tasks.ensure_today(rep)
-    view = await tasks.day(rep, tasks.local_today(rep.timezone))
-    day_off = view.plan is None and await tasks.is_day_off(rep, view.local_date)
-    checkins = services.get(CheckinsService)
-    settings = await checkins.org_settings(rep.org_unit_id) if rep.org_unit_id else None
-    radius = int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M)
-    visits = await checkins.open_visits(rep.id)
-    customer_ids = {item.task.customer_id for item in view.items if item.task.customer_id}
-    largest = await services.get(OrderAmountsService).largest_recent(customer_ids, view.local_date)
-    ceiling = settings.order_amount_ceiling if settings else DEFAULT_CEILING
-    # Begun today: in progress (on its card). Begun before: left open, listed to be closed.
-    today = [v for v in visits if local_date(v.checked_in_at, rep.timezone) == view.local_date]
-    return render(
-        request,
-        "tasks/today.html",
-        day=view,
-        day_off=day_off,
-        skip_reasons=SKIP_REASONS,
-        kinds=KINDS,
-        stops=offline_stops(view, radius, largest, ceiling),
-        open_by_task={visit.task_id: visit for visit in today if visit.task_id},
-        open_by_customer={visit.customer_id: visit for visit in today},
-        in_progress_elsewhere=[v for v in today if not _on_card(view, v)],
-        left_open=[v for v in visits if v not in today],
-    )
-
-
-def offline_stops(
-    view: DayView, radius_m: int, largest: dict[UUID, Decimal], ceiling: Decimal
-) -> list[dict[str, Any]]:
-    """Everything a visit at each of the day's stops needs offline (docs/pwa.md)."""
-    return [
-        {
-            "task_id": str(item.task.id),
-            "customer_id": str(item.task.customer_id),
-            "local_date": view.local_date.isoformat(),
-            "kind": item.task.kind,
-            "title": item.task.title or "",
-            "customer": {
-                "name": item.customer_name or "",
-                "address": item.address or "",
-                "lat": item.lat,
-                "lng": item.lng,
-                "radius_m": radius_m,
-                # For "Did you mean …?" offline: the customer's largest order of 365 days.
-                "largest_order": str(largest.get(item.task.customer_id, 0)),  # type: ignore[arg-type]
-                "ceiling": str(ceiling),
-            },
-        }
-        for item in view.items
-        if item.task.customer_id is not None
-    ]
-
-
-def _on_card(view: DayView, visit: OpenVisit) -> bool:
-    """Whether an open visit shows on one of today's open cards (else it is listed to be closed)."""
-    return any(
-        item.is_open and (item.task.id == visit.task_id or item.task.customer_id == visit.customer_id)
-        for item in view.items
-    )
 
 
 def _errors(problem: ProblemError) -> dict[str, str]:
@@ -118,6 +44,7 @@ class TaskPages(Controller):
     async def change_status(
         self,
         request: Request[Any, Any, Any],
+        principal: Principal,
         services: Services,
         access: Scope,
         task_id: UUID,
@@ -127,15 +54,10 @@ class TaskPages(Controller):
         tasks = services.get(TasksService)
         task = await tasks.task_in_scope(task_id, access)
         change = TaskChange(*(_form_value(data, f) for f in ("status", "reason", "note", "snooze_until")))
-        back = (
-            "/"
-            if task.rep_id == request.scope["user"].id
-            else f"/team/reps/{task.rep_id}/day?date={task.local_date}"
-        )
+        back = "/" if task.rep_id == principal.id else f"/team/reps/{task.rep_id}/day?date={task.local_date}"
         try:
-            await tasks.change(task, change, request.scope["user"])
+            await tasks.change(task, change, principal)
         except ProblemError as problem:
-            await services.session.rollback()
             if not is_fragment_request(request):
                 return redirect(back, "error", problem.detail)
             task = await tasks.task_in_scope(task_id, access)
@@ -170,30 +92,27 @@ class TaskPages(Controller):
         )
 
     @post("/plan/regenerate", guards=[require_role("rep")])
-    async def regenerate_mine(self, request: Request[Any, Any, Any], services: Services) -> Any:
+    async def regenerate_mine(self, principal: Principal, services: Services) -> Any:
         tasks = services.get(TasksService)
-        await tasks.regenerate(await tasks.user(request.scope["user"].id), None)
+        await tasks.regenerate(await tasks.user(principal.id), None)
         return redirect("/", "success", _("Your plan was refreshed."))
 
     @post("/plan/day-off", guards=[require_role("rep")])
-    async def plan_day_off(self, request: Request[Any, Any, Any], services: Services) -> Any:
+    async def plan_day_off(self, principal: Principal, services: Services) -> Any:
         """ "Plan my day anyway" on a weekend or holiday."""
         tasks = services.get(TasksService)
-        await tasks.ensure_today(await tasks.user(request.scope["user"].id), day_off_too=True)
+        await tasks.ensure_today(await tasks.user(principal.id), day_off_too=True)
         return redirect("/", "success", _("Your plan for today is ready."))
 
     @post("/tasks", guards=[require_role("rep")])
-    async def add_mine(
-        self, request: Request[Any, Any, Any], services: Services, access: Scope, data: FormData
-    ) -> Any:
+    async def add_mine(self, principal: Principal, services: Services, access: Scope, data: FormData) -> Any:
         tasks = services.get(TasksService)
         body = NewTask(
             title=_form_value(data, "title"), kind=_form_value(data, "kind"), note=_form_value(data, "note")
         )
         try:
-            await tasks.add(await tasks.user(request.scope["user"].id), body, request.scope["user"], access)
+            await tasks.add(await tasks.user(principal.id), body, principal, access)
         except ProblemError as problem:
-            await services.session.rollback()
             return redirect("/", "error", problem.detail)
         return redirect("/", "success", _("Task added."))
 
@@ -235,7 +154,13 @@ class TaskPages(Controller):
 
     @post("/team/reps/{rep_id:uuid}/tasks", guards=[require_role("manager", "executive")])
     async def add_for_rep(
-        self, request: Request[Any, Any, Any], services: Services, access: Scope, rep_id: UUID, data: FormData
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        services: Services,
+        access: Scope,
+        rep_id: UUID,
+        data: FormData,
     ) -> Any:
         tasks = services.get(TasksService)
         rep = await tasks.rep_in_scope(rep_id, access)
@@ -252,9 +177,8 @@ class TaskPages(Controller):
                 request, services, access, rep_id, None, {"form": _("Check the date and customer.")}, data
             )
         try:
-            task, _created = await tasks.add(rep, body, request.scope["user"], access)
+            task, _created = await tasks.add(rep, body, principal, access)
         except ProblemError as problem:
-            await services.session.rollback()
             return await self._rep_day(
                 request, services, access, rep_id, body.local_date, _errors(problem), data
             )

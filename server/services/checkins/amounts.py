@@ -10,16 +10,16 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
 from server.core import i18n
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.i18n import format_money
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree
 from server.core.services import Service
-from server.db.models import Customer, Order, OrgSettings, OrgUnit, User
+from server.db.models import Customer, Order, OrgSettings, User
 from server.domain.amounts import HISTORY_DAYS, correction_problem, needs_confirmation
 from server.services.checkins.orders import MAX_ORDER, visible_orders
 from server.services.notifications.outbox import NotificationsService
@@ -78,7 +78,7 @@ class OrderAmountsService(Service):
         self, rep: Principal, customer: Customer, order_id: UUID, amount: Decimal
     ) -> None:
         """A confirmed large amount goes to the rep's manager's inbox (and push)."""
-        manager = await self._manager_of(rep.id)
+        manager = await self._manager_of(rep)
         if manager is None:
             return
         manager_id, locale = manager
@@ -96,17 +96,14 @@ class OrderAmountsService(Service):
             manager_id, "large_order", title, body, f"large_order:{order_id}", url=f"/customers/{customer.id}"
         )
 
-    async def _manager_of(self, rep_id: UUID) -> tuple[UUID, str | None] | None:
-        unit, parent, manager = aliased(OrgUnit), aliased(OrgUnit), aliased(User)
-        manager_id = func.coalesce(unit.manager_user_id, parent.manager_user_id)
+    async def _manager_of(self, rep: Principal) -> tuple[UUID, str | None] | None:
+        """The nearest active unit manager above the rep, and their language."""
+        manager_id = (await OrgTree.load(self.session)).manager_above(rep.org_unit_id, skip={rep.id})
+        if manager_id is None:
+            return None
         row = (
             await self.session.execute(
-                select(manager.id, manager.locale)
-                .select_from(User)
-                .join(unit, unit.id == User.org_unit_id)
-                .outerjoin(parent, parent.id == unit.parent_id)
-                .join(manager, manager.id == manager_id)
-                .where(User.id == rep_id, manager.active.is_(True))
+                select(User.id, User.locale).where(User.id == manager_id, User.active.is_(True))
             )
         ).first()
         return (row.id, row.locale) if row else None
@@ -119,20 +116,14 @@ class OrderAmountsService(Service):
             select(Order).where(Order.id == order_id, visible_orders(access)).with_for_update()
         )
         if original is None:
-            raise ProblemError(
-                404, f"Order {order_id} not found.", [{"field": "order_id", "message": "not found"}]
-            )
+            raise not_found("Order", order_id, "order_id")
         if original.corrects_order_id is not None:
-            raise ProblemError(
-                422,
-                "order_id: is itself a correction; correct the original order",
-                [{"field": "order_id", "message": "is itself a correction; correct the original order"}],
-            )
+            raise field_error("order_id", "is itself a correction; correct the original order")
         if not delta.is_finite() or abs(delta) > MAX_ORDER or delta != delta.quantize(Decimal("0.01")):
-            raise _field("amount", "must be an amount with at most 2 decimal places")
+            raise field_error("amount", "must be an amount with at most 2 decimal places")
         reason = reason.strip()
         if not reason:
-            raise _field("reason", "must say why the order is corrected")
+            raise field_error("reason", "must say why the order is corrected")
         so_far = await self.session.scalar(
             select(func.coalesce(func.sum(Order.amount), 0)).where(Order.corrects_order_id == original.id)
         )
@@ -150,9 +141,7 @@ class OrderAmountsService(Service):
         )
         if problem is not None:
             status = 403 if problem[0] == "order_id" else 422
-            raise ProblemError(
-                status, f"{problem[0]}: {problem[1]}", [{"field": problem[0], "message": problem[1]}]
-            )
+            raise field_error(problem[0], problem[1], status)
         entry = Order(
             customer_id=original.customer_id,
             rep_id=original.rep_id,
@@ -183,7 +172,3 @@ class OrderAmountsService(Service):
             },
         )
         return entry, total
-
-
-def _field(name: str, message: str) -> ProblemError:
-    return ProblemError(422, f"{name}: {message}", [{"field": name, "message": message}])

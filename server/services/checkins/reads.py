@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from server.core.access import Principal, Scope
-from server.core.errors import ProblemError
+from server.core.errors import ProblemError, not_found
 from server.core.services import Service
 from server.db.models import Checkin, Customer, Order, OrgSettings, Promise, Task
+from server.domain.checkin import DEFAULT_OUTCOMES
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.checkins.statements import POLICIES_ABOVE, SETTINGS_ABOVE
 
-DEFAULT_OUTCOMES = ("order", "follow_up", "no_decision", "not_available", "lost")  # OrgSettings' default
 DEFAULT_INTERVALS: dict[str, int] = {grade: days for grade, days in DEFAULT_VISIT_INTERVALS.items()}
 
 
@@ -49,11 +49,6 @@ def reject(problems: list[dict[str, str]]) -> ProblemError:
     return ProblemError(422, detail or f"Invalid {fields}", problems)
 
 
-def missing(field: str, entity: str, entity_id: UUID) -> ProblemError:
-    # Out of scope and absent look the same (404), so ids leak nothing.
-    return ProblemError(404, f"{entity} {entity_id} not found.", [{"field": field, "message": "not found"}])
-
-
 def outcomes_of(settings: OrgSettings | None) -> list[str]:
     return list(settings.outcomes) if settings and settings.outcomes else list(DEFAULT_OUTCOMES)
 
@@ -68,21 +63,21 @@ class CheckinReads(Service):
     async def customer_in_scope(self, scope: Scope, customer_id: UUID) -> Customer:
         customer = await self.session.get(Customer, customer_id)
         if customer is None or not scope.sees_customer(customer.owner_rep_id, customer.org_unit_id):
-            raise missing("customer_id", "Customer", customer_id)
+            raise not_found("Customer", customer_id, "customer_id")
         return customer
 
     async def customer(self, customer_id: UUID) -> Customer:
         """A customer by id, unscoped: callers reach it through a check-in already in scope."""
         customer = await self.session.get(Customer, customer_id)
         if customer is None:
-            raise missing("customer_id", "Customer", customer_id)
+            raise not_found("Customer", customer_id, "customer_id")
         return customer
 
     async def task_for_visit(self, rep: Principal, task_id: UUID, customer_id: UUID) -> Task:
         """The rep's own task for this customer (404 for anyone else's, 422 for another customer)."""
         task = await self.session.get(Task, task_id)
         if task is None or task.rep_id != rep.id:
-            raise missing("task_id", "Task", task_id)
+            raise not_found("Task", task_id, "task_id")
         if task.customer_id != customer_id:
             raise reject([{"field": "task_id", "message": "belongs to another customer"}])
         return task
@@ -92,7 +87,7 @@ class CheckinReads(Service):
         cache = self.session.info.setdefault("checkins.org_settings", {})
         if unit_id not in cache:
             cache[unit_id] = await self.session.scalar(SETTINGS_ABOVE, {"unit_id": unit_id})
-        return cache[unit_id]  # type: ignore[no-any-return]
+        return cache[unit_id]
 
     async def _interval(self, unit_id: UUID, grade: str) -> int:
         """The company's visit interval for `grade` (its policy, else the default)."""
@@ -119,7 +114,7 @@ class CheckinReads(Service):
         stmt = self._records().where(Checkin.id == checkin_id, scope.user_clause(Checkin.rep_id))
         row = (await self.session.execute(stmt)).first()
         if row is None:
-            raise missing("checkin_id", "Check-in", checkin_id)
+            raise not_found("Check-in", checkin_id, "checkin_id")
         return CheckinRecord(row[0], row.order_id, row.promise_id)
 
     async def list(

@@ -10,14 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, Table, bindparam, case, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from server.core.org import ancestors_cte
+from server.core.upsert import insert_or_skip
 from server.db.models import Checkin, Customer, Order, OrgSettings, OrgUnit, Promise, Task, VisitPolicy
 
-_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
-_CHECKINS: Table = Checkin.__table__  # type: ignore[assignment]
-_TASKS: Table = Task.__table__  # type: ignore[assignment]
+_CUSTOMERS: Table = Customer.__table__
+_CHECKINS: Table = Checkin.__table__
+_TASKS: Table = Task.__table__
 
 
 def _visit_dates_update(with_order: bool) -> Any:
@@ -48,9 +48,7 @@ def _visit_dates_update(with_order: bool) -> Any:
 # needed back.
 VISIT_DATES = {False: _visit_dates_update(False), True: _visit_dates_update(True)}
 INSERT_ONCE = {
-    postgres: (pg_insert if postgres else sqlite_insert)(Checkin)
-    .on_conflict_do_nothing(index_elements=["id"])
-    .returning(Checkin)
+    postgres: insert_or_skip("postgresql" if postgres else "sqlite", Checkin, ["id"]).returning(Checkin)
     for postgres in (False, True)
 }
 PREVIOUS_FIX = (  # the rep's last located arrival up to this one: how fast would they have moved?
@@ -134,9 +132,7 @@ CLOSE_BY = (
 def _company_chain() -> Select[tuple[UUID]]:
     """The unit (bound as :unit_id) and its ancestors: only the company among them has settings
     and policies."""
-    unit = bindparam("unit_id", type_=OrgUnit.__table__.c.id.type)
-    chain = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit).cte("chain", recursive=True)
-    chain = chain.union_all(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == chain.c.parent_id))
+    chain = ancestors_cte(bindparam("unit_id", type_=OrgUnit.__table__.c.id.type))
     return select(chain.c.id)
 
 
