@@ -20,6 +20,7 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from server.core import i18n
 from server.core.i18n import gettext as _
 
 log = structlog.get_logger("fieldsales.errors")
@@ -121,6 +122,9 @@ def _page(
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if "user" not in request.scope:
+        # No route matched (a 404 before any middleware ran): the language is not chosen yet.
+        i18n.current_locale.set(i18n.negotiate(None, request.headers.get("accept-language")))
     status = exc.status_code
     headers = dict(exc.headers or {})
     if isinstance(exc, ValidationException):

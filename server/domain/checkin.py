@@ -47,6 +47,8 @@ class CheckoutIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     notes: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
     next_step: Text500 | None = None
     next_step_due: date | None = None
+    # The rep saw "Did you mean …?" and stands by an amount far above the customer's history.
+    amount_confirmed: bool | None = None
 
 
 def canonical_body(body: msgspec.Struct) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def digits(amount: str) -> str:
 def test_chinese_navigation_and_formatted_figures(page_as: Any, browsing: Browsing) -> None:
     page = page_as("rep", locale="zh-CN")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(page.locator("nav.app-nav .nav-link span")).to_have_text([zh(label) for label in REP_NAV])
+    expect(page.locator("nav.app-nav .nav-link > span")).to_have_text([zh(label) for label in REP_NAV])
     expect(page.locator("#net-status")).to_have_text(zh("Online"))
     expect(page.locator("h1")).to_have_text(zh("Today"))
 

@@ -21,7 +21,7 @@ ROLES = {
 
 
 def nav_labels(page: Any) -> list[str]:
-    return [text.strip() for text in page.locator("nav.app-nav .nav-link span").all_text_contents()]
+    return [text.strip() for text in page.locator("nav.app-nav .nav-link > span").all_text_contents()]
 
 
 def test_login_page(new_page: Any, browsing: Browsing) -> None:

@@ -9,6 +9,7 @@
   const core = window.FieldsalesOutboxCore;
   const $ = (id) => document.getElementById(id);
   let pending = 0; // changes waiting in the outbox, as last counted
+  let refused = 0; // refused by the server, kept for the user (/sync)
   let waitingWorker = null; // a new service worker version, waiting for the user's go
   let reloadOnControllerChange = false;
   let registration = null;
@@ -45,11 +46,11 @@
   /* ---- htmx ---- */
 
   if (window.htmx) {
-    // htmx would inject a <style> element for indicators, which the CSP blocks; app.css has them.
+    // htmx's indicator <style> is blocked by the CSP; app.css has it.
     htmx.config.includeIndicatorStyles = false;
     // hx-on and trigger filters need eval, which the CSP forbids: fail loudly in development.
     htmx.config.allowEval = false;
-    // Swap error pages and re-rendered invalid forms (4xx) in, rather than silently do nothing.
+    // Swap error pages and re-rendered invalid forms (4xx) in, not silently nothing.
     htmx.config.responseHandling = [
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
@@ -118,13 +119,20 @@
       badge.hidden = pending === 0;
       badge.querySelector(".sync-count").textContent = pending;
     }
+    const attention = $("attention-badge");
+    if (attention) {
+      attention.hidden = refused === 0;
+      attention.querySelector(".attention-count").textContent = refused;
+    }
   }
 
   async function refresh() {
     try {
       pending = await core.count();
+      refused = (await core.attention()).length;
       for (const notice of await core.takeNotices()) {
-        toast(`${text("rejected")} ${notice.detail || notice.status}`, "error");
+        // Not sticky: the change is kept and the attention badge stays.
+        if (!$("attention-list")) toast(`${text("rejected")} ${notice.detail || notice.status}`, "info");
       }
     } catch (err) {
       console.warn("Outbox unavailable", err); // IndexedDB blocked, e.g. some private modes
@@ -171,7 +179,7 @@
     return record;
   }
 
-  window.fieldsalesOutbox = { enqueue, flush: () => flush(true), count: () => core.count() };
+  window.fieldsalesOutbox = { enqueue, flush: () => flush(true), count: () => core.count(), refresh };
 
   /* ---- Forms that may be saved offline: <form data-outbox[="/api/url"]> ---- */
 
@@ -183,8 +191,7 @@
     return form.dataset.clientId;
   }
 
-  // FormData -> JSON body: empty fields are left out (not sent, rather than ""), number inputs
-  // become numbers, a plain checkbox becomes true, repeated names become arrays.
+  // FormData -> JSON: empty fields left out, numbers as numbers, a checkbox true, repeats arrays.
   function formToObject(form) {
     const body = {};
     for (const [name, raw] of new FormData(form)) {

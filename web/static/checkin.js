@@ -112,7 +112,9 @@
     return "refused";
   }
 
-  async function deliver(url, body, { viaOutbox = false } = {}) {
+  // `visit` = {id, label}: the check-in and its check-out share an outbox group, so a refused
+  // check-in holds its check-out back instead of letting it fail too.
+  async function deliver(url, body, visit, { viaOutbox = false } = {}) {
     let result = null;
     let outcome = "queued";
     if (!viaOutbox && navigator.onLine) {
@@ -121,7 +123,15 @@
       if (outcome === "done" || outcome === "refused") return { outcome, result };
     }
     // Every queued request gets its own outbox id: the server identifies visits by the body.
-    await window.fieldsalesOutbox.enqueue({ id: newId(), url, method: "POST", body });
+    await window.fieldsalesOutbox.enqueue({
+      id: newId(),
+      url,
+      method: "POST",
+      body,
+      group: visit.id,
+      label: visit.label,
+      meta: { customer_id: visit.customerId, task_id: visit.taskId || null },
+    });
     if (outcome === "auth" && window.fieldsalesToast) window.fieldsalesToast(text("signIn", "Sign in again."), "error");
     return { outcome, result };
   }
@@ -209,7 +219,7 @@
     status.textContent = text("sending", "Checking in…");
     let delivered;
     try {
-      delivered = await deliver(API, body);
+      delivered = await deliver(API, body, { id: body.id, label: ids.name, customerId: ids.customerId, taskId: ids.taskId });
     } catch (err) {
       console.warn(err);
       delivered = { outcome: "refused", result: null };
@@ -221,25 +231,129 @@
       error.hidden = false;
       return;
     }
-    const visit = { id: body.id, queued: delivered.outcome !== "done", visit_date: localToday() };
+    const visit = {
+      id: body.id,
+      queued: delivered.outcome !== "done",
+      visit_date: localToday(),
+      task_id: ids.taskId || null,
+      customer_name: ids.name || "",
+      checked_in_at: body.checked_in_at,
+    };
     rememberVisit(root.dataset.userId, ids.customerId, visit);
+    if (body.lat != null) showDistance(root, ids, body);
     if (delivered.outcome === "done") location.assign(`/checkins/${body.id}`);
     else showVisit(root, visit);
   }
 
-  function initCheckin(root) {
+  // Where the rep is against the stored customer location, said before the server says it:
+  // out of range still counts, and says so without sounding like an accusation.
+  function showDistance(root, ids, body) {
+    if (ids.lat == null || ids.lng == null) return;
+    const metres = haversine(ids.lat, ids.lng, body.lat, body.lng);
+    const allowed = (ids.radius_m || 200) + Math.min(body.accuracy_m || 0, 100);
+    const note = part(root, "distance");
+    if (!note) return;
+    note.textContent = (metres <= allowed ? text("inRange", "") : text("outOfRange", "")).replace("%(distance)s", formatDistance(metres));
+    note.hidden = false;
+  }
+
+  function haversine(lat1, lng1, lat2, lng2) {
+    const rad = (deg) => (deg * Math.PI) / 180;
+    const a = Math.sin(rad(lat2 - lat1) / 2) ** 2 + Math.cos(rad(lat1)) * Math.cos(rad(lat2)) * Math.sin(rad(lng2 - lng1) / 2) ** 2;
+    return 2 * 6371008.8 * Math.asin(Math.sqrt(a));
+  }
+
+  function formatDistance(metres) {
+    const lang = document.documentElement.lang || undefined;
+    return metres < 1000
+      ? `${new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(metres)} m`
+      : `${new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(metres / 1000)} km`;
+  }
+
+  // The stop this page is for. The address says what the rep tapped; the page itself may be
+  // the offline shell, or (in an old cache) a page saved for another stop, so its contents
+  // only count when they were rendered for exactly this stop. Otherwise the ids, name and
+  // location come from the stop stored on the phone when Today loaded — the task's own
+  // customer, whatever the address's customer_id says.
+  async function resolveStop(root) {
     const params = new URLSearchParams(location.search);
-    // Offline, the worker may answer with a saved copy of this page for another customer: the
-    // address is what the rep tapped, so its ids win, and the other customer's name goes.
-    const customerId = params.get("customer_id") || root.dataset.customerId;
-    const sameCustomer = customerId === root.dataset.customerId;
-    const ids = { customerId, taskId: params.get("task_id") || (sameCustomer ? root.dataset.taskId : "") };
-    if (!sameCustomer) {
-      part(root, "customer-name").textContent = text("customerUnsaved", "");
-      const address = part(root, "customer-address");
-      if (address) address.hidden = true;
+    const wantTask = params.get("task_id") || "";
+    const wantCustomer = params.get("customer_id") || "";
+    const rendered = root.dataset.customerId || "";
+    if (rendered && rendered === wantCustomer && (root.dataset.taskId || "") === wantTask) {
+      return {
+        customerId: rendered,
+        taskId: wantTask,
+        name: part(root, "customer-name").textContent.trim(),
+        lat: numberOrNull(root.dataset.lat),
+        lng: numberOrNull(root.dataset.lng),
+        radius_m: numberOrNull(root.dataset.radius),
+      };
     }
-    const open = recallVisit(root.dataset.userId, customerId);
+    const core = window.FieldsalesOutboxCore;
+    try {
+      if (wantTask) {
+        const stop = await core.stop(wantTask);
+        if (stop) return Object.assign({ customerId: stop.customer_id, taskId: stop.task_id, title: stop.title }, stop.customer);
+      } else if (wantCustomer) {
+        const customer = await core.customer(wantCustomer);
+        if (customer) return Object.assign({ customerId: customer.id, taskId: "" }, customer);
+      }
+    } catch (err) {
+      console.warn("Stored stops unavailable", err);
+    }
+    return null;
+  }
+
+  function numberOrNull(value) {
+    return value === undefined || value === "" ? null : Number(value);
+  }
+
+  function fill(root, stop) {
+    part(root, "customer-name").textContent = stop.name || "";
+    const address = part(root, "customer-address");
+    address.textContent = stop.address || "";
+    address.hidden = !stop.address;
+    const title = part(root, "task-title");
+    title.textContent = stop.title || "";
+    title.hidden = !stop.title;
+    document.title = `${stop.name} · ${document.title.split(" · ").pop()}`;
+  }
+
+  function unknownStop(root) {
+    part(root, "customer-name").textContent = text("stopUnsaved", "This stop is not saved on this phone.");
+    ["customer-address", "task-title"].forEach((role) => (part(root, role).hidden = true));
+    root.querySelector("[data-step='check-in']").hidden = true;
+    part(root, "unsaved").hidden = false;
+  }
+
+  // A visit whose check-out the server refused is still this customer's open visit.
+  async function refusedVisit(customerId) {
+    try {
+      const record = (await window.FieldsalesOutboxCore.attention()).find((r) => r.meta && r.meta.customer_id === customerId);
+      return record ? { id: record.group, queued: false, visit_date: localToday() } : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  async function initCheckin(root) {
+    const renderedFor = root.dataset.customerId;
+    const stop = await resolveStop(root);
+    if (!stop) return unknownStop(root);
+    if (root.dataset.customerId !== stop.customerId || (root.dataset.taskId || "") !== (stop.taskId || "")) fill(root, stop);
+    // From here on the page is this stop's, whatever was served.
+    root.dataset.customerId = stop.customerId;
+    root.dataset.taskId = stop.taskId || "";
+    root.dataset.visitCustomerId = stop.customerId;
+    if (stop.largest_order != null) root.dataset.largestOrder = stop.largest_order;
+    if (stop.ceiling != null) root.dataset.amountCeiling = stop.ceiling;
+    const ids = stop;
+    // The server knows of an open visit here (a page rendered for this very stop says so).
+    const onServer = root.dataset.openVisitId && renderedFor === stop.customerId
+      ? { id: root.dataset.openVisitId, queued: false, visit_date: root.dataset.openVisitDate }
+      : null;
+    const open = recallVisit(root.dataset.userId, stop.customerId) || onServer || (await refusedVisit(stop.customerId));
     if (open) showVisit(root, open);
     root.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-action]");
@@ -247,7 +361,7 @@
       if (button.dataset.action === "check-in") checkIn(root, ids, true);
       else if (button.dataset.action === "check-in-without-location") checkIn(root, ids, false);
     });
-    root.dataset.visitCustomerId = customerId;
+    root.dataset.ready = "true";
   }
 
   /* ---- Check out ---- */
@@ -314,32 +428,158 @@
     waitingNote(done, text("checkoutQueued", "Waiting to sync"));
   }
 
+  /* ---- "Did you mean …?": an amount far above the customer's history ---- */
+
+  // The page's (or the stored stop's) figures: the customer's largest order of 365 days and the
+  // company's ceiling. The server applies the same rule, so a stale figure only asks once more.
+  function amountLimits(form) {
+    const holder = form.closest("[data-checkin], [data-visit]") || form;
+    const number = (value) => (value === undefined || value === "" ? null : Number(value));
+    return { largest: number(holder.dataset.largestOrder), ceiling: number(holder.dataset.amountCeiling) };
+  }
+
+  function needsConfirmation(amount, largest, ceiling) {
+    return ceiling !== null && Number(amount) > 10 * (largest || 0) && Number(amount) >= ceiling;
+  }
+
+  function money(value) {
+    const lang = document.documentElement.lang || undefined;
+    return new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(Number(value));
+  }
+
+  function askAmount(form, amount, largest) {
+    const box = form.querySelector("[data-role='confirm-amount']");
+    const suggestion = (Math.round(Number(amount) * 10) / 100).toFixed(2); // the extra zero typed
+    box.querySelector("[data-role='confirm-question']").textContent = text("didYouMean", "")
+      .replace("%(suggestion)s", money(suggestion))
+      .replace("%(amount)s", money(amount))
+      .replace("%(largest)s", money(largest || 0));
+    const use = box.querySelector("[data-action='use-suggestion']");
+    use.textContent = text("useSuggestion", "").replace("%(suggestion)s", money(suggestion));
+    use.dataset.value = suggestion;
+    box.querySelector("[data-action='confirm-amount']").textContent = text("amountIsRight", "").replace("%(amount)s", money(amount));
+    box.hidden = false;
+    box.querySelector("[data-action='confirm-amount']").focus();
+  }
+
   async function checkOut(form) {
     clearErrors(form);
     const { body, errors } = collect(form);
     if (Object.keys(errors).length) return showErrors(form, errors);
     const id = form.dataset.checkinId;
+    const root = form.closest("[data-checkin]");
+    if (body.order_amount) {
+      if (form.dataset.amountConfirmed === body.order_amount) body.amount_confirmed = true;
+      else {
+        const limits = amountLimits(form);
+        if (needsConfirmation(body.order_amount, limits.largest, limits.ceiling)) return askAmount(form, body.order_amount, limits.largest);
+      }
+    }
+    if (form.dataset.resendId) return resend(form, body);
     const button = form.querySelector("button[type='submit']");
     button.disabled = true;
     let delivered;
     try {
-      delivered = await deliver(`${API}/${id}/checkout`, body, { viaOutbox: form.dataset.queued === "true" });
+      const page = form.closest("[data-checkin], [data-visit]");
+      const visit = { id, label: visitLabel(form), customerId: page && page.dataset.customerId, taskId: page && page.dataset.taskId };
+      delivered = await deliver(`${API}/${id}/checkout`, body, visit, { viaOutbox: form.dataset.queued === "true" });
     } catch (err) {
       console.warn(err);
       delivered = { outcome: "refused", result: { json: { detail: text("failed", "Something went wrong") } } };
     }
     button.disabled = false;
-    const root = form.closest("[data-checkin]");
     if (delivered.outcome === "refused") {
+      const refusal = (delivered.result && delivered.result.json) || {};
+      if (refusal.needs_confirmation) return askAmount(form, body.order_amount, refusal.largest_recent_order);
       // The server has no such check-in (its own sending was refused): stop resuming this visit.
       if (root && delivered.result && delivered.result.status === 404) forgetVisit(root.dataset.userId, root.dataset.visitCustomerId);
-      const problem = (delivered.result && delivered.result.json) || {};
-      const fields = Object.fromEntries((problem.errors || []).map((e) => [e.field, e.message]));
-      return showErrors(form, Object.keys(fields).length ? fields : { form: problemText(delivered.result) });
+      return showErrors(form, problemFields((delivered.result && delivered.result.json) || {}, problemText(delivered.result)));
     }
     if (root) forgetVisit(root.dataset.userId, root.dataset.visitCustomerId);
     if (delivered.outcome === "done") location.assign(`/checkins/${id}`);
     else showCheckedOut(form);
+  }
+
+  function visitLabel(form) {
+    const heading = document.querySelector("[data-role='customer-name'], .page-head h1");
+    return (heading && heading.textContent.trim()) || form.dataset.checkinId;
+  }
+
+  function problemFields(problem, fallback) {
+    const fields = Object.fromEntries((problem.errors || []).map((e) => [e.field, e.message]));
+    return Object.keys(fields).length ? fields : { form: problem.detail || fallback };
+  }
+
+  /* ---- Refused by the server on replay: everything typed comes back, with the reasons ---- */
+
+  async function refusedFor(visitId) {
+    try {
+      return (await window.FieldsalesOutboxCore.attention()).filter((record) => record.group === visitId);
+    } catch (err) {
+      return [];
+    }
+  }
+
+  function fillForm(form, body) {
+    for (const [name, value] of Object.entries(body)) {
+      const control = form.elements.namedItem(name);
+      if (!control) continue;
+      if (control instanceof RadioNodeList) {
+        control.forEach((radio) => (radio.checked = radio.value === String(value)));
+      } else if (control.type !== "hidden") control.value = value;
+    }
+    toggleAmount(form);
+  }
+
+  // Shows a refused check-out (or the refused check-in that holds it) in the form; true if any.
+  async function restoreRefused(form) {
+    const visitId = form.dataset.checkinId;
+    if (!visitId) return false;
+    const refused = await refusedFor(visitId);
+    if (!refused.length) return false;
+    const checkout = refused.find((record) => record.url.endsWith("/checkout"));
+    const arrival = refused.find((record) => !record.url.endsWith("/checkout"));
+    form.hidden = false;
+    const done = form.parentElement.querySelector("[data-role='checked-out']");
+    if (done) done.hidden = true;
+    clearErrors(form);
+    const attention = form.querySelector("[data-role='attention']");
+    attention.hidden = false;
+    if (checkout) {
+      fillForm(form, checkout.body);
+      form.dataset.resendId = checkout.id;
+      form.dataset.checkedOutAt = checkout.body.checked_out_at;
+    }
+    const problem = (arrival || checkout).problem || {};
+    if (!arrival && problem.needs_confirmation) {
+      askAmount(form, checkout.body.order_amount, problem.largest_recent_order);
+    }
+    showErrors(form, arrival ? { form: `${text("checkinRefused", "")} ${problem.detail || ""}`.trim() } : problemFields(problem, text("failed", "")));
+    form.querySelector("[data-action='discard']").hidden = false;
+    return true;
+  }
+
+  // The fixed check-out goes back to the outbox in its old place, keeping the time the rep left.
+  async function resend(form, body) {
+    const core = window.FieldsalesOutboxCore;
+    body.checked_out_at = form.dataset.checkedOutAt || body.checked_out_at;
+    await core.resend(form.dataset.resendId, body);
+    delete form.dataset.resendId;
+    form.querySelector("[data-role='attention']").hidden = true;
+    form.querySelector("[data-action='discard']").hidden = true;
+    await window.fieldsalesOutbox.flush();
+    if (await restoreRefused(form)) return;
+    if (navigator.onLine && (await core.count()) === 0) location.assign(`/checkins/${form.dataset.checkinId}`);
+    else showCheckedOut(form);
+  }
+
+  async function discardRefused(form) {
+    if (!window.confirm(text("discardConfirm", "Discard?"))) return;
+    const core = window.FieldsalesOutboxCore;
+    for (const record of await refusedFor(form.dataset.checkinId)) await core.discard(record.id);
+    delete form.dataset.resendId;
+    await window.fieldsalesOutbox.flush();
+    location.assign("/");
   }
 
   function initCheckoutForm(form) {
@@ -352,7 +592,34 @@
       event.preventDefault();
       checkOut(form);
     });
+    form.querySelector("[data-action='discard']").addEventListener("click", () => discardRefused(form));
+    form.querySelector("[data-action='use-suggestion']").addEventListener("click", (event) => {
+      form.elements.namedItem("order_amount").value = event.target.dataset.value;
+      form.querySelector("[data-role='confirm-amount']").hidden = true;
+      form.elements.namedItem("order_amount").focus();
+    });
+    form.querySelector("[data-action='confirm-amount']").addEventListener("click", () => {
+      form.dataset.amountConfirmed = String(form.elements.namedItem("order_amount").value).trim().replace(",", ".");
+      form.querySelector("[data-role='confirm-amount']").hidden = true;
+      checkOut(form);
+    });
     toggleAmount(form);
+    restoreRefused(form).then((refused) => refused || reflectWaiting(form));
+  }
+
+  // A saved visit page opened again while its check-out still waits on the phone: say so,
+  // instead of offering the form a second time.
+  async function reflectWaiting(form) {
+    const visitId = form.dataset.checkinId;
+    if (!visitId || !window.FieldsalesOutboxCore) return;
+    try {
+      const waiting = (await window.FieldsalesOutboxCore.all()).some(
+        (record) => record.group === visitId && record.state !== "attention" && record.url.endsWith("/checkout"),
+      );
+      if (waiting) showCheckedOut(form);
+    } catch (err) {
+      /* no IndexedDB: nothing waits here */
+    }
   }
 
   /* ---- Pages ---- */
@@ -366,11 +633,13 @@
   }
 
   // When the outbox drains, what waited has reached the server: show the server's view of it.
+  // A change refused on the way stays on the phone and comes back into its form instead.
   document.addEventListener("outbox:changed", (event) => {
     if (event.detail.count !== 0) return;
-    document.querySelectorAll("form[data-checkout-form][data-checkin-id]").forEach((form) => {
+    document.querySelectorAll("form[data-checkout-form][data-checkin-id]").forEach(async (form) => {
       const id = form.dataset.checkinId;
-      if (!id) return;
+      if (!id || form.dataset.resendId) return;
+      if (await restoreRefused(form)) return;
       if (form.hidden) location.assign(`/checkins/${id}`);
       else if (form.dataset.queued === "true") {
         form.dataset.queued = "false";

@@ -8,10 +8,14 @@
   "use strict";
 
   const DB_NAME = "fieldsales";
-  const DB_VERSION = 1;
+  const DB_VERSION = 2;
   const OUTBOX = "outbox"; // the queued requests, keyed by an auto-increment seq (= insertion order)
   const KV = "kv"; // small facts the worker cannot read from a page, e.g. the latest CSRF token
   const NOTICES = "notices"; // rejected changes, kept until a page has shown them to the user
+  // What a visit needs offline, stored whenever Today (or a customer page) loads online:
+  // today's stops keyed by task id, and customers keyed by id (see docs/pwa.md).
+  const STOPS = "stops";
+  const CUSTOMERS = "customers";
   const BASE_DELAY_MS = 2000;
   const MAX_DELAY_MS = 5 * 60 * 1000;
   // A request stuck on a bad connection must not hold the queue (and its lock) forever.
@@ -23,12 +27,18 @@
     if (!dbPromise) {
       dbPromise = new Promise((resolve, reject) => {
         const request = indexedDB.open(DB_NAME, DB_VERSION);
-        request.onupgradeneeded = () => {
+        request.onupgradeneeded = (event) => {
           const db = request.result;
-          const outbox = db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
-          outbox.createIndex("id", "id", { unique: true });
-          db.createObjectStore(KV);
-          db.createObjectStore(NOTICES, { autoIncrement: true });
+          if (event.oldVersion < 1) {
+            const outbox = db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
+            outbox.createIndex("id", "id", { unique: true });
+            db.createObjectStore(KV);
+            db.createObjectStore(NOTICES, { autoIncrement: true });
+          }
+          if (event.oldVersion < 2) {
+            db.createObjectStore(STOPS, { keyPath: "task_id" });
+            db.createObjectStore(CUSTOMERS, { keyPath: "id" });
+          }
         };
         request.onsuccess = () => {
           const db = request.result;
@@ -66,7 +76,9 @@
     return Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, attempts - 1));
   }
 
-  async function enqueue({ id, url, method = "POST", body = {}, headers = {}, device_time }) {
+  // `group` ties requests that must go together (a visit's check-in and check-out): while one of
+  // a group needs the user's attention, the rest of the group waits behind it.
+  async function enqueue({ id, url, method = "POST", body = {}, headers = {}, device_time, group = null, label = null, meta = null }) {
     method = method.toUpperCase();
     // A GET can't carry a body: fetch would throw on every replay and block the queue for good.
     if (!url || method === "GET" || method === "HEAD") throw new TypeError("outbox needs a url and a write method");
@@ -81,14 +93,63 @@
       created_at: now,
       attempts: 0,
       next_attempt_at: 0,
+      group,
+      label, // what the user sees when it needs attention (e.g. the customer's name)
+      meta, // where it belongs, e.g. {customer_id, task_id} of a visit
+      state: "pending", // pending | attention (refused by the server: kept until fixed or discarded)
+      problem: null,
     };
     record.seq = await run(OUTBOX, "readwrite", (store) => store.add(record));
     return record;
   }
 
   const all = () => run(OUTBOX, "readonly", (store) => store.getAll());
-  const count = () => run(OUTBOX, "readonly", (store) => store.count());
-  const clear = () => run(OUTBOX, "readwrite", (store) => store.clear());
+  const needsAttention = (record) => record.state === "attention";
+  // Waiting to sync: everything not held for the user's attention.
+  const count = async () => (await all()).filter((record) => !needsAttention(record)).length;
+  const attention = async () => (await all()).filter(needsAttention);
+  const clear = () =>
+    Promise.all([OUTBOX, STOPS, CUSTOMERS, NOTICES].map((name) => run(name, "readwrite", (store) => store.clear())));
+
+  async function find(id) {
+    return (await all()).find((record) => record.id === id) || null;
+  }
+
+  // The user fixed a refused change: it goes back in the queue, in its old place, with the body
+  // they corrected; or they discarded it, explicitly.
+  async function resend(id, body) {
+    const record = await find(id);
+    if (!record) return null;
+    Object.assign(record, { body: body || record.body, state: "pending", problem: null, attempts: 0, next_attempt_at: 0 });
+    await run(OUTBOX, "readwrite", (store) => store.put(record));
+    return record;
+  }
+
+  async function discard(id) {
+    const record = await find(id);
+    if (record) await run(OUTBOX, "readwrite", (store) => store.delete(record.seq));
+    return Boolean(record);
+  }
+
+  /* ---- Stops and customers for offline visits ---- */
+
+  // Replaces the stored day: only the latest Today is kept (the phone may be shared; signing
+  // out clears it). Each stop's customer is stored too, for walk-in visits and the customer page.
+  async function saveStops(stops) {
+    await run(STOPS, "readwrite", (store) => {
+      store.clear();
+      stops.forEach((stop) => store.put(stop));
+    });
+    await saveCustomers(stops.map((stop) => Object.assign({ id: stop.customer_id }, stop.customer)));
+  }
+
+  const saveCustomers = (customers) =>
+    run(CUSTOMERS, "readwrite", (store) => {
+      customers.forEach((customer) => store.put(customer));
+    });
+  const stop = (taskId) => run(STOPS, "readonly", (store) => store.get(taskId));
+  const stops = () => run(STOPS, "readonly", (store) => store.getAll());
+  const customer = (id) => run(CUSTOMERS, "readonly", (store) => store.get(id));
   const kvGet = (key) => run(KV, "readonly", (store) => store.get(key));
   const kvSet = (key, value) => run(KV, "readwrite", (store) => store.put(value, key));
 
@@ -146,12 +207,18 @@
     return "rejected";
   }
 
-  async function problemDetail(response) {
+  // {detail, errors: [{field, message}]} from a problem+json answer (empty when it is not one).
+  async function problemOf(response) {
     try {
       const problem = await response.json();
-      return problem.detail || problem.title || "";
+      return {
+        detail: problem.detail || problem.title || "",
+        errors: Array.isArray(problem.errors) ? problem.errors : [],
+        needs_confirmation: Boolean(problem.needs_confirmation),
+        largest_recent_order: problem.largest_recent_order || null,
+      };
     } catch (err) {
-      return "";
+      return { detail: "", errors: [] };
     }
   }
 
@@ -164,7 +231,12 @@
     return exclusive(async () => {
       const token = csrfToken || (await kvGet("csrf"));
       const result = { sent: 0, rejected: 0, stopped: null, retryAt: 0 };
+      const held = new Set(); // groups with a change waiting for the user
       for (const record of await all()) {
+        if (needsAttention(record) || (record.group && held.has(record.group))) {
+          if (record.group) held.add(record.group);
+          continue;
+        }
         if (!force && record.next_attempt_at > Date.now()) {
           return Object.assign(result, { stopped: "backoff", retryAt: record.next_attempt_at });
         }
@@ -177,12 +249,18 @@
           return Object.assign(result, { stopped: outcome, retryAt: record.next_attempt_at });
         }
         if (outcome === "rejected") {
-          const notice = { status: response.status, detail: await problemDetail(response), url: record.url, id: record.id };
+          // Never dropped: what the rep typed stays on the phone, with the server's reasons,
+          // until they fix and resend it or discard it themselves.
+          record.state = "attention";
+          record.problem = Object.assign({ status: response.status }, await problemOf(response));
+          await run(OUTBOX, "readwrite", (store) => store.put(record));
+          const notice = { status: response.status, detail: record.problem.detail, url: record.url, id: record.id };
           await run(NOTICES, "readwrite", (store) => store.add(notice));
+          if (record.group) held.add(record.group);
           result.rejected += 1;
-        } else {
-          result.sent += 1;
+          continue;
         }
+        result.sent += 1;
         await run(OUTBOX, "readwrite", (store) => store.delete(record.seq));
       }
       return result;
@@ -192,7 +270,16 @@
   scope.FieldsalesOutboxCore = {
     enqueue,
     count,
+    all,
+    attention,
+    resend,
+    discard,
     clear,
+    saveStops,
+    saveCustomers,
+    stop,
+    stops,
+    customer,
     flush,
     takeNotices,
     kvGet,

@@ -16,6 +16,8 @@ const API_CACHE = "fieldsales-api";
 const OFFLINE_URL = "/offline";
 const NAVIGATION_TIMEOUT_MS = 4000;
 const MAX_CACHED_PAGES = 60;
+const CHECKIN_PATH = "/checkins/new";
+const CHECKIN_SHELL = "/checkins/shell"; // saved by tasks.js whenever Today loads online
 // Never kept as offline pages: they start or end a session, or are not pages at all.
 const NOT_PAGES = ["/api/", "/auth/", "/login", "/logout", "/static/", "/sw.js", "/schema", "/offline"];
 
@@ -131,6 +133,12 @@ async function page(event) {
   }
 }
 
+// A saved copy answers as a new response: it carries no URL of its own, so a boosted navigation
+// keeps the address the rep tapped instead of adopting the copy's (the wrong-customer bug).
+function answer(saved) {
+  return saved.blob().then((body) => new Response(body, { status: saved.status, statusText: saved.statusText, headers: saved.headers }));
+}
+
 function storable(response) {
   return response.type === "basic" && !(response.headers.get("Cache-Control") || "").includes("no-store");
 }
@@ -155,10 +163,17 @@ async function storePage(url, response) {
 }
 
 // Stored by URL alone: a boosted and a plain request for a page get the same full page back.
-// Falls back to the same path with any query (e.g. the start URL's ?source=pwa).
+// Only the exact address answers: a page saved for one customer or stop is never served for
+// another. Two exceptions: the start page ("/", whose query is only ?source=pwa) and the check-in
+// page, which has one shell (/checkins/shell) that checkin.js fills from the stop stored on the
+// phone, taking its ids from the stored task, never from the shell.
 async function cachedPage(url) {
   const cache = await caches.open(PAGES_CACHE);
-  return (await cache.match(url, { ignoreVary: true })) || cache.match(url, { ignoreVary: true, ignoreSearch: true });
+  const path = new URL(url).pathname;
+  let saved = await cache.match(url, { ignoreVary: true });
+  if (!saved && path === "/") saved = await cache.match(url, { ignoreVary: true, ignoreSearch: true });
+  if (!saved && path === CHECKIN_PATH) saved = await cache.match(CHECKIN_SHELL, { ignoreVary: true });
+  return saved ? answer(saved) : null;
 }
 
 /* ---- Outbox ---- */

@@ -38,6 +38,10 @@ class Checkin(Base):
     next_step: Mapped[str | None] = mapped_column(String(500))
     next_step_due: Mapped[date | None]
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # A rep has one open visit at a time: a later check-in closes an open one at its own time
+    # (checked_out_at set, no outcome: checkout_hash stays NULL, so the real check-out is still
+    # accepted). No FK: either check-in may arrive first when the phone replays its outbox.
+    closed_by_checkin_id: Mapped[UUID | None]
 
     __table_args__ = (
         Index("ix_checkins_rep_id_checked_in_at", "rep_id", "checked_in_at"),

@@ -20,6 +20,9 @@ class Customer(AuditedBase):
     owner_rep_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))
     org_unit_id: Mapped[UUID] = mapped_column(ForeignKey("org_units.id"))
     address: Mapped[str | None] = mapped_column(String(500))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(50))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
     lat: Mapped[float | None]
     lng: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="active")  # active|prospect|closed

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import AuditedBase, Base, JSONType
+from server.db.base import AuditedBase, Base, JSONType, Money
 
 
 class OrgUnit(AuditedBase):
@@ -49,6 +49,9 @@ class OrgSettings(AuditedBase):
     pace_orange: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.20"))
     pace_red: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.30"))
     checkin_radius_m: Mapped[int] = mapped_column(default=200)
+    # An order above 10x the customer's largest of 365 days AND at least this much needs the
+    # rep's confirmation and is flagged to the manager.
+    order_amount_ceiling: Mapped[Decimal] = mapped_column(Money, default=Decimal("10000"))
     quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
     quiet_end: Mapped[str] = mapped_column(String(5), default="07:00")
     reminder_second_window_h: Mapped[int] = mapped_column(default=4)

@@ -1,4 +1,4 @@
-"""Check-in API (/api/v1/checkins) and the phone pages: check in at a customer, then the visit."""
+"""Check-in API (/api/v1/checkins); the phone pages are in pages.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 
@@ -16,8 +16,7 @@ from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
 from server.core.errors import PROBLEM, field_error
 from server.core.services import Services
-from server.core.templates import render
-from server.domain.calendar import local_date
+from server.db.models import Checkin
 from server.domain.checkin import CheckinIn, CheckoutIn
 from server.services.checkins.visits import CheckinRecord, CheckinsService
 
@@ -50,7 +49,7 @@ class CheckinOut(msgspec.Struct):
     distance_m: float | None
     geo_status: str
     flags: list[str]
-    status: str  # open | completed
+    status: str  # open | completed | closed_by_next_visit
     checked_out_at: datetime | None
     outcome: str | None
     order_amount: Decimal | None
@@ -59,6 +58,7 @@ class CheckinOut(msgspec.Struct):
     next_step_due: date | None
     order_id: UUID | None
     promise_id: UUID | None
+    closed_by_checkin_id: UUID | None = None
 
     @classmethod
     def of(cls, record: CheckinRecord) -> CheckinOut:
@@ -76,7 +76,7 @@ class CheckinOut(msgspec.Struct):
             distance_m=None if c.distance_m is None else round(c.distance_m, 1),
             geo_status=c.geo_status,
             flags=list(c.flags or []),
-            status="open" if c.checked_out_at is None else "completed",
+            status=_status(c),
             checked_out_at=c.checked_out_at,
             outcome=c.outcome,
             order_amount=c.order_amount,
@@ -85,7 +85,16 @@ class CheckinOut(msgspec.Struct):
             next_step_due=c.next_step_due,
             order_id=record.order_id,
             promise_id=record.promise_id,
+            closed_by_checkin_id=c.closed_by_checkin_id,
         )
+
+
+def _status(checkin: Checkin) -> str:
+    """open | completed | closed_by_next_visit (left open, closed when the rep checked in at the
+    next customer; its check-out is still accepted)."""
+    if checkin.checked_out_at is None:
+        return "open"
+    return "completed" if checkin.checkout_hash is not None else "closed_by_next_visit"
 
 
 def _float(value: float | None) -> float | None:
@@ -163,55 +172,4 @@ class CheckinsApi(Controller):
         return CheckinOut.of(await services.get(CheckinsService).get(access, checkin_id))
 
 
-class CheckinPages(Controller):
-    path = "/checkins"
-    include_in_schema = False
-
-    @get("/new", guards=[require_role("rep")])
-    async def new(
-        self,
-        request: Request[Any, Any, Any],
-        principal: Principal,
-        access: Scope,
-        services: Services,
-        customer_id: UUID,
-        task_id: UUID | None = None,
-    ) -> Any:
-        """The "Check in here" page; it also carries the outcome form for a visit begun offline."""
-        checkins = services.get(CheckinsService)
-        customer = await checkins.customer_in_scope(access, customer_id)
-        task = await checkins.task_for_visit(principal, task_id, customer_id) if task_id else None
-        return render(
-            request,
-            "checkins/new.html",
-            customer=customer,
-            task=task,
-            outcomes=await checkins.outcomes_for(customer),
-        )
-
-    @get("/{checkin_id:str}", guards=[require_login])
-    async def visit(
-        self,
-        request: Request[Any, Any, Any],
-        principal: Principal,
-        access: Scope,
-        services: Services,
-        checkin_id: UUID,
-    ) -> Any:
-        """The visit: where the check-in landed, and the outcome form until checked out."""
-        checkins = services.get(CheckinsService)
-        record = await checkins.get(access, checkin_id)
-        customer = await checkins.customer(record.checkin.customer_id)
-        return render(
-            request,
-            "checkins/show.html",
-            checkin=record.checkin,
-            record=record,
-            customer=customer,
-            outcomes=await checkins.outcomes_for(customer),
-            visit_date=local_date(record.checkin.checked_in_at, principal.timezone),
-            can_check_out=record.checkin.rep_id == principal.id and record.checkin.checked_out_at is None,
-        )
-
-
-ROUTES = [CheckinsApi, CheckinPages]
+ROUTES = [CheckinsApi]

@@ -16,10 +16,12 @@ from server.core.deps import require_login, require_role
 from server.core.services import Services
 from server.db.models import Order
 from server.routes.admin.imports import csv_or_json
+from server.services.checkins.amounts import OrderAmountsService
 from server.services.checkins.orders import OrdersService
 
 ORDER_COLUMNS = (
     "id", "external_ref", "customer_id", "rep_id", "amount", "currency", "ordered_on", "source", "created_at",
+    "corrects_order_id", "correction_reason", "amount_confirmed",
 )  # fmt: skip
 
 
@@ -30,6 +32,13 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
     external_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
     rep_id: UUID | None = None
     currency: Annotated[str, msgspec.Meta(min_length=3, max_length=3)] = "USD"
+
+
+class CorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A correcting entry: the amount to add (negative for a credit note) and why."""
+
+    amount: Decimal
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
 def order_out(order: Order) -> dict[str, Any]:
@@ -55,6 +64,20 @@ class OrdersApi(Controller):
         return Response(
             {**order_out(order), "outcome": outcome}, status_code=201 if outcome == "created" else 200
         )
+
+    @post(
+        "/{order_id:uuid}/corrections",
+        status_code=201,
+        summary="Correct an order by a new entry referencing it (negative: a credit note); the rep "
+        "within 24 h of the order, their manager any time; audited",
+    )
+    async def correct(
+        self, principal: Principal, access: Scope, services: Services, order_id: UUID, data: CorrectionIn
+    ) -> dict[str, Any]:
+        entry, total = await services.get(OrderAmountsService).correct(
+            principal, access, order_id, data.amount, data.reason
+        )
+        return {**order_out(entry), "corrected_total": total}
 
     @get("/", summary="Orders in the caller's scope (CSV with ?format=csv or Accept: text/csv)")
     async def list_orders(

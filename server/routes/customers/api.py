@@ -23,6 +23,7 @@ from server.core.i18n import gettext as _
 from server.core.params import sent
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
+from server.domain.geo import navigation_links
 from server.services.customers.customers import (
     SORTS,
     CustomerDetail,
@@ -56,6 +57,12 @@ class CustomerOut(msgspec.Struct):
     m_score: int | None
     last_visit_on: date | None
     last_order_on: date | None
+    address: str | None
+    lat: float | None
+    lng: float | None
+    contact_name: str | None
+    contact_phone: str | None
+    contact_email: str | None
     visit_interval_days: int
     next_visit_due: date
     overdue_ratio: float
@@ -83,6 +90,15 @@ class VisitOut(msgspec.Struct):
     checked_in_at: datetime
     outcome: str | None
     geo_status: str
+    notes: str | None = None
+    order_amount: Decimal | None = None
+    next_step: str | None = None
+
+
+class PromiseOut(msgspec.Struct):
+    id: UUID
+    text: str
+    due_on: date
 
 
 class OrderOut(msgspec.Struct):
@@ -108,6 +124,7 @@ class CustomerDetailOut(msgspec.Struct):
     recent_visits: list[VisitOut]
     recent_orders: list[OrderOut]
     grade_history: list[GradeChangeOut]
+    open_promises: list[PromiseOut]
 
 
 class OverrideIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -127,6 +144,8 @@ def customer_out(row: CustomerRow) -> CustomerOut:
         owner_rep_id=c.owner_rep_id, owner_name=row.owner_name, org_unit_id=c.org_unit_id,
         revenue_365=c.revenue_365, revenue_share=c.revenue_share, r_score=c.r_score, f_score=c.f_score,
         m_score=c.m_score, last_visit_on=c.last_visit_on, last_order_on=c.last_order_on,
+        address=c.address, lat=c.lat, lng=c.lng, contact_name=c.contact_name,
+        contact_phone=c.contact_phone, contact_email=c.contact_email,
         visit_interval_days=row.interval_days, next_visit_due=row.next_due,
         overdue_ratio=round(row.overdue_ratio, 3), overdue=row.overdue, graded_at=c.graded_at,
     )  # fmt: skip
@@ -143,7 +162,8 @@ def detail_out(detail: CustomerDetail) -> CustomerDetailOut:
             reasons=explain(detail),
         ),
         recent_visits=[
-            VisitOut(id=v.id, rep_name=name, checked_in_at=v.checked_in_at, outcome=v.outcome, geo_status=v.geo_status)
+            VisitOut(id=v.id, rep_name=name, checked_in_at=v.checked_in_at, outcome=v.outcome,
+                     geo_status=v.geo_status, notes=v.notes, order_amount=v.order_amount, next_step=v.next_step)
             for v, name in detail.visits
         ],
         recent_orders=[OrderOut(id=o.id, ordered_on=o.ordered_on, amount=o.amount, currency=o.currency) for o in detail.orders],
@@ -152,6 +172,7 @@ def detail_out(detail: CustomerDetail) -> CustomerDetailOut:
                            reason=h.reason, signal=h.signal, changed_by=who)
             for h, who in detail.history
         ],
+        open_promises=[PromiseOut(id=p.id, text=p.text, due_on=p.due_on) for p in detail.promises],
     )  # fmt: skip
 
 
@@ -344,6 +365,12 @@ async def _render_detail(
         customer=detail.row.customer,
         reasons=explain(detail),
         can_override=not access.principal.is_rep,
+        can_visit=access.principal.is_rep and detail.row.customer.owner_rep_id == access.principal.id,
+        map_links=(
+            navigation_links(detail.row.customer.lat, detail.row.customer.lng, detail.row.customer.name)
+            if detail.row.customer.lat is not None and detail.row.customer.lng is not None
+            else []
+        ),
         errors=errors or {},
         form=form or {},
     )

@@ -19,6 +19,7 @@ SHELL_ASSETS = (
     "app.js",
     "outbox-core.js",
     "push.js",
+    "ux.js",
     "vendor/htmx.min.js",
     "icons/icon-192.png",
     "icons/favicon.svg",
@@ -27,6 +28,7 @@ SHELL_ASSETS = (
     # Page scripts of the offline-capable screens (Today, check-in).
     "tasks.js",
     "checkin.js",
+    "sync.js",
 )
 
 

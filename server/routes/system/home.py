@@ -12,7 +12,8 @@ from server.core.deps import require_login, require_role
 from server.core.services import Services
 from server.core.templates import render
 from server.domain.tasks import SKIP_REASONS
-from server.services.tasks.tasks import KINDS, TasksService
+from server.services.tasks.tasks import KINDS
+from server.services.tasks.today import TodayService
 
 ROLE_HOME = {"manager": "/team", "executive": "/org", "admin": "/org"}
 
@@ -22,8 +23,8 @@ async def home(request: Request[Any, Any, Any], principal: Principal, services: 
     """Reps land on Today; the other roles are sent to their own first page."""
     if principal.role in ROLE_HOME:
         return Redirect(ROLE_HOME[principal.role], status_code=303)
-    view = await services.get(TasksService).today(principal.id)
-    return render(request, "tasks/today.html", day=view, skip_reasons=SKIP_REASONS, kinds=KINDS)
+    view = await services.get(TodayService).view(principal.id)
+    return render(request, "tasks/today.html", skip_reasons=SKIP_REASONS, kinds=KINDS, **view.context())
 
 
 ROUTES: list[Any] = [home]

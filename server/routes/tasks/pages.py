@@ -62,7 +62,7 @@ class TaskPages(Controller):
                 return redirect(back, "error", problem.detail)
             task = await tasks.task_in_scope(task_id, access)
             return await self._card(
-                request, tasks, task, status_code=problem.status_code, errors=_errors(problem)
+                request, tasks, task, status_code=problem.status_code, errors=_errors(problem), form=data
             )
         if not is_fragment_request(request):
             return redirect(back, "success", _("Saved."))
@@ -75,6 +75,7 @@ class TaskPages(Controller):
         task: Any,
         status_code: int = 200,
         errors: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
     ) -> Any:
         view = await tasks.day(await tasks.user(task.rep_id), task.local_date)
         item = next(i for i in view.items if i.task.id == task.id)
@@ -85,6 +86,7 @@ class TaskPages(Controller):
             item=item,
             day=view,
             errors=errors or {},
+            form=form or {},
             skip_reasons=SKIP_REASONS,
             can_act=True,
         )
@@ -94,6 +96,13 @@ class TaskPages(Controller):
         tasks = services.get(TasksService)
         await tasks.regenerate(await tasks.user(principal.id), None)
         return redirect("/", "success", _("Your plan was refreshed."))
+
+    @post("/plan/day-off", guards=[require_role("rep")])
+    async def plan_day_off(self, principal: Principal, services: Services) -> Any:
+        """ "Plan my day anyway" on a weekend or holiday."""
+        tasks = services.get(TasksService)
+        await tasks.ensure_today(await tasks.user(principal.id), day_off_too=True)
+        return redirect("/", "success", _("Your plan for today is ready."))
 
     @post("/tasks", guards=[require_role("rep")])
     async def add_mine(self, principal: Principal, services: Services, access: Scope, data: FormData) -> Any:

@@ -98,6 +98,8 @@ NAME_PARTS = (
     ("Co.", "Ltd.", "Inc.", "Group", "Store", "Partners", "Depot", "Center"),
 )
 
+CONTACTS = ("Li Wei", "Zhang Min", "Maria Lopez", "Wang Fang", "James Carter", "Chen Jing", "Sara Kim")
+
 
 @dataclass
 class SeedOptions:
@@ -363,6 +365,9 @@ async def _seed_customers_and_history(
                     "owner_rep_id": rep["id"],
                     "org_unit_id": world.team_of_rep[rep["id"]],
                     "address": f"{rng.randint(1, 999)} Demo Road",
+                    # From the serial, not the random stream: the demo's figures stay as they were.
+                    "contact_name": CONTACTS[serial % len(CONTACTS)],
+                    "contact_phone": f"+1 555 01{serial % 100:02d}",
                     "lat": lat,
                     "lng": lng,
                     "status": status,

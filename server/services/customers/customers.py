@@ -18,7 +18,7 @@ from server.core.errors import field_error
 from server.core.i18n import format_date, format_percent
 from server.core.i18n import gettext as _
 from server.core.services import Service
-from server.db.models import Checkin, Customer, GradeChange, Order, User
+from server.db.models import Checkin, Customer, GradeChange, Order, Promise, User
 from server.domain.grading import Grade, effective_grade, grade_change_signal
 from server.domain.policy import next_due, overdue_ratio
 from server.services.customers.visit_policy import GRADES, VisitPolicyService, company_units_cte
@@ -87,6 +87,7 @@ class CustomerDetail:
     visits: list[Any] = field(default_factory=list)  # (Checkin, rep name)
     orders: list[Order] = field(default_factory=list)
     history: list[Any] = field(default_factory=list)  # (GradeChange, changed-by name)
+    promises: list[Promise] = field(default_factory=list)  # open, soonest due first
 
 
 def overdue_clause(intervals: dict[str, int], today: date) -> ColumnElement[bool]:
@@ -186,6 +187,12 @@ class CustomersService(Service):
             .order_by(GradeChange.at.desc())
             .limit(10)
         )
+        promises = await self.session.scalars(
+            select(Promise)
+            .where(Promise.customer_id == customer.id, Promise.status == "open")
+            .order_by(Promise.due_on)
+            .limit(10)
+        )
         orders_365 = await self.session.scalar(
             select(func.count()).where(
                 Order.customer_id == customer.id,
@@ -202,6 +209,7 @@ class CustomersService(Service):
             visits=list(visits.tuples()),
             orders=list(orders),
             history=list(history.tuples()),
+            promises=list(promises),
         )
 
     async def _richer_share(self, customer: Customer) -> Decimal | None:

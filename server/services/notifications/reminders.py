@@ -19,9 +19,22 @@ from server.core import i18n
 from server.core.i18n import gettext as _
 from server.core.org import OrgTree, company_settings
 from server.core.services import Service
-from server.db.models import Customer, OrgUnit, Task, User
+from server.db.models import Checkin, Customer, OrgUnit, Task, User
 from server.domain.escalation import SECOND_REMINDER_WINDOW, overdue_reminder_stage
 from server.services.notifications.outbox import Draft, NotificationsService
+
+
+def _checked_in_there() -> Any:
+    """The rep is checked in at the task's customer (or on the task) right now: no reminder."""
+    return (
+        select(Checkin.id)
+        .where(
+            Checkin.rep_id == Task.rep_id,
+            Checkin.checked_out_at.is_(None),
+            or_(Checkin.task_id == Task.id, Checkin.customer_id == Task.customer_id),
+        )
+        .exists()
+    )
 
 
 @contextmanager
@@ -131,6 +144,7 @@ class RemindersService(Service):
             .where(
                 Task.status == "planned",
                 Task.due_at <= now,
+                ~_checked_in_there(),
                 or_(Task.status_changed_at.is_(None), Task.status_changed_at <= Task.due_at),
                 or_(
                     Task.reminders_sent == 0,
@@ -153,7 +167,7 @@ class RemindersService(Service):
         )
         if stage == 0:
             return None
-        tag, url = f"overdue-{row.id}", "/"
+        tag, url = f"overdue-{row.id}", f"/#task-{row.id}"  # "Open" lands on the task's card
         with _in_language(row.rep_locale):
             due = _local_time(row.due_at, row.rep_tz)
             if stage == 1:

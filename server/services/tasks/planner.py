@@ -108,6 +108,16 @@ class PlannerService(Service):
         )
         return None if planned else day
 
+    async def is_day_off(self, rep_id: UUID, day: date) -> bool:
+        """A weekend, or a holiday of the rep's unit (or any unit above it)."""
+        rep = await self._rep(rep_id)
+        if rep.org_unit_id is None:
+            return not is_working_day(day)
+        holidays = await load_holidays(
+            self.session, await OrgTree.load(self.session), [rep.org_unit_id], day, day
+        )
+        return not is_working_day(day, holidays.get(rep.org_unit_id, frozenset()))
+
     async def ensure_plan(self, rep_id: UUID, day: date) -> bool:
         """Plan the rep's day on demand unless someone else (the job) planned it first."""
         rep = await self._rep(rep_id)

@@ -92,13 +92,18 @@ class TasksService(Service):
     async def user(self, user_id: UUID) -> User:
         return await self.session.get_one(User, user_id)
 
-    async def ensure_today(self, rep: User) -> None:
-        """Make today's plan if it is due and missing (a cheap read when it exists)."""
+    async def ensure_today(self, rep: User, day_off_too: bool = False) -> None:
+        """Make today's plan if it is due and missing (a cheap read when it exists). A day off
+        (weekend, holiday) gets a plan only when the rep asks for one (`day_off_too`)."""
         planner = self.ctx.get(PlannerService)
         day = await planner.due_date(rep.id)
         if day is not None:
             await self.close_days([rep.id])
-            await planner.ensure_plan(rep.id, day)
+            if day_off_too or not await planner.is_day_off(rep.id, day):
+                await planner.ensure_plan(rep.id, day)
+
+    async def is_day_off(self, rep: User, day: date) -> bool:
+        return await self.ctx.get(PlannerService).is_day_off(rep.id, day)
 
     async def regenerate(self, rep: User, day: date | None) -> date:
         """Re-plan the rep's today; what is done, skipped or added by hand stays.

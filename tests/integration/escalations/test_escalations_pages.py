@@ -71,7 +71,7 @@ async def test_detail_page_shows_figures_history_and_activity(
     await login_session(client, "manager1")
     page = await client.get(f"/escalations/{escalation_id}")
     assert page.status_code == 200
-    for text in ("Rep 1", "$6,500.00", "65%", "Opened", name, "no_decision", "Acknowledge", "Resolve"):
+    for text in ("Rep 1", "$6,500.00", "65%", "Opened", name, "No decision", "Acknowledge", "Resolve"):
         assert text in page.text, text
     other = await make_escalation(sessionmaker, "user", demo.user("rep2"), demo.units["Los Angeles Team 1"])
     assert (await client.get(f"/escalations/{other}")).status_code == 404
