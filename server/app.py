@@ -26,6 +26,7 @@ from server.config import Settings, load_settings
 from server.core import metrics
 from server.core.deps import dependencies
 from server.core.errors import exception_handlers
+from server.core.input_guard import guard_request
 from server.core.logging import configure_logging
 from server.core.openapi import document_problem_responses
 from server.core.security import AuthMiddleware, SecurityHeadersMiddleware
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(create_jinja_env())),
         middleware=[MetricsMiddleware(), SecurityHeadersMiddleware(), AuthMiddleware()],
         exception_handlers=exception_handlers,
+        before_request=guard_request,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         openapi_config=OpenAPIConfig(
             title="FieldSales API",

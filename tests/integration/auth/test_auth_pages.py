@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import Demo, login_session
+from tests.conftest import Demo, login_form_token, login_session
 
 ROLE_LANDING = {"rep1": ("/", 200), "manager1": ("/team", 200), "exec": ("/org", 200), "admin": ("/org", 200)}
 
@@ -22,7 +22,10 @@ async def test_login_page_renders_a_form(client: AsyncTestClient[Any]) -> None:
 async def test_wrong_password_on_the_form_is_401_with_one_message(
     client: AsyncTestClient[Any], demo: Demo
 ) -> None:
-    page = await client.post("/login", data={"email": "rep1@demo.example", "password": "bad"})
+    token = await login_form_token(client)
+    page = await client.post(
+        "/login", data={"email": "rep1@demo.example", "password": "bad", "_csrf_token": token}
+    )
     assert page.status_code == 401
     assert "Invalid email or password." in page.text
     assert "fs_session" not in page.headers.get("set-cookie", "")
