@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from server.core.access import Principal, Scope
 from server.core.errors import ProblemError, field_error
@@ -316,8 +317,26 @@ class TasksService(Service):
             created_by=actor.id,
             status_note=body.note,
         )
-        self.session.add(task)
-        await self.session.flush()
+        try:
+            async with self.session.begin_nested():
+                self.session.add(task)
+                await self.session.flush()
+        except IntegrityError:
+            if body.customer_id is None:
+                raise
+            # One open task per customer and day (a unique index): a concurrent add won the race.
+            twin = await self.session.scalar(
+                select(Task).where(
+                    Task.rep_id == rep.id,
+                    Task.local_date == day,
+                    Task.customer_id == body.customer_id,
+                    Task.status.in_(("planned", "snoozed")),
+                    or_(Task.status_reason.is_(None), Task.status_reason != MOVED),
+                )
+            )
+            if twin is None:
+                raise
+            return twin, False
         await self.ctx.get(PlannerService).reroute(rep.id, day)
         return task, True
 
