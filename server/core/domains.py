@@ -62,10 +62,10 @@ def iso_text_date_problem(text: str) -> str | None:
 def number_problem(value: Decimal | float | int) -> str | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, float):
+    if isinstance(value, float):  # binary floats (coordinates, scores): finite and in range
         if not math.isfinite(value):
             return "must be a finite number"
-        value = Decimal(repr(value))
+        return None if abs(value) < NUMBER_LIMIT else f"must be less than {NUMBER_LIMIT:,.0f} in magnitude"
     elif isinstance(value, int):
         value = Decimal(value)
     try:

@@ -65,12 +65,14 @@ class Task(AuditedBase):
         Index("ix_tasks_customer_id", "customer_id"),
         # Deleting a task checks this self-reference; without an index that is a full scan.
         Index("ix_tasks_carried_from_id", "carried_from_id"),
-        # One open task per customer on a rep's day, whoever adds it and however many at once.
+        # One open task per customer and kind on a rep's day, however many adds race for it (a
+        # call and a visit to one customer on one day stay two tasks).
         Index(
             "uq_tasks_open_customer_day",
             "rep_id",
             "local_date",
             "customer_id",
+            "kind",
             unique=True,
             postgresql_where=text(OPEN_CUSTOMER_TASK),
             sqlite_where=text(OPEN_CUSTOMER_TASK),

@@ -330,6 +330,7 @@ class TasksService(Service):
                     Task.rep_id == rep.id,
                     Task.local_date == day,
                     Task.customer_id == body.customer_id,
+                    Task.kind == kind,
                     Task.status.in_(("planned", "snoozed")),
                     or_(Task.status_reason.is_(None), Task.status_reason != MOVED),
                 )

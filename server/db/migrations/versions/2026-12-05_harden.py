@@ -1,4 +1,4 @@
-"""harden: one open task per (rep, day, customer); login throttles counted atomically
+"""harden: one open task per (rep, day, customer, kind); login throttles counted atomically
 
 Revision ID: harden_0003
 Revises: tasks_0002
@@ -32,7 +32,7 @@ def upgrade() -> None:
         WHERE {OPEN} AND EXISTS (
             SELECT 1 FROM tasks AS first
             WHERE first.rep_id = tasks.rep_id AND first.local_date = tasks.local_date
-              AND first.customer_id = tasks.customer_id
+              AND first.customer_id = tasks.customer_id AND first.kind = tasks.kind
               AND first.status IN ('planned', 'snoozed')
               AND COALESCE(first.status_reason, '') <> 'rescheduled'
               AND (first.created_at < tasks.created_at
@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_tasks_open_customer_day",
         "tasks",
-        ["rep_id", "local_date", "customer_id"],
+        ["rep_id", "local_date", "customer_id", "kind"],
         unique=True,
         postgresql_where=sa.text(OPEN),
         sqlite_where=sa.text(OPEN),
