@@ -71,7 +71,8 @@ def number_problem(value: Decimal | float | int) -> str | None:
     try:
         if not value.is_finite():
             return "must be a finite number"
-        if abs(value) >= NUMBER_LIMIT:
+        # adjusted() is the exponent of the leading digit: no arithmetic, so no Overflow trap.
+        if not value.is_zero() and value.adjusted() >= NUMBER_LIMIT.adjusted():
             return f"must be less than {NUMBER_LIMIT:,.0f} in magnitude"
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > MAX_DECIMAL_PLACES:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import InvalidOperation
+from decimal import DecimalException
 from typing import Any
 
 import structlog
@@ -183,7 +183,7 @@ def _input_rejected_late(exc: Exception) -> tuple[int, str] | None:
         if sqlstate.startswith("22"):  # data exception: out of range, too long, NUL, bad datetime
             return 422, "A value is outside what can be stored."
         return None
-    if isinstance(exc, (OverflowError, InvalidOperation)):
+    if isinstance(exc, (OverflowError, DecimalException)):
         return 422, "A number or date is out of range."
     if isinstance(exc, RecursionError):
         return 400, "The request is nested too deeply."

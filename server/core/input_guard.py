@@ -145,10 +145,13 @@ async def _check_json(request: Request[Any, Any, Any]) -> None:
     try:
         msgspec.convert(decoded, target, strict=True)
     except msgspec.ValidationError as exc:
-        # Lenient decoding would take "31.2" for a number and "true" for a boolean.
-        raise ProblemError(
-            400, f"Invalid request: {exc}", [{"field": _field_of(str(exc)), "message": str(exc)}]
-        )
+        # Lenient decoding would take "31.2" for a number and "true" for a boolean; a JSON 339.0
+        # for an integer is fine (JSON Schema agrees), a string for a number is not.
+        message = str(exc)
+        if "got `str`" in message:
+            raise ProblemError(
+                400, f"Invalid request: {message}", [{"field": _field_of(message), "message": message}]
+            ) from None
     except (TypeError, ValueError):
         pass
     found = _walk_typed(typed, "$")

@@ -14,6 +14,7 @@ from litestar.params import Body, QueryParameter
 from server.clock import Clock
 from server.core.access import Principal, Scope, company_id_for_unit
 from server.core.deps import require_role
+from server.core.domains import number_problem, parse_uuid
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
 from server.core.services import Services
@@ -37,9 +38,10 @@ def problem_errors(problem: ProblemError) -> dict[str, str]:
 
 def parse_amount(raw: str | None) -> Decimal | None:
     try:
-        return Decimal((raw or "").replace(",", "").strip())
+        value = Decimal((raw or "").replace(",", "").strip())
     except InvalidOperation:
         return None
+    return None if number_problem(value) else value
 
 
 class PlanForms(Controller):
@@ -170,7 +172,7 @@ class PlanForms(Controller):
                                 "shares",
                                 [{"field": "shares", "message": _("Every share must be a number.")}],
                             )
-                        shares[UUID(key.removeprefix("share_"))] = share
+                        shares[parse_uuid(key, key.removeprefix("share_"))] = share
                 children = await breakdown.by_org(principal, target, data.get("method", "even"), shares)
             else:
                 distribution = data.get("distribution_id") or None
@@ -178,7 +180,7 @@ class PlanForms(Controller):
                     principal,
                     target,
                     data.get("granularity", ""),
-                    UUID(distribution) if distribution else None,
+                    parse_uuid("distribution_id", distribution) if distribution else None,
                 )
         except ProblemError as problem:
             return await self._render_breakdown(

@@ -92,7 +92,7 @@ def payload_for(notification: Claimed) -> str:
 
 def _retry_after(value: str | None) -> int | None:
     # Only the delta-seconds form; an HTTP date falls back to our own backoff.
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def classify_status(status: int, retry_after: str | None = None) -> SendResult:
