@@ -101,7 +101,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         dependencies=dependencies,
         plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(create_jinja_env())),
-        middleware=[MetricsMiddleware(), SecurityHeadersMiddleware(), AllowHeaderMiddleware(), AuthMiddleware()],
+        middleware=[
+            MetricsMiddleware(),
+            SecurityHeadersMiddleware(),
+            AllowHeaderMiddleware(),
+            AuthMiddleware(),
+        ],
         exception_handlers=exception_handlers,
         before_request=guard_request,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),

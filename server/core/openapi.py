@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import msgspec.inspect
-
 from litestar import Litestar
 from litestar._openapi.schema_generation import schema as litestar_schema
 from litestar.datastructures import MutableScopeHeaders
@@ -92,7 +91,9 @@ def _refined(description: str) -> dict[str, Any]:
     if "ISO week like" in description:
         return {"pattern": r"^([0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3]))?$"}
     if re.search(r"\bid\b", description):
-        return {"pattern": r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"}
+        return {
+            "pattern": r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+        }
     match = _LIST.match(description.strip())
     if match:
         return {"enum": [v.strip() for v in re.split(r"[,|]", match.group(1))]}

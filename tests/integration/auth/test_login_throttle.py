@@ -57,7 +57,10 @@ async def test_40_parallel_wrong_passwords_evaluate_at_most_the_limit_and_the_ow
     limit = settings.login_max_per_account
     attacker = _from("203.0.113.66")
     answers = await asyncio.gather(
-        *(client.post(TOKEN, json={"email": OWNER, "password": f"guess-{n}"}, headers=attacker) for n in range(40))
+        *(
+            client.post(TOKEN, json={"email": OWNER, "password": f"guess-{n}"}, headers=attacker)
+            for n in range(40)
+        )
     )
     statuses = sorted(a.status_code for a in answers)
     assert set(statuses) <= {401, 429}, statuses
@@ -65,9 +68,13 @@ async def test_40_parallel_wrong_passwords_evaluate_at_most_the_limit_and_the_ow
     assert statuses.count(401) == len(evaluated) and statuses.count(429) == 40 - len(evaluated)
     assert all(int(a.headers["retry-after"]) >= 1 for a in answers if a.status_code == 429)
     # Even the right password waits on the attacker's address...
-    assert (await client.post(TOKEN, json={"email": OWNER, "password": PASSWORD}, headers=attacker)).status_code == 429
+    assert (
+        await client.post(TOKEN, json={"email": OWNER, "password": PASSWORD}, headers=attacker)
+    ).status_code == 429
     # ...while the owner, on their own device, signs in at once.
-    owner = await client.post(TOKEN, json={"email": OWNER, "password": PASSWORD}, headers=_from("198.51.100.7"))
+    owner = await client.post(
+        TOKEN, json={"email": OWNER, "password": PASSWORD}, headers=_from("198.51.100.7")
+    )
     assert owner.status_code == 200, owner.text
 
 
@@ -78,7 +85,9 @@ async def test_the_delay_doubles_then_the_attempt_is_evaluated_again(
     limit, base = settings.login_max_per_account, settings.login_delay_base_s
     here = _from("203.0.113.5")
     for n in range(limit):
-        assert (await client.post(TOKEN, json={"email": OWNER, "password": f"x{n}"}, headers=here)).status_code == 401
+        assert (
+            await client.post(TOKEN, json={"email": OWNER, "password": f"x{n}"}, headers=here)
+        ).status_code == 401
     blocked = await client.post(TOKEN, json={"email": OWNER, "password": "y"}, headers=here)
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) == int(base)
     clock.advance(seconds=base)
@@ -90,7 +99,9 @@ async def test_the_delay_doubles_then_the_attempt_is_evaluated_again(
     assert ok.status_code == 200  # the right password after the wait; the count starts over
     assert len(evaluated) == limit + 2
     for n in range(limit):
-        assert (await client.post(TOKEN, json={"email": OWNER, "password": f"v{n}"}, headers=here)).status_code == 401
+        assert (
+            await client.post(TOKEN, json={"email": OWNER, "password": f"v{n}"}, headers=here)
+        ).status_code == 401
 
 
 async def test_a_quiet_window_forgets_the_failures(
@@ -100,7 +111,9 @@ async def test_a_quiet_window_forgets_the_failures(
     for n in range(settings.login_max_per_account):
         await client.post(TOKEN, json={"email": OWNER, "password": f"x{n}"}, headers=here)
     clock.advance(seconds=settings.login_window_s + settings.login_delay_max_s + 1)
-    assert (await client.post(TOKEN, json={"email": OWNER, "password": PASSWORD}, headers=here)).status_code == 200
+    assert (
+        await client.post(TOKEN, json={"email": OWNER, "password": PASSWORD}, headers=here)
+    ).status_code == 200
 
 
 async def test_spraying_many_accounts_from_one_address_is_slowed(
@@ -114,7 +127,9 @@ async def test_spraying_many_accounts_from_one_address_is_slowed(
         for n in range(10)
     ]  # fmt: skip
     assert statuses[:6] == [401] * 6 and set(statuses[6:]) == {429}
-    elsewhere = await client.post(TOKEN, json={"email": OWNER, "password": PASSWORD}, headers=_from("198.51.100.8"))
+    elsewhere = await client.post(
+        TOKEN, json={"email": OWNER, "password": PASSWORD}, headers=_from("198.51.100.8")
+    )
     assert elsewhere.status_code == 200
 
 

@@ -49,8 +49,15 @@ async def test_twenty_parallel_posts_of_one_external_ref_make_one_order(
 ) -> None:
     manager = await auth("manager1")
     customer = await _a_customer_of(client, manager)
-    body = {"customer_id": customer, "amount": "1234.50", "ordered_on": "2026-11-17", "external_ref": "ERP-RACE-1"}
-    answers = await asyncio.gather(*(client.post("/api/v1/orders", json=body, headers=manager) for _ in range(20)))
+    body = {
+        "customer_id": customer,
+        "amount": "1234.50",
+        "ordered_on": "2026-11-17",
+        "external_ref": "ERP-RACE-1",
+    }
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/orders", json=body, headers=manager) for _ in range(20))
+    )
     statuses = sorted(a.status_code for a in answers)
     assert all(s < 500 for s in statuses), [a.text for a in answers if a.status_code >= 500]
     assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409, 503}, statuses
