@@ -60,7 +60,7 @@ CASES: list[Case] = [
         "/api/v1/customers/{customer}",
         json={"grade_override": "A", "reason": "r", "until": "9999-12-31"},
         names="until",
-    ),  # fmt: skip
+    ),
     *[
         Case(
             "manager1",
@@ -75,7 +75,7 @@ CASES: list[Case] = [
                 "amount": "1000",
             },
             names="period_start",
-        )  # fmt: skip
+        )
         for d in ("0001-01-01", "9999-12-01")
     ],
     *[
@@ -85,7 +85,7 @@ CASES: list[Case] = [
             "/api/v1/orders",
             json={"customer_id": "{customer}", "amount": a, "ordered_on": "2026-11-17"},
             names="amount",
-        )  # fmt: skip
+        )
         for a in AMOUNTS
     ],
     Case(
@@ -100,7 +100,7 @@ CASES: list[Case] = [
         "/api/v1/orders",
         json={"customer_id": "{customer}", "amount": "10", "ordered_on": "9999-12-31"},
         names="ordered_on",
-    ),  # fmt: skip
+    ),
     *[
         Case(
             "manager1",
@@ -115,7 +115,7 @@ CASES: list[Case] = [
                 "amount": a,
             },
             names="amount",
-        )  # fmt: skip
+        )
         for a in AMOUNTS[:5]
     ],
     Case(
@@ -124,7 +124,7 @@ CASES: list[Case] = [
         "/api/v1/targets/{target}/adjustments",
         json={"new_amount": "sNaN", "reason": "x"},
         names="new_amount",
-    ),  # fmt: skip
+    ),
     Case("manager1", "POST", "/api/v1/targets/{target}/replan", json={"amount": "Infinity"}, names="amount"),
     Case("manager1", "POST", "/api/v1/orders", content=b"[" * 1000 + b"]" * 1000, names="body"),
     Case("manager1", "POST", "/api/v1/orders", content=b'{"a":' * 1000 + b"1" + b"}" * 1000, names="body"),
@@ -141,7 +141,7 @@ CASES: list[Case] = [
             "accuracy_m": 10,
         },
         names="lat",
-    ),  # fmt: skip
+    ),
     Case(
         "rep1",
         "POST",
@@ -155,7 +155,7 @@ CASES: list[Case] = [
             "accuracy_m": 10,
         },
         names="checked_in_at",
-    ),  # fmt: skip
+    ),
     Case("rep1", "GET", "/api/v1/customers", params={"q": NUL}, names="q"),
     Case("rep1", "GET", "/api/v1/customers", params={"sort": "name\x00"}, names="sort"),
     Case("rep1", "POST", "/api/v1/me/tasks", json={"title": NUL}, names="title"),
@@ -167,14 +167,14 @@ CASES: list[Case] = [
         "/api/v1/customers/{customer}",
         json={"grade_override": "A", "reason": NUL},
         names="reason",
-    ),  # fmt: skip
+    ),
     Case(
         "exec",
         "POST",
         "/api/v1/seasonal-distributions",
         json={"name": NUL, "month_weights": {"1": "100"}},
         names="name",
-    ),  # fmt: skip
+    ),
     Case("manager1", "GET", "/api/v1/orders", params={"offset": str(2**63)}),
     Case("manager1", "GET", "/api/v1/customers", params={"page": str(2**64)}),
     Case("manager1", "GET", "/api/v1/customers", params={"page": "²"}),
@@ -185,13 +185,13 @@ CASES: list[Case] = [
         "/api/v1/import/customers",
         content=b"external_ref,name\nC-1," + b"x" * 140_000 + b"\n",
         names="file",
-    ),  # fmt: skip
+    ),
     Case(
         "admin",
         "POST",
         "/api/v1/import/customers",
         content=b'external_ref,name\nC-1,"' + b"x" * 140_000 + b'"\n',
-    ),  # fmt: skip
+    ),
     Case(
         "admin", "POST", "/api/v1/import/customers", content=b"external_ref,name\nC-1,a\x00b\n", names="name"
     ),
@@ -200,13 +200,13 @@ CASES: list[Case] = [
         "POST",
         "/api/v1/import/orders",
         content=b"external_ref,customer_ref,amount,ordered_on\nO-1,C-1,sNaN,2026-11-17\n",
-    ),  # fmt: skip
+    ),
     Case(
         "admin",
         "POST",
         "/api/v1/import/orders",
         content=b"external_ref,customer_ref,amount,ordered_on\nO-1,C-1,10,0001-01-01\n",
-    ),  # fmt: skip
+    ),
     # pages and forms
     Case("manager1", "GET", "/customers", params={"page": "²"}, also=(200,)),
     Case("manager1", "GET", "/customers", params={"q": NUL}),
@@ -220,19 +220,19 @@ CASES: list[Case] = [
         "POST",
         "/plans/targets/{target}/breakdown",
         form={"dimension": "org", "method": "explicit", "share_not-a-uuid": "10"},
-    ),  # fmt: skip
+    ),
     Case(
         "manager1",
         "POST",
         "/plans/targets/{target}/breakdown",
         form={"dimension": "time", "granularity": "month", "distribution_id": "nope"},
-    ),  # fmt: skip
+    ),
     Case(
         "manager1",
         "POST",
         "/plans/targets/new",
         form={"scope": "user", "scope_id": "{rep}", "period": "2026-12", "amount": "sNaN"},
-    ),  # fmt: skip
+    ),
     Case(
         "manager1",
         "POST",
