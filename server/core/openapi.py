@@ -135,11 +135,31 @@ def _document_closed_bodies(components: dict[str, Any]) -> None:
         info = msgspec.inspect.type_info(cls)
         for field in getattr(info, "fields", ()):
             prop = (component.properties or {}).get(field.encode_name)
+            if isinstance(prop, Schema):
+                _place_number_bounds(prop, _union_members(field.type))
             keyed = [t for t in _union_members(field.type) if isinstance(t, msgspec.inspect.DictType)]
             if isinstance(prop, Schema) and keyed and isinstance(keyed[0].key_type, msgspec.inspect.UUIDType):
                 for branch in [prop, *(prop.one_of or [])]:
                     if isinstance(branch, Schema) and branch.type == OpenAPIType.OBJECT:
                         branch.property_names = Schema(type=OpenAPIType.STRING, format="uuid")
+
+
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusive_minimum", "lt": "exclusive_maximum"}
+
+
+def _place_number_bounds(prop: Schema, members: list[Any]) -> None:
+    """Litestar drops `ge=0` (falsy) and puts the other bounds beside a oneOf, where they bind
+    nothing: put every bound of an optional number on its number branch."""
+    numeric = [m for m in members if isinstance(m, (msgspec.inspect.IntType, msgspec.inspect.FloatType))]
+    if not numeric:
+        return
+    branches = [b for b in (prop.one_of or [prop]) if isinstance(b, Schema)]
+    for branch in branches:
+        if branch.type in (OpenAPIType.NUMBER, OpenAPIType.INTEGER):
+            for source, target in _BOUNDS.items():
+                value = getattr(numeric[0], source, None)
+                if value is not None:
+                    setattr(branch, target, value)
 
 
 def _union_members(kind: Any) -> list[Any]:
