@@ -23,7 +23,14 @@ from litestar._openapi.schema_generation import schema as litestar_schema
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Parameter, Schema
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Parameter,
+    Schema,
+)
 
 from server.core.errors import PROBLEM
 
@@ -32,9 +39,7 @@ if TYPE_CHECKING:
 
 DECIMAL_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 # Litestar documents Decimal as any string; msgspec reads and writes decimal strings.
-litestar_schema.TYPE_MAP[litestar_schema.Decimal] = Schema(
-    type=OpenAPIType.STRING, format="decimal", pattern=DECIMAL_PATTERN
-)
+litestar_schema.TYPE_MAP[litestar_schema.Decimal] = Schema(type=OpenAPIType.STRING, pattern=DECIMAL_PATTERN)
 
 PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -117,7 +122,8 @@ def _refine_parameter(parameter: Any) -> None:
 
 def _closed_structs(root: type = msgspec.Struct) -> list[type]:
     found: list[type] = []
-    for cls in root.__subclasses__():
+    subclasses: list[type] = root.__subclasses__()
+    for cls in subclasses:
         if getattr(getattr(cls, "__struct_config__", None), "forbid_unknown_fields", False):
             found.append(cls)
         found.extend(_closed_structs(cls))
@@ -141,7 +147,7 @@ def _document_closed_bodies(components: dict[str, Any]) -> None:
             if isinstance(prop, Schema) and keyed and isinstance(keyed[0].key_type, msgspec.inspect.UUIDType):
                 for branch in [prop, *(prop.one_of or [])]:
                     if isinstance(branch, Schema) and branch.type == OpenAPIType.OBJECT:
-                        branch.property_names = Schema(type=OpenAPIType.STRING, format="uuid")
+                        branch.property_names = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID)
 
 
 _BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusive_minimum", "lt": "exclusive_maximum"}
@@ -212,7 +218,7 @@ class AllowHeaderMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["method"] != "OPTIONS":
+        if scope.get("method") != "OPTIONS":
             await next_app(scope, receive, send)
             return
 

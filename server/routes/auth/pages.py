@@ -112,8 +112,8 @@ class AuthPages(Controller):
         next_path = _safe_next(data.get("next"))
         if cross_origin(request) or not login_csrf_ok(request, data.get(CSRF_FIELD, "")):
             # Login CSRF: another site must not sign the browser into an account of its choosing.
-            errors = {"form": _("This sign-in form has expired. Please try again.")}
-            return _login_page(request, 403, errors=errors, email=email[:MAX_EMAIL], next=next_path)
+            expired = {"form": _("This sign-in form has expired. Please try again.")}
+            return _login_page(request, 403, errors=expired, email=email[:MAX_EMAIL], next=next_path)
         errors: dict[str, str] = {}
         if not email:
             errors["email"] = _("Enter your email.")

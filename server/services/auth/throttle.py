@@ -77,7 +77,7 @@ class LoginThrottleService(Service):
         # Its own transaction, committed at once: the count holds even if the request fails,
         # and the row lock is held for microseconds, not for the password hash.
         async with AsyncSession(bind=bind) as session, session.begin():
-            dialect = session.bind.dialect.name
+            dialect = bind.dialect.name if bind is not None else "sqlite"
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             await session.execute(
                 insert(LoginThrottle)
