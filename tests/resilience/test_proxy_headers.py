@@ -31,10 +31,15 @@ def _sign_in(client: httpx.Client, headers: dict[str, str]) -> httpx.Response:
     page = client.get("/login", headers=headers)
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
     assert token, page.text[:500]
+    # The browser talks https to the proxy and sends the (Secure) nonce cookie back; this client
+    # talks plain http to the app, so it sends the cookie itself.
+    nonce = re.search(r"fs_login=([^;]+)", page.headers["set-cookie"])
+    assert nonce, page.headers["set-cookie"]
+    client.cookies.clear()
     return client.post(
         "/login",
         data={"email": "rep2@demo.example", "password": PASSWORD, "_csrf_token": token.group(1)},
-        headers=headers,
+        headers={**headers, "Cookie": f"fs_login={nonce.group(1)}"},
         follow_redirects=False,
     )
 
@@ -61,7 +66,7 @@ def test_forwarded_headers_are_believed_from_the_proxy_only(sqlite_db: str, tmp_
         with _client(base, PROXY) as proxy, _client(base, STRANGER) as stranger:
             trusted = _sign_in(proxy, https)
             assert trusted.status_code == 303
-            assert "secure" in trusted.headers["set-cookie"].lower()
+            assert "secure" in trusted.headers["set-cookie"].lower(), trusted.headers["set-cookie"]
             assert "max-age=31536000" in trusted.headers["strict-transport-security"]
 
             forged = _sign_in(stranger, https)
