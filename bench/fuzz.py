@@ -353,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
         report = fuzz(
             base_url, tokens, examples=args.examples, negative=args.negative, budget_s=args.budget_s
         )
+        all_checks_failed = []
+        for login, token in tokens.items():  # then every schemathesis check, phase by phase
+            code, output = run_all_checks(base_url, token, max_examples=args.examples)
+            print(f"schemathesis --checks all as {login}:\n{output[output.rfind('SUMMARY') :]}")
+            if code != 0:
+                all_checks_failed.append(login)
     finally:
         if app is not None:
             app.stop()
@@ -364,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_json(), indent=2, default=str))
     print(report.summary())
-    return 1 if report.findings else 0
+    return 1 if report.findings or all_checks_failed else 0
 
 
 if __name__ == "__main__":
