@@ -195,6 +195,8 @@ def _input_rejected_late(exc: Exception) -> tuple[int, str] | None:
         return 422, "A number or date is out of range."
     if isinstance(exc, RecursionError):
         return 400, "The request is nested too deeply."
+    if isinstance(exc, ValueError) and isinstance(getattr(exc, "field", None), str):
+        return 422, str(exc)  # a domain rule's FieldProblem that no route turned into a 422
     return None
 
 
@@ -205,8 +207,10 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     if late is not None:
         status, detail = late
         log.warning("input_rejected_late", path=request.url.path, error=type(exc).__name__, status=status)
+        field = getattr(exc, "field", None)
+        errors = [{"field": str(field), "message": str(getattr(exc, "message", exc))}] if field else None
         if is_api(request):
-            return problem(status, _title(status), detail)
+            return problem(status, _title(status), detail, errors)
         return _page(request, status, "errors/400.html", detail)
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     if is_api(request):

@@ -82,6 +82,8 @@ class PlanForms(Controller):
             scope_id = UUID(raw_id)
         except ValueError:
             return redirect("/plans", "error", _("That unit or person no longer exists."))
+        # Out of scope is "not found" before anything is shown (not even the scope's name).
+        await services.get(PlansService).check_scope(access, scope, scope_id)
         period = parse_period(data.get("period"), clock.local_date(principal.timezone))
         amount = parse_amount(data.get("amount"))
         if amount is None:

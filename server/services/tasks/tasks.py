@@ -284,6 +284,8 @@ class TasksService(Service):
             )
             if customer is None or customer.status == "closed":
                 raise field_error("customer_id", "no such active customer")
+            if customer.owner_rep_id != rep.id:  # the rep could never check in there
+                raise field_error("customer_id", "is not one of this rep's customers")
             existing = await self.session.scalar(
                 select(Task).where(
                     Task.rep_id == rep.id,
