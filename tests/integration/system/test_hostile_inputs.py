@@ -330,3 +330,36 @@ async def test_every_hand_made_bad_input_is_a_4xx_naming_its_field(
                     failures.append(f"{label}: names {fields}, expected {case.names!r}")
     assert failures == [], "\n".join(failures)
     assert await _counts(engine) == before, "a refused request stored something"
+
+
+async def test_a_manager_pins_only_the_reps_own_customers(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: AsyncEngine
+) -> None:
+    manager = await auth("manager1")
+    listing = await client.get("/api/v1/customers", params={"page_size": 200}, headers=manager)
+    others = [c for c in listing.json()["items"] if c["owner_rep_id"] not in (None, str(demo.user("rep1")))]
+    assert others, "manager1's team has customers of another rep"
+    before = await _counts(engine)
+    pinned = await client.post(
+        f"/api/v1/reps/{demo.user('rep1')}/tasks", json={"customer_id": others[0]["id"]}, headers=manager
+    )
+    assert pinned.status_code == 422, pinned.text
+    assert pinned.json()["errors"][0]["field"] == "customer_id"
+    assert await _counts(engine) == before
+
+
+async def test_the_set_target_form_names_nothing_outside_the_scope(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any
+) -> None:
+    stranger = next(
+        u for name, u in demo.users.items() if name.startswith("rep") and name not in ("rep1", "rep2")
+    )
+    page = await client.post(
+        "/plans/targets/new",
+        data={"scope": "user", "scope_id": str(stranger), "period": "2026-12", "amount": "x"},
+        headers=await auth("manager1"),
+        follow_redirects=False,
+    )
+    assert page.status_code == 404
+    names = await client.get(f"/api/v1/customers?owner_rep_id={stranger}", headers=await auth("exec"))
+    assert all(c["owner_name"] not in page.text for c in names.json()["items"] if c["owner_name"])
