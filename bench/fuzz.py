@@ -310,7 +310,11 @@ def run_all_checks(
     ]  # fmt: skip
     if report is not None:
         command += ["--report", "junit", "--report-junit-path", str(report)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=max_time_s + 120, check=False)
+    # schemathesis keeps a crash cache in ./.schemathesis: run it outside the repository.
+    workdir = report.parent if report is not None else Path(tempfile.gettempdir())
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=max_time_s + 120, check=False, cwd=workdir
+    )
     return done.returncode, done.stdout + done.stderr
 
 
