@@ -26,6 +26,7 @@ from server.core.domains import (
     number_problem,
     problem,
     text_problem,
+    value_problem,
 )
 from server.core.errors import ProblemError
 
@@ -176,9 +177,9 @@ async def guard_request(request: Request[Any, Any, Any]) -> None:
         _check_text(name, value)
     for name, value in (request.scope.get("path_params") or {}).items():
         reason = (
-            value_reason(value)
-            if not isinstance(value, str)
-            else text_problem(value) or iso_text_date_problem(value)
+            text_problem(value) or iso_text_date_problem(value)
+            if isinstance(value, str)
+            else value_problem(value)
         )
         if reason:
             raise problem(name, reason)
@@ -192,11 +193,3 @@ async def guard_request(request: Request[Any, Any, Any]) -> None:
         for name, value in form.multi_items():
             if not isinstance(value, UploadFile):
                 _check_text(name, str(value), FORM_TEXT_MAX)
-
-
-def value_reason(value: Any) -> str | None:
-    if isinstance(value, (date, datetime)):
-        return date_problem(value)
-    if isinstance(value, (Decimal, float)):
-        return number_problem(value)
-    return None
