@@ -26,7 +26,6 @@ from server.core.i18n import gettext as _
 log = structlog.get_logger("fieldsales.errors")
 PROBLEM = "application/problem+json"
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([\w.\[\]]+)`")
-_PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 _NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
 
 
@@ -120,13 +119,6 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     headers = dict(exc.headers or {})
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc)
-        path_names = set(_PATH_PARAM.findall(request.scope.get("path_template") or ""))
-        if errors and path_names and all(e["field"] in path_names for e in errors):
-            # `/checkins/None` names no object: not found, like any other id outside the scope.
-            detail = f"{errors[0]['field']} {request.url.path.rsplit('/', 1)[-1]!r} not found."
-            if is_api(request):
-                return problem(404, "Not Found", detail, errors)
-            return _page(request, 404, "errors/404.html", _("Page not found"))
         fields = ", ".join(sorted({e["field"] for e in errors}))
         detail = f"Invalid request: {fields}" if fields else "Invalid request"
         if is_api(request):
