@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, or_
+from sqlalchemy.engine import CursorResult
 
 from server.core.services import Services
 from server.db.models import AuthToken, JobRun, LoginAttempt, LoginThrottle
@@ -19,17 +20,26 @@ LOGIN_ATTEMPTS_KEPT = timedelta(days=1)  # far beyond any rate-limit window
 async def housekeeping(services: Services, at: datetime) -> dict[str, Any]:
     """Delete old job runs, stale login attempts and expired or revoked tokens."""
     session = services.session
-    runs = await session.execute(
-        delete(JobRun).where(JobRun.started_at < at - JOB_RUNS_KEPT, JobRun.status != "running")
+    runs = cast(
+        CursorResult,
+        await session.execute(
+            delete(JobRun).where(JobRun.started_at < at - JOB_RUNS_KEPT, JobRun.status != "running")
+        ),
     )
-    attempts = await session.execute(delete(LoginAttempt).where(LoginAttempt.at < at - LOGIN_ATTEMPTS_KEPT))
-    tokens = await session.execute(delete(AuthToken).where(AuthToken.expires_at < at))
+    attempts = cast(
+        CursorResult,
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.at < at - LOGIN_ATTEMPTS_KEPT)),
+    )
+    tokens = cast(CursorResult, await session.execute(delete(AuthToken).where(AuthToken.expires_at < at)))
     # A throttle row past its window and its delay counts nothing any more.
-    throttles = await session.execute(
-        delete(LoginThrottle).where(
-            LoginThrottle.last_attempt_at < at - LOGIN_ATTEMPTS_KEPT,
-            or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < at),
-        )
+    throttles = cast(
+        CursorResult,
+        await session.execute(
+            delete(LoginThrottle).where(
+                LoginThrottle.last_attempt_at < at - LOGIN_ATTEMPTS_KEPT,
+                or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < at),
+            )
+        ),
     )
     return {
         "job_runs": runs.rowcount,

@@ -22,11 +22,10 @@ from datetime import datetime, timedelta
 from uuid import uuid4
 
 from sqlalchemy import case, literal, null, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.services import Service
+from server.core.upsert import insert_or_skip
 from server.db.models import LoginThrottle
 
 DELAY_STEPS = 8  # doublings before the cap
@@ -77,12 +76,10 @@ class LoginThrottleService(Service):
         # Its own transaction, committed at once: the count holds even if the request fails,
         # and the row lock is held for microseconds, not for the password hash.
         async with AsyncSession(bind=bind) as session, session.begin():
-            dialect = bind.dialect.name if bind is not None else "sqlite"
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
             await session.execute(
-                insert(LoginThrottle)
-                .values(id=uuid4(), key=key, attempts=0, last_attempt_at=now)
-                .on_conflict_do_nothing(index_elements=["key"])
+                insert_or_skip(session, LoginThrottle, ["key"]).values(
+                    id=uuid4(), key=key, attempts=0, last_attempt_at=now
+                )
             )
             table = LoginThrottle
             stamp = table.blocked_until.type
