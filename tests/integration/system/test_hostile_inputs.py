@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db.models import Order, Target, Task
+from server.db.models import Order, Target, TargetAdjustment, Task
 from tests.conftest import Demo
 
 
@@ -176,8 +176,8 @@ CASES: list[Case] = [
         names="name",
     ),
     Case("manager1", "GET", "/api/v1/orders", params={"offset": str(2**63)}),
-    Case("manager1", "GET", "/api/v1/customers", params={"page": str(2**64)}),
-    Case("manager1", "GET", "/api/v1/customers", params={"page": "²"}),
+    Case("manager1", "GET", "/api/v1/customers", params={"offset": str(2**64)}, names="offset"),
+    Case("manager1", "GET", "/api/v1/customers", params={"limit": "²"}, names="limit"),
     Case("manager1", "GET", "/api/v1/escalations", params={"level": "²"}),
     Case(
         "admin",
@@ -207,6 +207,51 @@ CASES: list[Case] = [
         "/api/v1/import/orders",
         content=b"external_ref,customer_ref,amount,ordered_on\nO-1,C-1,10,0001-01-01\n",
     ),
+    # plans (issue 20): adjustments with a mode, breakdowns, decisions
+    Case(
+        "manager1",
+        "POST",
+        "/api/v1/targets/{approved}/adjustments",
+        json={"new_amount": "sNaN", "reason": "x", "mode": "parent"},
+        names="new_amount",
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/api/v1/targets/{approved}/adjustments",
+        json={"new_amount": "51000", "reason": "x", "mode": "sideways"},
+        names="mode",
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/api/v1/targets/{approved}/adjustments",
+        json={"new_amount": "51000", "reason": NUL, "mode": "parent"},
+        names="reason",
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/api/v1/targets/{approved}/adjustments",
+        json={"new_amount": "51000", "reason": "x", "mode": 1},
+        names="mode",
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/api/v1/targets/{target}/breakdown",
+        json={"dimension": "time", "granularity": "week", "weights": {"12": "1e999999999"}},
+        names="weights",
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/api/v1/targets/{target}/breakdown",
+        json={"dimension": "org", "method": "explicit", "shares": {"not-a-uuid": "10"}},
+        names="shares",
+    ),
+    Case("exec", "POST", "/api/v1/adjustments/{checkin}/approve", json={"note": NUL}, names="note"),
+    Case("manager1", "GET", "/api/v1/adjustments", params={"target_id": "nope"}, names="target_id"),
     # pages and forms
     Case("manager1", "GET", "/customers", params={"page": "²"}, also=(200,)),
     Case("manager1", "GET", "/customers", params={"q": NUL}),
@@ -242,6 +287,48 @@ CASES: list[Case] = [
     Case(
         "manager1",
         "POST",
+        "/plans/targets/{approved}/adjust",
+        form={"new_amount": "51000", "reason": "x", "mode": "sideways"},
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/plans/targets/{approved}/adjust",
+        form={"new_amount": "51000", "reason": "x", "mode": NUL},
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/plans/targets/{approved}/adjust",
+        form={"new_amount": "sNaN", "reason": "x", "mode": "parent"},
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/plans/targets/{target}/breakdown/preview",
+        form={"dimension": "org", "method": "explicit", "share_not-a-uuid": "10"},
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/plans/targets/{target}/breakdown/preview",
+        form={"dimension": "org", "method": "explicit", "share_{rep}": "1e999999999"},
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/plans/targets/{target}/breakdown/preview",
+        form={"dimension": "time", "granularity": "week", "distribution_id": "nope"},
+    ),
+    Case(
+        "manager1",
+        "POST",
+        "/plans/targets/{target}/breakdown/preview",
+        form={"dimension": "time", "granularity": "²", "method": NUL},
+    ),
+    Case(
+        "manager1",
+        "POST",
         "/customers/{customer}/override",
         form={"grade_override": "A", "until": "9999-12-31"},
     ),
@@ -260,8 +347,10 @@ CASES: list[Case] = [
 ]
 
 
-async def _ids(client: AsyncTestClient[Any], demo: Demo, manager: dict[str, str]) -> dict[str, str]:
-    customers = await client.get("/api/v1/customers", params={"page_size": 1, "owner_rep_id": str(demo.user("rep1"))}, headers=manager)  # fmt: skip
+async def _ids(
+    client: AsyncTestClient[Any], demo: Demo, manager: dict[str, str], auth: Any
+) -> dict[str, str]:
+    customers = await client.get("/api/v1/customers", params={"limit": 1, "owner_rep_id": str(demo.user("rep1"))}, headers=manager)  # fmt: skip
     target = await client.post(
         "/api/v1/targets",
         json={"scope": "user", "scope_id": str(demo.user("rep1")), "metric": "revenue",
@@ -269,9 +358,23 @@ async def _ids(client: AsyncTestClient[Any], demo: Demo, manager: dict[str, str]
         headers=manager,
     )  # fmt: skip
     assert target.status_code == 201, target.text
+    approved = await client.post(
+        "/api/v1/targets",
+        json={"scope": "user", "scope_id": str(demo.user("rep1")), "metric": "revenue",
+              "granularity": "month", "period_start": "2027-01-01", "amount": "50000"},
+        headers=manager,
+    )  # fmt: skip
+    assert approved.status_code == 201, approved.text
+    submitted = await client.post(f"/api/v1/targets/{approved.json()['id']}/submit", headers=manager)
+    assert submitted.status_code == 200, submitted.text
+    decided = await client.post(
+        f"/api/v1/targets/{approved.json()['id']}/approve", headers=await auth("exec")
+    )
+    assert decided.status_code == 200, decided.text
     return {
         "customer": customers.json()["items"][0]["id"],
         "target": target.json()["id"],
+        "approved": approved.json()["id"],
         "rep": str(demo.user("rep1")),
         "checkin": "0b7d9bd4-3f4e-4c8e-9d4e-1d2f3a4b5c6d",
     }
@@ -289,19 +392,20 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
-async def _counts(engine: AsyncEngine) -> tuple[int, int, int]:
+async def _counts(engine: AsyncEngine) -> tuple[int, int, int, int]:
     async with engine.connect() as connection:
         return (
             await connection.scalar(select(func.count()).select_from(Order)),
             await connection.scalar(select(func.count()).select_from(Target)),
             await connection.scalar(select(func.count()).select_from(Task)),
+            await connection.scalar(select(func.count()).select_from(TargetAdjustment)),
         )
 
 
 async def test_every_hand_made_bad_input_is_a_4xx_naming_its_field(
     client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: AsyncEngine
 ) -> None:
-    ids = await _ids(client, demo, await auth("manager1"))
+    ids = await _ids(client, demo, await auth("manager1"), auth)
     before = await _counts(engine)
     failures: list[str] = []
     for case in CASES:
@@ -336,7 +440,7 @@ async def test_a_manager_pins_only_the_reps_own_customers(
     client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: AsyncEngine
 ) -> None:
     manager = await auth("manager1")
-    listing = await client.get("/api/v1/customers", params={"page_size": 200}, headers=manager)
+    listing = await client.get("/api/v1/customers", params={"limit": 200}, headers=manager)
     others = [c for c in listing.json()["items"] if c["owner_rep_id"] not in (None, str(demo.user("rep1")))]
     assert others, "manager1's team has customers of another rep"
     before = await _counts(engine)
