@@ -279,6 +279,45 @@ def _check_name(failure: Any, status: int) -> str:
     return "response_schema_conformance"
 
 
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+
+def run_all_checks(
+    base_url: str,
+    token: str,
+    *,
+    max_examples: int = 10,
+    seed: int = 1,
+    phases: str = "examples,coverage,fuzzing,stateful",
+    max_time_s: int = 300,
+    report: Path | None = None,
+) -> tuple[int, str]:
+    """`schemathesis run --checks all` as one caller; returns (exit code, the run's output).
+
+    Every built-in check runs (server errors, status codes, content types, response schemas and
+    headers, positive/negative data, missing headers, unsupported methods, Allow headers,
+    use-after-free, resource availability, ignored auth); bench/schemathesis.toml says why a
+    schema-valid request may be answered 422.
+    """
+    import subprocess
+
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG), "run",
+        f"{base_url}/schema/openapi.json", "--checks", "all", "-H", f"Authorization: {token}",
+        "--max-examples", str(max_examples), "--phases", phases, "--workers", "1", "--seed", str(seed),
+        "--generation-database", "none", "--suppress-health-check", "all", "--no-color",
+        "--request-timeout", "30",
+    ]  # fmt: skip
+    if report is not None:
+        command += ["--report", "junit", "--report-junit-path", str(report)]
+    # schemathesis keeps a crash cache in ./.schemathesis: run it outside the repository.
+    workdir = report.parent if report is not None else Path(tempfile.gettempdir())
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=max_time_s + 120, check=False, cwd=workdir
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
 def server_env() -> dict[str, str]:
     """Environment for a server to fuzz: Web Push configured (else the VAPID key endpoint is a
     deliberate 503) and login rate limits out of the way (the fuzzer's wrong passwords would
@@ -318,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
         report = fuzz(
             base_url, tokens, examples=args.examples, negative=args.negative, budget_s=args.budget_s
         )
+        all_checks_failed = []
+        for login, token in tokens.items():  # then every schemathesis check, phase by phase
+            code, output = run_all_checks(base_url, token, max_examples=args.examples)
+            print(f"schemathesis --checks all as {login}:\n{output[output.rfind('SUMMARY') :]}")
+            if code != 0:
+                all_checks_failed.append(login)
     finally:
         if app is not None:
             app.stop()
@@ -329,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_json(), indent=2, default=str))
     print(report.summary())
-    return 1 if report.findings else 0
+    return 1 if report.findings or all_checks_failed else 0
 
 
 if __name__ == "__main__":

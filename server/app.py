@@ -27,8 +27,9 @@ from server.config import Settings, load_settings
 from server.core import metrics
 from server.core.deps import dependencies
 from server.core.errors import exception_handlers
+from server.core.input_guard import guard_request
 from server.core.logging import configure_logging
-from server.core.openapi import document_problem_responses
+from server.core.openapi import AllowHeaderMiddleware, document_problem_responses
 from server.core.security import AuthMiddleware, SecurityHeadersMiddleware
 from server.core.templates import STATIC_DIR, create_jinja_env
 from server.db.engine import create_engine, sqlalchemy_config
@@ -101,8 +102,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         dependencies=dependencies,
         plugins=[SQLAlchemyPlugin(config=db_config), HTMXPlugin()],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(create_jinja_env())),
-        middleware=[MetricsMiddleware(), SecurityHeadersMiddleware(), AuthMiddleware()],
+        middleware=[
+            MetricsMiddleware(),
+            SecurityHeadersMiddleware(),
+            AllowHeaderMiddleware(),
+            AuthMiddleware(),
+        ],
         exception_handlers=exception_handlers,
+        before_request=guard_request,
         compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
         openapi_config=OpenAPIConfig(
             title="FieldSales API",

@@ -52,6 +52,7 @@ def run(host: str | None, port: int | None, no_scheduler: bool, skip_prepare: bo
         port=port or settings.port,
         log_level="warning",
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
     )
 

@@ -32,14 +32,27 @@ class Settings(BaseSettings):
     push_concurrency: int = Field(default=8, alias="PUSH_CONCURRENCY")
     # Test-only: accept http://127.0.0.1 / localhost push endpoints (the local fake push service).
     push_allow_insecure_localhost: bool = Field(default=False, alias="PUSH_ALLOW_INSECURE_LOCALHOST")
+    # Push endpoints must be on one of these host suffixes (comma-separated; empty = any public
+    # host). The default is the push services of Chrome/Edge/Android, Firefox, Safari and Windows.
+    push_allowed_hosts: str = Field(
+        default="fcm.googleapis.com,android.googleapis.com,push.services.mozilla.com,"
+        "push.apple.com,notify.windows.com",
+        alias="PUSH_ALLOWED_HOSTS",
+    )
     # Sessions and tokens
     session_days: int = Field(default=14, alias="SESSION_DAYS")
     token_hours: int = Field(default=12, alias="TOKEN_HOURS")
     cookie_secure: bool | None = Field(default=None, alias="COOKIE_SECURE")
-    # Login rate limits: failures per window, per account and per client address.
+    # Login throttling (services/auth/throttle.py): attempts allowed freely per account + client
+    # address and per address alone; past them each attempt waits a doubling delay.
     login_window_s: int = Field(default=900, alias="LOGIN_WINDOW_S")
     login_max_per_account: int = Field(default=5, alias="LOGIN_MAX_PER_ACCOUNT")
-    login_max_per_ip: int = Field(default=20, alias="LOGIN_MAX_PER_IP")
+    login_max_per_ip: int = Field(default=100, alias="LOGIN_MAX_PER_IP")
+    login_delay_base_s: float = Field(default=30.0, alias="LOGIN_DELAY_BASE_S")
+    login_delay_max_s: float = Field(default=900.0, alias="LOGIN_DELAY_MAX_S")
+    # Addresses whose X-Forwarded-For/-Proto uvicorn believes (comma-separated IPs or CIDRs, or
+    # "*"): set it to the reverse proxy's address, or every user shares the proxy's address.
+    forwarded_allow_ips: str = Field(default="127.0.0.1", alias="FORWARDED_ALLOW_IPS")
     max_body_bytes: int = Field(default=1_048_576, alias="MAX_BODY_BYTES")
     db_pool_size: int = Field(default=10, alias="DB_POOL_SIZE")
     db_timeout_s: float = Field(default=5.0, alias="DB_TIMEOUT_S")

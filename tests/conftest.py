@@ -326,6 +326,14 @@ def auth(client: AsyncTestClient[Any]) -> Any:
     return get
 
 
+async def login_form_token(client: AsyncTestClient[Any]) -> str:
+    """Open the sign-in page (it sets the login nonce cookie); returns the form's CSRF token."""
+    page = await client.get("/login")
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert match, "the sign-in form carries a CSRF token"
+    return match.group(1)
+
+
 async def login_session(client: AsyncTestClient[Any], local: str) -> str:
     """Sign a demo user in with a session cookie; returns the CSRF token of the new session."""
     from server.core.security import SESSION_COOKIE
@@ -339,9 +347,15 @@ async def login_session(client: AsyncTestClient[Any], local: str) -> str:
 async def login_through_form(client: AsyncTestClient[Any], local: str) -> str:
     """Sign in through the login form and its argon2 check; returns the CSRF token the next page
     carries."""
+    token = await login_form_token(client)
     response = await client.post(
         "/login",
-        data={"email": f"{local}@demo.example", "password": "fieldsales-demo", "next": "/"},
+        data={
+            "email": f"{local}@demo.example",
+            "password": "fieldsales-demo",
+            "next": "/",
+            "_csrf_token": token,
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text

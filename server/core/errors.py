@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import DecimalException
 from typing import Any
 
 import structlog
@@ -17,7 +18,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from server.core import i18n
@@ -178,9 +179,42 @@ def _database_unavailable(exc: Exception) -> bool:
     return exc.connection_invalidated or str(sqlstate or "").startswith(_UNAVAILABLE_SQLSTATES)
 
 
+def _input_rejected_late(exc: Exception) -> tuple[int, str] | None:
+    """The last line behind the edge checks (`core.domains`): a value the database or the
+    arithmetic refused is still the client's input, never a 500. Logged, so the missing edge
+    check gets written."""
+    if isinstance(exc, IntegrityError):
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        text = str(exc.orig)
+        if sqlstate == "23505" or "UNIQUE constraint failed" in text:
+            return 409, "This record already exists (a concurrent or repeated request made it)."
+        return 422, "The request refers to something that does not exist or is not allowed."
+    if isinstance(exc, DBAPIError):
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        if sqlstate.startswith("22"):  # data exception: out of range, too long, NUL, bad datetime
+            return 422, "A value is outside what can be stored."
+        return None
+    if isinstance(exc, (OverflowError, DecimalException)):
+        return 422, "A number or date is out of range."
+    if isinstance(exc, RecursionError):
+        return 400, "The request is nested too deeply."
+    if isinstance(exc, ValueError) and isinstance(getattr(exc, "field", None), str):
+        return 422, str(exc)  # a domain rule's FieldProblem that no route turned into a 422
+    return None
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if _database_unavailable(exc):
         return database_unavailable_handler(request, exc)
+    late = _input_rejected_late(exc)
+    if late is not None:
+        status, detail = late
+        log.warning("input_rejected_late", path=request.url.path, error=type(exc).__name__, status=status)
+        field = getattr(exc, "field", None)
+        errors = [{"field": str(field), "message": str(getattr(exc, "message", exc))}] if field else None
+        if is_api(request):
+            return problem(status, _title(status), detail, errors)
+        return _page(request, status, "errors/400.html", detail)
     log.exception("unhandled_error", path=request.url.path, method=request.method)
     if is_api(request):
         return problem(

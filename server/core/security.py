@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from litestar.connection import Request
 from litestar.datastructures import MutableScopeHeaders
@@ -19,6 +22,9 @@ if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "fs_session"
+# Login CSRF: the sign-in form carries HMAC(secret, nonce) where the nonce is this cookie's value,
+# so a form posted from another site (which can neither read nor set the cookie) is refused.
+LOGIN_COOKIE = "fs_login"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "_csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -108,6 +114,30 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         presented = str(form.get(CSRF_FIELD, ""))
     if not presented or not hmac.compare_digest(presented, principal.csrf_token):
         raise PermissionDeniedException(detail="Missing or invalid CSRF token; reload the page.")
+
+
+def login_csrf_token(secret_key: str, nonce: str) -> str:
+    return hmac.new(secret_key.encode(), f"login:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_login_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def cross_origin(request: Request) -> bool:
+    """A browser says where a request comes from: refuse sign-ins posted by another site."""
+    if request.headers.get("sec-fetch-site", "") == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    return urlsplit(origin).netloc.lower() != (request.headers.get("host") or "").lower()
+
+
+def login_csrf_ok(request: Request, presented: str) -> bool:
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    secret = request.app.state.settings.effective_secret_key
+    return bool(nonce and presented) and hmac.compare_digest(presented, login_csrf_token(secret, nonce))
 
 
 class SecurityHeadersMiddleware(ASGIMiddleware):

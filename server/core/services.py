@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock, system_clock
 from server.config import Settings
+from server.core.domains import install_column_guard
 
 T = TypeVar("T", bound="Service")
+install_column_guard()  # every unit of work's flushes are checked against the columns
 
 
 class Service:

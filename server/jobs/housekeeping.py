@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlalchemy.engine import CursorResult
 
 from server.core.services import Services
-from server.db.models import AuthToken, JobRun, LoginAttempt
+from server.db.models import AuthToken, JobRun, LoginAttempt, LoginThrottle
 from server.jobs.registry import job
 
 JOB_RUNS_KEPT = timedelta(days=14)  # long enough to investigate a fortnight of job history
@@ -31,4 +31,19 @@ async def housekeeping(services: Services, at: datetime) -> dict[str, Any]:
         await session.execute(delete(LoginAttempt).where(LoginAttempt.at < at - LOGIN_ATTEMPTS_KEPT)),
     )
     tokens = cast(CursorResult, await session.execute(delete(AuthToken).where(AuthToken.expires_at < at)))
-    return {"job_runs": runs.rowcount, "login_attempts": attempts.rowcount, "auth_tokens": tokens.rowcount}
+    # A throttle row past its window and its delay counts nothing any more.
+    throttles = cast(
+        CursorResult,
+        await session.execute(
+            delete(LoginThrottle).where(
+                LoginThrottle.last_attempt_at < at - LOGIN_ATTEMPTS_KEPT,
+                or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < at),
+            )
+        ),
+    )
+    return {
+        "job_runs": runs.rowcount,
+        "login_attempts": attempts.rowcount,
+        "auth_tokens": tokens.rowcount,
+        "login_throttles": throttles.rowcount,
+    }

@@ -529,3 +529,19 @@ def percentile(values: Sequence[float], fraction: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = SERVER_START_S) -> None:
+    """Until `url` answers 200; raises if the process exits first or the time runs out."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready within {timeout} s")

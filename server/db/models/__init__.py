@@ -11,7 +11,7 @@ from server.db.models.orders import Order
 from server.db.models.org import Holiday, OrgSettings, OrgUnit
 from server.db.models.plans import SeasonalDistribution, Target, TargetAdjustment
 from server.db.models.tasks import DailyPlan, Task
-from server.db.models.users import AuthToken, LoginAttempt, User
+from server.db.models.users import AuthToken, LoginAttempt, LoginThrottle, User
 
 __all__ = [
     "AuditEntry",
@@ -26,6 +26,7 @@ __all__ = [
     "Holiday",
     "JobRun",
     "LoginAttempt",
+    "LoginThrottle",
     "Notification",
     "Order",
     "OrgSettings",

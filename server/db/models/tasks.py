@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import AuditedBase, Base, JSONType
@@ -22,6 +22,13 @@ class DailyPlan(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
     __table_args__ = (UniqueConstraint("rep_id", "local_date"),)
+
+
+# "Open": planned or snoozed here, not moved to another date (status_reason "rescheduled").
+OPEN_CUSTOMER_TASK = (
+    "customer_id IS NOT NULL AND status IN ('planned', 'snoozed') "
+    "AND COALESCE(status_reason, '') <> 'rescheduled'"
+)
 
 
 class Task(AuditedBase):
@@ -58,4 +65,16 @@ class Task(AuditedBase):
         Index("ix_tasks_customer_id", "customer_id"),
         # Deleting a task checks this self-reference; without an index that is a full scan.
         Index("ix_tasks_carried_from_id", "carried_from_id"),
+        # One open task per customer and kind on a rep's day, however many adds race for it (a
+        # call and a visit to one customer on one day stay two tasks).
+        Index(
+            "uq_tasks_open_customer_day",
+            "rep_id",
+            "local_date",
+            "customer_id",
+            "kind",
+            unique=True,
+            postgresql_where=text(OPEN_CUSTOMER_TASK),
+            sqlite_where=text(OPEN_CUSTOMER_TASK),
+        ),
     )

@@ -59,3 +59,15 @@ class LoginAttempt(Base):
         Index("ix_login_attempts_email_at", "email", "at"),
         Index("ix_login_attempts_client_ip_at", "client_ip", "at"),
     )
+
+
+class LoginThrottle(Base):
+    """Sign-in attempts per key (account + client address, or the address alone), counted by one
+    atomic UPDATE before the password is checked; `blocked_until` is the progressive delay."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the kind and values
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]

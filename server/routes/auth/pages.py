@@ -16,10 +16,20 @@ from server.core.access import Principal
 from server.core.deps import require_login
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
-from server.core.security import SESSION_COOKIE
+from server.core.security import (
+    CSRF_FIELD,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    cross_origin,
+    login_csrf_ok,
+    login_csrf_token,
+    new_login_nonce,
+)
 from server.core.services import Services
 from server.core.templates import render
-from server.services.auth.accounts import AuthService, RateLimited
+from server.services.auth.accounts import MAX_EMAIL, AuthService, RateLimited
+
+MAX_PASSWORD = 200
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -54,6 +64,33 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
+def _login_page(
+    request: Request[Any, Any, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Any:
+    """The sign-in form with its login-CSRF token (and the nonce cookie it is bound to)."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or new_login_nonce()
+    secret = request.app.state.settings.effective_secret_key
+    context.setdefault("errors", {})
+    context.setdefault("email", "")
+    context.setdefault("next", _safe_next(request.query_params.get("next")))
+    response = render(
+        request,
+        "auth/login.html",
+        status_code=status_code,
+        headers=headers,
+        csrf_token=login_csrf_token(secret, nonce),
+        **context,
+    )
+    if request.cookies.get(LOGIN_COOKIE) != nonce:
+        response.set_cookie(
+            LOGIN_COOKIE, nonce, httponly=True, secure=_secure(request), samesite="lax", path="/login"
+        )
+    return response
+
+
 class AuthPages(Controller):
     include_in_schema = False
 
@@ -61,13 +98,7 @@ class AuthPages(Controller):
     async def login_page(self, request: Request[Any, Any, Any], caller: Principal | None) -> Any:
         if caller is not None:
             return Redirect(_safe_next(request.query_params.get("next")))
-        return render(
-            request,
-            "auth/login.html",
-            errors={},
-            email="",
-            next=_safe_next(request.query_params.get("next")),
-        )
+        return _login_page(request)
 
     @post("/login")
     async def login(
@@ -79,52 +110,51 @@ class AuthPages(Controller):
         email = (data.get("email") or "").strip()
         password = data.get("password") or ""
         next_path = _safe_next(data.get("next"))
+        if cross_origin(request) or not login_csrf_ok(request, data.get(CSRF_FIELD, "")):
+            # Login CSRF: another site must not sign the browser into an account of its choosing.
+            expired = {"form": _("This sign-in form has expired. Please try again.")}
+            return _login_page(request, 403, errors=expired, email=email[:MAX_EMAIL], next=next_path)
         errors: dict[str, str] = {}
         if not email:
             errors["email"] = _("Enter your email.")
+        elif len(email) > MAX_EMAIL:
+            errors["email"] = _("An email address has at most 320 characters.")
         if not password:
             errors["password"] = _("Enter your password.")
+        elif len(password) > MAX_PASSWORD:
+            errors["password"] = _("A password has at most 200 characters.")
         if errors:
-            return render(
-                request,
-                "auth/login.html",
-                status_code=400,
-                errors=errors,
-                email=email,
-                next=next_path,
-            )
+            return _login_page(request, 400, errors=errors, email=email[:MAX_EMAIL], next=next_path)
         try:
             user = await services.get(AuthService).authenticate(email, password, client_ip(request))
         except RateLimited as limited:
-            return render(
+            return _login_page(
                 request,
-                "auth/login.html",
-                status_code=429,
+                429,
                 headers={"Retry-After": str(limited.retry_after)},
                 errors={"form": _("Too many attempts. Try again later.")},
                 email=email,
                 next=next_path,
             )
         if user is None:
-            return render(
-                request,
-                "auth/login.html",
-                status_code=401,
-                errors={"form": _("Invalid email or password.")},
-                email=email,
-                next=next_path,
+            # The failed attempt is kept for the security record (keep_when_refused) although 401.
+            return _login_page(
+                request, 401, errors={"form": _("Invalid email or password.")}, email=email, next=next_path
             )
         issued = await services.get(AuthService).issue(user, "session")
         response = Redirect(next_path, status_code=303)
+        # Max-Age, not Expires: the cookie lives exactly as long as the server's session.
+        lifetime = int((issued.expires_at - request.app.state.clock.now()).total_seconds())
         response.set_cookie(
             SESSION_COOKIE,
             issued.token,
-            expires=int(issued.expires_at.timestamp()),
+            max_age=lifetime,
             httponly=True,
             secure=_secure(request),
             samesite="lax",
             path="/",
         )
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
         return response
 
     @post("/logout", guards=[require_login])

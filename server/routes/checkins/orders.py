@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 
 from server.core.access import Principal, Scope
@@ -54,6 +55,10 @@ class OrdersApi(Controller):
         "/",
         guards=[require_role("manager", "admin")],
         summary="Record an order; the same external_ref again updates it or changes nothing (200)",
+        responses={
+            201: ResponseSpec(dict[str, Any], description="Recorded"),
+            200: ResponseSpec(dict[str, Any], description="The external_ref was known: updated or unchanged"),
+        },
     )
     async def create(
         self, principal: Principal, access: Scope, services: Services, data: OrderIn

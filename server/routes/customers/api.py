@@ -274,7 +274,9 @@ def _page_filters(request: Request[Any, Any, Any]) -> tuple[CustomerFilters, int
     sort = params.get("sort") or "name"
     if sort not in SORTS:
         sort = "name"
-    page = int(params["page"]) if (params.get("page") or "").isdigit() else 1
+    raw_page = params.get("page") or ""
+    # ASCII digits only: "²" is a digit to str.isdigit() but not a number to int().
+    page = min(int(raw_page), 1_000_000) if raw_page.isascii() and raw_page.isdigit() else 1
     q = (params.get("q") or "").strip()[:100] or None
     return CustomerFilters(grade, owner, params.get("overdue") in ("1", "true", "on"), q, sort), max(page, 1)
 

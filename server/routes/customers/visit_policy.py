@@ -99,7 +99,7 @@ class VisitPolicyPages(Controller):
         errors = {
             grade: _("Enter whole days from 1 to %(max)s.", max=MAX_INTERVAL_DAYS)
             for grade, value in values.items()
-            if not value.isdigit() or not 1 <= int(value) <= MAX_INTERVAL_DAYS
+            if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_INTERVAL_DAYS
         }
         if errors:
             return render(

@@ -172,7 +172,7 @@ class EscalationPages(Controller):
         query = request.query_params
         state = query.get("state", "active") or None
         level = query.get("level") or None
-        if level is not None and not level.isdigit():
+        if level is not None and not (level.isascii() and level.isdigit()):
             raise ProblemError(
                 400, _("level: must be 1, 2 or 3"), [{"field": "level", "message": "not a number"}]
             )

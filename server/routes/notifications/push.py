@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import ipaddress
 import re
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -16,10 +14,10 @@ from server.core.access import Principal
 from server.core.deps import require_login
 from server.core.errors import ProblemError, not_found
 from server.core.services import Services
+from server.services.notifications.endpoints import allowed_hosts, endpoint_problem, resolution_problem
 from server.services.notifications.push import PushSubscriptionsService
 
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
-_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _b64url_bytes(value: str) -> bytes | None:
@@ -31,35 +29,16 @@ def _b64url_bytes(value: str) -> bytes | None:
         return None
 
 
-def _endpoint_problem(endpoint: str, allow_insecure_localhost: bool) -> str | None:
-    """Why an endpoint is unacceptable, or None. The server POSTs to it, so no private hosts."""
-    try:
-        parts = urlsplit(endpoint)
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        return "must be an absolute https URL"
-    if not host:
-        return "must be an absolute https URL"
-    if allow_insecure_localhost and host in _LOCAL_HOSTS and parts.scheme in ("http", "https"):
-        return None
-    if parts.scheme != "https":
-        return "must be an https URL"
-    if parts.username or parts.password:
-        return "must not contain credentials"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return "must be a push service host" if host.endswith("localhost") else None
-    return None if address.is_global else "must be a public push service address"
-
-
 def subscription_errors(
-    endpoint: str, p256dh: str, auth: str, allow_insecure_localhost: bool = False
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    allow_insecure_localhost: bool = False,
+    allowed: tuple[str, ...] = (),
 ) -> list[dict[str, str]]:
-    """Each offending field with its rule (empty when the subscription is usable)."""
+    """Each offending field with its rule (empty when the subscription is usable); DNS aside."""
     errors: list[dict[str, str]] = []
-    problem = _endpoint_problem(endpoint, allow_insecure_localhost)
+    problem = endpoint_problem(endpoint, allow_insecure_localhost, allowed)
     if problem:
         errors.append({"field": "endpoint", "message": problem})
     point = _b64url_bytes(p256dh)
@@ -130,15 +109,26 @@ class PushApi(Controller):
         self, request: Request[Any, Any, Any], principal: Principal, services: Services, data: SubscriptionIn
     ) -> SubscriptionOut:
         settings = request.app.state.settings
+        local = settings.push_allow_insecure_localhost
         errors = subscription_errors(
-            data.endpoint, data.keys.p256dh, data.keys.auth, settings.push_allow_insecure_localhost
+            data.endpoint, data.keys.p256dh, data.keys.auth, local, allowed_hosts(settings.push_allowed_hosts)
         )
+        if not errors:
+            unreachable = await resolution_problem(data.endpoint, local)
+            if unreachable:
+                errors.append({"field": "endpoint", "message": unreachable})
         if errors:
             fields = ", ".join(e["field"] for e in errors)
             raise ProblemError(422, f"Invalid push subscription: {fields}", errors)
-        await services.get(PushSubscriptionsService).save(
+        saved = await services.get(PushSubscriptionsService).save(
             principal.id, data.endpoint, data.keys.p256dh, data.keys.auth, request.headers.get("user-agent")
         )
+        if not saved:
+            raise ProblemError(
+                409,
+                "endpoint: this push subscription belongs to another account",
+                [{"field": "endpoint", "message": "is registered to another account"}],
+            )
         return SubscriptionOut(endpoint=data.endpoint, active=True)
 
     @delete("/subscriptions", guards=[require_login], summary="Forget one of the caller's push subscriptions")

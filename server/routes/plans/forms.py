@@ -15,6 +15,7 @@ from litestar.params import Body, QueryParameter
 from server.clock import Clock
 from server.core.access import Principal, Scope
 from server.core.deps import require_role
+from server.core.domains import number_problem
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
 from server.core.org import OrgTree, company_id_for_unit
@@ -72,9 +73,10 @@ def parse_time_form(data: dict[str, str]) -> tuple[str, UUID | None]:
 
 def parse_amount(raw: str | None) -> Decimal | None:
     try:
-        return Decimal((raw or "").replace(",", "").strip())
+        value = Decimal((raw or "").replace(",", "").strip())
     except InvalidOperation:
         return None
+    return None if number_problem(value) else value
 
 
 class PlanForms(Controller):
@@ -115,6 +117,8 @@ class PlanForms(Controller):
             scope_id = UUID(raw_id)
         except ValueError:
             return redirect("/plans", "error", _("That unit or person no longer exists."))
+        # Out of scope is "not found" before anything is shown (not even the scope's name).
+        await services.get(PlansService).check_scope(access, scope, scope_id)
         period = parse_period(data.get("period"), clock.local_date(principal.timezone))
         amount = parse_amount(data.get("amount"))
         if amount is None:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 
 from server.core.access import Principal, Scope
 from server.core.deps import DateParam, require_login, require_role
@@ -136,7 +137,12 @@ class TasksApi(Controller):
         me = await tasks.user(principal.id)
         return day_out(await tasks.day(me, date or tasks.local_today(me.timezone)))
 
-    @post("/me/tasks", guards=[require_role("rep")], summary="Add a task to my day")
+    @post(
+        "/me/tasks",
+        guards=[require_role("rep")],
+        summary="Add a task to my day",
+        responses={200: ResponseSpec(TaskOut, description="Already on the day: the existing task")},
+    )
     async def add_my_task(
         self, services: Services, principal: Principal, access: Scope, data: TaskCreate
     ) -> Response[TaskOut]:
@@ -164,6 +170,7 @@ class TasksApi(Controller):
         "/reps/{rep_id:uuid}/tasks",
         guards=[require_role("manager", "executive")],
         summary="Add a task or pin a customer to a rep's day",
+        responses={200: ResponseSpec(TaskOut, description="Already on the day: the existing task")},
     )
     async def add_rep_task(
         self, services: Services, principal: Principal, access: Scope, rep_id: UUID, data: TaskCreate

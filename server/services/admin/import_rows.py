@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, insert, select
 
 from server.core.access import Principal, Scope
+from server.core.domains import date_problem, number_problem
 from server.core.services import Service
 from server.db.models import Customer, Order, OrgUnit, User
 from server.domain.plans import FieldProblem, check_amount, check_choice
@@ -42,16 +43,21 @@ def parse_decimal(field_name: str, raw: str) -> Decimal:
         value = Decimal(raw)
     except InvalidOperation:
         raise FieldProblem(field_name, f"{raw!r} is not a number") from None
-    if not value.is_finite():
-        raise FieldProblem(field_name, f"{raw!r} is not a number")
+    reason = number_problem(value)
+    if reason:
+        raise FieldProblem(field_name, reason if value.is_finite() else f"{raw!r} is not a number")
     return value
 
 
 def parse_date(field_name: str, raw: str) -> date:
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         raise FieldProblem(field_name, f"{raw!r} is not a date (YYYY-MM-DD)") from None
+    reason = date_problem(value)
+    if reason:
+        raise FieldProblem(field_name, reason)
+    return value
 
 
 def parse_coordinate(field_name: str, raw: str, limit: float) -> float:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
+from server.core.domains import text_problem
 from server.core.services import Service
 from server.db.models import Customer, Order
 from server.services.admin.import_rows import CustomerRows, ImportReport, OrderRows, RowContext
@@ -23,6 +24,7 @@ from server.services.admin.import_targets import TargetRows
 from server.services.plans.progress import chunks
 
 KINDS = ("customers", "orders", "targets")
+CELL_MAX = 500  # the longest text column an import writes (addresses)
 
 
 def parse_csv(text: str, columns: dict[str, bool], report: ImportReport) -> list[tuple[int, dict[str, str]]]:
@@ -44,13 +46,23 @@ def parse_csv(text: str, columns: dict[str, bool], report: ImportReport) -> list
     if len(set(header)) != len(header):
         report.reject(1, "header", "a column appears twice")
     rows = []
-    for number, values in enumerate(reader, start=2):
-        if not any(value.strip() for value in values):
-            continue  # blank line
-        if len(values) != len(header):
-            report.reject(number, "row", f"has {len(values)} cells, the header has {len(header)}")
-            continue
-        rows.append((number, {name: value.strip() for name, value in zip(header, values, strict=True)}))
+    number = 1
+    try:
+        for number, values in enumerate(reader, start=2):
+            if not any(value.strip() for value in values):
+                continue  # blank line
+            if len(values) != len(header):
+                report.reject(number, "row", f"has {len(values)} cells, the header has {len(header)}")
+                continue
+            cells = {name: value.strip() for name, value in zip(header, values, strict=True)}
+            bad = [(name, text_problem(value, CELL_MAX)) for name, value in cells.items()]
+            for name, reason in bad:
+                if reason:
+                    report.reject(number, name, reason)
+            if not any(reason for _, reason in bad):
+                rows.append((number, cells))
+    except csv.Error as exc:  # a cell past the csv module's 128 KB limit, a stray quote, ...
+        report.reject(number + 1, "file", f"not readable as CSV: {exc}")
     report.rows = len(rows)
     return rows
 

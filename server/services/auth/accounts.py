@@ -8,12 +8,15 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from server.core.services import Service
 from server.core.tokens import token_digest
 from server.db.engine import keep_when_refused
 from server.db.models import AuthToken, LoginAttempt, User
+from server.services.auth.throttle import LoginThrottleService, RateLimited
+
+__all__ = ["MAX_EMAIL", "AuthService", "RateLimited", "hash_password"]
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash when the account does not exist keeps timing uniform.
@@ -31,10 +34,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many attempts")
-        self.retry_after = retry_after
+MAX_EMAIL = 320
 
 
 @dataclass
@@ -46,46 +46,28 @@ class IssuedToken:
 
 class AuthService(Service):
     async def authenticate(self, email: str, password: str, client_ip: str) -> User | None:
-        """Check the rate limit, then the password. Returns None for any wrong credential."""
+        """Count the attempt (atomically, before anything is checked), then the password.
+
+        Returns None for any wrong credential; raises RateLimited while the caller must wait.
+        """
         email = email.strip().lower()
-        await self._check_rate_limit(email, client_ip)
+        if len(email) > MAX_EMAIL or "\x00" in email or "\x00" in password:
+            return None  # no account can match; not worth a throttle row
+        throttle = LoginThrottleService(self.ctx)
+        await throttle.reserve(email, client_ip)
         user = await self.session.scalar(select(User).where(func.lower(User.email) == email))
         ok = verify_password(user.password_hash if user else None, password)
         if not ok or user is None or not user.active:
+            # Kept for the security log (who tried which account from where); the throttle
+            # itself already counted this attempt.
             self.session.add(LoginAttempt(email=email, client_ip=client_ip, at=self.clock.now()))
             await self.session.flush()
             keep_when_refused(self.session)  # the attempt counts although the answer is 401
             return None
-        # A successful login clears the account's failures, not the address's.
-        await self.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+        await throttle.succeeded(email, client_ip)
         if _hasher.check_needs_rehash(user.password_hash or ""):
             user.password_hash = hash_password(password)
         return user
-
-    async def _check_rate_limit(self, email: str, client_ip: str) -> None:
-        window = timedelta(seconds=self.settings.login_window_s)
-        since = self.clock.now() - window
-        row = (
-            await self.session.execute(
-                select(func.count(), func.min(LoginAttempt.at)).where(
-                    LoginAttempt.email == email, LoginAttempt.at >= since
-                )
-            )
-        ).one()
-        ip_row = (
-            await self.session.execute(
-                select(func.count(), func.min(LoginAttempt.at)).where(
-                    LoginAttempt.client_ip == client_ip, LoginAttempt.at >= since
-                )
-            )
-        ).one()
-        for (count, oldest), limit in (
-            (row, self.settings.login_max_per_account),
-            (ip_row, self.settings.login_max_per_ip),
-        ):
-            if count >= limit and oldest is not None:
-                retry = int((oldest + window - self.clock.now()).total_seconds()) + 1
-                raise RateLimited(max(retry, 1))
 
     async def issue(self, user: User, kind: str) -> IssuedToken:
         token = secrets.token_urlsafe(32)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
@@ -121,8 +122,15 @@ class OrdersService(Service):
             await self._touch_customer(customer, existing.ordered_on)
             return existing, "updated"
         order = Order(source="api", created_at=self.clock.now(), **fields)
-        self.session.add(order)
-        await self.session.flush()
+        try:
+            async with self.session.begin_nested():
+                self.session.add(order)
+                await self.session.flush()
+        except IntegrityError:
+            if not fields.get("external_ref"):
+                raise
+            # The same external_ref committed by a concurrent request first: answer as its replay.
+            return await self.upsert(principal, access, fields)
         await audit.record(principal.id, "order.created", "order", order.id, after=order_snapshot(order))
         await self._touch_customer(customer, order.ordered_on)
         return order, "created"

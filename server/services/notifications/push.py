@@ -1,4 +1,4 @@
-"""Web Push: subscriptions (upserted by endpoint) and the outbox dispatcher.
+"""Web Push: subscriptions (upserted by endpoint, per owner) and the outbox dispatcher.
 
 The dispatcher is a flow, not a use case: it owns short transactions of its own (claim, then
 record) so no database lock is held while it waits on push services.
@@ -49,8 +49,9 @@ def _warn_unconfigured() -> None:
 class PushSubscriptionsService(Service):
     async def save(
         self, user_id: UUID, endpoint: str, p256dh: str, auth: str, user_agent: str | None
-    ) -> None:
-        """Upsert by endpoint: a device re-subscribing (or changing hands) moves to `user_id`."""
+    ) -> bool:
+        """Upsert by endpoint for its owner (a device re-subscribing gets fresh keys). False when
+        the endpoint is another user's: a subscription is never moved between accounts."""
         values = {
             "id": uuid4(),
             "endpoint": endpoint,
@@ -62,10 +63,15 @@ class PushSubscriptionsService(Service):
             "failures": 0,
         }
         stmt = conflict_insert(self.session, PushSubscription).values(**values)
-        changes = {k: stmt.excluded[k] for k in ("p256dh", "auth", "user_id", "user_agent", "failures")}
-        await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=["endpoint"], set_={**changes, "disabled_at": None})
+        changes = {k: stmt.excluded[k] for k in ("p256dh", "auth", "user_agent", "failures")}
+        result = await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["endpoint"],
+                set_={**changes, "disabled_at": None},
+                where=PushSubscription.__table__.c.user_id == stmt.excluded.user_id,
+            ).returning(PushSubscription.__table__.c.id)
         )
+        return result.first() is not None
 
     async def remove(self, user_id: UUID, endpoint: str) -> bool:
         """Delete the caller's own subscription; False when there is none of theirs."""

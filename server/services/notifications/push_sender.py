@@ -24,6 +24,12 @@ from pywebpush import WebPushException, webpush_async
 
 from server.config import Settings
 from server.core import metrics
+from server.services.notifications.endpoints import (
+    NonPublicAddress,
+    allowed_hosts,
+    connector_kwargs,
+    endpoint_problem,
+)
 from server.services.notifications.outbox import Claimed
 
 log = structlog.get_logger("fieldsales.push")
@@ -86,7 +92,7 @@ def payload_for(notification: Claimed) -> str:
 
 def _retry_after(value: str | None) -> int | None:
     # Only the delta-seconds form; an HTTP date falls back to our own backoff.
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def classify_status(status: int, retry_after: str | None = None) -> SendResult:
@@ -117,7 +123,10 @@ class PushSender:
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings) -> AsyncIterator[PushSender]:
-        connector = aiohttp.TCPConnector(limit=max(1, settings.push_concurrency))
+        connector = aiohttp.TCPConnector(
+            limit=max(1, settings.push_concurrency),
+            **connector_kwargs(settings.push_allow_insecure_localhost),
+        )
         timeout = aiohttp.ClientTimeout(total=settings.push_timeout_s)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             yield cls(settings, http)
@@ -126,6 +135,13 @@ class PushSender:
         self, target: Target, payload: str, ttl_s: int, urgency: str, tag: str | None
     ) -> SendResult:
         """Encrypt and POST one message; never raises, the result says what to do next."""
+        refused = endpoint_problem(
+            target.endpoint,
+            self.settings.push_allow_insecure_localhost,
+            allowed_hosts(self.settings.push_allowed_hosts),
+        )
+        if refused:  # registered before the rules tightened, or the allow-list changed since
+            return SendResult("rejected", f"endpoint {refused}")
         headers: dict[str, str | int | float] = {"Urgency": urgency}
         if tag:
             headers["Topic"] = topic_for(tag)
@@ -155,6 +171,11 @@ class PushSender:
             result = classify_status(status, retry_after) if status else SendResult("rejected", exc.message)
         except TimeoutError:
             result = SendResult("retry", "timeout")
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, NonPublicAddress):  # DNS changed since registration
+                result = SendResult("rejected", "endpoint resolves to a non-public address")
+            else:
+                result = SendResult("retry", f"network: {type(exc).__name__}")
         except aiohttp.ClientError as exc:
             result = SendResult("retry", f"network: {type(exc).__name__}")
         except Exception as exc:  # one bad subscription must not sink the whole batch

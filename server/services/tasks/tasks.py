@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from server.core.access import Principal, Scope
 from server.core.errors import ProblemError, field_error, not_found
@@ -304,6 +305,8 @@ class TasksService(Service):
             )
             if customer is None or customer.status == "closed":
                 raise field_error("customer_id", "no such active customer")
+            if customer.owner_rep_id != rep.id:  # the rep could never check in there
+                raise field_error("customer_id", "is not one of this rep's customers")
             existing = await self.session.scalar(
                 select(Task).where(
                     Task.rep_id == rep.id,
@@ -337,8 +340,27 @@ class TasksService(Service):
             created_by=actor.id,
             status_note=body.note,
         )
-        self.session.add(task)
-        await self.session.flush()
+        try:
+            async with self.session.begin_nested():
+                self.session.add(task)
+                await self.session.flush()
+        except IntegrityError:
+            if body.customer_id is None:
+                raise
+            # One open task per customer and day (a unique index): a concurrent add won the race.
+            twin = await self.session.scalar(
+                select(Task).where(
+                    Task.rep_id == rep.id,
+                    Task.local_date == day,
+                    Task.customer_id == body.customer_id,
+                    Task.kind == kind,
+                    Task.status.in_(("planned", "snoozed")),
+                    or_(Task.status_reason.is_(None), Task.status_reason != MOVED),
+                )
+            )
+            if twin is None:
+                raise
+            return twin, False
         await self.ctx.get(PlannerService).reroute(rep.id, day)
         return task, True
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import Demo, login_session, login_through_form
+from tests.conftest import Demo, login_form_token, login_session, login_through_form
 
 ROLE_LANDING = {"rep1": ("/", 200), "manager1": ("/team", 200), "exec": ("/org", 200), "admin": ("/org", 200)}
 
@@ -22,7 +22,10 @@ async def test_login_page_renders_a_form(client: AsyncTestClient[Any]) -> None:
 async def test_wrong_password_on_the_form_is_401_with_one_message(
     client: AsyncTestClient[Any], demo: Demo
 ) -> None:
-    page = await client.post("/login", data={"email": "rep1@demo.example", "password": "bad"})
+    token = await login_form_token(client)
+    page = await client.post(
+        "/login", data={"email": "rep1@demo.example", "password": "bad", "_csrf_token": token}
+    )
     assert page.status_code == 401
     assert "Invalid email or password." in page.text
     assert "fs_session" not in page.headers.get("set-cookie", "")
@@ -31,12 +34,18 @@ async def test_wrong_password_on_the_form_is_401_with_one_message(
 async def test_failed_form_logins_count_towards_the_limit_although_answered_401(
     client: AsyncTestClient[Any], demo: Demo
 ) -> None:
+    token = await login_form_token(client)
     statuses = []
     for _ in range(6):
-        page = await client.post("/login", data={"email": "rep3@demo.example", "password": "bad"})
+        page = await client.post(
+            "/login", data={"email": "rep3@demo.example", "password": "bad", "_csrf_token": token}
+        )
         statuses.append(page.status_code)
     assert statuses == [401] * 5 + [429], "each refused attempt was kept (committed) despite the 401"
-    right = await client.post("/login", data={"email": "rep3@demo.example", "password": "fieldsales-demo"})
+    right = await client.post(
+        "/login",
+        data={"email": "rep3@demo.example", "password": "fieldsales-demo", "_csrf_token": token},
+    )
     assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
 
 

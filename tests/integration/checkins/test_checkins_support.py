@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db.models import Customer, Task
@@ -73,6 +73,18 @@ async def add_task(
     """A task as the planner (or a manager) would have written it."""
     task_id = uuid4()
     async with engine.begin() as connection:
+        if status in ("planned", "snoozed"):  # one open task per (rep, day, customer, kind)
+            await connection.execute(
+                update(Task)
+                .where(
+                    Task.rep_id == rep_id,
+                    Task.local_date == local_date,
+                    Task.customer_id == customer_id,
+                    Task.kind == kind,
+                    Task.status.in_(("planned", "snoozed")),
+                )
+                .values(status="skipped", status_reason="duplicate")
+            )
         await connection.execute(
             insert(Task).values(
                 id=task_id,

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.db.models import AuthToken, JobRun, LoginAttempt
+from server.db.models import AuthToken, JobRun, LoginAttempt, LoginThrottle
 from server.jobs.registry import run_job
 from tests.conftest import Demo, MutableClock
 
@@ -38,6 +38,8 @@ async def test_housekeeping_prunes_only_old_rows(
                 ),
                 LoginAttempt(email="a@b.c", client_ip="1.2.3.4", at=now - timedelta(days=3)),
                 LoginAttempt(email="a@b.c", client_ip="1.2.3.4", at=now - timedelta(minutes=3)),
+                LoginThrottle(key="old", attempts=9, last_attempt_at=now - timedelta(days=2)),
+                LoginThrottle(key="recent", attempts=9, last_attempt_at=now - timedelta(minutes=5)),
                 AuthToken(
                     token_hash="a" * 64,
                     user_id=demo.user("rep1"),
@@ -57,7 +59,7 @@ async def test_housekeeping_prunes_only_old_rows(
         await session.commit()
     result = await run_job("housekeeping", sessionmaker, settings, now)
     assert result is not None and result["job_runs"] == 1 and result["login_attempts"] == 1
-    assert result["auth_tokens"] == 1
+    assert result["auth_tokens"] == 1 and result["login_throttles"] == 1
     async with sessionmaker() as session:
         slots = set((await session.scalars(select(JobRun.slot).where(JobRun.job == "x"))).all())
         assert slots == {"new"}

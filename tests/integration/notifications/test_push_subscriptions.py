@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.db.models import PushSubscription
+from server.services.notifications import endpoints
 from tests.conftest import Demo
 from tests.fakepush import VAPID_PUBLIC_KEY, FakePushService, FakeSubscription, b64url, push_settings
 
@@ -22,6 +23,20 @@ Maker = async_sessionmaker[AsyncSession]
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return push_settings(settings)
+
+
+@pytest.fixture(autouse=True)
+def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """The resolver seam: no test asks real DNS."""
+    answers = {"fcm.googleapis.com": ["142.250.185.10"], "updates.push.services.mozilla.com": ["34.117.1.1"]}
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host not in answers:
+            raise OSError(f"no such host {host}")
+        return answers[host]
+
+    monkeypatch.setattr(endpoints, "resolver", resolve)
+    return answers
 
 
 @pytest.fixture
@@ -50,7 +65,7 @@ async def test_vapid_public_key_missing_is_503(
     assert "fieldsales vapid" in response.json()["detail"]
 
 
-async def test_subscribe_saves_and_resubscribe_moves_the_endpoint_to_the_caller(
+async def test_subscribe_saves_resubscribe_renews_and_another_user_is_refused(
     client: AsyncTestClient[Any], demo: Demo, auth: Any, sessionmaker: Maker, fake: FakePushService
 ) -> None:
     sub = fake.subscription()
@@ -71,11 +86,18 @@ async def test_subscribe_saves_and_resubscribe_moves_the_endpoint_to_the_caller(
         gone.disabled_at, gone.failures = row.created_at, 3
         await session.commit()
     whole = {**sub.json(), "expirationTime": None}  # the browser's toJSON() shape, posted whole
-    again = await client.post(URL, json=whole, headers=await auth("rep3"))
+    again = await client.post(URL, json=whole, headers=await auth("rep1"))
     assert again.status_code == 200
-    [moved] = await stored(sessionmaker)
-    assert moved.id == row.id and moved.user_id == demo.user("rep3")
-    assert moved.disabled_at is None and moved.failures == 0
+    [renewed] = await stored(sessionmaker)
+    assert renewed.id == row.id and renewed.user_id == demo.user("rep1")
+    assert renewed.disabled_at is None and renewed.failures == 0
+
+    # Someone else posting the same endpoint does not take the device's notifications over.
+    taken = await client.post(URL, json=whole, headers=await auth("rep3"))
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["errors"][0]["field"] == "endpoint"
+    [kept] = await stored(sessionmaker)
+    assert kept.user_id == demo.user("rep1")
 
 
 def _with(sub: FakeSubscription, **changes: Any) -> dict[str, Any]:

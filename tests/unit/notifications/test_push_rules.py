@@ -192,7 +192,11 @@ async def test_each_send_passes_its_own_claims_and_an_explicit_timeout(
 ) -> None:
     private, public = generate_vapid_keys()
     settings = Settings(
-        VAPID_PRIVATE_KEY=private, VAPID_PUBLIC_KEY=public, PUSH_TIMEOUT_S=3.5, _env_file=None
+        VAPID_PRIVATE_KEY=private,
+        VAPID_PUBLIC_KEY=public,
+        PUSH_TIMEOUT_S=3.5,
+        PUSH_ALLOWED_HOSTS="",
+        _env_file=None,
     )  # type: ignore[call-arg]
     calls: list[dict[str, Any]] = []
 
