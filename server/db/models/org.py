@@ -51,6 +51,10 @@ class OrgSettings(AuditedBase):
     checkin_radius_m: Mapped[int] = mapped_column(default=200)
     quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
     quiet_end: Mapped[str] = mapped_column(String(5), default="07:00")
+    # Working hours of the company's reps (local time): overdue reminders go out only inside
+    # them, on working days of the rep's unit (docs/notifications.md).
+    work_start: Mapped[str] = mapped_column(String(5), default="09:00", server_default="09:00")
+    work_end: Mapped[str] = mapped_column(String(5), default="18:00", server_default="18:00")
     reminder_second_window_h: Mapped[int] = mapped_column(default=4)
     escalation_climb_h: Mapped[int] = mapped_column(default=24)
     outcomes: Mapped[list[str]] = mapped_column(
