@@ -22,6 +22,7 @@ from server.routes.plans.pages import labels
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import FINER, BreakdownService
 from server.services.plans.calendar import OrgTree, SeasonalDistributionsService
+from server.services.plans.notices import PlanNotices
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period
 
@@ -254,6 +255,7 @@ class PlanForms(Controller):
             )
         except ProblemError as problem:
             return await self._render_adjust(request, services, target, problem_errors(problem), data)
+        await services.get(PlanNotices).adjustment_requested(principal, adjustment, target)
         if adjustment.status == "applied":
             message = _("Adjusted; later periods absorbed the difference.")
         else:

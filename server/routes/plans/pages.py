@@ -20,6 +20,7 @@ from server.core.templates import redirect, render
 from server.db.models import Target, TargetAdjustment
 from server.routes.plans.progress import bar
 from server.services.plans.adjustments import AdjustmentsService
+from server.services.plans.notices import PlanNotices
 from server.services.plans.progress import ProgressService
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period, period_choices
@@ -176,6 +177,7 @@ class PlansPages(Controller):
             moved = await plans.transition(principal, target, action, data.get("comment"))
         except ProblemError as problem:
             return redirect(back, "error", problem.detail)
+        await services.get(PlanNotices).plan_moved(principal, target, action, data.get("comment"))
         done = {"submit": _("Submitted"), "approve": _("Approved"), "return": _("Returned")}[action]
         return redirect(back, "success", _("%(done)s: %(count)s target(s).", done=done, count=len(moved)))
 
@@ -219,6 +221,8 @@ class PlansPages(Controller):
             await adjustments.decide(principal, adjustment, decision == "approve", data.get("note"))
         except ProblemError as problem:
             return redirect("/plans/approvals", "error", problem.detail)
+        target = await services.get(PlansService).get(access, adjustment.target_id)
+        await services.get(PlanNotices).adjustment_decided(principal, adjustment, target)
         message = (
             _("Adjustment approved and applied.") if decision == "approve" else _("Adjustment rejected.")
         )
