@@ -93,7 +93,10 @@ async def seed_day(sessionmaker: async_sessionmaker[AsyncSession], demo: Demo) -
 
 
 async def test_team_home_shows_the_live_day_and_needs_you(
-    client: AsyncTestClient[Any], demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], clock: MutableClock
+    client: AsyncTestClient[Any],
+    demo: Demo,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: MutableClock,
 ) -> None:
     clock.set(NOW)
     seeded = await seed_day(sessionmaker, demo)
@@ -107,17 +110,20 @@ async def test_team_home_shows_the_live_day_and_needs_you(
     # 4 planned: 1 done, 1 with a customer now, 1 past due (missed), 1 due later.
     assert figures == {"planned": "4", "done": "1", "in-progress": "1", "missed": "1"}
     field = html.split('data-section="field"', 1)[1].split("</section>", 1)[0]
-    assert f'/customers/{seeded["customers"][1]}' in field and "With a customer" in field
+    assert f"/customers/{seeded['customers'][1]}" in field and "With a customer" in field
     escalations = html.split('data-section="escalations"', 1)[1].split("</section>", 1)[0]
     assert 'data-figure="esc-orange">1<' in escalations
     needs = html.split('data-section="needs-you"', 1)[1].split("</section>", 1)[0]
-    assert f'/escalations/{seeded["escalation"]}' in needs  # level 2: the manager's to acknowledge
+    assert f"/escalations/{seeded['escalation']}" in needs  # level 2: the manager's to acknowledge
     assert "Send the price list" in html
-    assert f'/team/reps/{demo.user("rep1")}/day' in html  # the rep-day page, where tasks are added
+    assert f"/team/reps/{demo.user('rep1')}/day" in html  # the rep-day page, where tasks are added
 
 
 async def test_drill_down_from_the_organisation_to_a_customer(
-    client: AsyncTestClient[Any], demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], clock: MutableClock
+    client: AsyncTestClient[Any],
+    demo: Demo,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: MutableClock,
 ) -> None:
     clock.set(NOW)
     seeded = await seed_day(sessionmaker, demo)
@@ -135,7 +141,7 @@ async def test_drill_down_from_the_organisation_to_a_customer(
     rep_page = await client.get(f"/team/reps/{demo.user('rep1')}")
     assert rep_page.status_code == 200
     assert f'href="/customers/{seeded["customers"][0]}"' in rep_page.text
-    assert f'/team/reps/{demo.user("rep1")}/day' in rep_page.text
+    assert f"/team/reps/{demo.user('rep1')}/day" in rep_page.text
     customer = await client.get(f"/customers/{seeded['customers'][0]}")
     assert customer.status_code == 200
 
