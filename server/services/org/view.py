@@ -79,17 +79,25 @@ class OrgViewService(Service):
             red_units=[r for r in rows.values() if r.status == "red"],
             pending_adjustments=await self._pending_adjustments(access, tree),
         )
-        for region, region_teams in nested:
+        overview.reallocations = await self.reallocations(tree, rows)
+        return overview
+
+    async def reallocations(self, tree: OrgTree, rows: dict[UUID, UnitRow]) -> list[Reallocation]:
+        """For each region below 70% of its expected-to-date: teams ahead and backup customers."""
+        regions = [r for r in rows.values() if r.kind == "region"]
+        teams = [r for r in rows.values() if r.kind == "team"]
+        found = []
+        for region in regions:
             if region.pace is not None and region.pace < REALLOCATION_BELOW:
-                overview.reallocations.append(
+                found.append(
                     Reallocation(
                         region=region,
-                        ahead_in_region=_ahead(region_teams),
+                        ahead_in_region=_ahead([t for t in teams if t.parent_id == region.id]),
                         ahead_elsewhere=_ahead([t for t in teams if t.parent_id != region.id]),
                         backup_customers=await self._backup_customers(tree.subtree(region.id)),
                     )
                 )
-        return overview
+        return found
 
     async def unit_rows(
         self, tree: OrgTree, access: Scope, kinds: tuple[str, ...], at: datetime | None = None
@@ -154,6 +162,8 @@ class OrgViewService(Service):
                 Customer.potential,
                 Customer.revenue_365,
                 untapped,
+                Customer.owner_rep_id,
+                Customer.org_unit_id,
                 User.name.label("owner_name"),
             )
             .outerjoin(User, User.id == Customer.owner_rep_id)
