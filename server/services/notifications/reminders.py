@@ -84,14 +84,16 @@ class RemindersService(Service):
                 groups[row.rep_id] = _Group(row.rep_id, f"{day.isoformat()}:{index}", [])
             groups[row.rep_id].tasks.append((row, stage))
         ordered = sorted(groups.values(), key=lambda g: str(g.rep_id))
-        drafts: list[Draft] = []
-        for group in ordered:
-            drafts += self._drafts(group)
-        queued = await self.ctx.get(NotificationsService).notify_many(drafts)
-        outcome = {draft.dedup_key: q for draft, q in zip(drafts, queued, strict=True)}
-        # Only the tasks of a reminder actually queued now are marked; a rep reminded earlier in
-        # this window hears of the rest in the next one.
+        drafts = {group.rep_id: self._drafts(group) for group in ordered}
+        outbox = self.ctx.get(NotificationsService)
+        rep_drafts = [drafts[g.rep_id][0] for g in ordered]
+        queued = await outbox.notify_many(rep_drafts)
+        outcome = {draft.dedup_key: q for draft, q in zip(rep_drafts, queued, strict=True)}
+        # Only the tasks of a reminder actually queued now are marked, and only then is the
+        # manager copied; a rep reminded earlier in this window hears of the rest in the next one.
         sent = [g for g in ordered if outcome[g.rep_key].created]
+        copies = [draft for g in sent for draft in drafts[g.rep_id][1:]]
+        copied = await outbox.notify_many(copies)
         marks = [
             {
                 "t_id": row.id,
@@ -115,11 +117,9 @@ class RemindersService(Service):
             "first_reminders": sum(1 for g in sent for _row, stage in g.tasks if stage == 1),
             "second_reminders": sum(1 for g in sent for _row, stage in g.tasks if stage == 2),
             "reps_reminded": len(sent),
-            "managers_copied": sum(
-                1 for d in drafts if d.dedup_key.endswith(":manager") and outcome[d.dedup_key].created
-            ),
+            "managers_copied": sum(1 for q in copied if q.created),
             "outside_working_hours": outside,
-            "queued": sum(1 for q in queued if q.created),
+            "queued": sum(1 for q in [*queued, *copied] if q.created),
         }
 
     async def _second_window(self) -> timedelta:
