@@ -339,11 +339,15 @@ async def approvals_waiting(
                 {"kind": "plan", "target_id": str(row.id), "period": row.period_start.isoformat()},
             )
         )
-    for row in adjustments:
+    for adjustment in adjustments:
         found.append(
             (
-                unit_of(row.scope, row.scope_id),
-                {"kind": "adjustment", "target_id": str(row.target_id), "adjustment_id": str(row.id)},
+                unit_of(adjustment.scope, adjustment.scope_id),
+                {
+                    "kind": "adjustment",
+                    "target_id": str(adjustment.target_id),
+                    "adjustment_id": str(adjustment.id),
+                },
             )
         )
     return found
