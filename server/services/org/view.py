@@ -16,8 +16,9 @@ from sqlalchemy.orm import aliased
 from server.core.access import Scope
 from server.core.services import Service
 from server.db.models import Customer, Target, TargetAdjustment, User
-from server.services.escalations.findings import group_by_local_date
+from server.services.escalations.findings import group_by_pace_date
 from server.services.escalations.inbox import EscalationFilter, EscalationInbox, EscalationView
+from server.services.org.worktime import WorkCalendar
 from server.services.plans.calendar import OrgTree
 from server.services.plans.progress import ProgressService, ScopeProgress
 
@@ -102,12 +103,15 @@ class OrgViewService(Service):
     async def unit_rows(
         self, tree: OrgTree, access: Scope, kinds: tuple[str, ...], at: datetime | None = None
     ) -> dict[UUID, UnitRow]:
-        """Units of these kinds in scope, with month-to-date pace as of each unit's local date."""
+        """Units of these kinds in scope, with month-to-date pace as of each unit's last completed
+        working day (like the ladder: a Monday morning is not judged before the day has started)."""
         units = [u for u in tree.units.values() if u.kind in kinds and access.sees_unit(u.id)]
-        by_date = group_by_local_date(((u.id, u.timezone) for u in units), at or self.clock.now())
+        now = at or self.clock.now()
+        calendar = await WorkCalendar.load(self.session, tree, [u.id for u in units], now)
+        by_date = group_by_pace_date(((u.id, u.id, u.timezone) for u in units), now, calendar)
         progress = self.ctx.get(ProgressService)
         found: dict[str, dict[UUID, ScopeProgress]] = {"revenue": {}, "visits": {}}
-        for as_of, ids in by_date.items():
+        for (as_of, _today), ids in by_date.items():
             for metric in found:
                 found[metric].update(await progress.for_scopes("org_unit", ids, as_of, metric))
         return {
