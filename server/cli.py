@@ -138,7 +138,7 @@ def seed_demo_cmd(reps: int | None, customers: int | None, months: int, seed: in
 @click.password_option()
 def create_user(email: str, name: str, role: str, org_unit: str | None, timezone: str, password: str) -> None:
     """Create a user with a password."""
-    from server.services.users import UsersService
+    from server.services.users import UsersService  # type: ignore[import-not-found]  # fixed by the create-user rework
 
     async def go() -> str:
         async with _services() as services:
@@ -301,8 +301,8 @@ def simulate_cmd(
     from rich.console import Console
 
     from server.core.logging import configure_logging
-    from server.simulation import DEFAULT_START, PLANNERS, SimulationConfig
     from server.simulation.run import run_command
+    from server.simulation.template import DEFAULT_START, PLANNERS, SimulationConfig
 
     configure_logging(level=logging.WARNING)  # the services log every visit at INFO
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=False, alias="LOG_JSON")
     # When set, /metrics requires `Authorization: Bearer <token>`.
     metrics_token: str = Field(default="", alias="METRICS_TOKEN")
+    # Who approves a plan or adjustment an executive submitted (never the submitter themself):
+    # "executive,admin" (default), "executive" (another executive only) or "admin".
+    plan_exec_submission_approvers: str = Field(
+        default="executive,admin", alias="PLAN_EXEC_SUBMISSION_APPROVERS"
+    )
 
     @cached_property
     def effective_database_url(self) -> str:
@@ -76,7 +82,7 @@ def _local_secret() -> str:
     return key
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Settings from env/.env plus var/vapid.env (generated keys), with explicit overrides."""
     env_files = [".env", str(ROOT / "var" / "vapid.env")]
     return Settings(_env_file=env_files, **overrides)  # type: ignore[call-arg]

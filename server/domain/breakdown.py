@@ -1,17 +1,18 @@
 """Splitting a target over children and over time so the parts always sum to the parent.
 
-Each part is rounded half-even (small expected drift), and the rounding remainder goes to the
-largest part (largest weight; ties go to the smallest key, so the result never depends on the
-order rows came back from the database).
+Parts are apportioned by largest remainder (domain.apportion): whole units (cents, or whole
+visits), never negative, summing exactly; ties go to the smallest key, so the result never
+depends on the order rows came back from the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
+from server.domain.apportion import apportion, apportion_grid, from_units, to_units
 from server.domain.calendar import NO_HOLIDAYS, month_chunks, period_weight
 
 Granularity = Literal["quarter", "month", "week"]
@@ -26,6 +27,8 @@ class _Orderable(Protocol):
 
 
 K = TypeVar("K", bound=_Orderable)
+R = TypeVar("R")
+C = TypeVar("C")
 
 
 class SubPeriod(NamedTuple):
@@ -35,29 +38,22 @@ class SubPeriod(NamedTuple):
 
 
 def split_amount(total: Decimal, weights: Mapping[K, Decimal], places: int = 2) -> dict[K, Decimal]:
-    """Split `total` proportionally to `weights`; the parts sum exactly to `total`."""
+    """Split `total` (>= 0) proportionally to `weights` by largest remainder (domain.apportion):
+    the parts sum exactly to `total`, none is negative, each is within one cent (one unit for
+    counted metrics, places=0) of its exact share."""
     quantum = Decimal(1).scaleb(-places)
     if total != total.quantize(quantum):
         raise ValueError(f"total {total} has more than {places} decimal places")
+    if total < 0:
+        raise ValueError(f"total {total} is negative")
     if not weights:
         raise ValueError("nothing to split over: no children")
     for key, weight in weights.items():
         if weight < 0:
             raise ValueError(f"weight of {key} is negative ({weight})")
-    weight_sum = sum(weights.values(), Decimal(0))
-    if weight_sum == 0:
+    if sum(weights.values(), Decimal(0)) == 0:
         raise ValueError("weights sum to zero: nothing to split by")
-
-    parts = {
-        key: (total * weight / weight_sum).quantize(quantum, rounding=ROUND_HALF_EVEN)
-        for key, weight in weights.items()
-    }
-    remainder = total - sum(parts.values(), Decimal(0))
-    if remainder:
-        heaviest = max(weights.values())
-        largest = min(key for key, weight in weights.items() if weight == heaviest)
-        parts[largest] += remainder
-    return parts
+    return apportion(total, weights, places)
 
 
 def shares_even(keys: Iterable[K]) -> dict[K, Decimal]:
@@ -191,3 +187,19 @@ def classify_adjustment(old: Decimal, new: Decimal, limit: Decimal = ADJUSTMENT_
     if change is None or abs(change) > limit:
         return "needs_approval"
     return "direct"
+
+
+def split_grid(
+    rows: Mapping[R, Decimal],
+    cols: Mapping[C, Decimal],
+    places: int = 2,
+    weights: Mapping[tuple[R, C], Decimal] | None = None,
+) -> dict[R, dict[C, Decimal]]:
+    """Children's periods under a parent's periods: each row (a rep's year) splits over the
+    columns (the team's months) so that every row and every column sums exactly (rows and
+    columns must have the same total). Without weights, in proportion to row x column."""
+    row_units = {r: to_units(v, places) for r, v in rows.items()}
+    col_units = {c: to_units(v, places) for c, v in cols.items()}
+    shape = weights if weights is not None else {(r, c): rows[r] * cols[c] for r in rows for c in cols}
+    grid = apportion_grid(row_units, col_units, shape)
+    return {r: {c: from_units(grid[(r, c)], places) for c in cols} for r in rows}

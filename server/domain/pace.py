@@ -87,9 +87,12 @@ def compute_progress(
     month_weights: Mapping[int, Decimal] | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Progress:
-    """Progress of `actual` against `amount` over [start, end] by the end of `as_of`."""
-    if amount < 0:
-        raise ValueError("target amount must be >= 0")
+    """Progress of `actual` against `amount` over [start, end] by the end of `as_of`.
+
+    Defined for every stored target: nothing expected yet (a zero or negative target, or
+    before the period) -> pace, lag and attainment None and status NONE; a period without a
+    working day -> calendar days; no working day left -> no run-rate; counted metrics alike.
+    """
     fraction = weighted_elapsed_fraction(start, end, as_of, holidays, month_weights)
     expected = amount * fraction
 

@@ -23,6 +23,8 @@ class Target(AuditedBase):
     period_end: Mapped[date]  # inclusive
     granularity: Mapped[str] = mapped_column(String(8))  # year | quarter | month | week
     amount: Mapped[Decimal] = mapped_column(Money)
+    # the amount as last approved (plan, re-plan or an approved adjustment): the ±15% reference
+    baseline_amount: Mapped[Decimal | None] = mapped_column(Money)
     parent_id: Mapped[UUID | None] = mapped_column(ForeignKey("targets.id", ondelete="CASCADE"))
     # seasonal month weights {"1": 8.0, ..., "12": 9.5}; None means by working days
     weights: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -52,6 +54,8 @@ class TargetAdjustment(Base):
     new_amount: Mapped[Decimal] = mapped_column(Money)
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10))  # applied | pending | approved | rejected
+    # rebalance (the parent stays; open siblings absorb) | parent (the parent moves with it)
+    mode: Mapped[str] = mapped_column(String(10), default="rebalance", server_default="rebalance")
     requested_by: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime]
     decided_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -13,17 +13,19 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import ColumnElement
 
-from server.core.access import Principal, Scope, company_id_for_unit
+from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
 from server.core.errors import field_error
+from server.core.org import company_id_for_unit
+from server.core.params import sent
 from server.core.services import Services
 from server.db.models import SeasonalDistribution, Target, TargetAdjustment
+from server.domain.plans import SCOPES
 from server.routes.admin.imports import csv_or_json
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import BreakdownService
 from server.services.plans.calendar import SeasonalDistributionsService
 from server.services.plans.notices import PlanNotices
-from server.services.plans.progress import SCOPES
 from server.services.plans.targets import PlansService
 
 ScopeName = Literal["org_unit", "user", "customer"]
@@ -47,8 +49,10 @@ class TargetIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TargetEdit(msgspec.Struct, forbid_unknown_fields=True):
-    amount: Decimal | None = None
-    weights: dict[str, Decimal] | None = None
+    """Partial update: only the fields sent change (msgspec.UNSET: not sent)."""
+
+    amount: Decimal | msgspec.UnsetType | None = msgspec.UNSET
+    weights: dict[str, Decimal] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class BreakdownIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,6 +75,8 @@ class ReplanIn(msgspec.Struct, forbid_unknown_fields=True):
 class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
     new_amount: Decimal
     reason: Reason
+    # rebalance: the parent stays, the open periods left absorb; parent: the parent moves with it
+    mode: Literal["rebalance", "parent"] = "rebalance"
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -83,11 +89,11 @@ class DistributionIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 TARGET_COLUMNS = (
-    "id", "scope", "scope_id", "metric", "granularity", "period_start", "period_end", "amount", "status",
-    "version", "parent_id", "review_comment", "approved_at", "external_ref",
+    "id", "scope", "scope_id", "metric", "granularity", "period_start", "period_end", "amount",
+    "baseline_amount", "status", "version", "parent_id", "review_comment", "approved_at", "external_ref",
 )  # fmt: skip
 ADJUSTMENT_COLUMNS = (
-    "id", "target_id", "old_amount", "new_amount", "reason", "status", "requested_by", "requested_at",
+    "id", "target_id", "old_amount", "new_amount", "mode", "reason", "status", "requested_by", "requested_at",
     "decided_by", "decided_at", "decision_note",
 )  # fmt: skip
 
@@ -182,7 +188,9 @@ class PlansApi(Controller):
     ) -> dict[str, Any]:
         plans = services.get(PlansService)
         target = await plans.get(access, target_id)
-        return target_out(await plans.edit(principal, target, data.amount, weights_json(data.weights)))
+        return target_out(
+            await plans.edit(principal, target, sent(data.amount), weights_json(sent(data.weights)))
+        )
 
     @post("/targets/{target_id:uuid}/breakdown", guards=[MANAGERS], summary="Split a target into children")
     async def breakdown(
@@ -230,7 +238,7 @@ class PlansApi(Controller):
     ) -> dict[str, Any]:
         target = await services.get(PlansService).get(access, target_id)
         adjustment = await services.get(AdjustmentsService).request(
-            principal, target, data.new_amount, data.reason
+            principal, target, data.new_amount, data.reason, data.mode
         )
         await services.get(PlanNotices).adjustment_requested(principal, adjustment, target)
         return {"adjustment": adjustment_out(adjustment), "target": target_out(target)}

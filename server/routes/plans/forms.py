@@ -3,6 +3,7 @@ form comes back with the message next to its field."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from uuid import UUID
@@ -12,16 +13,17 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 
 from server.clock import Clock
-from server.core.access import Principal, Scope, company_id_for_unit
+from server.core.access import Principal, Scope
 from server.core.deps import require_role
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree, company_id_for_unit
 from server.core.services import Services
 from server.core.templates import redirect, render
-from server.routes.plans.pages import labels
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import FINER, BreakdownService
-from server.services.plans.calendar import OrgTree, SeasonalDistributionsService
+from server.services.plans.calendar import SeasonalDistributionsService
+from server.services.plans.labels import plan_labels
 from server.services.plans.notices import PlanNotices
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period
@@ -35,6 +37,39 @@ def problem_errors(problem: ProblemError) -> dict[str, str]:
     extra = problem.extra if isinstance(problem.extra, dict) else {}
     errors = {e["field"]: e["message"] for e in extra.get("errors", [])}
     return errors or {"form": problem.detail}
+
+
+def parse_org_form(data: dict[str, str]) -> tuple[str, dict[UUID, Decimal] | None]:
+    """Method and, for explicit shares only, the percentages (other methods ignore the boxes)."""
+    method = data.get("method", "last_period")
+    if method != "explicit":
+        return method, None
+    shares: dict[UUID, Decimal] = {}
+    for key, value in data.items():
+        if key.startswith("share_"):
+            share = parse_amount(value)
+            if share is None:
+                raise ProblemError(
+                    422, "shares", [{"field": "shares", "message": _("Every share must be a number.")}]
+                )
+            try:
+                shares[UUID(key.removeprefix("share_"))] = share
+            except ValueError:
+                raise ProblemError(
+                    422, "shares", [{"field": "shares", "message": _("Unknown child.")}]
+                ) from None
+    return method, shares
+
+
+def parse_time_form(data: dict[str, str]) -> tuple[str, UUID | None]:
+    raw = data.get("distribution_id") or None
+    try:
+        distribution = UUID(raw) if raw else None
+    except ValueError:
+        raise ProblemError(
+            422, "distribution_id", [{"field": "distribution_id", "message": _("Unknown distribution.")}]
+        ) from None
+    return data.get("granularity", ""), distribution
 
 
 def parse_amount(raw: str | None) -> Decimal | None:
@@ -131,7 +166,7 @@ class PlanForms(Controller):
             scope_label=names.get(scope_id, ""),
             period=parse_period(period, clock.local_date(principal.timezone)),
             metric=metric,
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )
@@ -162,32 +197,51 @@ class PlanForms(Controller):
         breakdown = services.get(BreakdownService)
         try:
             if data.get("dimension") == "org":
-                shares: dict[UUID, Decimal] = {}
-                for key, value in data.items():
-                    if key.startswith("share_"):
-                        share = parse_amount(value)
-                        if share is None:
-                            raise ProblemError(
-                                422,
-                                "shares",
-                                [{"field": "shares", "message": _("Every share must be a number.")}],
-                            )
-                        shares[UUID(key.removeprefix("share_"))] = share
-                children = await breakdown.by_org(principal, target, data.get("method", "even"), shares)
+                method, shares = parse_org_form(data)
+                children = await breakdown.by_org(principal, target, method, shares)
             else:
-                distribution = data.get("distribution_id") or None
-                children = await breakdown.by_time(
-                    principal,
-                    target,
-                    data.get("granularity", ""),
-                    UUID(distribution) if distribution else None,
-                )
+                granularity, distribution = parse_time_form(data)
+                children = await breakdown.by_time(principal, target, granularity, distribution)
         except ProblemError as problem:
             return await self._render_breakdown(
                 request, principal, services, target, problem_errors(problem), data
             )
         message = _("Split into %(count)s draft targets.", count=len(children))
         return redirect(f"/plans/targets/{target.id}", "success", message)
+
+    @post("/{target_id:uuid}/breakdown/preview")
+    async def breakdown_preview(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        access: Scope,
+        services: Services,
+        target_id: UUID,
+        data: FormData,
+    ) -> Any:
+        """The children a breakdown would create, nothing saved: a fragment for htmx, the form
+        page with the preview without JavaScript."""
+        target = await services.get(PlansService).get(access, target_id)
+        breakdown = services.get(BreakdownService)
+        rows: list[tuple[str, str, Any]] = []
+        dimension = "org" if data.get("dimension") == "org" else "time"
+        try:
+            if dimension == "org":
+                method, shares = parse_org_form(data)
+                child_scope, amounts = await breakdown.org_split(target, method, shares)
+                names = await services.get(PlanTreeService).scope_names([(child_scope, c) for c in amounts])
+                rows = [(names.get(c, ""), "", amount) for c, amount in amounts.items()]
+            else:
+                granularity, distribution = parse_time_form(data)
+                parts, _weights = await breakdown.time_split(target, granularity, distribution)
+                rows = [(f"{p.start:%Y-%m-%d}", f"{p.end:%Y-%m-%d}", p.amount) for p in parts]
+            errors: dict[str, str] = {}
+        except ProblemError as problem:
+            errors = problem_errors(problem)
+        preview = {"dimension": dimension, "rows": rows, "errors": errors}
+        if request.headers.get("HX-Request"):
+            return render(request, "plans/_partials/breakdown_preview.html", target=target, preview=preview)
+        return await self._render_breakdown(request, principal, services, target, errors, data, preview)
 
     async def _render_breakdown(
         self,
@@ -197,8 +251,10 @@ class PlanForms(Controller):
         target: Any,
         errors: dict[str, str],
         form: dict[str, str],
+        preview: dict[str, Any] | None = None,
     ) -> Any:
-        child_scope, children = "org_unit", []
+        child_scope: str = "org_unit"
+        children: list[UUID] = []
         if target.scope == "org_unit":
             try:
                 tree = await OrgTree.load(services.session)
@@ -222,17 +278,25 @@ class PlanForms(Controller):
             names=names,
             finer=FINER[target.granularity],
             distributions=distributions,
-            labels=labels(),
+            preview=preview,
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )
 
     @get("/{target_id:uuid}/adjust")
     async def adjust_form(
-        self, request: Request[Any, Any, Any], access: Scope, services: Services, target_id: UUID
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        access: Scope,
+        services: Services,
+        clock: Clock,
+        target_id: UUID,
     ) -> Any:
         target = await services.get(PlansService).get(access, target_id)
-        return await self._render_adjust(request, services, target, {}, {})
+        today = clock.local_date(principal.timezone)
+        return await self._render_adjust(request, services, target, today, {}, {})
 
     @post("/{target_id:uuid}/adjust")
     async def adjust(
@@ -241,24 +305,26 @@ class PlanForms(Controller):
         principal: Principal,
         access: Scope,
         services: Services,
+        clock: Clock,
         target_id: UUID,
         data: FormData,
     ) -> Any:
         target = await services.get(PlansService).get(access, target_id)
+        today = clock.local_date(principal.timezone)
         amount = parse_amount(data.get("new_amount"))
         if amount is None:
             return await self._render_adjust(
-                request, services, target, {"new_amount": _("Enter the new amount.")}, data
+                request, services, target, today, {"new_amount": _("Enter the new amount.")}, data
             )
         try:
             adjustment = await services.get(AdjustmentsService).request(
-                principal, target, amount, data.get("reason", "")
+                principal, target, amount, data.get("reason", ""), data.get("mode", "rebalance")
             )
         except ProblemError as problem:
-            return await self._render_adjust(request, services, target, problem_errors(problem), data)
+            return await self._render_adjust(request, services, target, today, problem_errors(problem), data)
         await services.get(PlanNotices).adjustment_requested(principal, adjustment, target)
         if adjustment.status == "applied":
-            message = _("Adjusted; later periods absorbed the difference.")
+            message = _("Adjusted; the plan still adds up.")
         else:
             message = _("More than 15%: sent to an executive for approval.")
         return redirect(f"/plans/targets/{target.id}", "success", message)
@@ -313,26 +379,31 @@ class PlanForms(Controller):
     ) -> Any:
         """Two versions side by side: old, new and the change, in total and per child."""
         comparison = await services.get(PlanVersionsService).compare(access, other, target_id)
-        return render(request, "plans/compare.html", comparison=comparison, labels=labels())
+        return render(request, "plans/compare.html", comparison=comparison, labels=plan_labels())
 
     async def _render_adjust(
         self,
         request: Request[Any, Any, Any],
         services: Services,
         target: Any,
+        today: date,
         errors: dict[str, str],
         form: dict[str, str],
     ) -> Any:
         names = await services.get(PlanTreeService).scope_names([(target.scope, target.scope_id)])
+        baseline = target.baseline_amount if target.baseline_amount is not None else target.amount
+        allowance = baseline * Decimal("0.15")
         return render(
             request,
             "plans/adjust.html",
             status_code=422 if errors else 200,
             target=target,
             name=names.get(target.scope_id, ""),
-            low=(target.amount * Decimal("0.85")).quantize(Decimal("0.01")),
-            high=(target.amount * Decimal("1.15")).quantize(Decimal("0.01")),
-            labels=labels(),
+            baseline=baseline,
+            low=max(Decimal(0), baseline - allowance).quantize(Decimal("0.01")),
+            high=(baseline + allowance).quantize(Decimal("0.01")),
+            closed=target.period_end < today,
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )

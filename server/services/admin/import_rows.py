@@ -17,9 +17,9 @@ from sqlalchemy import func, insert, select
 from server.core.access import Principal, Scope
 from server.core.services import Service
 from server.db.models import Customer, Order, OrgUnit, User
+from server.domain.plans import FieldProblem, check_amount, check_choice
 from server.services.checkins.orders import check_currency, check_order_amount, check_ordered_on
-from server.services.plans.progress import FieldProblem, check_choice, chunks
-from server.services.plans.rules import check_amount
+from server.services.plans.progress import chunks
 
 CUSTOMER_STATUSES = ("active", "prospect", "closed")
 
@@ -133,6 +133,10 @@ class Handler:
         self.updates: list[tuple[Any, dict[str, Any]]] = []
         self.touched_customers: set[UUID] = set()
         self.visible: set[UUID] = set()
+
+    async def check(self, rows: list[tuple[int, dict[str, str]]]) -> None:
+        """Validate the parsed rows (rejects go to the report); collect creates and updates."""
+        raise NotImplementedError
 
     def count(self, changes: dict[str, Any], current: Any) -> None:
         if changes:

@@ -31,7 +31,7 @@ from server.db.models import (
     User,
     VisitPolicy,
 )
-from server.domain.breakdown import shares_from_actuals, split_amount, split_period
+from server.domain.breakdown import shares_from_actuals, split_amount, split_grid, split_period
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.auth.accounts import hash_password
 
@@ -403,39 +403,49 @@ async def _seed_targets(connection: AsyncConnection, world: _World, options: See
     company_amount = (annual * options.year_growth).quantize(Decimal("1000"))
     company_amount = max(company_amount, Decimal("1000"))
 
-    def add(scope: str, scope_id: uuid.UUID, amount: Decimal, parent: uuid.UUID | None) -> uuid.UUID:
+    months = [(part.start, part.end) for part in split_period(company_amount, start, end, "month")]
+
+    def add(
+        scope: str, scope_id: uuid.UUID, amount: Decimal, monthly: list[Decimal], parent: uuid.UUID | None
+    ) -> uuid.UUID:
         target_id = world.uid()
         rows.append(_target(target_id, scope, scope_id, "revenue", start, end, "year", amount, parent, world))
-        for part in split_period(amount, start, end, "month"):
+        for (month_start, month_end), month_amount in zip(months, monthly, strict=True):
             rows.append(
-                _target(
-                    world.uid(),
-                    scope,
-                    scope_id,
-                    "revenue",
-                    part.start,
-                    part.end,
-                    "month",
-                    part.amount,
-                    target_id,
-                    world,
-                )
-            )
+                _target(world.uid(), scope, scope_id, "revenue", month_start, month_end, "month",
+                        month_amount, target_id, world)
+            )  # fmt: skip
         return target_id
 
-    company_target = add("org_unit", world.company_id, company_amount, None)
+    def below(
+        amounts: dict[uuid.UUID, Decimal], parent_months: list[Decimal]
+    ) -> dict[uuid.UUID, list[Decimal]]:
+        # The children's months under the parent's: every rep's months sum to the rep's year and
+        # every month's reps to the team's month (the plan invariant, docs/plans.md).
+        grid = split_grid(amounts, dict(enumerate(parent_months)))
+        return {child: [grid[child][i] for i in range(len(months))] for child in amounts}
+
+    company_months = [p.amount for p in split_period(company_amount, start, end, "month")]
+    company_target = add("org_unit", world.company_id, company_amount, company_months, None)
     region_amounts = split_amount(company_amount, shares_from_actuals(region_revenue))
+    region_months = below(region_amounts, company_months)
     for region_id, region_amount in region_amounts.items():
-        region_target = add("org_unit", region_id, region_amount, company_target)
+        region_target = add("org_unit", region_id, region_amount, region_months[region_id], company_target)
         teams = {t: team_revenue[t] for t, r in world.region_of_team.items() if r == region_id}
-        for team_id, team_amount in split_amount(region_amount, shares_from_actuals(teams)).items():
-            team_target = add("org_unit", team_id, team_amount, region_target)
+        team_amounts = split_amount(region_amount, shares_from_actuals(teams))
+        team_months = below(team_amounts, region_months[region_id])
+        for team_id, team_amount in team_amounts.items():
+            team_target = add("org_unit", team_id, team_amount, team_months[team_id], region_target)
             reps = {r: world.revenue_by_rep[r] for r, t in world.team_of_rep.items() if t == team_id}
-            for rep_id, rep_amount in split_amount(team_amount, shares_from_actuals(reps)).items():
-                add("user", rep_id, rep_amount, team_target)
+            rep_amounts = split_amount(team_amount, shares_from_actuals(reps))
+            rep_months = below(rep_amounts, team_months[team_id])
+            for rep_id, rep_amount in rep_amounts.items():
+                add("user", rep_id, rep_amount, rep_months[rep_id], team_target)
     # Visit targets per rep per month: about six visits a working day.
     for rep in world.reps:
-        for part in split_period(Decimal(6 * 250), start, end, "month"):
+        visit_months = split_period(Decimal(6 * 250), start, end, "month")
+        whole = split_amount(Decimal(6 * 250), {p.start: p.amount for p in visit_months}, 0)
+        for part in visit_months:
             rows.append(
                 _target(
                     world.uid(),
@@ -445,7 +455,7 @@ async def _seed_targets(connection: AsyncConnection, world: _World, options: See
                     part.start,
                     part.end,
                     "month",
-                    part.amount.quantize(Decimal(1)),
+                    whole[part.start],
                     None,
                     world,
                 )
@@ -475,6 +485,7 @@ def _target(
         "period_end": end,
         "granularity": granularity,
         "amount": amount,
+        "baseline_amount": amount,
         "parent_id": parent,
         "weights": None,
         "distribution_id": None,
@@ -505,8 +516,9 @@ async def _copy(connection: AsyncConnection, table: Table, rows: list[dict[str, 
     columns = list(rows[0])
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON) or "JSON" in str(c.type)}
     records = [tuple(json.dumps(row[c]) if c in json_columns else row[c] for c in columns) for row in rows]
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # a live asyncpg connection
+    await driver.copy_records_to_table(table.name, records=records, columns=columns)
 
 
 def _progress(enabled: bool, total: int) -> Any:

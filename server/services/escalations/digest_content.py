@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 
+from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import (
     Checkin,
@@ -26,7 +27,6 @@ from server.db.models import (
     Task,
     User,
 )
-from server.services.plans.calendar import OrgTree
 from server.services.plans.progress import ProgressService, ScopeProgress
 from server.services.tasks.tasks import MOVED
 

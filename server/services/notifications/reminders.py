@@ -19,13 +19,13 @@ from sqlalchemy.orm import aliased
 from server.core import i18n
 from server.core.i18n import gettext as _
 from server.core.i18n import ngettext
+from server.core.org import OrgTree, company_settings
 from server.core.services import Service
-from server.db.models import Customer, OrgSettings, OrgUnit, Task, User
+from server.db.models import Customer, OrgUnit, Task, User
 from server.domain.escalation import SECOND_REMINDER_WINDOW, overdue_reminder_stage
 from server.domain.worktime import reminder_window
 from server.services.notifications.outbox import Draft, NotificationsService
 from server.services.org.worktime import WorkCalendar
-from server.services.plans.calendar import OrgTree
 
 
 @contextmanager
@@ -63,24 +63,28 @@ class RemindersService(Service):
         in the next one; the manager's copy (second reminders) is one message per rep per window.
         """
         now = self.clock.now()
-        window = await self._second_window()
-        rows = await self._candidates(now, window)
         tree = await OrgTree.load(self.session)
-        calendar = await WorkCalendar.load(self.session, tree, {row.rep_unit for row in rows}, now)
+        windows = await self._second_windows(tree)
+        # The query narrows by the shortest window in use; the window of each rep's own company
+        # then decides below.
+        rows = await self._candidates(now, min([*windows.values(), SECOND_REMINDER_WINDOW]))
+        calendar = await WorkCalendar.load(self.session, tree, {row.rep_unit_id for row in rows}, now)
         groups: dict[UUID, _Group] = {}
         outside = 0
         for row in rows:
+            company = tree.company_of(row.rep_unit_id)
+            window = windows.get(company, SECOND_REMINDER_WINDOW) if company else SECOND_REMINDER_WINDOW
             stage = overdue_reminder_stage(
                 row.due_at, row.status_changed_at, now, row.reminders_sent, window, row.last_reminded_at
             )
             if stage == 0:
                 continue
-            if not calendar.is_working_time(now, row.rep_unit, row.rep_tz):
+            if not calendar.is_working_time(now, row.rep_unit_id, row.rep_tz):
                 outside += 1
                 continue
             if row.rep_id not in groups:
                 local_now = calendar.local_now(now, row.rep_tz)
-                day, index = reminder_window(local_now, window, calendar.hours(row.rep_unit)[0])
+                day, index = reminder_window(local_now, window, calendar.hours(row.rep_unit_id)[0])
                 groups[row.rep_id] = _Group(row.rep_id, f"{day.isoformat()}:{index}", [])
             groups[row.rep_id].tasks.append((row, stage))
         ordered = sorted(groups.values(), key=lambda g: str(g.rep_id))
@@ -122,9 +126,14 @@ class RemindersService(Service):
             "queued": sum(1 for q in [*queued, *copied] if q.created),
         }
 
-    async def _second_window(self) -> timedelta:
-        hours = await self.session.scalar(select(OrgSettings.reminder_second_window_h).limit(1))
-        return timedelta(hours=hours) if hours else SECOND_REMINDER_WINDOW
+    async def _second_windows(self, tree: OrgTree) -> dict[UUID, timedelta]:
+        """Each company's second-reminder window (companies without a setting use the default)."""
+        found = await company_settings(self.session, tree.companies())
+        return {
+            company: timedelta(hours=row.reminder_second_window_h)
+            for company, row in found.items()
+            if row.reminder_second_window_h
+        }
 
     async def _candidates(self, now: datetime, window: timedelta) -> list[Any]:
         """One statement for all reps: planned tasks past due, untouched since, a reminder due."""
@@ -145,7 +154,7 @@ class RemindersService(Service):
                 rep.name.label("rep_name"),
                 rep.timezone.label("rep_tz"),
                 rep.locale.label("rep_locale"),
-                rep.org_unit_id.label("rep_unit"),
+                rep.org_unit_id.label("rep_unit_id"),
                 manager.id.label("manager_id"),
                 manager.timezone.label("manager_tz"),
                 manager.locale.label("manager_locale"),

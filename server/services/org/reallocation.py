@@ -18,13 +18,13 @@ from server.core.audit import AuditService
 from server.core.errors import ProblemError, field_error
 from server.core.i18n import gettext as _
 from server.core.i18n import ngettext
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Customer, OrgUnit, User
 from server.domain.calendar import is_working_day
 from server.services.notifications.outbox import Draft, NotificationsService
 from server.services.org.view import OrgViewService, Reallocation
 from server.services.org.worktime import WorkCalendar
-from server.services.plans.calendar import OrgTree
 
 WEEKLY_PUSH_FROM = time(8, 0)  # an executive's local time on their first working day of the week
 

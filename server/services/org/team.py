@@ -16,11 +16,11 @@ from uuid import UUID
 from sqlalchemy import and_, case, func, or_, select
 
 from server.core.access import Principal, Scope
-from server.core.errors import ProblemError
+from server.core.errors import not_found
+from server.core.org import OrgTree, UnitInfo
 from server.core.services import Service
 from server.db.models import Checkin, Customer, Escalation, Promise, Target, TargetAdjustment, Task, User
 from server.services.org.worktime import WorkCalendar
-from server.services.plans.calendar import OrgTree, UnitInfo
 from server.services.plans.progress import ProgressService, ScopeProgress
 from server.services.tasks.tasks import MOVED
 
@@ -79,9 +79,7 @@ class TeamService(Service):
         tree = await OrgTree.load(self.session)
         unit = tree.units.get(unit_id)
         if unit is None or not access.sees_unit(unit_id):
-            raise ProblemError(
-                404, f"Org unit {unit_id} not found.", [{"field": "org_unit_id", "message": "not found"}]
-            )
+            raise not_found("Org unit", unit_id, "org_unit_id")
         now = self.clock.now()
         subtree = tree.subtree(unit_id)
         calendar = await WorkCalendar.load(self.session, tree, subtree, now)
@@ -125,7 +123,7 @@ class TeamService(Service):
         """One rep: today, month and quarter pace (revenue and visits), their customers."""
         rep = await self.session.scalar(select(User).where(User.id == rep_id, User.role == "rep"))
         if rep is None or not access.sees_user(rep.id, rep.org_unit_id) or access.principal.is_rep:
-            raise ProblemError(404, f"Rep {rep_id} not found.", [{"field": "rep_id", "message": "not found"}])
+            raise not_found("Rep", rep_id, "rep_id")
         tree = await OrgTree.load(self.session)
         now = self.clock.now()
         calendar = await WorkCalendar.load(self.session, tree, [rep.org_unit_id], now)

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import OrgSettings
+from server.core.org import OrgTree, company_settings
 from server.domain.worktime import (
     DEFAULT_WORK_END,
     DEFAULT_WORK_START,
@@ -23,7 +22,7 @@ from server.domain.worktime import (
     previous_working_day,
     zone,
 )
-from server.services.plans.calendar import OrgTree, load_holidays
+from server.services.plans.calendar import load_holidays
 
 # Holidays are loaded for this many days around now: enough to walk back over a long holiday
 # (the previous working day) and forward over an escalation's 72 business hours.
@@ -44,12 +43,13 @@ class WorkCalendar:
         units = {u for u in unit_ids if u is not None and u in tree.units}
         start, end = (around - LOOK_BACK).date(), (around + LOOK_AHEAD).date()
         holidays = await load_holidays(session, tree, units, start, end)
-        rows = await session.execute(
-            select(OrgSettings.company_id, OrgSettings.work_start, OrgSettings.work_end)
-        )
+        settings = await company_settings(session, {tree.company_of(u) for u in units})
         hours = {
-            company: (parse_hhmm(first, DEFAULT_WORK_START), parse_hhmm(last, DEFAULT_WORK_END))
-            for company, first, last in rows
+            company: (
+                parse_hhmm(row.work_start, DEFAULT_WORK_START),
+                parse_hhmm(row.work_end, DEFAULT_WORK_END),
+            )
+            for company, row in settings.items()
         }
         return cls(tree, holidays, hours)
 

@@ -1,19 +1,21 @@
 """Adjusting an approved target: small moves at once, big ones through an executive.
 
-Policy (docs/plans.md): an adjustment re-phases, it never changes the parent's total. The
-difference is taken from (or given to) the target's siblings under the same parent, in
-proportion to their amounts: the later periods of the same scope (a month moved, the rest of
-the year absorbs it), or the other units/reps of the same period (one rep's month moved, the
-team-mates absorb it). Every changed target's own children are re-split in proportion, so every
-level still sums exactly. Changing a plan's total is a re-plan (new version, approval).
+Policy (docs/plans.md, "Adjustments"): the manager chooses a mode.
+- `rebalance` (default): the parent stays; the target's open siblings (the rest of the year's
+  open months, or the team-mates at the top) absorb the difference in proportion.
+- `parent`: the parent moves with it (the year, and every unit above at the same periods).
+Either way every changed target's children are re-split and the plan still adds up
+(services/plans/ledger.py works the amounts out and checks the invariant).
 
-A month or week target may move by up to 15% directly; larger moves, and any move of a
-quarter or year, become a pending request that an executive other than the requester decides.
+The ±15% direct allowance is cumulative: every cell the change moves at or above the target
+(itself, its ancestors or the siblings that absorb, and the units above them) must stay within
+15% of its last approved baseline; otherwise, and for any quarter or year, the change is a
+pending request that an executive other than the requester decides. A closed period (ended
+before today in its unit's time zone) is locked: only an executive changes one, with a reason.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -23,14 +25,14 @@ from sqlalchemy import ColumnElement, select
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import Target, TargetAdjustment
-from server.domain.breakdown import classify_adjustment, shares_even, split_amount
-from server.services.plans.breakdown import places_for
-from server.services.plans.progress import FieldProblem
-from server.services.plans.rules import check_amount
-from server.services.plans.targets import PlansService, visible_targets
+from server.domain.breakdown import classify_adjustment
+from server.domain.plans import FieldProblem, check_amount
+from server.services.plans.approvals import check_four_eyes
+from server.services.plans.ledger import MODES, Change, PlanIndex, PlanLedger
+from server.services.plans.targets import visible_targets
 
 DIRECT_GRANULARITIES = ("month", "week")
 
@@ -40,16 +42,25 @@ def adjustment_view(adjustment: TargetAdjustment) -> dict[str, Any]:
         "target_id": str(adjustment.target_id),
         "old_amount": str(adjustment.old_amount),
         "new_amount": str(adjustment.new_amount),
+        "mode": adjustment.mode,
         "reason": adjustment.reason,
         "status": adjustment.status,
     }
 
 
-class AdjustmentsService(Service):
-    @property
-    def plans(self) -> PlansService:
-        return self.ctx.get(PlansService)
+def beyond_allowance(index: PlanIndex, change: Change) -> list[Target]:
+    """Guarded cells the change moves beyond ±15% of their last approved baseline."""
+    beyond = []
+    for target_id in sorted(change.guarded, key=str):
+        target = index.cells[target_id]
+        new = change.amounts.get(target_id, target.amount)
+        baseline = target.baseline_amount if target.baseline_amount is not None else target.amount
+        if new != baseline and classify_adjustment(baseline, new) != "direct":
+            beyond.append(target)
+    return beyond
 
+
+class AdjustmentsService(Service):
     async def get(self, access: Scope, adjustment_id: UUID) -> TargetAdjustment:
         found = await self.session.scalar(
             select(TargetAdjustment)
@@ -57,7 +68,7 @@ class AdjustmentsService(Service):
             .where(TargetAdjustment.id == adjustment_id, visible_targets(access))
         )
         if found is None:
-            raise ProblemError(404, f"Adjustment {adjustment_id} not found.")
+            raise not_found("Adjustment", adjustment_id)
         return found
 
     async def list(
@@ -73,25 +84,48 @@ class AdjustmentsService(Service):
         )
         return [(adjustment, target) for adjustment, target in rows.tuples()]
 
-    async def request(
-        self, principal: Principal, target: Target, new_amount: Decimal, reason: str
-    ) -> TargetAdjustment:
-        """Apply a small move now, or queue a big one for an executive."""
+    @property
+    def ledger(self) -> PlanLedger:
+        return self.ctx.get(PlanLedger)
+
+    async def preview(
+        self, principal: Principal, target: Target, new_amount: Decimal, mode: str
+    ) -> tuple[PlanIndex, Change]:
+        """The change worked out and checked (nothing written): 4xx when it cannot be made."""
         if target.status != "approved":
             raise ProblemError(
                 409,
                 f"Target is {target.status}; only approved targets are adjusted (edit a draft directly).",
                 [{"field": "status", "message": f"is {target.status}"}],
             )
-        if not reason.strip():
-            raise field_error("reason", "say why the target moves")
+        if mode not in MODES:
+            raise field_error("mode", f"must be one of {', '.join(MODES)}")
         try:
             new_amount = check_amount("new_amount", new_amount, target.metric)
             if new_amount == target.amount:
                 raise FieldProblem("new_amount", "equals the current amount")
-            await self._rephase_plan(target, new_amount)  # refuse now what could never be applied
+            index = await self.ledger.load(target)
+            change = index.change(target, new_amount, mode)
         except FieldProblem as problem:
             raise field_error(problem.field, problem.message) from None
+        closed = [t for t in change.changed(index) if index.is_closed(t)]
+        if closed and not principal.is_executive:
+            raise ProblemError(
+                409,
+                f"The {closed[0].granularity} from {closed[0].period_start} is closed; only an executive "
+                "changes a closed period.",
+                [{"field": "period_end", "message": f"{closed[0].period_end} has ended (locked)"}],
+            )
+        index.enforce(change.amounts)
+        return index, change
+
+    async def request(
+        self, principal: Principal, target: Target, new_amount: Decimal, reason: str, mode: str = "rebalance"
+    ) -> TargetAdjustment:
+        """Apply a move within the allowance now, or queue it for an executive."""
+        if not reason.strip():
+            raise field_error("reason", "say why the target moves")
+        index, change = await self.preview(principal, target, new_amount, mode)
         pending = await self.session.scalar(
             select(TargetAdjustment.id).where(
                 TargetAdjustment.target_id == target.id, TargetAdjustment.status == "pending"
@@ -103,15 +137,13 @@ class AdjustmentsService(Service):
                 f"Adjustment {pending} for this target is waiting for an executive.",
                 [{"field": "target_id", "message": "an adjustment is already pending"}],
             )
-        direct = (
-            target.granularity in DIRECT_GRANULARITIES
-            and classify_adjustment(target.amount, new_amount) == "direct"
-        )
+        direct = target.granularity in DIRECT_GRANULARITIES and not beyond_allowance(index, change)
         adjustment = TargetAdjustment(
             target_id=target.id,
             old_amount=target.amount,
-            new_amount=new_amount,
+            new_amount=change.amounts[target.id],
             reason=reason.strip(),
+            mode=mode,
             status="applied" if direct else "pending",
             requested_by=principal.id,
             requested_at=self.clock.now(),
@@ -126,7 +158,7 @@ class AdjustmentsService(Service):
             after=adjustment_view(adjustment),
         )
         if direct:
-            await self._apply(principal, target, new_amount, adjustment)
+            await self._write(principal, index, change, adjustment, rebaseline=False)
         return adjustment
 
     async def decide(
@@ -139,22 +171,21 @@ class AdjustmentsService(Service):
                 f"Adjustment is {adjustment.status}; only pending adjustments are decided.",
                 [{"field": "status", "message": f"is {adjustment.status}"}],
             )
-        if adjustment.requested_by == principal.id:
-            raise ProblemError(403, "You requested this adjustment; another executive decides it.")
+        await check_four_eyes(self.session, self.settings, principal, {adjustment.requested_by}, "adjustment")
         target = await self.session.get(Target, adjustment.target_id)
-        if approve and (
-            target is None or target.status != "approved" or target.amount != adjustment.old_amount
-        ):
-            raise ProblemError(
-                409,
-                "The target changed since this adjustment was requested; reject it and request again.",
-                [{"field": "target_id", "message": "target changed"}],
-            )
-        if approve and target is not None:
-            try:  # check before changing anything: a page redirect would commit a half-done decision
-                await self._rephase_plan(target, adjustment.new_amount)
-            except FieldProblem as problem:
-                raise field_error(problem.field, problem.message, status_code=409) from None
+        plan: tuple[PlanIndex, Change] | None = None
+        if approve:
+            if target is None or target.status != "approved" or target.amount != adjustment.old_amount:
+                raise ProblemError(
+                    409,
+                    "The target changed since this adjustment was requested; reject it and request again.",
+                    [{"field": "target_id", "message": "target changed"}],
+                )
+            try:  # worked out before anything changes: a page redirect would commit a half-done decision
+                plan = await self.preview(principal, target, adjustment.new_amount, adjustment.mode)
+            except ProblemError as problem:  # the plan moved on since the request: a conflict now
+                problem.status_code = 409
+                raise
         before = adjustment_view(adjustment)
         adjustment.status = "approved" if approve else "rejected"
         adjustment.decided_by, adjustment.decided_at = principal.id, self.clock.now()
@@ -168,96 +199,26 @@ class AdjustmentsService(Service):
             before,
             {**adjustment_view(adjustment), "note": adjustment.decision_note},
         )
-        if approve and target is not None:
-            await self._apply(principal, target, adjustment.new_amount, adjustment)
+        if plan is not None:
+            await self._write(principal, *plan, adjustment, rebaseline=True)
         return adjustment
 
-    async def _rephase_plan(self, target: Target, new_amount: Decimal) -> dict[UUID, tuple[Target, Decimal]]:
-        """New amounts for the target and the siblings that absorb the difference."""
-        changes = {target.id: (target, new_amount)}
-        if target.parent_id is None:
-            return changes  # a standalone target: nothing above it to keep whole
-        # Time siblings are the later periods of this scope; org siblings share its period.
-        later_period = (Target.scope_id == target.scope_id) & (Target.period_start > target.period_end)
-        same_period = (
-            (Target.scope_id != target.scope_id)
-            & (Target.period_start == target.period_start)
-            & (Target.period_end == target.period_end)
-        )
-        query = select(Target).where(
-            Target.parent_id == target.parent_id,
-            Target.id != target.id,
-            Target.scope == target.scope,
-            Target.metric == target.metric,
-            Target.granularity == target.granularity,
-            Target.status == "approved",
-            later_period | same_period,
-        )
-        siblings = list((await self.session.scalars(query.order_by(Target.period_start))).all())
-        if not siblings:
-            raise FieldProblem(
-                "new_amount",
-                "nothing under the same parent can absorb the change (no later period or sibling); "
-                "re-plan the parent target instead",
-            )
-        weights = {s.id: s.amount for s in siblings}
-        if not any(weights.values()):
-            weights = shares_even(weights)
-        delta = new_amount - target.amount
-        shares = split_amount(-delta, weights, places_for(target.metric, delta))
-        for sibling in siblings:
-            moved = sibling.amount + shares[sibling.id]
-            if moved < 0:
-                raise FieldProblem(
-                    "new_amount",
-                    f"the {sibling.period_start} target ({sibling.amount}) cannot absorb the change "
-                    "without going below zero",
-                )
-            changes[sibling.id] = (sibling, moved)
-        return changes
-
-    async def _apply(
-        self, principal: Principal, target: Target, new_amount: Decimal, adjustment: TargetAdjustment
+    async def _write(
+        self,
+        principal: Principal,
+        index: PlanIndex,
+        change: Change,
+        adjustment: TargetAdjustment,
+        rebaseline: bool,
     ) -> None:
-        changes = await self._rephase_plan(target, new_amount)
-        before = {t.id: t.amount for t, _ in changes.values()}
-        for changed, amount in changes.values():
-            changed.amount = amount
-        rescaled = await self._rescale_descendants([t for t, _ in changes.values()])
+        note = {"adjustment_id": str(adjustment.id), "mode": adjustment.mode}
+        changed = self.ledger.write(principal.id, index, change, note, rebaseline)
+        closed = [t for t in changed if index.is_closed(t)]
+        audit = self.ctx.get(AuditService)
+        for target in closed:  # a locked period changed (an executive's, with the reason)
+            await audit.record(
+                principal.id, "target.closed_period_changed", "target", target.id,
+                after={"amount": str(target.amount), "reason": adjustment.reason, **note},
+            )  # fmt: skip
         await self.session.flush()
-        note = {"adjustment_id": str(adjustment.id)}
-        for changed, _ in changes.values():
-            await self.ctx.get(AuditService).record(
-                principal.id,
-                "target.adjusted",
-                "target",
-                changed.id,
-                {"amount": str(before[changed.id])},
-                {"amount": str(changed.amount), **note},
-            )
-        self.plans.audit_many(principal, "target.rescaled", rescaled, note)
-
-    async def _rescale_descendants(self, roots: list[Target]) -> list[Target]:
-        """Re-split every changed target's children in proportion, level by level."""
-        below = await self.plans.descendants([r.id for r in roots])
-        children: dict[UUID, list[Target]] = defaultdict(list)
-        for item in below:
-            if item.parent_id is not None:
-                children[item.parent_id].append(item)
-        queue, changed = list(roots), []
-        while queue:
-            node = queue.pop(0)
-            groups: dict[tuple[str, bool, str], list[Target]] = defaultdict(list)
-            for child in children.get(node.id, []):
-                groups[(child.scope, child.scope_id == node.scope_id, child.granularity)].append(child)
-            for group in groups.values():
-                weights = {c.id: c.amount for c in group}
-                if not any(weights.values()):
-                    weights = shares_even(weights)
-                amounts = split_amount(node.amount, weights, places_for(node.metric, node.amount))
-                for child in group:
-                    if child.amount != amounts[child.id]:
-                        child.amount = amounts[child.id]
-                        changed.append(child)
-                queue.extend(group)
-        return changed
+        index.enforce()

@@ -11,25 +11,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
-from uuid import UUID
+from typing import Any, cast
+from uuid import UUID, uuid4
 
 from sqlalchemy import delete, select
 
 from server.core.access import Principal
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import SeasonalDistribution, Target, User
 from server.domain.breakdown import (
+    Granularity,
+    SubPeriod,
     month_weights_from_json,
     shares_even,
     shares_from_actuals,
     split_amount,
+    split_grid,
     split_period,
 )
-from server.services.plans.calendar import OrgTree, load_holidays
-from server.services.plans.progress import FieldProblem, ProgressService
+from server.domain.plans import FieldProblem
+from server.services.plans.calendar import load_holidays
+from server.services.plans.progress import ProgressService
 from server.services.plans.targets import EDITABLE, PlansService, target_key
 
 ORG_METHODS = ("explicit", "last_period", "even")
@@ -77,9 +82,30 @@ class BreakdownService(Service):
         shares: Mapping[UUID, Decimal] | None = None,
     ) -> list[Target]:
         """Split an org unit's target over its sub-units, or over its reps at the lowest level."""
-        self._check_parent(parent)
+        child_scope, amounts = await self.org_split(parent, method, shares)
+        rows = [
+            self._child(
+                parent, child_scope, child, parent.granularity, parent.period_start, parent.period_end, amount
+            )
+            for child, amount in amounts.items()
+        ]
+        return await self._replace_children(
+            principal, parent, rows, {"dimension": "org", "method": method}, mirror_below=True
+        )
+
+    async def org_split(
+        self, parent: Target, method: str, shares: Mapping[UUID, Decimal] | None = None
+    ) -> tuple[str, dict[UUID, Decimal]]:
+        """The children's amounts an org breakdown would give (nothing written: the preview)."""
+        await self._check_parent(parent)
         if parent.scope != "org_unit":
             raise field_error("scope", "only an org unit's target splits over children (use time for others)")
+        if await self._time_parent(parent) is not None:
+            raise field_error(
+                "dimension",
+                "split the unit's top target over its children; its quarters, months and weeks follow",
+                status_code=409,
+            )
         if method not in ORG_METHODS:
             raise field_error("method", f"must be one of {', '.join(ORG_METHODS)}")
         tree = await OrgTree.load(self.session)
@@ -97,14 +123,9 @@ class BreakdownService(Service):
                 weights = shares_from_actuals(actuals)
         except FieldProblem as problem:
             raise field_error(problem.field, problem.message) from None
-        amounts = split_amount(parent.amount, weights, places_for(parent.metric, parent.amount))
-        rows = [
-            self._child(
-                parent, child_scope, child, parent.granularity, parent.period_start, parent.period_end, amount
-            )
-            for child, amount in amounts.items()
-        ]
-        return await self._replace_children(principal, parent, rows, {"dimension": "org", "method": method})
+        if sum(weights.values(), Decimal(0)) == 0:
+            weights = shares_even(children)  # explicit all-zero shares were refused above
+        return child_scope, split_amount(parent.amount, weights, places_for(parent.metric, parent.amount))
 
     async def by_time(
         self,
@@ -115,7 +136,33 @@ class BreakdownService(Service):
         weights: Mapping[str, Any] | None = None,
     ) -> list[Target]:
         """Split a target into quarters, months or weeks by seasonal weights or working days."""
-        self._check_parent(parent)
+        parts, stored = await self.time_split(parent, granularity, distribution_id, weights)
+        if stored and stored != parent.weights:
+            parent.weights, parent.distribution_id = stored, distribution_id
+        rows = [
+            self._child(parent, parent.scope, parent.scope_id, granularity, p.start, p.end, p.amount, stored)
+            for p in parts
+        ]
+        detail = {"dimension": "time", "granularity": granularity, "seasonal": bool(stored)}
+        children = await self._replace_children(principal, parent, rows, detail)
+        await self._mirror(parent, children, await self._org_cells(parent), replace=True)
+        return children
+
+    async def time_split(
+        self,
+        parent: Target,
+        granularity: str,
+        distribution_id: UUID | None = None,
+        weights: Mapping[str, Any] | None = None,
+    ) -> tuple[list[SubPeriod], dict[str, Any] | None]:
+        """The periods and amounts a time breakdown would give, and the weights it would store."""
+        await self._check_parent(parent)
+        if await self._follows_parent_unit(parent):
+            raise field_error(
+                "granularity",
+                "this target's periods follow its parent unit's breakdown (already split the same way)",
+                status_code=409,
+            )
         if granularity not in FINER[parent.granularity]:
             allowed = ", ".join(FINER[parent.granularity]) or "nothing (a week is the finest)"
             raise field_error("granularity", f"a {parent.granularity} target splits into {allowed}")
@@ -140,31 +187,147 @@ class BreakdownService(Service):
             parent.amount,
             parent.period_start,
             parent.period_end,
-            granularity,
+            cast(Granularity, granularity),  # one of FINER's, checked above
             month_weights,
-            holidays,  # type: ignore[arg-type]
+            holidays,
         )
-        places = places_for(parent.metric, parent.amount)
-        if places == 0 and parent.amount:
-            # Counted metrics: re-split the cent amounts into whole numbers, same proportions.
+        if places_for(parent.metric, parent.amount) == 0 and parent.amount:
+            # Counted metrics: whole numbers by largest remainder, same proportions, never negative.
             whole = split_amount(parent.amount, {i: p.amount for i, p in enumerate(parts)}, 0)
             parts = [p._replace(amount=whole[i]) for i, p in enumerate(parts)]
-        if stored and stored != parent.weights:
-            parent.weights, parent.distribution_id = stored, distribution_id
-        rows = [
-            self._child(parent, parent.scope, parent.scope_id, granularity, p.start, p.end, p.amount, stored)
-            for p in parts
-        ]
-        detail = {"dimension": "time", "granularity": granularity, "seasonal": bool(stored)}
-        return await self._replace_children(principal, parent, rows, detail)
+        return parts, stored
 
-    def _check_parent(self, parent: Target) -> None:
+    async def _check_parent(self, parent: Target) -> None:
         if parent.status == "superseded":
             raise ProblemError(
                 409,
                 "This target was superseded by a newer version; break that one down.",
                 [{"field": "status", "message": "is superseded"}],
             )
+        if parent.status in EDITABLE and parent.version > 1:
+            approved = await self.session.scalar(
+                select(Target.id).where(
+                    Target.scope == parent.scope, Target.scope_id == parent.scope_id,
+                    Target.metric == parent.metric, Target.granularity == parent.granularity,
+                    Target.period_start == parent.period_start, Target.period_end == parent.period_end,
+                    Target.status == "approved",
+                )
+            )  # fmt: skip
+            has_children = approved is not None and await self.session.scalar(
+                select(Target.id).where(Target.parent_id == approved, Target.status != "superseded").limit(1)
+            )
+            if has_children:
+                raise ProblemError(
+                    409,
+                    "This re-plan takes over the approved version's breakdown when it is approved; "
+                    "adjust that breakdown afterwards.",
+                    [{"field": "status", "message": "re-plan of a broken-down target"}],
+                )
+
+    async def _time_parent(self, target: Target) -> Target | None:
+        if target.parent_id is None:
+            return None
+        parent = await self.session.get(Target, target.parent_id)
+        same = parent is not None and (parent.scope, parent.scope_id) == (target.scope, target.scope_id)
+        return parent if same else None
+
+    async def _top(self, target: Target) -> Target:
+        top = target
+        while (parent := await self._time_parent(top)) is not None:
+            top = parent
+        return top
+
+    async def _live_children(self, target: Target, same_scope: bool) -> list[Target]:
+        rows = await self.session.scalars(
+            select(Target)
+            .where(Target.parent_id == target.id, Target.status != "superseded")
+            .order_by(Target.period_start, Target.scope_id)
+        )
+        # One per period and scope: the approved one (in force) over a pending re-plan of it.
+        current: dict[tuple[Any, ...], Target] = {}
+        for t in rows:
+            if ((t.scope, t.scope_id) == (target.scope, target.scope_id)) != same_scope:
+                continue
+            key = (t.scope, t.scope_id, t.granularity, t.period_start, t.period_end)
+            held = current.get(key)
+            if held is None or (t.status == "approved") > (held.status == "approved"):
+                current[key] = t
+        return list(current.values())
+
+    async def _cell(self, scope: str, scope_id: UUID, like: Target) -> Target | None:
+        return await self.session.scalar(
+            select(Target).where(
+                Target.scope == scope, Target.scope_id == scope_id, Target.metric == like.metric,
+                Target.granularity == like.granularity, Target.period_start == like.period_start,
+                Target.period_end == like.period_end, Target.status != "superseded",
+            ).order_by(Target.version.desc()).limit(1)
+        )  # fmt: skip
+
+    async def _org_cells(self, target: Target) -> list[Target]:
+        """The org children's cells of the target's period (linked at the scope's top target)."""
+        top = await self._top(target)
+        linked = await self._live_children(top, same_scope=False)
+        if top.id == target.id:
+            return linked
+        cells = [await self._cell(c.scope, c.scope_id, target) for c in linked]
+        return [c for c in cells if c is not None]
+
+    async def _follows_parent_unit(self, target: Target) -> bool:
+        """True when the unit above this scope has split this period over time already."""
+        top = await self._top(target)
+        link = await self.session.get(Target, top.parent_id) if top.parent_id else None
+        if link is None:
+            return False
+        above = await self._cell(link.scope, link.scope_id, target)
+        return above is not None and bool(await self._live_children(above, same_scope=True))
+
+    async def _mirror(
+        self, cell: Target, time_children: list[Target], org_cells: list[Target], replace: bool = False
+    ) -> None:
+        """The org children's cells under `cell`'s time children, split so every child's periods
+        sum to its own total and every period's children to the cell's part (a grid), then the
+        same one level down, and for the org children's own org children."""
+        if not org_cells or not time_children:
+            return
+        places = places_for(cell.metric, Decimal(0))
+        replaced: list[UUID] = []
+        for org_cell in org_cells:
+            existing = await self._live_children(org_cell, same_scope=True)
+            if existing and not replace:
+                return  # already mirrored (an earlier breakdown of this cell)
+            locked = [t for t in existing if t.status not in EDITABLE]
+            if locked:
+                raise ProblemError(
+                    409,
+                    f"The periods of {org_cell.scope} {org_cell.scope_id} are already {locked[0].status}; "
+                    "adjust them instead of breaking this target down again.",
+                    [{"field": "status", "message": f"children are {locked[0].status}"}],
+                )
+            replaced += [t.id for t in existing]
+        grid = split_grid(
+            {i: c.amount for i, c in enumerate(org_cells)}, {j: t.amount for j, t in enumerate(time_children)},
+            places,
+        )  # fmt: skip
+        created = {
+            (i, j): self._child(org_cell, org_cell.scope, org_cell.scope_id, part.granularity,
+                                part.period_start, part.period_end, grid[i][j])
+            for i, org_cell in enumerate(org_cells)
+            for j, part in enumerate(time_children)
+        }  # fmt: skip
+        rows = list(created.values())
+        versions = await self.ctx.get(PlansService).next_versions([target_key(r) for r in rows], replaced)
+        if replaced:
+            await self.session.execute(delete(Target).where(Target.id.in_(replaced)))
+        for row in rows:
+            row.version = versions[target_key(row)]
+        self.session.add_all(rows)
+        await self.session.flush()
+        for j, part in enumerate(time_children):  # one level down: the part's own periods
+            below = await self._live_children(part, same_scope=True)
+            await self._mirror(part, below, [created[(i, j)] for i in range(len(org_cells))])
+        for i, org_cell in enumerate(org_cells):  # and the children's own org children
+            own = [created[(i, j)] for j in range(len(time_children))]
+            await self._mirror(org_cell, own, await self._org_cells(org_cell), replace=True)
 
     async def org_children(self, tree: OrgTree, unit_id: UUID) -> tuple[str, list[UUID]]:
         sub_units = tree.children.get(unit_id, [])
@@ -183,11 +346,7 @@ class BreakdownService(Service):
         distribution = await self.session.get(SeasonalDistribution, distribution_id)
         company = await self._company_of(parent)
         if distribution is None or (company is not None and distribution.company_id != company):
-            raise ProblemError(
-                404,
-                f"Seasonal distribution {distribution_id} not found.",
-                [{"field": "distribution_id", "message": "not found"}],
-            )
+            raise not_found("Seasonal distribution", distribution_id, "distribution_id")
         return dict(distribution.month_weights)
 
     async def _company_of(self, target: Target) -> UUID | None:
@@ -207,6 +366,7 @@ class BreakdownService(Service):
         weights: dict[str, Any] | None = None,
     ) -> Target:
         return Target(
+            id=uuid4(),
             scope=scope,
             scope_id=scope_id,
             metric=parent.metric,
@@ -221,9 +381,15 @@ class BreakdownService(Service):
         )
 
     async def _replace_children(
-        self, principal: Principal, parent: Target, rows: list[Target], detail: dict[str, Any]
+        self,
+        principal: Principal,
+        parent: Target,
+        rows: list[Target],
+        detail: dict[str, Any],
+        mirror_below: bool = False,
     ) -> list[Target]:
-        # The previous breakdown of the same dimension: same child scope and granularity.
+        # The previous breakdown of the same dimension (over time: whatever its granularity, so a
+        # year is split into quarters or into months, never both).
         first = rows[0]
         same_dimension = (
             (Target.scope_id == parent.scope_id)
@@ -236,7 +402,6 @@ class BreakdownService(Service):
                     select(Target).where(
                         Target.parent_id == parent.id,
                         Target.scope == first.scope,
-                        Target.granularity == first.granularity,
                         same_dimension,
                         Target.status != "superseded",
                     )
@@ -259,6 +424,8 @@ class BreakdownService(Service):
             row.version = versions[target_key(row)]
         self.session.add_all(rows)
         await self.session.flush()
+        if mirror_below:  # the new org children take the parent's quarters, months and weeks
+            await self._mirror(parent, await self._live_children(parent, same_scope=True), rows)
         await self.ctx.get(AuditService).record(
             principal.id,
             "target.broken_down",

@@ -1,7 +1,8 @@
 """Approvals that move: whoever must act next on a plan or an adjustment hears about it.
 
-- submitted plan or adjustment waiting for approval -> the company's executive (its manager, or
-  the first active executive), never the submitter themself;
+- submitted plan or adjustment waiting for approval -> someone four eyes lets decide it: the
+  company's executive (its manager, or the first active executive), never the submitter themself;
+  an executive's own submission goes to another of `PLAN_EXEC_SUBMISSION_APPROVERS`;
 - approved, returned, rejected -> the person who submitted or requested it.
 Inbox and push through the outbox, in the recipient's language; the dedup key makes a retried
 request notify once.
@@ -18,10 +19,11 @@ from sqlalchemy import select
 from server.core import i18n
 from server.core.access import Principal
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import OrgUnit, Target, TargetAdjustment, User
 from server.services.notifications.outbox import Draft, NotificationsService
-from server.services.plans.calendar import OrgTree
+from server.services.plans.approvals import APPROVER_ROLES, exec_submission_approvers
 
 
 @contextmanager
@@ -41,7 +43,7 @@ class PlanNotices(Service):
         name = await self._scope_name(target)
         stamp = f"{target.id}:{action}:{self.clock.now():%Y%m%dT%H%M%S%f}"
         if action == "submit":
-            recipient = await self._approver(target, actor.id)
+            recipient = await self._approver(target, actor)
             if recipient is None:
                 return None
             return await self._send(
@@ -91,7 +93,7 @@ class PlanNotices(Service):
         """A move beyond the allowance waits for an executive: tell them."""
         if adjustment.status != "pending":
             return None
-        recipient = await self._approver(target, actor.id)
+        recipient = await self._approver(target, actor)
         if recipient is None:
             return None
         name = await self._scope_name(target)
@@ -141,24 +143,31 @@ class PlanNotices(Service):
             f"/plans/targets/{target.id}",
         )
 
-    async def _approver(self, target: Target, not_user: UUID) -> UUID | None:
-        """The company's executive: the company unit's manager, else the first active executive."""
+    async def _approver(self, target: Target, submitter: Principal) -> UUID | None:
+        """Who may decide it (four eyes): the company unit's manager, else the first active approver."""
+        roles = exec_submission_approvers(self.settings) if submitter.role == "executive" else APPROVER_ROLES
         unit = target.scope_id
         if target.scope == "user":
             unit = await self.session.scalar(select(User.org_unit_id).where(User.id == target.scope_id))
         tree = await OrgTree.load(self.session)
         company = tree.company_of(unit)
         candidates: list[UUID] = []
-        if company is not None:
-            manager = await self.session.scalar(select(OrgUnit.manager_user_id).where(OrgUnit.id == company))
-            if manager is not None:
+        manager = tree.manager_of(company)
+        if manager is not None:
+            manager_role = await self.session.scalar(
+                select(User.role).where(User.id == manager, User.active.is_(True))
+            )
+            if manager_role in roles:
                 candidates.append(manager)
+        # executives before admins: deciding plans is the executive's job, the admin the fallback
         candidates += list(
             await self.session.scalars(
-                select(User.id).where(User.role == "executive", User.active.is_(True)).order_by(User.email)
+                select(User.id)
+                .where(User.role.in_(roles), User.active.is_(True))
+                .order_by(User.role.desc(), User.email)
             )
         )
-        return next((c for c in candidates if c != not_user), None)
+        return next((c for c in candidates if c != submitter.id), None)
 
     async def _scope_name(self, target: Target) -> str:
         model = User if target.scope == "user" else OrgUnit

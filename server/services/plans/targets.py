@@ -8,6 +8,7 @@ reps move together. Approving a target supersedes any other approved target with
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,15 +16,25 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import AuditEntry, Customer, OrgUnit, Target, User
-from server.services.plans.progress import METRICS, SCOPES, FieldProblem, check_choice, chunks
-from server.services.plans.rules import check_amount, check_period, check_weights
+from server.domain.plans import (
+    METRICS,
+    SCOPES,
+    FieldProblem,
+    check_amount,
+    check_choice,
+    check_period,
+    check_weights,
+)
+from server.services.plans.approvals import check_four_eyes
+from server.services.plans.ledger import PlanIndex, PlanLedger, in_force_below
+from server.services.plans.progress import chunks
 
 EDITABLE = frozenset({"draft", "returned"})
 LIVE = ("draft", "submitted", "returned", "approved")  # everything but superseded
@@ -94,7 +105,7 @@ class PlansService(Service):
             select(Target).where(Target.id == target_id, visible_targets(access))
         )
         if target is None:
-            raise ProblemError(404, f"Target {target_id} not found.")
+            raise not_found("Target", target_id)
         return target
 
     async def list(
@@ -128,9 +139,7 @@ class PlansService(Service):
                 )
             ) is not None
         if not visible:
-            raise ProblemError(
-                404, f"{scope} {scope_id} not found.", [{"field": "scope_id", "message": "not found"}]
-            )
+            raise not_found(scope, scope_id, "scope_id")
 
     async def create(self, principal: Principal, access: Scope, **fields: Any) -> Target:
         """A new draft target (version = latest of its key + 1)."""
@@ -200,7 +209,7 @@ class PlansService(Service):
         before = snapshot(target)
         try:
             if amount is not None:
-                target.amount = check_amount("amount", amount, target.metric)
+                await self._resplit_drafts(principal, target, check_amount("amount", amount, target.metric))
         except FieldProblem as problem:
             raise field_error(problem.field, problem.message) from None
         try:
@@ -212,6 +221,19 @@ class PlansService(Service):
         await self.session.flush()
         await self.audit.record(principal.id, "target.edited", "target", target.id, before, snapshot(target))
         return target
+
+    async def _resplit_drafts(self, principal: Principal, target: Target, amount: Decimal) -> None:
+        """A draft's new amount re-splits its draft breakdown (org and time), so it still adds up."""
+        below = [
+            t for t in await in_force_below(self.session, target, tuple(EDITABLE)) if t.status in EDITABLE
+        ]
+        index = PlanIndex(below)
+        change = index.change(target, amount, "parent")
+        index.enforce(change.amounts)
+        moved = [t for t in change.changed(index) if t.id != target.id]
+        for item in change.changed(index):
+            item.amount = change.amounts[item.id]
+        self.audit_many(principal, "target.rescaled", moved, {"by": str(target.id)})
 
     async def replan(self, principal: Principal, access: Scope, target: Target, amount: Decimal) -> Target:
         """A new draft version of an approved target; it supersedes the old one once approved."""
@@ -238,7 +260,7 @@ class PlansService(Service):
 
     async def transition(
         self, principal: Principal, target: Target, action: str, comment: str | None = None
-    ) -> list[Target]:
+    ) -> builtins.list[Target]:
         """Submit, approve or return a target and its descendants in the matching state."""
         rule = TRANSITIONS[action]
         if target.status not in rule.from_states:
@@ -260,23 +282,79 @@ class PlansService(Service):
                     f"The parent target is {parent_status}; approve the parent (it approves this too).",
                     [{"field": "parent_id", "message": f"parent is {parent_status}"}],
                 )
-        moved = [target] + [t for t in await self.descendants([target.id]) if t.status in rule.from_states]
+        roots = [target] + await self._breakdown_siblings(target, rule.from_states)
+        below = await self.descendants([r.id for r in roots])
+        moved = roots + [t for t in below if t.status in rule.from_states]
         now = self.clock.now()
+        if action == "approve":
+            submitters = {t.submitted_by for t in moved}
+            await check_four_eyes(self.session, self.settings, principal, submitters, "plan")
+            for old, new in await self._replanned(moved):
+                await self._take_over(principal, old, new)
         for item in moved:
             item.status = rule.to_state
             if action == "submit":
                 item.submitted_by = principal.id
             elif action == "approve":
                 item.approved_by, item.approved_at = principal.id, now
+                item.baseline_amount = item.amount
             else:
                 item.review_comment = comment
         if action == "approve":
             await self._supersede(principal, moved)
         await self.session.flush()
         self.audit_many(principal, f"target.{rule.verb}", moved, {"comment": comment} if comment else {})
+        if action == "approve":
+            await self.ctx.get(PlanLedger).enforce_for([target])
         return moved
 
-    async def descendants(self, root_ids: Sequence[UUID]) -> list[Target]:
+    async def _breakdown_siblings(self, target: Target, states: frozenset[str]) -> builtins.list[Target]:
+        """The other children of the same breakdown (a parent's months, or its reps) in these
+        states: a breakdown is submitted, approved and returned as a whole, so it adds up."""
+        if target.parent_id is None or target.version > 1:
+            return []
+        parent = await self.session.get(Target, target.parent_id)
+        if parent is None:
+            return []
+        same_scope = (parent.scope, parent.scope_id) == (target.scope, target.scope_id)
+        rows = await self.session.scalars(
+            select(Target).where(
+                Target.parent_id == parent.id, Target.id != target.id, Target.status.in_(states),
+                Target.version == 1,
+            )
+        )  # fmt: skip
+        return [t for t in rows if ((t.scope, t.scope_id) == (parent.scope, parent.scope_id)) == same_scope]
+
+    async def _replanned(self, approving: Sequence[Target]) -> builtins.list[tuple[Target, Target]]:
+        """(approved version, its re-plan) for every approving target that re-plans one."""
+        keys = {target_key(t): t for t in approving if t.version > 1}
+        pairs = []
+        for part in chunks(sorted({k[1] for k in keys})):
+            rows = await self.session.scalars(
+                select(Target).where(Target.scope_id.in_(part), Target.status == "approved")
+            )
+            pairs += [(old, keys[target_key(old)]) for old in rows if target_key(old) in keys]
+        return pairs
+
+    async def _take_over(self, principal: Principal, old: Target, new: Target) -> None:
+        """A re-plan takes the approved version's place: the plan moves with the new amount (its
+        children re-split, the parents above move by the difference) and the children follow."""
+        ledger = self.ctx.get(PlanLedger)
+        index = await ledger.load(old)
+        try:
+            change = index.change(old, new.amount, "parent")
+        except FieldProblem as problem:
+            raise field_error("amount", problem.message, status_code=409) from None
+        index.enforce(change.amounts)
+        ledger.write(principal.id, index, change, {"replanned_by": str(new.id)}, rebaseline=True)
+        await self.session.execute(
+            update(Target).where(Target.parent_id == old.id, Target.id != new.id).values(parent_id=new.id)
+        )
+        old.status = "superseded"
+        await self.session.flush()
+        self.audit_many(principal, "target.superseded", [old], {"by": str(new.id)})
+
+    async def descendants(self, root_ids: Sequence[UUID]) -> builtins.list[Target]:
         """Every live target below these (breadth first, parents before children)."""
         found: list[Target] = []
         frontier = list(root_ids)

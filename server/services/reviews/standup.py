@@ -15,10 +15,11 @@ from uuid import UUID
 from sqlalchemy import case, func, or_, select
 
 from server.core.access import Scope
+from server.core.org import OrgTree, UnitInfo
 from server.core.services import Service
 from server.db.models import Customer, Escalation, Promise, Task
 from server.domain.worktime import previous_working_day
-from server.services.plans.calendar import OrgTree, UnitInfo, load_holidays
+from server.services.plans.calendar import load_holidays
 from server.services.reviews.metrics import (
     Rep,
     completed_visits,

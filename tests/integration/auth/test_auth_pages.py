@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import Demo, login_session
+from tests.conftest import Demo, login_session, login_through_form
 
 ROLE_LANDING = {"rep1": ("/", 200), "manager1": ("/team", 200), "exec": ("/org", 200), "admin": ("/org", 200)}
 
@@ -26,6 +26,18 @@ async def test_wrong_password_on_the_form_is_401_with_one_message(
     assert page.status_code == 401
     assert "Invalid email or password." in page.text
     assert "fs_session" not in page.headers.get("set-cookie", "")
+
+
+async def test_failed_form_logins_count_towards_the_limit_although_answered_401(
+    client: AsyncTestClient[Any], demo: Demo
+) -> None:
+    statuses = []
+    for _ in range(6):
+        page = await client.post("/login", data={"email": "rep3@demo.example", "password": "bad"})
+        statuses.append(page.status_code)
+    assert statuses == [401] * 5 + [429], "each refused attempt was kept (committed) despite the 401"
+    right = await client.post("/login", data={"email": "rep3@demo.example", "password": "fieldsales-demo"})
+    assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
 
 
 @pytest.mark.parametrize("local", ["rep1", "manager1", "exec", "admin"])
@@ -51,7 +63,11 @@ async def test_navigation_is_role_aware(client: AsyncTestClient[Any], demo: Demo
     team = (await client.get("/team")).text
     for href in ("/team", "/standup", "/escalations", "/plans", "/customers"):
         assert f'href="{href}"' in team
-    assert 'href="/inbox"' not in team.split("<main")[0] or True  # managers may reach the inbox elsewhere
+    # Reps have Inbox in the tab bar; managers reach it (with its unread count) from the top bar.
+    topbar, tab_bar = _topbar(team), _tab_bar(team)
+    assert 'class="inbox-link" href="/inbox"' in topbar
+    assert 'href="/inbox"' not in tab_bar
+    assert 'href="/inbox"' in _tab_bar(rep_home) and "inbox-link" not in _topbar(rep_home)
 
 
 async def test_a_rep_cannot_open_manager_or_executive_pages(client: AsyncTestClient[Any], demo: Demo) -> None:
@@ -68,7 +84,8 @@ async def test_pages_redirect_to_login_when_signed_out(client: AsyncTestClient[A
 
 
 async def test_cookie_session_writes_need_the_csrf_token(client: AsyncTestClient[Any], demo: Demo) -> None:
-    csrf = await login_session(client, "rep1")
+    # Through the login form and its password check (other tests mint their sessions).
+    csrf = await login_through_form(client, "rep1")
     assert csrf
     refused = await client.post("/logout", follow_redirects=False)
     assert refused.status_code == 403
@@ -96,6 +113,14 @@ async def test_me_answers_only_about_the_caller(
     body = (await client.get("/api/v1/me", headers=await auth(local))).json()
     assert body["id"] == str(demo.user(local))
     assert body["email"] == f"{local}@demo.example"
+
+
+def _topbar(html: str) -> str:
+    return html.split('<header class="topbar">', 1)[1].split("</header>", 1)[0]
+
+
+def _tab_bar(html: str) -> str:
+    return html.split('<nav class="app-nav"', 1)[1].split("</nav>", 1)[0]
 
 
 def _csrf(html: str) -> str:

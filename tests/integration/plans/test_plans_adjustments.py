@@ -1,5 +1,6 @@
-"""Adjustments: up to 15% on a month applies at once and is re-phased; beyond waits for an
-executive (never the requester); every level keeps summing exactly; every change is audited."""
+"""Adjustments: up to 15% on a month applies at once and is re-phased (rebalance, the default
+mode); beyond waits for an executive (never the requester); every level keeps summing exactly;
+every change is audited. The cumulative guard, the lock and both modes: test_plans_guard.py."""
 
 from __future__ import annotations
 
@@ -132,7 +133,7 @@ async def test_rejected_request_changes_nothing_and_requester_cannot_decide(
     assert sorted(actions) == ["adjustment.rejected", "adjustment.requested"]
 
 
-async def test_year_targets_always_need_approval_and_december_cannot_be_rephased(
+async def test_year_targets_always_need_approval_and_december_can_be_adjusted(
     client: AsyncTestClient[Any], demo: Demo, auth: Any, session: AsyncSession
 ) -> None:
     manager = await auth("manager1")
@@ -143,8 +144,13 @@ async def test_year_targets_always_need_approval_and_december_cannot_be_rephased
     assert small_year_move.status_code == 201
     assert small_year_move.json()["adjustment"]["status"] == "pending"
 
+    # December rebalances over the open months left (November here); the year stands.
     december = await adjust(client, manager, months["12"].id, months["12"].amount + 1)
-    assert december.status_code == 422 and december.json()["errors"][0]["field"] == "new_amount"
+    assert december.status_code == 201 and december.json()["adjustment"]["status"] == "applied"
+    after = await amounts(client, manager, year.id)
+    assert after[str(months["12"].id)] == months["12"].amount + 1
+    assert after[str(months["11"].id)] == months["11"].amount - 1
+    assert sum(after.values(), Decimal(0)) == year.amount
 
 
 async def test_bad_adjustments_name_the_field(

@@ -23,7 +23,7 @@ D = Decimal
 @pytest.mark.parametrize(
     ("total", "weights", "places", "expected"),
     [
-        # Remainder to the largest child; equal weights -> smallest key, whatever the order.
+        # Largest remainder; equal remainders -> the heavier, then the smallest key, whatever the order.
         ("100.00", {"a": 1, "b": 1, "c": 1}, 2, {"a": "33.34", "b": "33.33", "c": "33.33"}),
         ("100.00", {"c": 1, "b": 1, "a": 1}, 2, {"a": "33.34", "b": "33.33", "c": "33.33"}),
         ("100.00", {"x": 1, "y": 2}, 2, {"x": "33.33", "y": "66.67"}),
@@ -42,13 +42,17 @@ D = Decimal
                 "z": "0.34",
             },
         ),
-        # Rounding overshoots (6 x 0.17 = 1.02): the largest child gives the excess back.
+        # 6 x 16.67 cents: four children get 17, two get 16; nobody gives back 2 cents.
         (
             "1.00",
             {"a": 1, "b": 1, "c": 1, "d": 1, "e": 1, "f": 1},
             2,
-            {"a": "0.15", "b": "0.17", "c": "0.17", "d": "0.17", "e": "0.17", "f": "0.17"},
+            {"a": "0.17", "b": "0.17", "c": "0.17", "d": "0.17", "e": "0.16", "f": "0.16"},
         ),
+        # 10 visits over 12 equal months: ten months get 1, two get 0 -- never -1.
+        ("10", dict.fromkeys(range(1, 13), 1), 0, {m: ("1" if m <= 10 else "0") for m in range(1, 13)}),
+        # 30 over 53 weeks: whole, non-negative, the remainder to the largest quotas.
+        ("3", {"a": 5, "b": 5, "c": 2}, 0, {"a": "1", "b": "1", "c": "1"}),
         ("10", {1: 1, 2: 1, 3: 1}, 0, {1: "4", 2: "3", 3: "3"}),
         ("0.00", {"a": 1, "b": 3}, 2, {"a": "0.00", "b": "0.00"}),
         ("500.00", {"only": 7}, 2, {"only": "500.00"}),

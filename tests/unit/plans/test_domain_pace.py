@@ -157,6 +157,39 @@ def test_invalid_thresholds(kwargs: dict[str, object]) -> None:
         Thresholds(**kwargs)  # type: ignore[arg-type]
 
 
-def test_negative_target_rejected() -> None:
-    with pytest.raises(ValueError, match="target amount"):
-        compute_progress(Decimal(-1), Decimal(0), NOV_1, NOV_30, FRI_NOV_6)
+@pytest.mark.parametrize(
+    ("amount", "actual", "start", "end", "as_of", "expected", "pace", "status", "gap", "run_rate", "days"),
+    [
+        # zero target: nothing expected, nothing to judge, no gap
+        ("0", "500", NOV_1, NOV_30, FRI_NOV_6, "0.00", None, PaceStatus.NONE, "0.00", "0.00", 21),
+        # a negative target (legacy data, a net-returns plan): defined, never an error
+        ("-10", "0", NOV_1, NOV_30, FRI_NOV_6, "-2.38", None, PaceStatus.NONE, "0.00", "0.00", 21),
+        # a weekend-only period: no working day at all -> calendar days, no run-rate left
+        ("6", "1", date(2026, 11, 7), date(2026, 11, 8), date(2026, 11, 8), "6.00", "0.1667",
+         PaceStatus.NONE, "5.00", None, 0),
+        # a counted metric (visits) mid-month: whole numbers in, money-shaped figures out
+        ("21", "4", NOV_1, NOV_30, FRI_NOV_6, "5.00", "0.8000", PaceStatus.ORANGE, "17.00", "1.06", 21),
+    ],
+)  # fmt: skip
+def test_every_stored_target_has_a_defined_answer(
+    amount: str,
+    actual: str,
+    start: date,
+    end: date,
+    as_of: date,
+    expected: str,
+    pace: str | None,
+    status: PaceStatus,
+    gap: str,
+    run_rate: str | None,
+    days: int,
+) -> None:
+    progress = compute_progress(Decimal(amount), Decimal(actual), start, end, as_of)
+    assert progress.expected_to_date == Decimal(expected)
+    assert progress.pace == (Decimal(pace) if pace else None)
+    assert progress.status == status
+    assert progress.remaining_gap == Decimal(gap)
+    assert progress.required_daily_run_rate == (Decimal(run_rate) if run_rate else None)
+    assert progress.working_days_total == days
+    if Decimal(amount) <= 0:
+        assert progress.attainment is None
