@@ -1,4 +1,9 @@
-"""Two versions of a plan side by side: old, new and the change, in total and per child."""
+"""Two versions of a plan side by side: old, new and the change, in total and per child.
+
+A re-plan draft is not broken down itself: when it is approved it takes over the approved
+version's breakdown, re-split by the plan ledger. Until then its children are that projection
+(the same arithmetic, nothing written), so the manager sees per child what approval will do.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from server.core.access import Scope
 from server.core.errors import field_error
 from server.core.services import Service
 from server.db.models import Target
+from server.domain.plans import FieldProblem
+from server.services.plans.ledger import PlanLedger
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService
 
@@ -38,6 +45,7 @@ class Comparison:
     new: Target
     name: str
     rows: list[ChangeRow]
+    projected: bool = False  # the new version's children are what approving it would make them
 
     @property
     def change(self) -> Decimal:
@@ -64,25 +72,38 @@ class PlanVersionsService(Service):
             raise field_error("with", "must be another version of the same plan", 422)
         if old.version > new.version:
             old, new = new, old
-        children = {
+        children: dict[UUID, dict[ChildKey, Decimal]] = {
             target.id: {
-                _key(c): c for c in await plans.list(access, [Target.parent_id == target.id], 5000, 0)
+                _key(c): c.amount for c in await plans.list(access, [Target.parent_id == target.id], 5000, 0)
             }
             for target in (old, new)
         }
+        projected = False
+        if not children[new.id] and children[old.id] and old.status == "approved":
+            taken_over = await self._taken_over(old, new)
+            projected = taken_over is not None
+            children[new.id] = taken_over or {}
         keys = sorted(set(children[old.id]) | set(children[new.id]), key=lambda k: (k[3], str(k[1])))
         scopes = [(k[0], k[1]) for k in keys] + [(old.scope, old.scope_id)]
         names = await self.ctx.get(PlanTreeService).scope_names(scopes)
-        rows = []
-        for key in keys:
-            before, after = children[old.id].get(key), children[new.id].get(key)
-            rows.append(
-                ChangeRow(
-                    names.get(key[1], ""),
-                    key[3],
-                    key[4],
-                    before.amount if before else None,
-                    after.amount if after else None,
-                )
+        rows = [
+            ChangeRow(
+                names.get(key[1], ""), key[3], key[4], children[old.id].get(key), children[new.id].get(key)
             )
-        return Comparison(old, new, names.get(old.scope_id, ""), rows)
+            for key in keys
+        ]
+        return Comparison(old, new, names.get(old.scope_id, ""), rows, projected)
+
+    async def _taken_over(self, old: Target, new: Target) -> dict[ChildKey, Decimal] | None:
+        """The approved version's children as approving `new` would re-split them (None when the
+        ledger could not: approval would refuse it and say why)."""
+        index = await self.ctx.get(PlanLedger).load(old)
+        try:
+            change = index.change(old, new.amount, "parent")
+        except FieldProblem:
+            return None
+        return {
+            _key(child): change.amounts.get(child.id, child.amount)
+            for child in index.cells.values()
+            if child.parent_id == old.id
+        }

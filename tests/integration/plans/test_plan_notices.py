@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
@@ -121,7 +122,7 @@ async def test_an_adjustment_beyond_the_allowance_goes_to_the_executive_and_back
 
 
 async def test_replan_and_compare_versions_side_by_side(
-    client: AsyncTestClient[Any], demo: Demo, auth: Any
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     manager, executive = await auth("manager1"), await auth("exec")
     plan = await new_team_plan(client, manager, demo)
@@ -137,14 +138,37 @@ async def test_replan_and_compare_versions_side_by_side(
     location = drafted.headers["location"]
     assert location.endswith(f"/compare?with={plan['id']}")
     new_id = location.split("/plans/targets/", 1)[1].split("/", 1)[0]
-    await client.post(
-        f"/api/v1/targets/{new_id}/breakdown", headers=manager, json={"dimension": "org", "method": "even"}
-    )
+    # A re-plan is not broken down itself (the plans ledger re-splits the approved breakdown when
+    # it is approved), so the compare page shows that re-split per child before anyone approves.
     page = await client.get(location)
     assert page.status_code == 200
+    assert 'data-note="projected"' in page.text
     table = page.text.split('data-table="compare"', 1)[1].split("</table>", 1)[0]
     total = table.split('data-row="total"', 1)[1].split("</tr>", 1)[0]
     assert "240,000.00" in total and "300,000.00" in total and "+$60,000.00" in total
     assert table.count("+$30,000.00") == 2  # each of the two reps: 120,000 -> 150,000
+    assert (await act(client, manager, new_id, "submit")).status_code == 200
+    assert (await act(client, executive, new_id, "approve")).status_code == 200
+    async with sessionmaker() as session:
+        reps = (await session.scalars(select(Target.amount).where(Target.parent_id == UUID(new_id)))).all()
+    assert sorted(reps) == [Decimal("150000.00")] * 2, "approval re-split the breakdown as compared"
     wrong = await client.get(f"/plans/targets/{new_id}/compare?with={new_id}")
     assert wrong.status_code == 422
+
+
+async def test_an_executives_own_submission_is_announced_to_whoever_four_eyes_lets_decide(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    executive, admin = await auth("exec"), await auth("admin")
+    created = await client.post("/api/v1/targets", headers=executive, json={
+        "scope": "org_unit", "scope_id": str(demo.company_id), "metric": "revenue", "granularity": "year",
+        "period_start": "2027-01-01", "amount": "5000000"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    plan = created.json()["id"]
+    assert (await act(client, executive, plan, "submit")).status_code == 200
+    assert await approvals_to(sessionmaker, demo.user("exec")) == [], "never the submitter themself"
+    [to_decide] = await approvals_to(sessionmaker, demo.user("admin"))  # the only other approver
+    assert to_decide.url == f"/plans/targets/{plan}"
+    assert (await act(client, admin, plan, "approve")).status_code == 200
+    [approved] = await approvals_to(sessionmaker, demo.user("exec"))
+    assert approved.title.startswith("Plan approved")
