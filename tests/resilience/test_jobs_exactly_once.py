@@ -70,7 +70,24 @@ def _expected_days(ticks: list[datetime], timezone: str, from_time: dtime) -> se
     return {at.astimezone(zone).date() for at in ticks if at.astimezone(zone).time() >= from_time}
 
 
+def add_daytime_tasks(url: str) -> None:
+    """A manager-assigned call per rep per weekday, due at 11:00 local: reminders only go out in
+    working hours, and the planner's visits fall due at 18:00, when the working day ends."""
+    fetch(
+        url,
+        "INSERT INTO tasks (id, rep_id, local_date, kind, title, score, reasons, status, due_at, source,"
+        " reminders_sent, created_at, updated_at)"
+        " SELECT gen_random_uuid(), u.id, d::date, 'call', 'Call back', 0, '[]', 'planned',"
+        " (d::date + time '11:00') AT TIME ZONE u.timezone, 'manager', 0, now(), now()"
+        " FROM users u, generate_series($1::date, $2::date, interval '1 day') AS d"
+        " WHERE u.role = 'rep' AND u.active AND extract(isodow from d) < 6",
+        START.date(),
+        END.date(),
+    )
+
+
 def play_week(url: str, workdir: Path, overlap: bool, step_minutes: int) -> list[dict[str, Any]]:
+    add_daytime_tasks(url)
     barrier = workdir / "barrier"
     barrier.mkdir(parents=True)
     processes: list[subprocess.Popen[bytes]] = []
@@ -134,6 +151,7 @@ def check_single_and_complete(url: str, ticks: list[datetime]) -> dict[str, int]
     }
     expected_digests = {
         (u["id"], d) for u in users if u["role"] == "manager" for d in _expected_days(ticks, u["timezone"], DIGEST_FROM)
+        if d.weekday() < 5  # digests come on working days only (the seed has no holidays)
     }  # fmt: skip
     assert expected_plans, "no rep in the seeded company"
     assert expected_plans <= plans, f"missing plans: {sorted(expected_plans - plans)[:10]}"

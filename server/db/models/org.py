@@ -54,6 +54,10 @@ class OrgSettings(AuditedBase):
     order_amount_ceiling: Mapped[Decimal] = mapped_column(Money, default=Decimal("10000"))
     quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
     quiet_end: Mapped[str] = mapped_column(String(5), default="07:00")
+    # Working hours of the company's reps (local time): overdue reminders go out only inside
+    # them, on working days of the rep's unit (docs/notifications.md).
+    work_start: Mapped[str] = mapped_column(String(5), default="09:00", server_default="09:00")
+    work_end: Mapped[str] = mapped_column(String(5), default="18:00", server_default="18:00")
     reminder_second_window_h: Mapped[int] = mapped_column(default=4)
     escalation_climb_h: Mapped[int] = mapped_column(default=24)
     outcomes: Mapped[list[str]] = mapped_column(

@@ -17,14 +17,13 @@ from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
-from server.domain.escalation import Level
 from server.services.escalations.inbox import (
     EscalationFilter,
     EscalationInbox,
     EscalationView,
     snapshot_figures,
 )
-from server.services.escalations.ladder import rung_of
+from server.services.escalations.ladder import may_resolve, rung_of
 
 Note = Annotated[str, msgspec.Meta(max_length=1000)]
 
@@ -244,7 +243,7 @@ async def _detail_page(
         figures=snapshot_figures(escalation.snapshot or {}),
         activity=activity,
         can_ack=escalation.state == "open" and rung >= escalation.level,
-        can_resolve=escalation.state != "resolved" and not principal.is_rep and rung >= Level.MANAGER,
+        can_resolve=escalation.state != "resolved" and may_resolve(principal, escalation),
         errors=errors or {},
     )
 

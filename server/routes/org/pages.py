@@ -13,6 +13,7 @@ from server.core.deps import require_role
 from server.core.errors import field_error
 from server.core.services import Services
 from server.core.templates import render
+from server.services.org.reallocation import ReallocationService
 from server.services.org.view import REALLOCATION_BELOW, OrgViewService
 from server.services.org.weekly import OrgWeeklyService
 
@@ -36,7 +37,10 @@ class OrgPages(Controller):
     @get("/")
     async def overview(self, request: Request[Any, Any, Any], access: Scope, services: Services) -> Any:
         overview = await services.get(OrgViewService).overview(access)
-        return render(request, "org/overview.html", overview=overview, threshold=REALLOCATION_BELOW)
+        reps = await services.get(ReallocationService).reps_by_unit(access) if overview.reallocations else {}
+        return render(
+            request, "org/overview.html", overview=overview, threshold=REALLOCATION_BELOW, reps_by_unit=reps
+        )
 
     @get("/weekly")
     async def weekly(

@@ -25,6 +25,7 @@ from server.routes.admin.imports import csv_or_json
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import BreakdownService
 from server.services.plans.calendar import SeasonalDistributionsService
+from server.services.plans.notices import PlanNotices
 from server.services.plans.targets import PlansService
 
 ScopeName = Literal["org_unit", "user", "customer"]
@@ -239,6 +240,7 @@ class PlansApi(Controller):
         adjustment = await services.get(AdjustmentsService).request(
             principal, target, data.new_amount, data.reason, data.mode
         )
+        await services.get(PlanNotices).adjustment_requested(principal, adjustment, target)
         return {"adjustment": adjustment_out(adjustment), "target": target_out(target)}
 
     @get("/adjustments", summary="Adjustments of targets in scope (CSV with ?format=csv)")
@@ -320,6 +322,7 @@ async def _transition(
     plans = services.get(PlansService)
     target = await plans.get(access, target_id)
     moved = await plans.transition(principal, target, action, comment)
+    await services.get(PlanNotices).plan_moved(principal, target, action, comment)
     return {"target": target_out(target), "moved": len(moved)}
 
 
@@ -329,6 +332,8 @@ async def _decide(
     adjustments = services.get(AdjustmentsService)
     adjustment = await adjustments.get(access, adjustment_id)
     decided = await adjustments.decide(principal, adjustment, approve, data.note if data else None)
+    target = await services.get(PlansService).get(access, decided.target_id)
+    await services.get(PlanNotices).adjustment_decided(principal, decided, target)
     return {"adjustment": adjustment_out(decided)}
 
 

@@ -25,8 +25,10 @@ from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import FINER, BreakdownService
 from server.services.plans.calendar import SeasonalDistributionsService
 from server.services.plans.labels import plan_labels
+from server.services.plans.notices import PlanNotices
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period
+from server.services.plans.versions import PlanVersionsService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -324,11 +326,64 @@ class PlanForms(Controller):
             )
         except ProblemError as problem:
             return await self._render_adjust(request, services, target, today, problem_errors(problem), data)
+        await services.get(PlanNotices).adjustment_requested(principal, adjustment, target)
         if adjustment.status == "applied":
             message = _("Adjusted; the plan still adds up.")
         else:
             message = _("More than 15%: sent to an executive for approval.")
         return redirect(f"/plans/targets/{target.id}", "success", message)
+
+    @post("/{target_id:uuid}/edit")
+    async def edit(
+        self, principal: Principal, access: Scope, services: Services, target_id: UUID, data: FormData
+    ) -> Any:
+        """Fix a draft or returned plan's amount (the executive's comment stays on the page)."""
+        plans = services.get(PlansService)
+        target = await plans.get(access, target_id)
+        amount = parse_amount(data.get("amount"))
+        back = f"/plans/targets/{target.id}"
+        if amount is None:
+            return redirect(back, "error", _("Enter the new amount."))
+        try:
+            await plans.edit(principal, target, amount, None)
+        except ProblemError as problem:
+            await services.session.rollback()
+            return redirect(back, "error", problem.detail)
+        return redirect(back, "success", _("Saved. Submit it again when it is ready."))
+
+    @post("/{target_id:uuid}/replan")
+    async def replan(
+        self, principal: Principal, access: Scope, services: Services, target_id: UUID, data: FormData
+    ) -> Any:
+        """A new draft version of an approved plan, to submit; the old one holds until approved."""
+        plans = services.get(PlansService)
+        target = await plans.get(access, target_id)
+        amount = parse_amount(data.get("amount"))
+        if amount is None:
+            return redirect(f"/plans/targets/{target.id}", "error", _("Enter the new amount."))
+        try:
+            draft = await plans.replan(principal, access, target, amount)
+        except ProblemError as problem:
+            await services.session.rollback()
+            return redirect(f"/plans/targets/{target.id}", "error", problem.detail)
+        return redirect(
+            f"/plans/targets/{draft.id}/compare?with={target.id}",
+            "success",
+            _("New version drafted: compare it, break it down, then submit it."),
+        )
+
+    @get("/{target_id:uuid}/compare")
+    async def compare(
+        self,
+        request: Request[Any, Any, Any],
+        access: Scope,
+        services: Services,
+        target_id: UUID,
+        other: Annotated[UUID, QueryParameter(name="with")],
+    ) -> Any:
+        """Two versions side by side: old, new and the change, in total and per child."""
+        comparison = await services.get(PlanVersionsService).compare(access, other, target_id)
+        return render(request, "plans/compare.html", comparison=comparison, labels=plan_labels())
 
     async def _render_adjust(
         self,

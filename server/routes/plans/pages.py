@@ -21,6 +21,7 @@ from server.db.models import Target, TargetAdjustment
 from server.domain.charts import progress_bar
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.labels import plan_labels
+from server.services.plans.notices import PlanNotices
 from server.services.plans.progress import ProgressService
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period, period_choices
@@ -160,6 +161,7 @@ class PlansPages(Controller):
             moved = await plans.transition(principal, target, action, data.get("comment"))
         except ProblemError as problem:
             return redirect(back, "error", problem.detail)
+        await services.get(PlanNotices).plan_moved(principal, target, action, data.get("comment"))
         done = {"submit": _("Submitted"), "approve": _("Approved"), "return": _("Returned")}[action]
         return redirect(back, "success", _("%(done)s: %(count)s target(s).", done=done, count=len(moved)))
 
@@ -203,6 +205,8 @@ class PlansPages(Controller):
             await adjustments.decide(principal, adjustment, decision == "approve", data.get("note"))
         except ProblemError as problem:
             return redirect("/plans/approvals", "error", problem.detail)
+        target = await services.get(PlansService).get(access, adjustment.target_id)
+        await services.get(PlanNotices).adjustment_decided(principal, adjustment, target)
         message = (
             _("Adjustment approved and applied.") if decision == "approve" else _("Adjustment rejected.")
         )

@@ -31,15 +31,10 @@ ROUTES: list[Any] = [home]
 
 
 # Landing pages for roles whose areas are built in later issues; each area's module takes
-# its path over when it is built.
-@get("/team", guards=[require_role("manager")], include_in_schema=False)
-async def team_home(request: Request[Any, Any, Any]) -> Any:
-    return render(request, "home/manager.html")
-
-
+# its path over when it is built (the manager's /team lives in routes/org/team.py).
 @get("/admin", guards=[require_role("admin")], include_in_schema=False)
 async def admin_home(request: Request[Any, Any, Any]) -> Any:
     return render(request, "home/admin.html")
 
 
-ROUTES += [team_home, admin_home]
+ROUTES += [admin_home]

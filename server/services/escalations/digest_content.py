@@ -17,8 +17,18 @@ from sqlalchemy import and_, case, func, or_, select
 
 from server.core.org import OrgTree
 from server.core.services import Services
-from server.db.models import Checkin, Escalation, EscalationEvent, Task, User
+from server.db.models import (
+    Checkin,
+    Customer,
+    Escalation,
+    EscalationEvent,
+    Target,
+    TargetAdjustment,
+    Task,
+    User,
+)
 from server.services.plans.progress import ProgressService, ScopeProgress
+from server.services.tasks.tasks import MOVED
 
 ESCALATION_CHANGES = ("opened", "climbed", "severity_changed", "reopened")
 PACE_METRICS = ("revenue", "visits")
@@ -32,6 +42,7 @@ class DueManager:
     timezone: str
     local_date: date
     since: datetime  # the previous digest's time, or a day ago for the first one
+    yesterday: date  # the previous working day of the manager's unit (Monday -> Friday)
 
 
 @dataclass(frozen=True)
@@ -55,22 +66,38 @@ async def build_contents(
     pace = await _pace_rows(services, tree, managers, reps_by_unit)
     changes = await _escalation_changes(services, all_units, min(m.since for m in managers), reps, tree)
     overdue = await _overdue(services, list(reps), now, min(m.local_date for m in managers))
-    visits = await _yesterdays_visits(services, reps, {m.local_date - timedelta(days=1) for m in managers})
+    yesterdays = {m.yesterday for m in managers}
+    visits = await _yesterdays_visits(services, reps, yesterdays)
+    missed = await missed_tasks(services, list(reps), yesterdays)
+    open_escalations = await _open_escalations(services, all_units, reps, tree)
+    waiting = await approvals_waiting(services, all_units, reps)
     contents: dict[UUID, dict[str, Any]] = {}
     for manager in managers:
         units = subtrees[manager.id]
         team_reps = sorted((r for u in units for r in reps_by_unit.get(u, [])), key=lambda r: r.name)
-        yesterday = manager.local_date - timedelta(days=1)
+        yesterday = manager.yesterday
         contents[manager.id] = {
             "local_date": manager.local_date.isoformat(),
             "as_of": yesterday.isoformat(),
+            "yesterday": yesterday.isoformat(),
             "since": manager.since.isoformat(),
             "pace": pace[manager.id],
             "escalations": [item for unit, at, item in changes if unit in units and at > manager.since],
-            "overdue": [
-                {"rep_id": str(r.id), "name": r.name, "count": overdue[r.id]}
+            "open_escalations": [item for unit, item in open_escalations if unit in units],
+            "approvals": [item for unit, item in waiting if unit in units],
+            "missed": [
+                {"rep_id": str(r.id), "name": r.name, "tasks": missed[(r.id, yesterday)]}
                 for r in team_reps
-                if overdue.get(r.id)
+                if missed.get((r.id, yesterday))
+            ],
+            "overdue": [
+                {"rep_id": str(r.id), "name": r.name, "count": len(tasks), "tasks": tasks}
+                for r in team_reps
+                if (
+                    tasks := [
+                        t for t in overdue.get(r.id, []) if t["local_date"] >= manager.local_date.isoformat()
+                    ]
+                )
             ],
             "visits": [
                 {"rep_id": str(r.id), "name": r.name, **visits.get((r.id, yesterday), _NO_VISITS)}
@@ -98,7 +125,7 @@ async def _pace_rows(
     """Per manager: a row per child unit and per rep directly in the manager's unit."""
     wanted: dict[date, tuple[set[UUID], set[UUID]]] = defaultdict(lambda: (set(), set()))
     for m in managers:
-        units, users = wanted[m.local_date - timedelta(days=1)]
+        units, users = wanted[m.yesterday]
         units.update(tree.children.get(m.unit_id, []))
         users.update(r.id for r in reps_by_unit.get(m.unit_id, []))
     progress = services.get(ProgressService)
@@ -110,7 +137,7 @@ async def _pace_rows(
                 found.update({(as_of, metric, i): item for i, item in result.items()})
     rows: dict[UUID, list[dict[str, Any]]] = {}
     for m in managers:
-        as_of = m.local_date - timedelta(days=1)
+        as_of = m.yesterday
         subjects = [("team", u, tree.units[u].name) for u in tree.children.get(m.unit_id, [])]
         subjects += [
             ("rep", r.id, r.name) for r in sorted(reps_by_unit.get(m.unit_id, []), key=lambda r: r.name)
@@ -186,17 +213,150 @@ async def _escalation_changes(
     return changes
 
 
-async def _overdue(services: Services, rep_ids: list[UUID], now: datetime, today: date) -> dict[UUID, int]:
+async def _overdue(
+    services: Services, rep_ids: list[UUID], now: datetime, today: date
+) -> dict[UUID, list[dict[str, Any]]]:
+    """Today's tasks still planned past their due time, per rep (earlier days are "missed")."""
     if not rep_ids:
         return {}
-    # Past its due time, or left planned on an earlier day (tasks without a due time).
-    late = or_(Task.due_at < now, and_(Task.due_at.is_(None), Task.local_date < today))
     rows = await services.session.execute(
-        select(Task.rep_id, func.count(Task.id))
-        .where(Task.rep_id.in_(rep_ids), Task.status == "planned", late)
-        .group_by(Task.rep_id)
+        select(Task.id, Task.rep_id, Task.due_at, Task.local_date, _what())
+        .outerjoin(Customer, Customer.id == Task.customer_id)
+        .where(
+            Task.rep_id.in_(rep_ids), Task.status == "planned", Task.due_at < now, Task.local_date >= today
+        )
+        .order_by(Task.due_at, Task.id)
     )
-    return dict(rows.tuples().all())
+    found: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        found[row.rep_id].append(
+            {
+                "task_id": str(row.id),
+                "what": row.what,
+                "due_at": row.due_at.isoformat(),
+                "local_date": row.local_date.isoformat(),
+            }
+        )
+    return dict(found)
+
+
+def _what() -> Any:
+    return func.coalesce(Task.title, Customer.name, Task.kind).label("what")
+
+
+async def missed_tasks(
+    services: Services, rep_ids: list[UUID], days: set[date]
+) -> dict[tuple[UUID, date], list[dict[str, Any]]]:
+    """Each rep's unfinished tasks of the given days: missed, or still open whatever job ran first.
+
+    A task the day-closing sweep has not reached yet (still planned, or snoozed within the day)
+    counts as missed too, so the digest says the same before and after plan-day closes the day.
+    """
+    if not rep_ids or not days:
+        return {}
+    still_open = or_(
+        Task.status.in_(("missed", "planned")),
+        and_(Task.status == "snoozed", or_(Task.status_reason.is_(None), Task.status_reason != MOVED)),
+    )
+    rows = await services.session.execute(
+        select(Task.id, Task.rep_id, Task.local_date, Task.kind, _what())
+        .outerjoin(Customer, Customer.id == Task.customer_id)
+        .where(Task.rep_id.in_(rep_ids), Task.local_date.in_(days), still_open)
+        .order_by(Task.rank.is_(None), Task.rank, Task.id)
+    )
+    found: dict[tuple[UUID, date], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        found[(row.rep_id, row.local_date)].append(
+            {"task_id": str(row.id), "what": row.what, "kind": row.kind}
+        )
+    return dict(found)
+
+
+async def _open_escalations(
+    services: Services, units: set[UUID], reps: dict[UUID, RepInfo], tree: OrgTree
+) -> list[tuple[UUID, dict[str, Any]]]:
+    """Every escalation still open or acknowledged in the units, most severe first."""
+    severity = case({"red": 3, "orange": 2, "yellow": 1}, value=Escalation.severity, else_=0)
+    rows = await services.session.execute(
+        select(
+            Escalation.id,
+            Escalation.org_unit_id,
+            Escalation.subject_type,
+            Escalation.subject_id,
+            Escalation.severity,
+            Escalation.level,
+            Escalation.state,
+            Escalation.rule,
+        )
+        .where(Escalation.state != "resolved", Escalation.org_unit_id.in_(units))
+        .order_by(severity.desc(), Escalation.opened_at)
+    )
+    found = []
+    for row in rows:
+        found.append(
+            (
+                row.org_unit_id,
+                {
+                    "escalation_id": str(row.id),
+                    "subject_name": _subject_name(row.subject_type, row.subject_id, reps, tree),
+                    "severity": row.severity,
+                    "level": row.level,
+                    "state": row.state,
+                    "metric": row.rule.removeprefix("pace_"),
+                },
+            )
+        )
+    return found
+
+
+async def approvals_waiting(
+    services: Services, units: set[UUID], reps: dict[UUID, RepInfo]
+) -> list[tuple[UUID, dict[str, Any]]]:
+    """Plans submitted and adjustments pending for targets of the units and their reps."""
+    in_scope = or_(
+        and_(Target.scope == "org_unit", Target.scope_id.in_(units)),
+        and_(Target.scope == "user", Target.scope_id.in_(list(reps) or [None])),
+    )
+    plans = await services.session.execute(
+        select(Target.id, Target.scope, Target.scope_id, Target.period_start, Target.granularity).where(
+            Target.status == "submitted", in_scope
+        )
+    )
+    adjustments = await services.session.execute(
+        select(TargetAdjustment.id, Target.id.label("target_id"), Target.scope, Target.scope_id)
+        .join(Target, Target.id == TargetAdjustment.target_id)
+        .where(TargetAdjustment.status == "pending", in_scope)
+    )
+    found: list[tuple[UUID, dict[str, Any]]] = []
+
+    def unit_of(scope: str, scope_id: UUID) -> UUID:
+        return reps[scope_id].unit_id if scope == "user" and scope_id in reps else scope_id
+
+    for row in plans:
+        found.append(
+            (
+                unit_of(row.scope, row.scope_id),
+                {"kind": "plan", "target_id": str(row.id), "period": row.period_start.isoformat()},
+            )
+        )
+    for adjustment in adjustments:
+        found.append(
+            (
+                unit_of(adjustment.scope, adjustment.scope_id),
+                {
+                    "kind": "adjustment",
+                    "target_id": str(adjustment.target_id),
+                    "adjustment_id": str(adjustment.id),
+                },
+            )
+        )
+    return found
+
+
+def _subject_name(subject_type: str, subject_id: UUID, reps: dict[UUID, RepInfo], tree: OrgTree) -> str:
+    if subject_type == "user":
+        return reps[subject_id].name if subject_id in reps else "?"
+    return tree.units[subject_id].name if subject_id in tree.units else "?"
 
 
 async def _yesterdays_visits(

@@ -22,8 +22,10 @@ from server.core.org import OrgTree
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
 from server.db.models import Digest, User
+from server.domain.calendar import is_working_day
 from server.services.escalations.digest_content import DueManager, build_contents
 from server.services.notifications.outbox import NotificationsService
+from server.services.org.worktime import WorkCalendar
 
 DIGEST_TIME = time(7, 30)  # local time after which a manager's digest is due
 
@@ -71,10 +73,15 @@ class DigestsService(Service):
                 )
             )
         ).all()
+        tree = await OrgTree.load(self.session)
+        calendar = await WorkCalendar.load(self.session, tree, {m.org_unit_id for m in managers}, now)
         candidates = []
         for m in managers:
             local_now = now.astimezone(_zone(m.timezone))
-            if local_now.time() >= DIGEST_TIME:
+            # A digest on working days only: Monday's covers Friday, nothing comes on Sunday.
+            if local_now.time() >= DIGEST_TIME and is_working_day(
+                local_now.date(), calendar.holidays(m.org_unit_id)
+            ):
                 candidates.append((m, local_now.date()))
         if not candidates:
             return []
@@ -104,7 +111,13 @@ class DigestsService(Service):
         )
         return [
             DueManager(
-                m.id, m.name, m.org_unit_id, m.timezone, day, last.get(m.id) or now - timedelta(days=1)
+                m.id,
+                m.name,
+                m.org_unit_id,
+                m.timezone,
+                day,
+                last.get(m.id) or now - timedelta(days=1),
+                calendar.previous_working_day(day, m.org_unit_id),
             )
             for m, day in pending
         ]
@@ -153,11 +166,13 @@ def digest_message(content: dict[str, Any]) -> tuple[str, str]:
     """The push text: the morning's counts in one line."""
     escalations = len(content["escalations"])
     overdue = len(content["overdue"])
+    missed = sum(len(row["tasks"]) for row in content.get("missed", []))
     planned = sum(row["planned"] for row in content["visits"])
     done = sum(row["done"] for row in content["visits"])
     parts = [
         ngettext("%(num)d escalation change", "%(num)d escalation changes", escalations),
         ngettext("%(num)d rep with overdue tasks", "%(num)d reps with overdue tasks", overdue),
+        ngettext("%(num)d task missed", "%(num)d tasks missed", missed),
         _("%(done)d of %(planned)d visits done yesterday", done=done, planned=planned),
     ]
     return _("Your morning digest"), " · ".join(parts)

@@ -1,7 +1,8 @@
-"""Pace findings for the escalate sweep: which reps and teams are behind, and how badly.
+"""Pace findings for the escalate sweep: which reps and units are behind, and how badly.
 
-Pace comes from one ProgressService.for_queries call per sweep: scopes are grouped by their
-local date (a rep's "today" follows their time zone), for the revenue and visits metrics.
+Pace comes from one ProgressService.for_queries call per sweep: scopes are grouped by the last
+completed working day of their unit (in their time zone), for the revenue and visits metrics and
+for month and quarter targets; reps, teams, regions and the company each escalate to their owner.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from server.domain.escalation import (
     severity_for_status,
     team_level_for_severity,
 )
+from server.services.org.worktime import WorkCalendar
 from server.services.plans.progress import ProgressQuery, ProgressService, ScopeProgress
 
 METRICS = ("revenue", "visits")
@@ -56,41 +58,77 @@ def group_by_local_date(scopes: Iterable[tuple[UUID, str | None]], now: datetime
     return dict(groups)
 
 
+def group_by_pace_date(
+    scopes: Iterable[tuple[UUID, UUID | None, str | None]], now: datetime, calendar: WorkCalendar
+) -> dict[tuple[date, date], list[UUID]]:
+    """Scope ids by the last completed working day of their unit: one progress call per date.
+
+    During a working day, today is not yet over: judging it as elapsed would flag a rep exactly
+    on pace at Friday's close as behind at 00:30 on Monday (DESIGN §5, time that respects people).
+    """
+    groups: dict[tuple[date, date], list[UUID]] = defaultdict(list)
+    for scope_id, unit_id, timezone in scopes:
+        key = (calendar.pace_as_of(now, unit_id, timezone), local_date(now, timezone))
+        groups[key].append(scope_id)
+    return dict(groups)
+
+
+# Which unit kinds escalate on which periods: reps and teams month and quarter, regions and the
+# company month and quarter too, each to its own owner on the ladder.
+GRANULARITIES = ("month", "quarter")
+UNIT_KINDS = ("team", "region", "company")
+
+
 async def find_pace_problems(services: Services, tree: OrgTree, now: datetime) -> list[Finding]:
-    """Every rep (revenue, visits) and team whose current month pace warrants an escalation."""
+    """Every rep and unit whose month or quarter pace (revenue, visits) warrants an escalation."""
     reps = (
         await services.session.execute(
             select(User.id, User.timezone, User.org_unit_id).where(User.role == "rep", User.active.is_(True))
         )
     ).all()
     rep_units = {rep.id: rep.org_unit_id for rep in reps}
-    rep_dates = group_by_local_date(((rep.id, rep.timezone) for rep in reps), now)
-    teams = [(unit.id, unit.timezone) for unit in tree.units.values() if unit.kind == "team"]
-    team_dates = group_by_local_date(teams, now)
+    units = [unit for unit in tree.units.values() if unit.kind in UNIT_KINDS]
+    calendar = await WorkCalendar.load(
+        services.session, tree, [*rep_units.values(), *(u.id for u in units)], now
+    )
+    rep_dates = group_by_pace_date(((rep.id, rep.org_unit_id, rep.timezone) for rep in reps), now, calendar)
+    unit_dates = group_by_pace_date(((u.id, u.id, u.timezone) for u in units), now, calendar)
     # Every question of the sweep in one call: the tree, holidays and thresholds load once.
-    queries: list[tuple[str, ProgressQuery]] = []
+    queries: list[tuple[str, date, ProgressQuery]] = []
     for metric in METRICS:
-        queries += [(metric, ProgressQuery("user", ids, as_of, metric)) for as_of, ids in rep_dates.items()]
-        queries += [
-            (metric, ProgressQuery("org_unit", ids, as_of, metric)) for as_of, ids in team_dates.items()
-        ]
-    answers = await services.get(ProgressService).for_queries([q for _m, q in queries], tree=tree)
+        for granularity in GRANULARITIES:
+            queries += [
+                (metric, today, ProgressQuery("user", ids, as_of, metric, granularity))
+                for (as_of, today), ids in rep_dates.items()
+            ]
+            queries += [
+                (metric, today, ProgressQuery("org_unit", ids, as_of, metric, granularity))
+                for (as_of, today), ids in unit_dates.items()
+            ]
+    answers = await services.get(ProgressService).for_queries([q for _m, _t, q in queries], tree=tree)
     findings: list[Finding] = []
-    for (metric, query), answer in zip(queries, answers, strict=True):
+    for (metric, today, query), answer in zip(queries, answers, strict=True):
         for item in answer.values():
+            if item.period_end < today:
+                continue  # judged as of a day of a period that is over: nothing left to act on
             severity = _severity(item)
             if severity is None:
                 continue
             if query.scope == "user":
                 level = level_for_severity(severity)
-                findings.append(
-                    _finding(metric, item, rep_units.get(item.scope_id), severity, level, query.as_of)
-                )
+                findings.append(_finding(metric, item, rep_units.get(item.scope_id), severity, level, query))
                 continue
-            team_level = team_level_for_severity(severity)
-            if team_level is not None:
-                findings.append(_finding(metric, item, item.scope_id, severity, team_level, query.as_of))
+            unit_level = team_level_for_severity(severity)
+            if unit_level is not None:
+                findings.append(_finding(metric, item, item.scope_id, severity, unit_level, query))
     return findings
+
+
+def period_key(granularity: str, period_start: date) -> str:
+    """The period part of a dedup key: 2026-12 for a month, 2026-Q4 for a quarter."""
+    if granularity == "quarter":
+        return f"{period_start.year}-Q{(period_start.month - 1) // 3 + 1}"
+    return period_start.strftime("%Y-%m")
 
 
 def _severity(item: ScopeProgress) -> Severity | None:
@@ -99,10 +137,15 @@ def _severity(item: ScopeProgress) -> Severity | None:
 
 
 def _finding(
-    metric: str, item: ScopeProgress, unit_id: UUID | None, severity: Severity, level: Level, as_of: date
+    metric: str,
+    item: ScopeProgress,
+    unit_id: UUID | None,
+    severity: Severity,
+    level: Level,
+    query: ProgressQuery,
 ) -> Finding:
     rule = f"pace_{metric}"
-    period = item.period_start.strftime("%Y-%m")
+    period = period_key(query.granularity, item.period_start)
     return Finding(
         key=dedup_key(rule, item.scope, item.scope_id, period),
         rule=rule,
@@ -111,11 +154,13 @@ def _finding(
         org_unit_id=unit_id,
         severity=severity.value,
         level=level,
-        snapshot=pace_snapshot(item, metric, as_of),
+        snapshot=pace_snapshot(item, metric, query.as_of, query.granularity),
     )
 
 
-def pace_snapshot(item: ScopeProgress, metric: str, as_of: date) -> dict[str, Any]:
+def pace_snapshot(
+    item: ScopeProgress, metric: str, as_of: date, granularity: str = "month"
+) -> dict[str, Any]:
     """The figures behind an escalation, JSON-safe (decimals as strings, never floats)."""
     progress = item.progress
 
@@ -124,6 +169,7 @@ def pace_snapshot(item: ScopeProgress, metric: str, as_of: date) -> dict[str, An
 
     return {
         "metric": metric,
+        "granularity": granularity,
         "as_of": as_of.isoformat(),
         "period_start": item.period_start.isoformat(),
         "period_end": item.period_end.isoformat(),

@@ -21,8 +21,7 @@ from server.core.errors import ProblemError, field_error, not_found
 from server.core.i18n import gettext as _
 from server.core.services import Service
 from server.db.models import Checkin, Customer, Escalation, EscalationEvent, OrgUnit, Task, User
-from server.domain.escalation import Level
-from server.services.escalations.ladder import rung_of, scope_clause
+from server.services.escalations.ladder import may_resolve, notify_resolved, rung_of, scope_clause
 
 STATES = ("open", "acknowledged", "resolved")
 STATE_FILTERS = (*STATES, "active")  # active = open or acknowledged
@@ -116,20 +115,30 @@ class EscalationInbox(Service):
     async def resolve(
         self, principal: Principal, access: Scope, escalation_id: UUID, note: str
     ) -> EscalationView:
-        """Close by hand (a manager); the sweep re-raises it in this period only if it gets worse."""
+        """Close by hand; the sweep re-raises it in this period only if it gets worse.
+
+        Only the owner of its current level or someone above may (a team manager cannot close an
+        executive-level escalation); a note is required and the level above the resolver is told.
+        """
         cleaned = _clean(note)
         if not cleaned:
             raise field_error("note", _("Say why it is resolved."))
         view = await self.get(access, escalation_id, for_update=True)
         escalation = view.escalation
         self._require_state(escalation, "open", _("It is already resolved."), also="acknowledged")
-        if principal.is_rep or rung_of(principal, escalation) < Level.MANAGER:
-            raise ProblemError(403, _("Only a manager above the subject can resolve it."))
+        rung = rung_of(principal, escalation)
+        if not may_resolve(principal, escalation):
+            raise ProblemError(
+                403,
+                _("Only the person at its current level or above can resolve it."),
+                [{"field": "level", "message": f"escalation level {escalation.level}, yours {rung}"}],
+            )
         now = self.clock.now()
         escalation.state, escalation.resolved_at = "resolved", now
         escalation.resolved_by, escalation.resolved_note = principal.id, cleaned
         self._event(escalation, now, "resolved", principal.id, cleaned)
         await self.session.flush()
+        await notify_resolved(self.ctx, escalation, view.subject_name, principal, rung)
         view.events = await self._events(escalation_id)
         return view
 

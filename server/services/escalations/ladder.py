@@ -79,6 +79,66 @@ def rung_of(principal: Principal, escalation: Escalation) -> int:
     return Level.REP
 
 
+def may_resolve(principal: Principal, escalation: Escalation) -> bool:
+    """A manual resolve: a manager or executive standing at the current level or above it."""
+    if principal.is_rep:
+        return False
+    rung = rung_of(principal, escalation)
+    return rung >= Level.MANAGER and rung >= escalation.level
+
+
+async def notify_resolved(
+    services: Services, escalation: Escalation, subject_name: str, resolver: Principal, rung: int
+) -> bool:
+    """Tell the person on the rung above the resolver that it was closed by hand, and why."""
+    if rung >= Level.EXECUTIVE:
+        return False  # nobody stands above the executive
+    ladder = await Ladder.load(services.session)
+    recipient = ladder.recipient(
+        escalation.subject_type, escalation.subject_id, escalation.org_unit_id, rung + 1
+    )
+    if recipient is None or recipient == resolver.id:
+        return False
+    people = {
+        row.id: row
+        for row in await services.session.execute(
+            select(User.id, User.name, User.locale).where(User.id.in_([recipient, resolver.id]))
+        )
+    }
+    locale = people[recipient].locale if recipient in people else None
+    resolver_name = people[resolver.id].name if resolver.id in people else "?"
+    token = i18n.current_locale.set(i18n.normalize(locale or "") or "en")
+    try:
+        title = _(
+            "%(who)s resolved: %(name)s behind on %(metric)s",
+            who=resolver_name,
+            name=subject_name,
+            metric=metric_label(str((escalation.snapshot or {}).get("metric", "revenue"))),
+        )
+        body = _(
+            "Closed by hand at level %(level)d. Note: %(note)s",
+            level=escalation.level,
+            note=escalation.resolved_note or "",
+        )
+    finally:
+        i18n.current_locale.reset(token)
+    queued = await services.get(NotificationsService).notify_many(
+        [
+            Draft(
+                recipient,
+                "escalation",
+                title,
+                body,
+                f"escalation:{escalation.id}:resolved:{recipient}",
+                url=f"/escalations/{escalation.id}",
+                tag=f"escalation-{escalation.id}",
+                data={"escalation_id": str(escalation.id), "resolved_by": str(resolver.id)},
+            )
+        ]
+    )
+    return any(q.created for q in queued)
+
+
 def scope_clause(access: Scope) -> ColumnElement[bool]:
     """Escalations the caller may see: a rep those about themself; others their subtree's."""
     if access.principal.is_rep:

@@ -23,9 +23,11 @@ from server.core.org import OrgTree, company_settings
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
 from server.db.models import Escalation, EscalationEvent
-from server.domain.escalation import resolution_step, time_climb
+from server.domain.escalation import resolution_step
+from server.domain.worktime import business_climb
 from server.services.escalations.findings import SEVERITY_RANK, Finding, find_pace_problems
 from server.services.escalations.ladder import EscalationNotice, Ladder, notify_escalations
+from server.services.org.worktime import WorkCalendar
 
 PACE_RULES = ("pace_revenue", "pace_visits")
 DEFAULT_CLIMB_HOURS = 24  # when a company has no org_settings row
@@ -34,7 +36,7 @@ _INSERT_CHUNK = 500
 
 
 def climb_steps(hours: int) -> tuple[timedelta, ...]:
-    """Cumulative unacknowledged waits after which an escalation has climbed 1, 2, 3 levels."""
+    """Cumulative unacknowledged business-hour waits after which an escalation has climbed 1, 2, 3 levels."""
     return tuple(timedelta(hours=hours * n) for n in (1, 2, 3))
 
 
@@ -48,7 +50,11 @@ class EscalationsService(Service):
         climb_hours = await self._climb_hours(ladder.tree)
         counts: Counter[str] = Counter()
         notices: list[EscalationNotice] = []
-        for escalation in await self._open_escalations():
+        open_escalations = await self._open_escalations()
+        calendar = await WorkCalendar.load(
+            self.session, ladder.tree, {e.org_unit_id for e in open_escalations}, now
+        )
+        for escalation in open_escalations:
             finding = findings.pop(escalation.dedup_key, None)
             if finding is not None:
                 self._still_failing(escalation, finding, now, counts, notices)
@@ -57,7 +63,7 @@ class EscalationsService(Service):
             if escalation.state == "open" and escalation.clear_count == 0:
                 company = ladder.tree.company_of(escalation.org_unit_id)
                 hours = climb_hours.get(company, DEFAULT_CLIMB_HOURS)
-                self._climb(escalation, now, climb_steps(hours), counts, notices)
+                self._climb(escalation, now, climb_steps(hours), calendar, counts, notices)
         await self._open_new(list(findings.values()), now, counts, notices)
         await self.session.flush()
         counts["notified"] = await notify_escalations(self.ctx, ladder, notices)
@@ -126,18 +132,27 @@ class EscalationsService(Service):
         escalation: Escalation,
         now: datetime,
         steps: tuple[timedelta, ...],
+        calendar: WorkCalendar,
         counts: Counter[str],
         notices: list[EscalationNotice],
     ) -> None:
-        reference = escalation.level_changed_at
-        new_level = int(time_climb(escalation.level, reference, False, now, steps))
-        if new_level <= escalation.level:
+        # The wait counts business hours of the subject's unit: weekends and holidays are free.
+        unit = escalation.org_unit_id
+        new_level, due_at = business_climb(
+            escalation.level,
+            escalation.level_changed_at,
+            now,
+            steps,
+            calendar.tree.timezone(unit),
+            calendar.holidays(unit),
+        )
+        if due_at is None:
             return
         old_level = escalation.level
         # Date the change to when it fell due, so the next step is timed from there even when a
         # sweep was missed and this one catches up several levels at once.
         escalation.level = new_level
-        escalation.level_changed_at = reference + steps[new_level - old_level - 1]
+        escalation.level_changed_at = due_at
         self._event(escalation, now, "climbed", old_level)
         counts["climbed"] += 1
         notices.append(EscalationNotice.of(escalation, "climbed"))

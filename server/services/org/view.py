@@ -17,8 +17,9 @@ from server.core.access import Scope
 from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Customer, Target, TargetAdjustment, User
-from server.services.escalations.findings import group_by_local_date
+from server.services.escalations.findings import group_by_pace_date
 from server.services.escalations.inbox import EscalationFilter, EscalationInbox, EscalationView
+from server.services.org.worktime import WorkCalendar
 from server.services.plans.progress import ProgressService, ScopeProgress
 
 REALLOCATION_BELOW = Decimal("0.70")  # region attainment (actual / expected to date) that asks for help
@@ -79,27 +80,38 @@ class OrgViewService(Service):
             red_units=[r for r in rows.values() if r.status == "red"],
             pending_adjustments=await self._pending_adjustments(access, tree),
         )
-        for region, region_teams in nested:
+        overview.reallocations = await self.reallocations(tree, rows)
+        return overview
+
+    async def reallocations(self, tree: OrgTree, rows: dict[UUID, UnitRow]) -> list[Reallocation]:
+        """For each region below 70% of its expected-to-date: teams ahead and backup customers."""
+        regions = [r for r in rows.values() if r.kind == "region"]
+        teams = [r for r in rows.values() if r.kind == "team"]
+        found = []
+        for region in regions:
             if region.pace is not None and region.pace < REALLOCATION_BELOW:
-                overview.reallocations.append(
+                found.append(
                     Reallocation(
                         region=region,
-                        ahead_in_region=_ahead(region_teams),
+                        ahead_in_region=_ahead([t for t in teams if t.parent_id == region.id]),
                         ahead_elsewhere=_ahead([t for t in teams if t.parent_id != region.id]),
                         backup_customers=await self._backup_customers(tree.subtree(region.id)),
                     )
                 )
-        return overview
+        return found
 
     async def unit_rows(
         self, tree: OrgTree, access: Scope, kinds: tuple[str, ...], at: datetime | None = None
     ) -> dict[UUID, UnitRow]:
-        """Units of these kinds in scope, with month-to-date pace as of each unit's local date."""
+        """Units of these kinds in scope, with month-to-date pace as of each unit's last completed
+        working day (like the ladder: a Monday morning is not judged before the day has started)."""
         units = [u for u in tree.units.values() if u.kind in kinds and access.sees_unit(u.id)]
-        by_date = group_by_local_date(((u.id, u.timezone) for u in units), at or self.clock.now())
+        now = at or self.clock.now()
+        calendar = await WorkCalendar.load(self.session, tree, [u.id for u in units], now)
+        by_date = group_by_pace_date(((u.id, u.id, u.timezone) for u in units), now, calendar)
         progress = self.ctx.get(ProgressService)
         found: dict[str, dict[UUID, ScopeProgress]] = {"revenue": {}, "visits": {}}
-        for as_of, ids in by_date.items():
+        for (as_of, _today), ids in by_date.items():
             for metric in found:
                 found[metric].update(await progress.for_scopes("org_unit", ids, as_of, metric))
         return {
@@ -154,6 +166,8 @@ class OrgViewService(Service):
                 Customer.potential,
                 Customer.revenue_365,
                 untapped,
+                Customer.owner_rep_id,
+                Customer.org_unit_id,
                 User.name.label("owner_name"),
             )
             .outerjoin(User, User.id == Customer.owner_rep_id)

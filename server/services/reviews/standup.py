@@ -18,6 +18,8 @@ from server.core.access import Scope
 from server.core.org import OrgTree, UnitInfo
 from server.core.services import Service
 from server.db.models import Customer, Escalation, Promise, Task
+from server.domain.worktime import previous_working_day
+from server.services.plans.calendar import load_holidays
 from server.services.reviews.metrics import (
     Rep,
     completed_visits,
@@ -100,10 +102,12 @@ class StandupBoard:
     unit: UnitInfo
     day: date
     cards: list[StandupCard]
+    yesterday: date  # the previous working day of the unit: Monday's board shows Friday
 
     @property
-    def yesterday(self) -> date:
-        return self.day - timedelta(days=1)
+    def yesterday_skips_days(self) -> bool:
+        """True when the previous working day is not the calendar day before (a weekend, a holiday)."""
+        return (self.day - self.yesterday).days > 1
 
     @property
     def seconds_per_rep(self) -> int:
@@ -118,12 +122,16 @@ class StandupService(Service):
         unit = unit_in_scope(tree, access, unit_id)
         reps = await roster(self.ctx, tree, access, unit_id)
         cards = {rep.id: StandupCard(rep) for rep in reps}
+        holidays = await load_holidays(self.session, tree, [unit_id], day - timedelta(days=45), day)
+        yesterday = previous_working_day(day, holidays.get(unit_id, frozenset()))
         if cards:
-            await self._fill(cards, reps, day)
-        return StandupBoard(unit, day, list(cards.values()))
+            await self._fill(cards, reps, day, yesterday)
+        return StandupBoard(unit, day, list(cards.values()), yesterday)
 
-    async def _fill(self, cards: dict[UUID, StandupCard], reps: list[Rep], day: date) -> None:
-        ids, yesterday = list(cards), day - timedelta(days=1)
+    async def _fill(
+        self, cards: dict[UUID, StandupCard], reps: list[Rep], day: date, yesterday: date
+    ) -> None:
+        ids = list(cards)
         window = [(yesterday, yesterday)]
         (tallies,) = await visit_tallies(self.ctx, ids, window, day)
         (visits,) = await completed_visits(self.ctx, reps, window)

@@ -147,11 +147,15 @@ async def test_content_pace_escalations_overdue_and_yesterdays_visits(
     assert ("Rep 1", "visits", "opened") in {
         (c["subject_name"], c["metric"], c["event"]) for c in content["escalations"]
     }
-    assert content["overdue"] == [{"rep_id": str(demo.user("rep1")), "name": "Rep 1", "count": 1}]
+    # Yesterday's call, still planned: missed whether or not plan-day has closed the day yet.
+    assert content["overdue"] == []
+    [missed] = content["missed"]
+    assert (missed["name"], [t["kind"] for t in missed["tasks"]]) == ("Rep 1", ["call"])
+    assert content["yesterday"] == "2026-11-17"
     rep1_visits = next(v for v in content["visits"] if v["name"] == "Rep 1")
     assert (rep1_visits["planned"], rep1_visits["done"], rep1_visits["checkins"]) == (3, 2, 2)
     assert push.url == "/digests/2026-11-18" and push.title == "Your morning digest"
-    assert f"{len(team_opened)} escalation changes" in push.body and "1 rep with overdue tasks" in push.body
+    assert f"{len(team_opened)} escalation changes" in push.body and "1 task missed" in push.body
     assert "2 of 3 visits done yesterday" in push.body
     # The director sees the region: both Shanghai teams as rows.
     async with sessionmaker() as session:
@@ -179,7 +183,7 @@ async def test_digest_pages_and_api_are_the_managers_own(
     page = await client.get("/digests/2026-11-18")
     assert page.status_code == 200
     for text in (
-        "Rep 1 · 1 overdue task",
+        "Rep 1</a> · 1 missed",
         '<td class="num">3</td><td class="num">2</td><td class="num">2</td>',
     ):
         assert text in page.text, text

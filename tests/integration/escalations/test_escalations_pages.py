@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import Checkin, Customer, Escalation, Task
+from server.db.models import Checkin, Customer, Escalation, Notification, Task
 from tests.conftest import Demo, MutableClock, login_session
 from tests.integration.escalations.test_escalations_api import make_escalation
 
@@ -135,3 +135,37 @@ async def test_a_team_escalation_page_for_the_director(
     assert page.status_code == 200
     assert "Shanghai Team 1" in page.text and "Manager above the team" in page.text
     assert "Acknowledge</button>" in page.text and "Recent activity" not in page.text
+
+
+async def test_only_the_current_level_or_above_may_resolve_on_the_page(
+    client: AsyncTestClient[Any], demo: Demo, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A team manager sees an executive-level escalation but gets no resolve form, and a forged
+    post is refused; at level 2 the manager resolves it and the executive is told."""
+    unit = demo.units["Shanghai Team 1"]
+    red = await make_escalation(sessionmaker, "user", demo.user("rep1"), unit, "red", 3)
+    orange = await make_escalation(sessionmaker, "user", demo.user("rep5"), unit, "orange", 2)
+    csrf = await login_session(client, "manager1")
+    page = await client.get(f"/escalations/{red}")
+    assert page.status_code == 200 and f'action="/escalations/{red}/resolve"' not in page.text
+    forged = await client.post(f"/escalations/{red}/resolve", data={"_csrf_token": csrf, "note": "done"})
+    assert forged.status_code == 403
+    page = await client.get(f"/escalations/{orange}")
+    assert f'action="/escalations/{orange}/resolve"' in page.text
+    done = await client.post(
+        f"/escalations/{orange}/resolve",
+        data={"_csrf_token": csrf, "note": "coached"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    async with sessionmaker() as session:
+        assert await session.scalar(select(Escalation.state).where(Escalation.id == red)) == "open"
+        assert await session.scalar(select(Escalation.state).where(Escalation.id == orange)) == "resolved"
+        told = (
+            await session.execute(
+                select(Notification.user_id, Notification.body).where(
+                    Notification.url == f"/escalations/{orange}", Notification.kind == "escalation"
+                )
+            )
+        ).all()
+    assert [(u, "coached" in b) for u, b in told] == [(demo.user("exec"), True)]

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +22,7 @@ from tests.integration.escalations.test_ladder_scenario import (
     escalations_about,
     history,
     hold_pace,
+    judged_on,
     pushes_about,
     quiet_december,
     utc,
@@ -48,8 +48,8 @@ async def sweep(
 async def steer(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, rep: UUID, at: datetime, pace: str
 ) -> None:
-    """Hold a Shanghai rep's month-to-date pace as of their local date at `at`."""
-    await hold_pace(sessionmaker, settings, rep, at.astimezone(ZoneInfo(SHANGHAI)).date(), Decimal(pace))
+    """Hold a Shanghai rep's month-to-date pace as of the day the sweep judges at `at`."""
+    await hold_pace(sessionmaker, settings, rep, judged_on(at, SHANGHAI), Decimal(pace))
 
 
 async def test_a_team_behind_goes_to_the_manager_above_then_the_executive(
@@ -92,13 +92,15 @@ async def test_a_missed_sweep_catches_the_climb_up_at_once(
     await quiet_december(sessionmaker, demo, {"rep1"})
     await steer(sessionmaker, settings, rep1, utc(2, 20), "0.85")
     await sweep(sessionmaker, settings, utc(2, 20))
-    await steer(sessionmaker, settings, rep1, utc(4, 22), "0.85")
-    result = await sweep(sessionmaker, settings, utc(4, 22))  # 50 h later: no sweep in between
+    await steer(sessionmaker, settings, rep1, utc(6, 22), "0.85")
+    # Thursday 04:00 to Monday 06:00 in Shanghai, no sweep in between: 50 business hours (the
+    # weekend does not count), so both steps have passed.
+    result = await sweep(sessionmaker, settings, utc(6, 22))
     assert result["climbed"] == 1
     async with sessionmaker() as session:
         (escalation,) = await escalations_about(session, rep1)
         assert escalation.level == 3
-        assert escalation.level_changed_at == utc(4, 20)  # when the second step fell due
+        assert escalation.level_changed_at == utc(6, 20)  # when the second step fell due (Mon 04:00)
         assert await history(session, escalation.id) == [
             ("opened", None, 1, "yellow"),
             ("climbed", 1, 3, "yellow"),
@@ -163,7 +165,9 @@ async def test_behind_again_reopens_the_same_thread_but_a_manual_resolve_holds(
     async with sessionmaker() as session:
         (escalation,) = await escalations_about(session, rep1)
         assert (escalation.state, escalation.severity, escalation.level) == ("open", "orange", 2)
-        assert await pushes_about(session, escalation.id) == [rep1, rep1, manager1]
+        # The executive (the rung above the resolving manager) was told of the manual resolve.
+        told = await pushes_about(session, escalation.id)
+        assert sorted(map(str, told)) == sorted(map(str, [rep1, rep1, demo.user("exec"), manager1]))
 
 
 async def test_visits_pace_is_a_rule_of_its_own(

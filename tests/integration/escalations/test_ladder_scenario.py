@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,7 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.core.services import provide_services
-from server.db.models import Customer, Digest, Escalation, EscalationEvent, Notification, Order, Target, User
+from server.db.models import (
+    Customer,
+    Digest,
+    Escalation,
+    EscalationEvent,
+    Notification,
+    Order,
+    OrgSettings,
+    Target,
+    User,
+)
+from server.domain.worktime import pace_as_of
 from server.jobs.registry import run_job
 from server.services.plans.progress import ProgressService
 from tests.conftest import Demo, MutableClock, bearer
@@ -52,6 +63,16 @@ async def add_order(session: AsyncSession, rep_id: UUID, amount: Decimal, on: da
     )
 
 
+# These December plays keep the company's working day closing at midnight, so pace is judged
+# on the local date of a working day (the day-end rule has its own test in test_fortnight.py).
+DAY_END = time(0)
+
+
+def judged_on(at: datetime, timezone: str) -> date:
+    """The day the sweep judges pace on at `at`: the last completed working day (no holidays)."""
+    return pace_as_of(at.astimezone(ZoneInfo(timezone)), end=DAY_END)
+
+
 async def hold_pace(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -73,6 +94,7 @@ async def quiet_december(
 ) -> None:
     """Only revenue rules, and every rep not steered carries their team's whole December."""
     async with sessionmaker() as session:
+        await session.execute(update(OrgSettings).values(work_end=DAY_END.strftime("%H:%M")))
         await session.execute(update(Target).where(Target.metric == "visits").values(status="draft"))
         team_targets = dict(
             (
@@ -129,7 +151,7 @@ class Play:
                 continue
             if job == "escalate":
                 for rep_id in self.schedules:
-                    local = at.astimezone(ZoneInfo(self.reps[rep_id])).date()
+                    local = judged_on(at, self.reps[rep_id])
                     await hold_pace(self.sessionmaker, self.settings, rep_id, local, self.pace_at(rep_id, at))
             if at in self.twins:
                 twin = f"{at:%Y-%m-%dT%H:%M}-twin"
@@ -342,11 +364,16 @@ async def assert_one_digest_per_manager_per_morning(
         days = sorted(by_manager[demo.user(local)])
         # The play starts at 16:00 in Shanghai, so the first sweep catches Dec 1 up; after that
         # 07:30 in Shanghai is 23:30Z the evening before, and the 23:15Z sweep was too early.
-        expected = [(DEC_1, utc(1, 15, 15))] + [(date(2026, 12, d), utc(d - 1, 23, 30)) for d in range(2, 32)]
+        # Digests come on working days only (no holidays in the demo's December).
+        expected = [(DEC_1, utc(1, 15, 15))] + [
+            (date(2026, 12, d), utc(d - 1, 23, 30)) for d in range(2, 32) if date(2026, 12, d).weekday() < 5
+        ]
         assert days == expected
     for local in LA_MANAGERS:
         days = sorted(by_manager[demo.user(local)])
-        assert days == [(date(2026, 12, d), utc(d, 15, 30)) for d in range(1, 31)]
+        assert days == [
+            (date(2026, 12, d), utc(d, 15, 30)) for d in range(1, 31) if date(2026, 12, d).weekday() < 5
+        ]
     # One push per digest, linking to its page: not one per event.
     assert sorted((u, url) for u, url in pushes) == sorted(
         (m, f"/digests/{d.isoformat()}") for m, d, _c in digests

@@ -62,7 +62,8 @@ async def test_first_reminder_then_second_with_manager_copied_once_each(
     [reminder] = await notes(sessionmaker)
     assert reminder.user_id == demo.user("rep1") and reminder.kind == "overdue_task"
     assert reminder.title == "Overdue: Visit Acme" and "09:00" in reminder.body  # local due time
-    assert reminder.dedup_key == f"overdue_task:{task_id}:1"
+    assert reminder.dedup_key == f"overdue:{demo.user('rep1')}:2026-11-18:0"  # per rep per window
+    assert reminder.url == f"/#task-{task_id}"
     assert (await task(sessionmaker, task_id)).reminders_sent == 1
 
     await remind(sessionmaker, settings, now + timedelta(minutes=5))
@@ -72,11 +73,14 @@ async def test_first_reminder_then_second_with_manager_copied_once_each(
     second = await remind(sessionmaker, settings, now + timedelta(hours=4))
     assert second["second_reminders"] == 1 and second["managers_copied"] == 1
     rows = await notes(sessionmaker)
+    rep_key = f"overdue:{demo.user('rep1')}:2026-11-18:1"
     assert [(n.user_id, n.dedup_key) for n in rows[1:]] == [
-        (demo.user("rep1"), f"overdue_task:{task_id}:2"),
-        (demo.user("manager1"), f"overdue_task:{task_id}:2:manager"),
+        (demo.user("rep1"), rep_key),
+        (demo.user("manager1"), f"{rep_key}:manager"),
     ]
-    assert rows[2].url == "/team" and "has not updated" in rows[2].body
+    # The manager's copy opens the rep's day, where the manager can act on the task.
+    assert rows[2].url == f"/team/reps/{demo.user('rep1')}/day?date=2026-11-18"
+    assert "has not updated" in rows[2].body and "Visit Acme" in rows[2].body
     assert (await task(sessionmaker, task_id)).reminders_sent == 2
 
     for hours in (5, 9, 30):
@@ -90,17 +94,17 @@ async def test_one_run_reminds_every_rep_and_skips_tasks_touched_or_done(
     now = DEFAULT_NOW
     due = now - timedelta(hours=1)
     await add_task(sessionmaker, demo.user("rep1"), due)
-    await add_task(sessionmaker, demo.user("rep2"), due)  # Los Angeles, 18:00 local: not quiet yet
+    await add_task(sessionmaker, demo.user("rep2"), due)  # Los Angeles, 18:00 local: after work
     await add_task(sessionmaker, demo.user("rep3"), due, status_changed_at=due + timedelta(minutes=5))
     await add_task(sessionmaker, demo.user("rep4"), due, status="done")
     await add_task(sessionmaker, demo.user("rep5"), now + timedelta(hours=1))  # not due yet
-    await add_task(sessionmaker, demo.user("rep6"), due, status_changed_at=due - timedelta(hours=2))
+    await add_task(sessionmaker, demo.user("rep7"), due, status_changed_at=due - timedelta(hours=2))
 
     result = await remind(sessionmaker, settings, now)
 
     reminded = {n.user_id for n in await notes(sessionmaker)}
-    assert reminded == {demo.user("rep1"), demo.user("rep2"), demo.user("rep6")}
-    assert result["first_reminders"] == 3
+    assert reminded == {demo.user("rep1"), demo.user("rep7")}
+    assert result["first_reminders"] == 2 and result["outside_working_hours"] == 1
 
 
 async def test_second_window_comes_from_org_settings(
@@ -116,40 +120,60 @@ async def test_second_window_comes_from_org_settings(
     assert second["second_reminders"] == 1
 
 
-async def test_a_reminder_held_overnight_starts_the_second_window_at_0700(
+async def test_a_task_overdue_in_the_evening_waits_for_the_next_working_morning(
     sessionmaker: Maker, settings: Settings, demo: Demo
 ) -> None:
     ten_pm = datetime(2026, 11, 18, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
-    seven_am = datetime(2026, 11, 18, 23, 0, tzinfo=UTC)
+    nine_am = datetime(2026, 11, 19, 1, 0, tzinfo=UTC)
     task_id = await add_task(sessionmaker, demo.user("rep1"), ten_pm - timedelta(minutes=30))
-    await remind(sessionmaker, settings, ten_pm)
-    assert (await task(sessionmaker, task_id)).last_reminded_at == seven_am
-    await remind(sessionmaker, settings, ten_pm + timedelta(hours=4))
-    await remind(sessionmaker, settings, seven_am + timedelta(hours=4) - timedelta(minutes=1))
-    assert len(await notes(sessionmaker)) == 1, "the manager is not woken up with the rep at 07:00"
-    await remind(sessionmaker, settings, seven_am + timedelta(hours=4))
-    assert len(await notes(sessionmaker)) == 3
+    for at in (ten_pm, ten_pm + timedelta(hours=4), nine_am - timedelta(minutes=1)):
+        result = await remind(sessionmaker, settings, at)
+        assert result["queued"] == 0 and result["outside_working_hours"] == 1
+    assert await notes(sessionmaker) == []
+    assert (await remind(sessionmaker, settings, nine_am))["first_reminders"] == 1
+    assert (await task(sessionmaker, task_id)).last_reminded_at == nine_am
+    await remind(sessionmaker, settings, nine_am + timedelta(hours=4) - timedelta(minutes=1))
+    assert len(await notes(sessionmaker)) == 1
+    await remind(sessionmaker, settings, nine_am + timedelta(hours=4))
+    assert len(await notes(sessionmaker)) == 3  # the rep again and the manager's copy
 
 
-async def test_reminder_created_at_2200_local_is_pushed_after_0700_local(
+async def test_a_morning_reminder_is_pushed_at_once(
     sessionmaker: Maker, settings: Settings, demo: Demo
 ) -> None:
-    ten_pm = datetime(2026, 11, 18, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
-    seven_am = datetime(2026, 11, 18, 23, 0, tzinfo=UTC)
+    nine_am = datetime(2026, 11, 19, 1, 0, tzinfo=UTC)
     async with FakePushService() as fake:
         sub = fake.subscription(201)
-        await add_subscription(sessionmaker, demo.user("rep1"), sub, ten_pm)
-        await add_task(sessionmaker, demo.user("rep1"), ten_pm - timedelta(minutes=30))
-        await remind(sessionmaker, settings, ten_pm)
-
-        for at in (ten_pm, ten_pm + timedelta(hours=3), seven_am - timedelta(seconds=5)):
-            await run_job("dispatch-notifications", sessionmaker, settings, at)
-        assert fake.to(sub) == [], "nothing pushed during quiet hours"
-
-        result = await run_job("dispatch-notifications", sessionmaker, settings, seven_am)
+        await add_subscription(sessionmaker, demo.user("rep1"), sub, nine_am)
+        await add_task(sessionmaker, demo.user("rep1"), nine_am - timedelta(minutes=30))
+        await remind(sessionmaker, settings, nine_am)
+        result = await run_job("dispatch-notifications", sessionmaker, settings, nine_am)
         assert result is not None and result["sent"] == 1
         [pushed] = fake.to(sub)
         assert fake.decrypt(pushed)["title"] == "Overdue: Visit Acme"
-        assert pushed.headers["ttl"] == str(4 * 3600)
     [reminder] = await notes(sessionmaker)
-    assert reminder.status == "sent" and reminder.sent_at == seven_am
+    assert reminder.status == "sent" and reminder.sent_at == nine_am
+
+
+async def test_several_overdue_tasks_make_one_grouped_reminder_and_one_manager_copy(
+    sessionmaker: Maker, settings: Settings, demo: Demo
+) -> None:
+    now = DEFAULT_NOW  # Wednesday 10:00 in Shanghai
+    rep1, manager1 = demo.user("rep1"), demo.user("manager1")
+    for n in range(23):
+        await add_task(sessionmaker, rep1, now - timedelta(minutes=30 + n), title=f"Visit {n:02d}")
+    first = await remind(sessionmaker, settings, now)
+    assert (first["first_reminders"], first["reps_reminded"], first["queued"]) == (23, 1, 1)
+    [grouped] = await notes(sessionmaker)
+    assert grouped.title == "23 tasks overdue" and "and 18 more" in grouped.body
+    # A task falling due later in the same window waits for the next window's reminder.
+    late = await add_task(sessionmaker, rep1, now + timedelta(minutes=30), title="Visit late")
+    assert (await remind(sessionmaker, settings, now + timedelta(hours=1)))["queued"] == 0
+    assert (await task(sessionmaker, late)).reminders_sent == 0
+    second = await remind(sessionmaker, settings, now + timedelta(hours=4))  # 14:00, the next window
+    assert (second["second_reminders"], second["first_reminders"], second["managers_copied"]) == (23, 1, 1)
+    rows = await notes(sessionmaker)
+    assert [n.user_id for n in rows] == [rep1, rep1, manager1]
+    assert rows[2].title == "Rep One: 23 tasks still overdue" or rows[2].title.endswith(
+        "23 tasks still overdue"
+    )

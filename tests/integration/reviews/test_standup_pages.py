@@ -21,7 +21,7 @@ async def scenario(engine: AsyncEngine) -> Scenario:
 
 def figures(html: str, name: str) -> list[str]:
     """The data-figure values of one rep's card, in order."""
-    card = html.split(f">{name}</h2>", 1)[1].split("</article>", 1)[0]
+    card = html.split(f">{name}</a></h2>", 1)[1].split("</article>", 1)[0]
     return [re.sub(r"\s+", " ", value).strip() for value in re.findall(r'data-figure="[^"]+">([^<]+)<', card)]
 
 
@@ -39,7 +39,7 @@ async def test_board_shows_the_api_figures(client: AsyncTestClient[Any], scenari
             str(y["visits_completed"]),
             f"{y['orders']} · {amount}",
         ]
-    ann = html.split(">Ann</h2>", 1)[1].split("</article>", 1)[0]
+    ann = html.split(">Ann</a></h2>", 1)[1].split("</article>", 1)[0]
     assert "Missed visit: A2" in ann and "Missed visit: B1" in ann and "Quote for B1" in ann
     assert "Call about the invoice" in ann and 'class="chip chip-red">47% of pace<' in ann
     assert 'href="/standup/present?org_unit_id=' in html and "format=csv" in html
@@ -61,7 +61,7 @@ async def test_pages_by_role(client: AsyncTestClient[Any], scenario: Scenario) -
     rep_page = (await client.get("/standup", headers=await token(client, "ann"))).text
     assert ">Ann</h2>" in rep_page and ">Bob</h2>" not in rep_page
     exec_page = (await client.get("/standup", headers=await token(client, "exec"))).text
-    assert all(f">{name}</h2>" in exec_page for name in ("Ann", "Bob", "Cyd"))
+    assert all(f">{name}</a></h2>" in exec_page for name in ("Ann", "Bob", "Cyd"))
     assert exec_page.count('<option value="') == 4  # company, region and two teams to pick from
     hidden = await client.get(
         "/standup", params={"org_unit_id": str(scenario.team1)}, headers=await token(client, "manager2")

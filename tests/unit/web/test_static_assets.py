@@ -275,7 +275,6 @@ def _context(template_user, locale: str, path: str = "/") -> dict:
     ("template", "role"),
     [
         ("home/rep.html", "rep"),
-        ("home/manager.html", "manager"),
         ("home/executive.html", "executive"),
         ("home/admin.html", "admin"),
         ("auth/login.html", None),
