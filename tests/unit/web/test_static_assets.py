@@ -314,3 +314,12 @@ def test_fragment_sends_flashes_out_of_band_and_keeps_the_title() -> None:
     assert html.lstrip().startswith("<title>Today · FieldSales</title>")
     assert 'id="flashes"' in html and 'hx-swap-oob="innerHTML"' in html
     assert "<nav" not in html and "<header" not in html
+
+
+@pytest.mark.parametrize("catalog", [ZH_PO, LOCALES / "messages.pot"], ids=["zh_Hans.po", "messages.pot"])
+def test_catalogues_define_each_message_once(catalog: Path) -> None:
+    # Branches append to the catalogues and merge by union; a message defined twice makes
+    # msgfmt fail and leaves which translation wins to chance.
+    keys = re.findall(r'^(?:msgctxt (".*")\n)?msgid (".*"(?:\n".*")*)', catalog.read_text(), re.M)
+    duplicates = sorted({key for key in keys if key[1] != '""' and keys.count(key) > 1})
+    assert duplicates == []
