@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from server.db.models import Checkin, Notification, Task
+from server.db.models import Checkin, Customer, Notification, Task
 from server.jobs.registry import run_job
 from tests.conftest import Demo, MutableClock, login_session
 from tests.integration.checkins.test_checkins_support import (
@@ -150,5 +150,15 @@ async def test_no_reminder_for_a_stop_the_rep_is_checked_in_at(
     result = await run_job("remind-overdue", sessionmaker, settings, now, force_slot=now.isoformat())
     assert result is not None and result["first_reminders"] == 1
     async with sessionmaker() as session:
-        keys = [n.dedup_key for n in (await session.scalars(select(Notification))).all()]
-    assert keys == [f"overdue_task:{ids[elsewhere.id]}:1"]  # none for the customer being visited
+        names = {c.id: c.name for c in (await session.scalars(select(Customer))).all() if c.id in ids}
+        notes = (await session.scalars(select(Notification))).all()
+        sent = {
+            t.id: t.reminders_sent
+            for t in (await session.scalars(select(Task))).all()
+            if t.id in ids.values()
+        }
+    # One grouped reminder for the rep, naming only the customer not being visited.
+    assert [n.user_id for n in notes] == [demo.user("rep1")]
+    assert names[elsewhere.id] in notes[0].title + notes[0].body
+    assert names[here.id] not in notes[0].title + notes[0].body
+    assert sent == {ids[here.id]: 0, ids[elsewhere.id]: 1}
