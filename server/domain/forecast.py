@@ -148,6 +148,8 @@ def period_bounds(period: str) -> tuple[date, date, str]:
     """'2026-11' -> (Nov 1, Nov 30, 'month'); '2026-Q4' -> (Oct 1, Dec 31, 'quarter')."""
     try:
         year_text, rest = period.split("-", 1)
+        if len(year_text) != 4:
+            raise ValueError
         year = int(year_text)
         if rest.upper().startswith("Q"):
             quarter = int(rest[1:])

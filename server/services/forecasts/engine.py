@@ -64,7 +64,7 @@ def _models(season: int) -> list[Any]:
 
 
 def _frame(series: Mapping[str, Sequence[float]]) -> Any:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     rows = []
     for key, values in series.items():

@@ -19,7 +19,7 @@ from server.domain.forecast import add_months, month_key
 
 def month_expr(session: AsyncSession) -> ColumnElement[Any]:
     """'YYYY-MM' of orders.ordered_on on either engine."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return func.to_char(Order.ordered_on, "YYYY-MM")
     return func.strftime("%Y-%m", Order.ordered_on)
 
@@ -46,15 +46,10 @@ class History:
 async def load_history(session: AsyncSession, tree: OrgTree, company_id: UUID, as_of: date) -> History:
     """One GROUP BY (rep, month) over the company's orders before `as_of`."""
     units = tree.subtree(company_id)
-    reps = dict(
-        (
-            await session.execute(
-                select(User.id, User.org_unit_id).where(User.org_unit_id.in_(units), User.role == "rep")
-            )
-        )
-        .tuples()
-        .all()
+    rows_reps = await session.execute(
+        select(User.id, User.org_unit_id).where(User.org_unit_id.in_(units), User.role == "rep")
     )
+    reps = {rep: unit for rep, unit in rows_reps.tuples() if unit is not None}
     month = month_expr(session)
     rows = await session.execute(
         select(Order.rep_id, month.label("month"), func.sum(Order.amount))

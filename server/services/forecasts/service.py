@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from uuid import UUID
+from typing import Any, cast
+from uuid import UUID, uuid4
 
 from sqlalchemy import select
+from sqlalchemy.engine import CursorResult
 
 from server.core.org import OrgTree
 from server.core.services import Service
+from server.core.upsert import insert_or_skip
 from server.db.models import Forecast, ForecastAccuracy, ForecastRun
 from server.domain.calendar import month_end, working_days
 from server.domain.forecast import (
@@ -66,16 +69,9 @@ class ForecastService(Service):
         series = {node.key: self._series(history, node) for node in nodes}
         methods: dict[str, str] = {}
         bands: dict[str, list[Band]] = {}
-        run = ForecastRun(
-            company_id=company_id,
-            kind="refit",
-            as_of=as_of,
-            engine=engine.engine_version(),
-            methods={},
-            created_at=self.clock.now(),
-        )
-        self.session.add(run)
-        await self.session.flush()
+        run = await self._claim(company_id, "refit", as_of, engine.engine_version(), {}, None)
+        if run is None:
+            return None
         for level in sorted({n.level for n in nodes}):
             level_series = {n.key: series[n.key] for n in nodes if n.level == level}
             result = engine.backtest(level_series, horizon=BACKTEST_HORIZON, windows=WINDOWS)
@@ -129,17 +125,9 @@ class ForecastService(Service):
                 row.model_point, row.model_low, row.model_high
             )
         nodes = [n for n in nodes if n.key in month_bands]
-        run = ForecastRun(
-            company_id=company_id,
-            kind="update",
-            as_of=as_of,
-            engine=refit.engine,
-            methods=refit.methods,
-            refit_id=refit.id,
-            created_at=self.clock.now(),
-        )
-        self.session.add(run)
-        await self.session.flush()
+        run = await self._claim(company_id, "update", as_of, refit.engine, dict(refit.methods), refit.id)
+        if run is None:
+            return None
         await self._store(run, tree, history, nodes, month_bands, dict(refit.methods))
         return run
 
@@ -159,6 +147,34 @@ class ForecastService(Service):
             .limit(1)
         )
         return found is not None
+
+    async def _claim(
+        self,
+        company_id: UUID,
+        kind: str,
+        as_of: date,
+        engine: str,
+        methods: dict[str, str],
+        refit_id: UUID | None,
+    ) -> ForecastRun | None:
+        """INSERT ... ON CONFLICT DO NOTHING on (company, kind, as_of): a second process doing the
+        same day at the same time waits for the first and then skips instead of failing."""
+        run_id = uuid4()
+        values = {
+            "id": run_id,
+            "company_id": company_id,
+            "kind": kind,
+            "as_of": as_of,
+            "engine": engine,
+            "methods": methods,
+            "refit_id": refit_id,
+            "created_at": self.clock.now(),
+        }
+        stmt = insert_or_skip(self.session, ForecastRun, ["company_id", "kind", "as_of"]).values(**values)
+        result = cast(CursorResult[Any], await self.session.execute(stmt))
+        if not result.rowcount:
+            return None
+        return await self.session.get(ForecastRun, run_id)
 
     async def _run(self, company_id: UUID, kind: str, as_of: date) -> ForecastRun | None:
         return await self.session.scalar(
