@@ -152,3 +152,32 @@ def test_month_and_quarter_keys() -> None:
     assert quarter_key(date(2026, 11, 18)) == "2026-Q4"
     assert within_band_share([0.01, -0.02, 0.05, 0.1, -0.3]) == 0.1
     assert within_band_share([]) is None
+
+
+def test_track_record_line_quotes_the_measured_band() -> None:
+    from server.services.forecasts.cards import track_record_line
+
+    line = track_record_line({"within": 0.0812, "months": 6, "n": 24}, "month")
+    assert line is not None and "±8%" in line and "6 months" in line
+    assert track_record_line({"within": None, "months": 6}, "month") is None
+    assert track_record_line(None, "quarter") is None
+
+
+def test_band_chart_is_accessible_svg() -> None:
+    from server.domain.forecast_chart import band_chart
+
+    svg = band_chart(
+        "f1",
+        "Forecast <this> month",
+        "desc",
+        actual=Decimal(50),
+        point=Decimal(100),
+        low=Decimal(80),
+        high=Decimal(120),
+        plan=Decimal(130),
+    )
+    assert 'role="img"' in svg and "Forecast &lt;this&gt; month" in svg
+    assert svg.count("chart-band") == 1 and svg.count("chart-marker") == 1
+    assert "chart-marker" not in band_chart(
+        "f2", "t", "d", actual=Decimal(0), point=Decimal(0), low=Decimal(0), high=Decimal(0), plan=None
+    )

@@ -98,7 +98,14 @@ class ForecastQueries(Service):
                 ForecastAccuracy.horizon == horizon,
             )
         )
-        return accuracy_out(row) if row is not None else None
+        if row is None:
+            return None
+        series = await self.session.scalar(
+            select(func.count(func.distinct(Forecast.scope_id))).where(
+                Forecast.run_id == refit_id, Forecast.level == level
+            )
+        )
+        return {**accuracy_out(row), "months": row.n // series if series else 0}
 
     async def accuracy(self, company_id: UUID) -> tuple[ForecastRun | None, list[ForecastAccuracy]]:
         """The latest refit's backtest per level and horizon."""

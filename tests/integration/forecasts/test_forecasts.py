@@ -10,17 +10,17 @@ from typing import Any
 from uuid import UUID
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
 from server.core.org import OrgTree
 from server.core.services import provide_services
-from server.db.models import Forecast, ForecastRun, Order, User
+from server.db.models import Forecast, ForecastRun, Order, Target, User
 from server.jobs.registry import run_job
 from server.services.forecasts.service import ForecastService
-from tests.conftest import DEFAULT_NOW, Demo
+from tests.conftest import DEFAULT_NOW, Demo, login_session
 
 AS_OF = date(2026, 11, 18)  # Shanghai date at DEFAULT_NOW
 
@@ -174,3 +174,47 @@ async def test_proposal_sums_exactly_to_the_requested_total(
     ):
         rejected = await client.post("/api/v1/targets/proposal", json=bad, headers=await auth("exec"))
         assert rejected.status_code == 400 and field in rejected.text, rejected.text
+
+
+async def test_pages_show_forecast_band_track_record_and_projected_miss(
+    client: AsyncTestClient[Any],
+    demo: Demo,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    session: AsyncSession,
+) -> None:
+    run_id = await refit(sessionmaker, settings, demo)
+    rep1 = demo.user("rep1")
+    row = await session.scalar(
+        select(Forecast).where(
+            Forecast.run_id == run_id, Forecast.scope_id == rep1, Forecast.period == "2026-11"
+        )
+    )
+    assert row is not None
+    await session.execute(
+        update(Target)
+        .where(
+            Target.scope == "user",
+            Target.scope_id == rep1,
+            Target.granularity == "month",
+            Target.period_start == date(2026, 11, 1),
+            Target.metric == "revenue",
+            Target.status == "approved",
+        )
+        .values(amount=row.high + 1000)
+    )
+    await session.commit()
+    await login_session(client, "rep1")
+    page = await client.get("/progress")
+    assert page.status_code == 200
+    assert "Forecast this month" in page.text and "chart-band" in page.text and 'role="img"' in page.text
+    assert "Projected to miss" in page.text
+    await login_session(client, "exec")
+    org = await client.get("/org/")
+    assert (
+        org.status_code == 200
+        and "Forecast this quarter" in org.text
+        and "Projected to miss" not in org.text.split("Forecast this month")[0]
+    )
+    chinese = await client.get("/org/", headers={"Accept-Language": "zh-CN"})
+    assert "本月预测" in chinese.text
