@@ -87,3 +87,22 @@ def test_backtest_scores_every_method_at_every_horizon(horizon: int) -> None:
     assert all(
         [s.horizon for s in scores] == list(range(1, horizon + 1)) for scores in result.scores.values()
     )
+
+
+def test_hierarchicalforecast_mintrace_matches_the_ols_projection() -> None:
+    from server.domain.forecast import reconcile_ols
+
+    parents = {"team": ["a", "b"], "company": ["a", "b", "c"]}
+    base = {
+        "a": [10.0, 11.0],
+        "b": [20.0, 19.0],
+        "c": [5.0, 6.0],
+        "team": [36.0, 30.0],
+        "company": [50.0, 40.0],
+    }
+    coherent, how = engine.reconcile(["a", "b", "c"], parents, base)
+    assert how.startswith("hierarchicalforecast")
+    for h in range(2):
+        oracle = reconcile_ols(["a", "b", "c"], parents, {k: v[h] for k, v in base.items()})
+        assert {k: v[h] for k, v in coherent.items()} == pytest.approx(oracle)
+        assert coherent["company"][h] == pytest.approx(coherent["a"][h] + coherent["b"][h] + coherent["c"][h])

@@ -9,12 +9,13 @@ models' own 80% intervals.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
-from server.domain.forecast import Band, bias, mase, rolling_origins, wape, within_band_share
+from server.domain.forecast import Band, bias, mase, reconcile_ols, rolling_origins, wape, within_band_share
 
 METHODS = ("SeasonalNaive", "AutoETS", "AutoTheta", "CrostonOptimized")
 LEVEL = 80
@@ -155,3 +156,33 @@ def predict(
         high = float(getattr(row, f"{method}_hi_{LEVEL}", point))
         out[row.unique_id].append(Band(point, min(low, point), max(high, point)))
     return out
+
+
+def reconcile(
+    leaves: Sequence[str], parents: Mapping[str, Sequence[str]], base: Mapping[str, Sequence[float]]
+) -> tuple[dict[str, list[float]], str]:
+    """Coherent forecasts for every node and horizon: Nixtla hierarchicalforecast's MinTrace
+    (OLS weights) when installed, else the same projection in numpy (server.domain.forecast)."""
+    # hierarchicalforecast expects the aggregates first and the bottom level last
+    nodes = [p for p in parents if p not in set(leaves)] + list(leaves)
+    horizons = len(next(iter(base.values()), []))
+    try:
+        import numpy as np
+        from hierarchicalforecast.methods import MinTrace  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - the fallback is tested through reconcile_ols
+        out: dict[str, list[float]] = {n: [] for n in nodes}
+        for h in range(horizons):
+            coherent = reconcile_ols(leaves, parents, {n: base[n][h] for n in nodes})
+            for n in nodes:
+                out[n].append(coherent[n])
+        return out, "OLS projection (numpy)"
+    index = {leaf: i for i, leaf in enumerate(leaves)}
+    s = np.zeros((len(nodes), len(leaves)))
+    for row, node in enumerate(nodes):
+        for leaf in [node] if node in index else parents[node]:
+            s[row, index[leaf]] = 1.0
+    y_hat = np.array([[float(v) for v in base[n]] for n in nodes])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mean = MinTrace(method="ols").fit_predict(S=s, y_hat=y_hat)["mean"]
+    return {n: [float(v) for v in mean[i]] for i, n in enumerate(nodes)}, "hierarchicalforecast MinTrace(ols)"

@@ -31,7 +31,6 @@ from server.domain.forecast import (
     month_key,
     period_bounds,
     quarter_key,
-    reconcile_ols,
 )
 from server.services.forecasts.history import History, load_history
 from server.services.plans.calendar import load_holidays
@@ -91,8 +90,8 @@ class ForecastService(Service):
                         n=score.n,
                     )
                 )
-        run.methods = methods
-        bands = self._reconcile(history, nodes, bands)
+        bands, how = self._reconcile(history, nodes, bands)
+        run.methods = {**methods, "reconciliation": how}
         first = month_key(as_of)
         month_bands = {n.key: {add_months(first, h): bands[n.key][h] for h in range(HORIZON)} for n in nodes}
         await self._store(run, tree, history, nodes, month_bands, methods)
@@ -193,17 +192,21 @@ class ForecastService(Service):
     @staticmethod
     def _reconcile(
         history: History, nodes: Sequence[Node], bands: dict[str, list[Band]]
-    ) -> dict[str, list[Band]]:
-        """OLS MinTrace per horizon; each band moves with its point (its width stays)."""
+    ) -> tuple[dict[str, list[Band]], str]:
+        """MinTrace (OLS) over all horizons; each band moves with its point (its width stays)."""
+        from server.services.forecasts import engine
+
         leaves = [n.key for n in nodes if n.scope == "user"]
         parents = {f"o:{unit}": [f"u:{rep}" for rep in reps] for unit, reps in history.leaves_of.items()}
-        out: dict[str, list[Band]] = {n.key: [] for n in nodes}
-        for h in range(HORIZON):
-            coherent = reconcile_ols(leaves, parents, {k: bands[k][h].point for k in out})
-            for key in out:
-                base, delta = bands[key][h], coherent[key] - bands[key][h].point
-                out[key].append(Band(coherent[key], base.low + delta, base.high + delta))
-        return out
+        base = {n.key: [b.point for b in bands[n.key]] for n in nodes}
+        coherent, how = engine.reconcile(leaves, parents, base)
+        out: dict[str, list[Band]] = {}
+        for n in nodes:
+            out[n.key] = [
+                Band(c, b.low + c - b.point, b.high + c - b.point)
+                for c, b in zip(coherent[n.key], bands[n.key], strict=True)
+            ]
+        return out, how
 
     async def _store(
         self,

@@ -133,12 +133,15 @@ async def test_api_scoped_like_every_resource(
         bad = await client.get(f"/api/v1/forecasts?{query}", headers=await auth("rep1"))
         assert bad.status_code == 400 and field in bad.text, (query, bad.text)
     accuracy = await client.get("/api/v1/forecasts/accuracy", headers=await auth("manager1"))
-    assert accuracy.status_code == 200 and set(accuracy.json()["methods"]) == {
+    methods = accuracy.json()["methods"]
+    assert accuracy.status_code == 200 and set(methods) == {
         "rep",
         "team",
         "region",
         "company",
+        "reconciliation",
     }
+    assert methods["reconciliation"] == "hierarchicalforecast MinTrace(ols)"
 
 
 async def test_proposal_sums_exactly_to_the_requested_total(
