@@ -33,8 +33,9 @@ async def run(services: Services, at: datetime) -> dict[str, Any]:
         if local.hour < UPDATE_HOUR:
             continue
         today = local.date()
-        if local.weekday() == 0 and local.hour >= REFIT_HOUR:
-            refits += await forecasts.refit(company, today) is not None
+        if local.weekday() == 0:  # Monday: the refit (from 03:00) replaces the nightly update
+            if local.hour >= REFIT_HOUR:
+                refits += await forecasts.refit(company, today) is not None
             continue
         if await forecasts.has_run(company, today):
             continue
