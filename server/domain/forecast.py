@@ -162,9 +162,9 @@ def period_bounds(period: str) -> tuple[date, date, str]:
                 raise ValueError
             start = date(year, int(rest), 1)
             end_month, kind = int(rest), "month"
+        end = date(year + end_month // 12, end_month % 12 + 1, 1).toordinal() - 1
     except ValueError:
         raise ValueError("must be YYYY-MM or YYYY-Qn") from None
-    end = date(year + end_month // 12, end_month % 12 + 1, 1).toordinal() - 1
     return start, date.fromordinal(end), kind
 
 

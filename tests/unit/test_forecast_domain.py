@@ -141,7 +141,10 @@ def test_period_bounds(period: str, bounds: tuple[date, date, str]) -> None:
     assert period_bounds(period) == bounds
 
 
-@pytest.mark.parametrize("period", ["2026-13", "2026-Q5", "2026", "26-11", "2026-1", "2026-Q", "x-11"])
+@pytest.mark.parametrize(
+    "period",
+    ["2026-13", "2026-Q5", "2026", "26-11", "2026-1", "2026-Q", "x-11", "9999-12", "9999-Q4", "0000-01", ""],
+)
 def test_bad_periods(period: str) -> None:
     with pytest.raises(ValueError, match="YYYY-MM or YYYY-Qn"):
         period_bounds(period)

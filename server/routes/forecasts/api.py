@@ -105,7 +105,7 @@ class ForecastsApi(Controller):
     )
     async def proposal(self, access: Scope, services: Services, data: ProposalIn) -> dict[str, Any]:
         period = check_period(data.period)
-        if not Decimal(-100) < data.growth_pct <= Decimal(1000):
+        if not data.growth_pct.is_finite() or not Decimal(-100) < data.growth_pct <= Decimal(1000):
             raise field_error("growth_pct", "must be above -100 and at most 1000", 400)
         await services.get(PlansService).check_scope(access, "org_unit", data.org_unit_id)
         total, parts = await services.get(ForecastQueries).proposal(data.org_unit_id, period, data.growth_pct)
