@@ -64,6 +64,8 @@ class ForecastService(Service):
             return None
         tree = await OrgTree.load(self.session)
         history = await load_history(self.session, tree, company_id, as_of)
+        if not history.months or not history.reps:
+            return None  # no complete month of orders yet (or no reps): nothing to model
         nodes = _nodes(tree, history)
         series = {node.key: self._series(history, node) for node in nodes}
         methods: dict[str, str] = {}

@@ -224,3 +224,17 @@ async def test_pages_show_forecast_band_track_record_and_projected_miss(
     )
     chinese = await client.get("/org/", headers={"Accept-Language": "zh-CN"})
     assert "本月预测" in chinese.text
+
+
+async def test_a_company_without_history_gets_no_forecast_and_no_error(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, demo: Demo, session: AsyncSession
+) -> None:
+    from server.db.models import OrgUnit
+
+    empty = OrgUnit(name="Empty Co", kind="company", timezone="UTC")
+    session.add(empty)
+    await session.commit()
+    async with provide_services(sessionmaker, settings, Clock(fixed=DEFAULT_NOW)) as services:
+        assert await services.get(ForecastService).refit(empty.id, AS_OF) is None
+    result = await run_job("forecast", sessionmaker, settings, DEFAULT_NOW, force_slot="x")
+    assert result == {"refits": 1, "updates": 0}  # the demo company; the empty one is skipped
