@@ -160,10 +160,12 @@ def test_month_and_quarter_keys() -> None:
 def test_track_record_line_quotes_the_measured_band() -> None:
     from server.services.forecasts.cards import track_record_line
 
-    line = track_record_line({"within": 0.0812, "months": 6, "n": 24}, "month")
-    assert line is not None and "±8%" in line and "6 months" in line
-    assert track_record_line({"within": None, "months": 6}, "month") is None
-    assert track_record_line(None, "quarter") is None
+    line = track_record_line({"within": 0.0812, "months": 6, "n": 24, "own": False})
+    assert line is not None and "±8%" in line and "6 months" in line and "level" in line
+    own = track_record_line({"within": 0.12, "months": 12, "n": 12, "own": True})
+    assert own is not None and "±12%" in own and "here" in own
+    assert track_record_line({"within": None, "months": 6}) is None
+    assert track_record_line(None) is None
 
 
 def test_band_chart_is_accessible_svg() -> None:

@@ -106,3 +106,14 @@ def test_hierarchicalforecast_mintrace_matches_the_ols_projection() -> None:
         oracle = reconcile_ols(["a", "b", "c"], parents, {k: v[h] for k, v in base.items()})
         assert {k: v[h] for k, v in coherent.items()} == pytest.approx(oracle)
         assert coherent["company"][h] == pytest.approx(coherent["a"][h] + coherent["b"][h] + coherent["c"][h])
+
+
+def test_each_series_gets_its_own_track_record() -> None:
+    series = world(3, 30, seed=4)
+    result = engine.backtest(series, horizon=2, windows=5)
+    assert set(result.per_series) == set(series)
+    for scores in result.per_series.values():
+        assert [s.horizon for s in scores] == [1, 2] and all(s.n == 5 for s in scores)
+        assert all(s.within is not None and s.within >= 0 for s in scores)
+    level_h1 = result.scores[result.chosen][0]
+    assert level_h1.n == sum(scores[0].n for scores in result.per_series.values())

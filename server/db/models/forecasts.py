@@ -59,6 +59,8 @@ class ForecastAccuracy(Base):
 
     run_id: Mapped[UUID] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"))
     level: Mapped[str] = mapped_column(String(16))
+    # None: the whole level; else one user's or unit's own track record
+    scope_id: Mapped[UUID | None]
     horizon: Mapped[int]  # months ahead of the origin (1 = the next month)
     method: Mapped[str] = mapped_column(String(24))
     wape: Mapped[float | None] = mapped_column(Float)
@@ -67,4 +69,4 @@ class ForecastAccuracy(Base):
     within: Mapped[float | None] = mapped_column(Float)  # 80th pct of |relative error|
     n: Mapped[int]
 
-    __table_args__ = (UniqueConstraint("run_id", "level", "horizon"),)
+    __table_args__ = (Index("ix_forecast_accuracy_run_id_level", "run_id", "level", "horizon", "scope_id"),)

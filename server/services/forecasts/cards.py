@@ -28,14 +28,14 @@ class ForecastCard:
     track_record: str | None
 
 
-def track_record_line(accuracy: dict[str, Any] | None, granularity: str) -> str | None:
-    """'Month forecasts at this level were within ±8% over the last 6 months (8 in 10 backtest cases).'"""
+def track_record_line(accuracy: dict[str, Any] | None) -> str | None:
+    """'This forecast's month forecasts were within ±8% in 8 of 10 cases over the last 12 months.'"""
     if not accuracy or accuracy.get("within") is None or not accuracy.get("months"):
         return None
     pct = f"{accuracy['within'] * 100:.0f}%"
-    if granularity == "quarter":
+    if accuracy.get("own"):
         return _(
-            "Month forecasts at this level were within ±%(pct)s in 8 of 10 cases over the last %(months)s months.",
+            "Track record: month forecasts here were within ±%(pct)s in 8 of 10 of the last %(months)s months.",
             pct=pct,
             months=accuracy["months"],
         )
@@ -76,7 +76,5 @@ class ForecastCards(Service):
                 high=row.high,
                 plan=view.plan,
             )
-            cards.append(
-                ForecastCard(period, label, view, chart, track_record_line(view.accuracy, granularity))
-            )
+            cards.append(ForecastCard(period, label, view, chart, track_record_line(view.accuracy)))
         return cards

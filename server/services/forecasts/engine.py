@@ -37,6 +37,8 @@ class HorizonScore:
 class Backtest:
     chosen: str
     scores: dict[str, list[HorizonScore]] = field(default_factory=dict)  # method -> by horizon
+    # the chosen method's scores per series (its own track record), by horizon
+    per_series: dict[str, list[HorizonScore]] = field(default_factory=dict)
 
     def mean_mase(self, method: str) -> float:
         values = [s.mase for s in self.scores.get(method, []) if s.mase is not None]
@@ -101,7 +103,10 @@ def backtest(
     errors: dict[str, dict[int, list[tuple[float, float, float, float, list[float]]]]] = {
         m: {h: [] for h in range(1, horizon + 1)} for m in METHODS
     }
-    trimmed = {k: list(v)[:length] for k, v in series.items()}
+    trimmed = {k: [float(x) for x in v][:length] for k, v in series.items()}
+    keyed: dict[str, dict[str, dict[int, list[tuple[float, float, float, float, list[float]]]]]] = {
+        m: {k: {h: [] for h in range(1, horizon + 1)} for k in series} for m in METHODS
+    }
     for train_len in origins:
         train = {k: v[:train_len] for k, v in trimmed.items()}
         s = _season_for(train_len, season)
@@ -115,10 +120,15 @@ def backtest(
                 low = float(getattr(row, f"{method}_lo_{LEVEL}", point))
                 high = float(getattr(row, f"{method}_hi_{LEVEL}", point))
                 errors[method][h].append((actual, point, low, high, train[key]))
+                keyed[method][key][h].append((actual, point, low, high, train[key]))
     result = Backtest(chosen="SeasonalNaive")
     for method in METHODS:
         result.scores[method] = [_score(h, errors[method][h], season) for h in range(1, horizon + 1)]
     result.chosen = min(METHODS, key=lambda m: (result.mean_mase(m), METHODS.index(m)))
+    result.per_series = {
+        key: [_score(h, by_h[h], season) for h in range(1, horizon + 1)]
+        for key, by_h in keyed[result.chosen].items()
+    }
     return result
 
 

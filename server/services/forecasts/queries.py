@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from server.core.errors import field_error, not_found
 from server.core.org import OrgTree
@@ -61,7 +61,9 @@ class ForecastQueries(Service):
         return ForecastView(
             row=row,
             plan=await self.plan(scope, scope_id, period),
-            accuracy=await self.track_record(run.refit_id or run.id, row.level, _horizon(row.as_of, period)),
+            accuracy=await self.track_record(
+                run.refit_id or run.id, row.level, _horizon(row.as_of, period), row.scope_id
+            ),
         )
 
     async def plan(self, scope: str, scope_id: UUID, period: str) -> Decimal | None:
@@ -90,22 +92,33 @@ class ForecastQueries(Service):
                 return Decimal(total)
         return None
 
-    async def track_record(self, refit_id: UUID, level: str, horizon: int) -> dict[str, Any] | None:
-        row = await self.session.scalar(
-            select(ForecastAccuracy).where(
-                ForecastAccuracy.run_id == refit_id,
-                ForecastAccuracy.level == level,
-                ForecastAccuracy.horizon == horizon,
+    async def track_record(
+        self, refit_id: UUID, level: str, horizon: int, scope_id: UUID | None = None
+    ) -> dict[str, Any] | None:
+        """The scope's own backtest at this horizon (`months` = origins scored); the level's when
+        the scope has none."""
+        rows = (
+            await self.session.scalars(
+                select(ForecastAccuracy).where(
+                    ForecastAccuracy.run_id == refit_id,
+                    ForecastAccuracy.level == level,
+                    ForecastAccuracy.horizon == horizon,
+                    or_(ForecastAccuracy.scope_id.is_(None), ForecastAccuracy.scope_id == scope_id),
+                )
             )
-        )
-        if row is None:
+        ).all()
+        own = next((r for r in rows if r.scope_id is not None and r.scope_id == scope_id), None)
+        if own is not None:
+            return {**accuracy_out(own), "months": own.n, "own": True}
+        whole = next((r for r in rows if r.scope_id is None), None)
+        if whole is None:
             return None
         series = await self.session.scalar(
             select(func.count(func.distinct(Forecast.scope_id))).where(
                 Forecast.run_id == refit_id, Forecast.level == level
             )
         )
-        return {**accuracy_out(row), "months": row.n // series if series else 0}
+        return {**accuracy_out(whole), "months": whole.n // series if series else 0, "own": False}
 
     async def accuracy(self, company_id: UUID) -> tuple[ForecastRun | None, list[ForecastAccuracy]]:
         """The latest refit's backtest per level and horizon."""
@@ -119,7 +132,7 @@ class ForecastQueries(Service):
             return None, []
         rows = await self.session.scalars(
             select(ForecastAccuracy)
-            .where(ForecastAccuracy.run_id == run.id)
+            .where(ForecastAccuracy.run_id == run.id, ForecastAccuracy.scope_id.is_(None))
             .order_by(ForecastAccuracy.level, ForecastAccuracy.horizon)
         )
         return run, list(rows)

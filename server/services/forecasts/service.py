@@ -32,6 +32,7 @@ from server.domain.forecast import (
     period_bounds,
     quarter_key,
 )
+from server.services.forecasts.engine import HorizonScore
 from server.services.forecasts.history import History, load_history
 from server.services.plans.calendar import load_holidays
 
@@ -78,20 +79,28 @@ class ForecastService(Service):
             result = engine.backtest(level_series, horizon=BACKTEST_HORIZON, windows=WINDOWS)
             methods[level] = result.chosen
             bands.update(engine.predict(level_series, result.chosen, horizon=HORIZON))
-            for score in result.scores.get(result.chosen, []):
-                self.session.add(
-                    ForecastAccuracy(
-                        run_id=run.id,
-                        level=level,
-                        horizon=score.horizon,
-                        method=result.chosen,
-                        wape=score.wape,
-                        bias=score.bias,
-                        mase=score.mase,
-                        within=score.within,
-                        n=score.n,
-                    )
+            scored: list[tuple[UUID | None, HorizonScore]] = [
+                (None, s) for s in result.scores.get(result.chosen, [])
+            ]
+            scope_of = {n.key: n.scope_id for n in nodes}
+            scored += [
+                (scope_of[key], score) for key, scores in result.per_series.items() for score in scores
+            ]
+            self.session.add_all(
+                ForecastAccuracy(
+                    run_id=run.id,
+                    level=level,
+                    scope_id=scope_id,
+                    horizon=score.horizon,
+                    method=result.chosen,
+                    wape=score.wape,
+                    bias=score.bias,
+                    mase=score.mase,
+                    within=score.within,
+                    n=score.n,
                 )
+                for scope_id, score in scored
+            )
         bands, how = self._reconcile(history, nodes, bands)
         run.methods = {**methods, "reconciliation": how}
         first = month_key(as_of)

@@ -94,6 +94,7 @@ def upgrade() -> None:
         sa.Column("id", GUID, nullable=False),
         sa.Column("run_id", GUID, nullable=False),
         sa.Column("level", sa.String(length=16), nullable=False),
+        sa.Column("scope_id", GUID, nullable=True),
         sa.Column("horizon", sa.Integer(), nullable=False),
         sa.Column("method", sa.String(length=24), nullable=False),
         sa.Column("wape", sa.Float(), nullable=True),
@@ -109,11 +110,17 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_forecast_accuracy")),
-        sa.UniqueConstraint("run_id", "level", "horizon", name=op.f("uq_forecast_accuracy_run_id")),
+    )
+    op.create_index(
+        "ix_forecast_accuracy_run_id_level",
+        "forecast_accuracy",
+        ["run_id", "level", "horizon", "scope_id"],
+        unique=False,
     )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_forecast_accuracy_run_id_level", table_name="forecast_accuracy")
     op.drop_table("forecast_accuracy")
     op.drop_index("ix_forecasts_scope_period", table_name="forecasts")
     op.drop_table("forecasts")
