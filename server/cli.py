@@ -320,6 +320,35 @@ def simulate_cmd(
     run_command(config, planners, chart, Path(keep_db) if keep_db else None, console, workers)
 
 
+@main.group()
+def forecast() -> None:
+    """Forecasting tools."""
+
+
+@forecast.command("backtest")
+@click.option(
+    "--csv",
+    "csv_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Monthly series: columns period,amount.",
+)
+@click.option("--season", default=12, type=click.IntRange(1, 52), help="Season length in months.")
+@click.option("--horizon", default=3, type=click.IntRange(1, 24), help="Months ahead to score.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def forecast_backtest(csv_path: str, season: int, horizon: int, as_json: bool) -> None:
+    """Rolling-origin backtest of every candidate method on a monthly series, and the chosen one."""
+    from server.services.forecasts.csv_backtest import SeriesError, format_table, read_series, run_backtest
+
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+            _, amounts = read_series(handle)
+    except SeriesError as exc:
+        raise click.BadParameter(str(exc), param_hint="--csv") from None
+    report = run_backtest(amounts, season, horizon)
+    click.echo(json.dumps(report, indent=2) if as_json else format_table(report))
+
+
 def _services() -> Any:
     from sqlalchemy.ext.asyncio import async_sessionmaker
 

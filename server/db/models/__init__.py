@@ -5,6 +5,7 @@ from server.db.models.checkins import Checkin, Promise
 from server.db.models.customers import Customer, GradeChange, VisitPolicy
 from server.db.models.digests import Digest
 from server.db.models.escalations import Escalation, EscalationEvent
+from server.db.models.forecasts import Forecast, ForecastAccuracy, ForecastRun
 from server.db.models.jobs import JobRun
 from server.db.models.notifications import Notification, PushSubscription
 from server.db.models.orders import Order
@@ -22,6 +23,9 @@ __all__ = [
     "Digest",
     "Escalation",
     "EscalationEvent",
+    "Forecast",
+    "ForecastAccuracy",
+    "ForecastRun",
     "GradeChange",
     "Holiday",
     "JobRun",

@@ -13,6 +13,7 @@ from server.core.deps import require_role
 from server.core.errors import field_error
 from server.core.services import Services
 from server.core.templates import render
+from server.services.forecasts.cards import ForecastCards
 from server.services.org.reallocation import ReallocationService
 from server.services.org.view import REALLOCATION_BELOW, OrgViewService
 from server.services.org.weekly import OrgWeeklyService
@@ -35,11 +36,24 @@ class OrgPages(Controller):
     guards = (require_role("executive"),)
 
     @get("/")
-    async def overview(self, request: Request[Any, Any, Any], access: Scope, services: Services) -> Any:
+    async def overview(
+        self, request: Request[Any, Any, Any], principal: Principal, access: Scope, services: Services
+    ) -> Any:
         overview = await services.get(OrgViewService).overview(access)
         reps = await services.get(ReallocationService).reps_by_unit(access) if overview.reallocations else {}
+        forecast_cards = []
+        if principal.org_unit_id is not None:
+            today = services.clock.local_date(principal.timezone)
+            forecast_cards = await services.get(ForecastCards).for_scope(
+                "org_unit", principal.org_unit_id, today
+            )
         return render(
-            request, "org/overview.html", overview=overview, threshold=REALLOCATION_BELOW, reps_by_unit=reps
+            request,
+            "org/overview.html",
+            overview=overview,
+            threshold=REALLOCATION_BELOW,
+            reps_by_unit=reps,
+            forecast_cards=forecast_cards,
         )
 
     @get("/weekly")

@@ -19,6 +19,7 @@ from server.core.templates import render
 from server.db.models import User
 from server.domain.charts import progress_bar
 from server.domain.plans import SCOPES
+from server.services.forecasts.cards import ForecastCards
 from server.services.plans.progress import ProgressService, ScopeProgress
 from server.services.plans.targets import PlansService
 
@@ -124,6 +125,7 @@ async def progress_page(
         request,
         "progress/index.html",
         cards=cards,
+        forecast_cards=await services.get(ForecastCards).for_scope("user", subject, as_of),
         as_of=as_of,
         subject_name=name,
         own=subject == principal.id,

@@ -1,0 +1,1 @@
+"""Forecasts: the API (forecast per scope and period, accuracy, target proposal)."""

@@ -1,0 +1,121 @@
+"""`GET /api/v1/forecasts`, `GET /api/v1/forecasts/accuracy`, `POST /api/v1/targets/proposal`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import QueryParameter
+
+from server.core.access import Principal, Scope
+from server.core.deps import require_login, require_role
+from server.core.errors import ProblemError, field_error
+from server.core.org import OrgTree
+from server.core.services import Services
+from server.services.forecasts.queries import ForecastQueries, ForecastView, accuracy_out, check_period
+from server.services.plans.targets import PlansService
+
+EXECUTIVES = require_role("executive")
+
+
+class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
+    org_unit_id: UUID
+    period: Annotated[str, msgspec.Meta(min_length=6, max_length=7)]
+    growth_pct: Decimal = Decimal(0)
+
+
+def forecast_out(view: ForecastView) -> dict[str, Any]:
+    row = view.row
+    return {
+        "scope": row.scope,
+        "scope_id": row.scope_id,
+        "level": row.level,
+        "period": row.period,
+        "forecast": row.point,
+        "low": row.low,
+        "high": row.high,
+        "interval": 0.8,
+        "actual_to_date": row.actual_to_date,
+        "plan": view.plan,
+        "gap_to_plan": view.gap_to_plan,
+        "projected_to_miss": view.projected_to_miss,
+        "method": row.method,
+        "as_of": row.as_of,
+        "accuracy": view.accuracy,
+    }
+
+
+class ForecastsApi(Controller):
+    path = "/api/v1"
+    tags = ("forecasts",)
+
+    @get(
+        "/forecasts",
+        guards=[require_login],
+        summary="Forecast (point, 80% interval) vs plan for a visible user or unit",
+    )
+    async def forecast(
+        self,
+        principal: Principal,
+        access: Scope,
+        services: Services,
+        period: str,
+        scope_name: Annotated[str, QueryParameter(name="scope", description="user | org_unit")] = "user",
+        scope_id: UUID | None = None,
+    ) -> dict[str, Any]:
+        if scope_name not in ("user", "org_unit"):
+            raise field_error("scope", "must be one of user, org_unit", 400)
+        period = check_period(period)
+        if scope_id is None:
+            if scope_name != "user":
+                raise field_error("scope_id", f"required for scope {scope_name}", 400)
+            scope_id = principal.id
+        await services.get(PlansService).check_scope(access, scope_name, scope_id)
+        view = await services.get(ForecastQueries).latest(scope_name, scope_id, period)
+        if view is None:
+            raise ProblemError(404, f"No forecast for this {scope_name} and period {period} yet.")
+        return forecast_out(view)
+
+    @get(
+        "/forecasts/accuracy",
+        guards=[require_login],
+        summary="Rolling-origin backtest of the latest refit per level and horizon",
+    )
+    async def accuracy(self, principal: Principal, services: Services) -> dict[str, Any]:
+        tree = await OrgTree.load(services.session)
+        company = tree.company_of(principal.org_unit_id)
+        if company is None:
+            raise ProblemError(404, "No company for this user.")
+        run, rows = await services.get(ForecastQueries).accuracy(company)
+        return {
+            "as_of": run.as_of if run else None,
+            "engine": run.engine if run else None,
+            "methods": run.methods if run else {},
+            "levels": [accuracy_out(row) for row in rows],
+        }
+
+    @post(
+        "/targets/proposal",
+        guards=[EXECUTIVES],
+        status_code=200,
+        summary="Next period's targets per child from the forecast",
+    )
+    async def proposal(self, access: Scope, services: Services, data: ProposalIn) -> dict[str, Any]:
+        period = check_period(data.period)
+        if not data.growth_pct.is_finite() or not Decimal(-100) < data.growth_pct <= Decimal(1000):
+            raise field_error("growth_pct", "must be above -100 and at most 1000", 400)
+        await services.get(PlansService).check_scope(access, "org_unit", data.org_unit_id)
+        total, parts = await services.get(ForecastQueries).proposal(data.org_unit_id, period, data.growth_pct)
+        return {
+            "org_unit_id": data.org_unit_id,
+            "period": period,
+            "growth_pct": data.growth_pct,
+            "total": total,
+            "targets": parts,
+        }
+
+
+ROUTES = [ForecastsApi]

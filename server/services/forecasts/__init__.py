@@ -1,0 +1,1 @@
+"""Forecasts: history, statsforecast engine, refit/update runs, queries, cards, CSV backtest."""
