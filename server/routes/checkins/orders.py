@@ -12,10 +12,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter, QueryParameter
 
 from server.core.access import Principal, Scope
+from server.core.csv import csv_or_json
 from server.core.deps import require_login, require_role
 from server.core.services import Services
 from server.db.models import Order
-from server.routes.admin.imports import csv_or_json
 from server.services.checkins.orders import OrdersService
 
 ORDER_COLUMNS = (

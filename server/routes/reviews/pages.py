@@ -14,6 +14,7 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 
 from server.core.access import Principal, Scope
+from server.core.csv import csv_response
 from server.core.deps import require_login
 from server.core.errors import ProblemError
 from server.core.services import Services
@@ -22,7 +23,6 @@ from server.domain.calendar import month_end
 from server.routes.reviews.charts import scorecard_charts, weekly_charts
 from server.routes.reviews.query import (
     UNIT_PARAM,
-    csv_download,
     form_error,
     iso_week,
     query_choice,
@@ -67,7 +67,7 @@ async def _scorecard(
 
 
 def _weekly_csv(review: WeeklyReview, table: str) -> Response[str]:
-    return csv_download(
+    return csv_response(
         f"weekly-{review.iso_week}-{table}", WEEKLY_COLUMNS[table], weekly_tables(review)[table]
     )
 
@@ -115,7 +115,7 @@ async def scorecard_api(
 ) -> Response[Any]:
     card = await _scorecard(principal, access, services, org_unit_id, month)
     if query_choice("format", output, ("json", "csv")) == "csv":
-        return csv_download(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
+        return csv_response(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
     return Response(scorecard_json(card))
 
 
@@ -161,7 +161,7 @@ async def scorecard_page(
             raise
         return await form_error(request, "reviews/scorecard.html", problem, access, services)
     if output == "csv":
-        return csv_download(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
+        return csv_response(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
     first = card.month
     return render(
         request,

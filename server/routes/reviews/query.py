@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response
+from litestar import Request
 from litestar.params import QueryParameter
 
 from server.core.access import Principal, Scope
@@ -20,7 +20,6 @@ from server.core.errors import ProblemError, field_error
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import render
-from server.routes.admin.imports import csv_text
 from server.services.reviews.metrics import visible_units
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -90,14 +89,6 @@ def query_choice(name: str, raw: str | None, allowed: Sequence[str]) -> str:
 def iso_week(monday: date) -> str:
     year, week, _day = monday.isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def csv_download(name: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> Response[str]:
-    return Response(
-        csv_text(columns, rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
 
 
 async def form_error(

@@ -14,13 +14,13 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 
 from server.core.access import Principal, Scope
+from server.core.csv import csv_response
 from server.core.deps import require_login
 from server.core.errors import ProblemError
 from server.core.services import Services
 from server.core.templates import render
 from server.routes.reviews.query import (
     UNIT_PARAM,
-    csv_download,
     form_error,
     iso_week,
     query_choice,
@@ -41,7 +41,7 @@ async def _board(
 
 
 def _csv(board: StandupBoard) -> Response[str]:
-    return csv_download(f"standup-{board.day.isoformat()}", STANDUP_COLUMNS, standup_rows(board))
+    return csv_response(f"standup-{board.day.isoformat()}", STANDUP_COLUMNS, standup_rows(board))
 
 
 @get(

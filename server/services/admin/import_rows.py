@@ -31,6 +31,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    regraded: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, row: int, field_name: str, reason: str) -> None:
