@@ -16,6 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response
+from litestar.datastructures import UploadFile
+
+from server.core.errors import ProblemError
 
 BOM = "\ufeff"
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
@@ -167,3 +170,33 @@ def _read_xlsx(raw: bytes) -> list[list[str]]:
         return [[_xlsx_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         workbook.close()
+
+
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+async def read_upload(
+    request: Request[Any, Any, Any], delimiter: str | None, encoding: str | None
+) -> list[list[str]]:
+    """The uploaded table: the raw body, or the multipart field `file`; CSV or .xlsx."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ProblemError(
+                400, "Attach the file as the form field `file`.", [{"field": "file", "message": "missing"}]
+            )
+        raw = await upload.read()
+        delimiter = delimiter or (str(form.get("delimiter") or "") or None)
+        encoding = encoding or (str(form.get("encoding") or "") or None)
+    else:
+        raw = await request.body()
+    if len(raw) > MAX_UPLOAD:
+        raise ProblemError(413, "The file is larger than 20 MB.", [{"field": "file", "message": "too large"}])
+    try:
+        return read_table(raw, delimiter=delimiter, encoding=encoding)
+    except TableError as problem:
+        raise ProblemError(
+            400, f"{problem.field}: {problem.message}", [{"field": problem.field, "message": problem.message}]
+        ) from None

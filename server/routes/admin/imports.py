@@ -5,44 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Request, post
-from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 
 from server.core.access import Principal, Scope
-from server.core.csv import TableError, read_table
+from server.core.csv import read_upload
 from server.core.deps import require_role
 from server.core.errors import ProblemError
 from server.core.services import Services
 from server.services.admin.imports import ImportService
-
-MAX_UPLOAD = 20 * 1024 * 1024
-
-
-async def upload_table(
-    request: Request[Any, Any, Any], delimiter: str | None, encoding: str | None
-) -> list[list[str]]:
-    """The uploaded table: the raw body, or the multipart field `file`; CSV or .xlsx."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ProblemError(
-                400, "Attach the file as the form field `file`.", [{"field": "file", "message": "missing"}]
-            )
-        raw = await upload.read()
-        delimiter = delimiter or (str(form.get("delimiter") or "") or None)
-        encoding = encoding or (str(form.get("encoding") or "") or None)
-    else:
-        raw = await request.body()
-    if len(raw) > MAX_UPLOAD:
-        raise ProblemError(413, "The file is larger than 20 MB.", [{"field": "file", "message": "too large"}])
-    try:
-        return read_table(raw, delimiter=delimiter, encoding=encoding)
-    except TableError as problem:
-        raise ProblemError(
-            400, f"{problem.field}: {problem.message}", [{"field": problem.field, "message": problem.message}]
-        ) from None
 
 
 @post(
@@ -64,7 +34,7 @@ async def import_table(
     delimiter: Annotated[Literal["comma", "semicolon", "tab"] | None, Parameter(query="delimiter")] = None,
     encoding: Annotated[Literal["utf-8", "gb18030", "gbk"] | None, Parameter(query="encoding")] = None,
 ) -> dict[str, Any]:
-    table = await upload_table(request, delimiter, encoding)
+    table = await read_upload(request, delimiter, encoding)
     report = await services.get(ImportService).run(principal, access, kind, table)
     if report.errors:
         raise ProblemError(

@@ -106,10 +106,17 @@ async def load_thresholds(
         return {}
     rows = await session.execute(
         select(
-            OrgSettings.company_id, OrgSettings.pace_yellow, OrgSettings.pace_orange, OrgSettings.pace_red
+            OrgSettings.company_id,
+            OrgSettings.pace_yellow,
+            OrgSettings.pace_orange,
+            OrgSettings.pace_red,
+            OrgSettings.grace_working_days,
         ).where(OrgSettings.company_id.in_(ids))
     )
-    return {row.company_id: Thresholds(row.pace_yellow, row.pace_orange, row.pace_red) for row in rows}
+    return {
+        row.company_id: Thresholds(row.pace_yellow, row.pace_orange, row.pace_red, row.grace_working_days)
+        for row in rows
+    }
 
 
 class SeasonalDistributionsService(Service):
