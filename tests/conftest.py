@@ -156,7 +156,11 @@ async def demo(engine: AsyncEngine, settings: Settings, clock: MutableClock) -> 
     from server.services.admin.seed import SeedOptions, seed_demo
 
     await seed_demo(
-        engine, settings, SeedOptions(reps=8, customers=160, months=3, seed=11, reps_per_team=2), clock=clock
+        engine,
+        settings,
+        # English for everyone: tests read English pages (the Chinese demo users: test_demo_seed.py).
+        SeedOptions(reps=8, customers=160, months=3, seed=11, reps_per_team=2, chinese_in_china=False),
+        clock=clock,
     )
     async with engine.connect() as connection:
         users = {
