@@ -58,6 +58,13 @@ def field_error(field: str, message: str, status_code: int = 422) -> ProblemErro
     return ProblemError(status_code, f"{field}: {message}", [{"field": field, "message": message}])
 
 
+def problem_errors(problem: ProblemError) -> dict[str, str]:
+    """A 4xx as {field: message} for a page's form (the whole form's message under "form")."""
+    extra = problem.extra if isinstance(problem.extra, dict) else {}
+    errors = {str(e["field"]): str(e["message"]) for e in extra.get("errors", []) if isinstance(e, dict)}
+    return errors or {"form": str(problem.detail)}
+
+
 def is_api(request: Request[Any, Any, Any]) -> bool:
     accept = request.headers.get("accept", "")
     return request.url.path.startswith("/api/") or (

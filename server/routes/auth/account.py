@@ -11,7 +11,7 @@ from litestar.params import Body
 
 from server.core.access import Principal
 from server.core.deps import require_login
-from server.core.errors import ProblemError
+from server.core.errors import ProblemError, problem_errors
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import redirect, render
@@ -19,13 +19,6 @@ from server.services.auth.users import UsersService
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 LOCALES = (("", "Browser language"), ("en", "English"), ("zh-CN", "简体中文"))
-
-
-def problem_errors(problem: ProblemError) -> dict[str, str]:
-    """A service's 4xx as {field: message} for the form (the whole form under "form")."""
-    extra = problem.extra if isinstance(problem.extra, dict) else {}
-    errors = {e["field"]: e["message"] for e in extra.get("errors", []) if isinstance(e, dict)}
-    return errors or {"form": str(problem.detail)}
 
 
 class AccountPages(Controller):

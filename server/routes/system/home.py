@@ -34,9 +34,4 @@ async def team_home(request: Request[Any, Any, Any]) -> Any:
     return render(request, "home/manager.html")
 
 
-@get("/admin", guards=[require_role("admin")], include_in_schema=False)
-async def admin_home(request: Request[Any, Any, Any]) -> Any:
-    return render(request, "home/admin.html")
-
-
-ROUTES += [team_home, admin_home]
+ROUTES += [team_home]
