@@ -107,7 +107,10 @@ def db_upgrade(revision: str) -> None:
 @click.option("--months", default=12, type=int, help="Months of order and visit history.")
 @click.option("--seed", default=7, type=int, help="Random seed (output is deterministic per seed).")
 @click.option("--at", default=None, help="Pretend 'now' is this ISO 8601 instant.")
-def seed_demo_cmd(reps: int | None, customers: int | None, months: int, seed: int, at: str | None) -> None:
+@click.option("--english", is_flag=True, help="Everyone reads English (default: users in China read Chinese).")
+def seed_demo_cmd(
+    reps: int | None, customers: int | None, months: int, seed: int, at: str | None, english: bool
+) -> None:
     """Create a demo company with history (bulk inserts; progress bar on large sizes)."""
     from server.db.engine import create_engine
     from server.db.migrate import upgrade
@@ -120,7 +123,9 @@ def seed_demo_cmd(reps: int | None, customers: int | None, months: int, seed: in
         if not await database_is_empty(engine):
             await engine.dispose()
             raise click.ClickException("the database already has data; seed-demo needs an empty one")
-        options = SeedOptions(reps=reps, customers=customers, months=months, seed=seed)
+        options = SeedOptions(
+            reps=reps, customers=customers, months=months, seed=seed, chinese_in_china=not english
+        )
         clock = Clock(fixed=parse_at(at)) if at else system_clock
         result = await seed_demo(engine, settings, options, clock=clock, progress=True)
         await engine.dispose()
