@@ -107,7 +107,9 @@ def db_upgrade(revision: str) -> None:
 @click.option("--months", default=12, type=int, help="Months of order and visit history.")
 @click.option("--seed", default=7, type=int, help="Random seed (output is deterministic per seed).")
 @click.option("--at", default=None, help="Pretend 'now' is this ISO 8601 instant.")
-@click.option("--english", is_flag=True, help="Everyone reads English (default: users in China read Chinese).")
+@click.option(
+    "--english", is_flag=True, help="Everyone reads English (default: users in China read Chinese)."
+)
 def seed_demo_cmd(
     reps: int | None, customers: int | None, months: int, seed: int, at: str | None, english: bool
 ) -> None:

@@ -48,7 +48,9 @@ async def unit_choices(services: Services) -> list[tuple[UUID, str]]:
     by_id = {u.id: u for u in units}
 
     def path(unit: OrgUnit) -> str:
-        names, current, seen = [], unit, set()
+        names: list[str] = []
+        seen: set[UUID] = set()
+        current: OrgUnit | None = unit
         while current is not None and current.id not in seen:
             seen.add(current.id)
             names.append(current.name)
@@ -194,7 +196,7 @@ class UserPages(Controller):
         units = await unit_choices(services)
         return render(
             request, "admin/user_edit.html", status_code=status_code, person=user, errors=errors, roles=ROLES,
-            units=units, unit_name=dict(units).get(user.org_unit_id, "–"), work=await users.open_work(user.id),
+            units=units, unit_name=dict(units).get(user.org_unit_id, "–") if user.org_unit_id else "–", work=await users.open_work(user.id),
             successors=successors,
         )  # fmt: skip
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from server.core.access import ancestor_unit_ids
 from server.core.audit import AuditService
@@ -102,7 +102,7 @@ class OrgUnitsService(Service):
         for query, reason in checks:
             if await self.session.scalar(query):
                 raise field_error("org_unit_id", f"cannot delete this unit: {reason}", 409)
-        await self.session.execute(Holiday.__table__.delete().where(Holiday.org_unit_id == unit.id))
+        await self.session.execute(delete(Holiday).where(Holiday.org_unit_id == unit.id))
         await self.ctx.get(AuditService).record(
             actor_id, "org_unit.deleted", "org_unit", unit.id, _public(unit)
         )

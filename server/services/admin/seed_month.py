@@ -70,8 +70,8 @@ async def seed_month_orders(connection: AsyncConnection, world: World) -> int:
     await bulk_insert(connection, Order.__table__, orders, world.now)
     if visit_orders:
         await connection.execute(
-            update(Checkin.__table__)
-            .where(Checkin.__table__.c.id == bindparam("visit_id"))
+            update(Checkin)
+            .where(Checkin.id == bindparam("visit_id"))
             .values(outcome="order", order_amount=bindparam("amount")),
             visit_orders,
         )

@@ -82,8 +82,9 @@ async def _copy(
     columns = list(rows[0])
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON) or "JSON" in str(c.type)}
     records = [tuple(json.dumps(row[c]) if c in json_columns else row[c] for c in columns) for row in rows]
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=columns)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None, "COPY needs the asyncpg connection"
+    await driver.copy_records_to_table(table.name, records=records, columns=columns)
 
 
 def progress_bar(enabled: bool, total: int) -> Any:

@@ -16,7 +16,9 @@ PAGES = ("/admin", "/admin/users", "/admin/users/new", "/admin/org-units", "/adm
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
-async def test_every_admin_page_renders_in_both_languages(client: AsyncTestClient[Any], demo: Demo, language: str) -> None:
+async def test_every_admin_page_renders_in_both_languages(
+    client: AsyncTestClient[Any], demo: Demo, language: str
+) -> None:
     await login_session(client, "admin")
     headers = {"Accept-Language": language}
     for path in (*PAGES, f"/admin/users/{demo.user('rep1')}", f"/admin/org-units/{demo.units['Shanghai Team 1']}",

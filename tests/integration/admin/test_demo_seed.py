@@ -36,11 +36,15 @@ async def test_first_start_looks_right(
         grades = Counter((await session.scalars(select(Customer.grade))).all())
         assert grades["A"] and grades["B"] and grades["C"] and grades["D"] < 600 / 4, grades
 
-        linked = await session.scalar(select(func.count()).select_from(Order).where(Order.checkin_id.is_not(None)))
+        linked = await session.scalar(
+            select(func.count()).select_from(Order).where(Order.checkin_id.is_not(None))
+        )
         total = await session.scalar(select(func.count()).select_from(Order))
         assert 0.5 < linked / total < 0.9, (linked, total)
         order_visits = await session.scalar(
-            select(func.count()).select_from(Checkin).where(Checkin.outcome == "order", Checkin.order_amount.is_not(None))
+            select(func.count())
+            .select_from(Checkin)
+            .where(Checkin.outcome == "order", Checkin.order_amount.is_not(None))
         )
         assert order_visits == linked, "every linked order's visit says it took an order"
         mismatched = await session.scalar(
@@ -49,7 +53,9 @@ async def test_first_start_looks_right(
         )  # fmt: skip
         assert mismatched == 0
         this_month = await session.scalar(
-            select(func.count()).select_from(Order).where(Order.ordered_on >= FIRST_START.date().replace(day=1))
+            select(func.count())
+            .select_from(Order)
+            .where(Order.ordered_on >= FIRST_START.date().replace(day=1))
         )
         assert this_month > 0
 
@@ -61,7 +67,9 @@ async def test_first_start_looks_right(
     statuses: dict[str, Counter[PaceStatus]] = {}
     red_reps: set[Any] = set()
     async with provide_services(sessionmaker, settings, clock) as services:
-        reps = (await services.session.execute(select(User.id, User.timezone).where(User.role == "rep"))).all()
+        reps = (
+            await services.session.execute(select(User.id, User.timezone).where(User.role == "rep"))
+        ).all()
         for metric in ("revenue", "visits"):
             counts: Counter[PaceStatus] = Counter()
             for rep in reps:

@@ -31,7 +31,12 @@ def fieldsales(settings: Settings, *args: str) -> subprocess.CompletedProcess[st
     """The real command line, as an operator types it, on the test's database."""
     env = {**os.environ, "DATABASE_URL": settings.effective_database_url, "SECRET_KEY": "test-secret-key"}
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -79,7 +84,9 @@ async def test_a_company_from_an_empty_database(
     company = (await session.scalars(select(OrgUnit))).one()
     assert (company.kind, company.timezone) == ("company", "Asia/Shanghai")
     company_id = company.id
-    assert await session.scalar(select(OrgSettings.pace_red).where(OrgSettings.company_id == company_id)) == Decimal("0.3")
+    assert await session.scalar(
+        select(OrgSettings.pace_red).where(OrgSettings.company_id == company_id)
+    ) == Decimal("0.3")
     admin = await token(client, "admin@east.example", ADMIN_PASSWORD)
 
     region = await ok(await client.post("/api/v1/org-units", headers=admin,
@@ -110,7 +117,9 @@ async def test_a_company_from_an_empty_database(
     lines = ["external_ref;name;owner_email;lat;lng;status;potential"]
     for number in range(1, 13):
         owner = reps[(number - 1) % 3]["email"]
-        lines.append(f"K{number:03d};上海客户{number}号商店;{owner};31.2{number % 10};121.4{number % 7};active;{number * 1000}")
+        lines.append(
+            f"K{number:03d};上海客户{number}号商店;{owner};31.2{number % 10};121.4{number % 7};active;{number * 1000}"
+        )
     customers_csv = "\r\n".join(lines).encode("gb18030")
     manager_auth = await token(client, "lin.manager@east.example", PASSWORD)
     imported = await ok(await client.post("/api/v1/import/customers", headers=manager_auth,
@@ -159,9 +168,9 @@ async def test_a_company_from_an_empty_database(
     pace_eve = await ok(await client.get("/api/v1/progress?as_of=2027-02-05", headers=rep_auth[0]), 200)
     pace_before = await ok(await client.get("/api/v1/progress?as_of=2027-02-04", headers=rep_auth[0]), 200)
     pace_after = await ok(await client.get("/api/v1/progress?as_of=2027-02-10", headers=rep_auth[0]), 200)
-    assert pace_eve["expected_to_date"] == pace_before["expected_to_date"] == pace_after["expected_to_date"], (
-        "5-10 February are holidays: nothing more is expected of the rep"
-    )
+    assert (
+        pace_eve["expected_to_date"] == pace_before["expected_to_date"] == pace_after["expected_to_date"]
+    ), "5-10 February are holidays: nothing more is expected of the rep"
 
     # Thursday 11 February, the first working day after the festival: every rep has a list.
     work_at = datetime(2027, 2, 11, 0, 30, tzinfo=UTC)
@@ -177,5 +186,13 @@ async def test_a_company_from_an_empty_database(
     assert Decimal(pace_11["expected_to_date"]) > Decimal(pace_after["expected_to_date"])
 
     actions = set(await session.scalars(select(AuditEntry.action)))
-    assert {"org_unit.created", "user.created", "import.customers", "import.orders", "holidays.imported"} <= actions
-    assert await session.scalar(select(User.locale).where(User.email == "lin.manager@east.example")) == "zh-CN"
+    assert {
+        "org_unit.created",
+        "user.created",
+        "import.customers",
+        "import.orders",
+        "holidays.imported",
+    } <= actions
+    assert (
+        await session.scalar(select(User.locale).where(User.email == "lin.manager@east.example")) == "zh-CN"
+    )

@@ -28,7 +28,9 @@ async def test_deactivated_users_tokens_and_sessions_answer_401_at_once(
         owned = await session.scalar(
             select(func.count()).select_from(Customer).where(Customer.owner_rep_id == demo.user("rep1"))
         )
-        missing = await client.patch(f"/api/v1/users/{demo.user('rep1')}", headers=admin, json={"active": False})
+        missing = await client.patch(
+            f"/api/v1/users/{demo.user('rep1')}", headers=admin, json={"active": False}
+        )
         assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "successor_id"
 
         done = await client.patch(
@@ -45,14 +47,21 @@ async def test_deactivated_users_tokens_and_sessions_answer_401_at_once(
         assert (await browser.get("/api/v1/me")).status_code == 401
         page = await browser.get("/", follow_redirects=False)
         assert page.status_code in (302, 303) and "/login" in page.headers["location"]
-    login = await client.post("/api/v1/auth/token", json={"email": "rep1@demo.example", "password": "fieldsales-demo"})
+    login = await client.post(
+        "/api/v1/auth/token", json={"email": "rep1@demo.example", "password": "fieldsales-demo"}
+    )
     assert login.status_code == 401
     session.expire_all()
-    assert await session.scalar(
-        select(func.count()).select_from(Customer).where(Customer.owner_rep_id == demo.user("rep1"))
-    ) == 0
+    assert (
+        await session.scalar(
+            select(func.count()).select_from(Customer).where(Customer.owner_rep_id == demo.user("rep1"))
+        )
+        == 0
+    )
     rep3_unit = await session.scalar(select(User.org_unit_id).where(User.id == demo.user("rep3")))
-    assert set(await session.scalars(select(Customer.org_unit_id).where(Customer.owner_rep_id == demo.user("rep3")))) == {rep3_unit}
+    assert set(
+        await session.scalars(select(Customer.org_unit_id).where(Customer.owner_rep_id == demo.user("rep3")))
+    ) == {rep3_unit}
     assert await session.scalar(select(AuditEntry.after).where(AuditEntry.action == "user.deactivated"))
 
 
@@ -60,7 +69,7 @@ async def test_create_with_link_then_move_with_explicit_consequences(
     client: AsyncTestClient[Any], demo: Demo, auth: Any, session: AsyncSession
 ) -> None:
     admin = await auth("admin")
-    team1, team2 = demo.units["Shanghai Team 1"], demo.units["Los Angeles Team 1"]
+    team1 = demo.units["Shanghai Team 1"]
     created = await client.post("/api/v1/users", headers=admin, json={
         "email": "New.Rep@demo.example", "name": "New Rep", "role": "rep", "org_unit_id": str(team1)})  # fmt: skip
     assert created.status_code == 201, created.text
@@ -72,21 +81,32 @@ async def test_create_with_link_then_move_with_explicit_consequences(
     assert weak.status_code == 422 and "common" in weak.text
     chosen = await client.post(link, data={"password": PASSWORD, "confirm": PASSWORD}, follow_redirects=False)
     assert chosen.status_code == 303, chosen.text
-    assert (await client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})).status_code == 400, "single use"
-    signed_in = await client.post("/api/v1/auth/token", json={"email": "new.rep@demo.example", "password": PASSWORD})
+    assert (await client.post(link, data={"password": PASSWORD, "confirm": PASSWORD})).status_code == 400, (
+        "single use"
+    )
+    signed_in = await client.post(
+        "/api/v1/auth/token", json={"email": "new.rep@demo.example", "password": PASSWORD}
+    )
     assert signed_in.status_code == 200
 
     rep2 = demo.user("rep2")  # rep2 works in Los Angeles Team 1
-    owned = await session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_rep_id == rep2))
+    owned = await session.scalar(
+        select(func.count()).select_from(Customer).where(Customer.owner_rep_id == rep2)
+    )
     unsaid = await client.patch(f"/api/v1/users/{rep2}", headers=admin, json={"org_unit_id": str(team1)})
     assert unsaid.status_code == 422
-    assert unsaid.json()["errors"][0]["field"] == "customers" and f"{owned} customer(s)" in unsaid.json()["detail"]
+    assert (
+        unsaid.json()["errors"][0]["field"] == "customers"
+        and f"{owned} customer(s)" in unsaid.json()["detail"]
+    )
     moved = await client.patch(
         f"/api/v1/users/{rep2}", headers=admin, json={"org_unit_id": str(team1), "customers": "move_with_rep"}
     )
     assert moved.status_code == 200 and moved.json()["customers_moved"] == owned
     session.expire_all()
-    assert set(await session.scalars(select(Customer.org_unit_id).where(Customer.owner_rep_id == rep2))) == {team1}
+    assert set(await session.scalars(select(Customer.org_unit_id).where(Customer.owner_rep_id == rep2))) == {
+        team1
+    }
 
     session.add(Task(rep_id=demo.user("rep4"), local_date=date(2026, 11, 19), kind="visit", rank=1, score=1,
                      reasons=[], status="planned", source="planner",
@@ -115,17 +135,29 @@ async def test_org_units_refuse_cycles_and_deleting_units_with_people(
     renamed = await client.patch(f"/api/v1/org-units/{new.json()['id']}", headers=admin,
                                  json={"name": "苏州队", "timezone": "Asia/Shanghai"})  # fmt: skip
     assert renamed.json()["name"] == "苏州队"
-    bad_tz = await client.patch(f"/api/v1/org-units/{new.json()['id']}", headers=admin, json={"timezone": "Mars/Base"})
+    bad_tz = await client.patch(
+        f"/api/v1/org-units/{new.json()['id']}", headers=admin, json={"timezone": "Mars/Base"}
+    )
     assert bad_tz.status_code == 422 and bad_tz.json()["errors"][0]["field"] == "timezone"
     assert (await client.delete(f"/api/v1/org-units/{new.json()['id']}", headers=admin)).status_code == 204
     assert (await client.get("/api/v1/org-units", headers=await auth("manager1"))).status_code == 403
 
-    day = await client.post(f"/api/v1/org-units/{team}/holidays", headers=admin, json={"day": "2026-12-24", "name": "公司年会"})
+    day = await client.post(
+        f"/api/v1/org-units/{team}/holidays", headers=admin, json={"day": "2026-12-24", "name": "公司年会"}
+    )
     assert day.status_code == 201
-    twice = await client.post(f"/api/v1/org-units/{team}/holidays", headers=admin, json={"day": "2026-12-24", "name": "x"})
+    twice = await client.post(
+        f"/api/v1/org-units/{team}/holidays", headers=admin, json={"day": "2026-12-24", "name": "x"}
+    )
     assert twice.status_code == 409
-    assert (await client.delete(f"/api/v1/org-units/{team}/holidays/2026-12-24", headers=admin)).status_code == 204
-    unknown = await client.post("/api/v1/holidays/import", headers=admin, json={"country": "XX", "year": 2027, "org_unit_id": str(team)})
+    assert (
+        await client.delete(f"/api/v1/org-units/{team}/holidays/2026-12-24", headers=admin)
+    ).status_code == 204
+    unknown = await client.post(
+        "/api/v1/holidays/import",
+        headers=admin,
+        json={"country": "XX", "year": 2027, "org_unit_id": str(team)},
+    )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "country"
 
 
@@ -135,7 +167,9 @@ async def test_settings_are_validated_audited_and_searchable(
     admin = await auth("admin")
     read = await client.get("/api/v1/settings", headers=await auth("exec"))
     assert read.status_code == 200 and read.json()["work_start"] == "08:30"
-    bad = await client.patch("/api/v1/settings", headers=admin, json={"pace_yellow": "0.5", "work_end": "25:00", "nope": 1})
+    bad = await client.patch(
+        "/api/v1/settings", headers=admin, json={"pace_yellow": "0.5", "work_end": "25:00", "nope": 1}
+    )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"work_end", "nope"}
     order = await client.patch("/api/v1/settings", headers=admin, json={"pace_yellow": "0.35"})
@@ -143,8 +177,13 @@ async def test_settings_are_validated_audited_and_searchable(
     good = await client.patch("/api/v1/settings", headers=admin, json={
         "grace_working_days": 5, "work_start": "09:00", "quiet_start": "22:00", "amount_ceiling": "25000"})  # fmt: skip
     assert good.status_code == 200 and good.json()["grace_working_days"] == 5
-    assert await session.scalar(select(OrgSettings.work_start).where(OrgSettings.company_id == demo.company_id)) == "09:00"
-    assert (await client.patch("/api/v1/settings", headers=await auth("exec"), json={"grace_working_days": 1})).status_code == 403
+    assert (
+        await session.scalar(select(OrgSettings.work_start).where(OrgSettings.company_id == demo.company_id))
+        == "09:00"
+    )
+    assert (
+        await client.patch("/api/v1/settings", headers=await auth("exec"), json={"grace_working_days": 1})
+    ).status_code == 403
 
     found = await client.get("/api/v1/audit-log?action=settings.&actor=alex", headers=await auth("exec"))
     assert found.status_code == 200 and found.json()["total"] == 1
@@ -154,13 +193,21 @@ async def test_settings_are_validated_audited_and_searchable(
     assert (await client.get("/api/v1/audit-log", headers=await auth("manager1"))).status_code == 403
 
 
-async def test_me_patch_sets_language_time_zone_and_notifications(client: AsyncTestClient[Any], demo: Demo, auth: Any) -> None:
+async def test_me_patch_sets_language_time_zone_and_notifications(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any
+) -> None:
     rep = await auth("rep2")
-    changed = await client.patch("/api/v1/me", headers=rep, json={"locale": "zh-CN", "notifications_enabled": False})
+    changed = await client.patch(
+        "/api/v1/me", headers=rep, json={"locale": "zh-CN", "notifications_enabled": False}
+    )
     assert changed.status_code == 200 and changed.json()["locale"] == "zh-CN"
     assert changed.json()["notifications_enabled"] is False
     page = await client.get("/api/v1/me/tasks", headers=rep)
     assert page.status_code == 200
-    assert (await client.patch("/api/v1/me", headers=rep, json={"locale": "fr"})).json()["errors"][0]["field"] == "locale"
-    assert (await client.patch("/api/v1/me", headers=rep, json={"timezone": "Nowhere/City"})).status_code == 422
+    assert (await client.patch("/api/v1/me", headers=rep, json={"locale": "fr"})).json()["errors"][0][
+        "field"
+    ] == "locale"
+    assert (
+        await client.patch("/api/v1/me", headers=rep, json={"timezone": "Nowhere/City"})
+    ).status_code == 422
     assert (await client.patch("/api/v1/me", headers=rep, json={"role": "admin"})).status_code == 400

@@ -52,7 +52,7 @@ def test_read_table_detects_encoding_and_delimiter(encoding: str, delimiter: str
 
 
 def test_delimiter_can_be_named_and_is_checked() -> None:
-    raw = "a;b,c\n1;2,3\n".encode()
+    raw = b"a;b,c\n1;2,3\n"
     assert detect_delimiter(raw.decode()) in (",", ";")
     assert read_table(raw, delimiter="semicolon") == [["a", "b,c"], ["1", "2,3"]]
     assert read_table(raw, delimiter="comma") == [["a;b", "c"], ["1;2", "3"]]
