@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select
 
 from server.core.audit import AuditService
 from server.core.errors import field_error
+from server.core.i18n import gettext as _
 from server.core.services import Service
 from server.db.models import Holiday, OrgUnit
 
@@ -29,11 +30,20 @@ def public_holidays(
     country = (country or "").strip().upper()
     supported = holidays.list_supported_countries()
     if country not in supported:
-        raise field_error("country", f"{country!r} is not a supported ISO 3166 country code")
+        raise field_error(
+            "country", _("%(country)s is not a supported ISO 3166 country code", country=repr(country))
+        )
     if subdivision and subdivision not in supported[country]:
-        raise field_error("subdivision", f"{subdivision!r} is not a subdivision of {country}")
+        raise field_error(
+            "subdivision",
+            _(
+                "%(subdivision)s is not a subdivision of %(country)s",
+                subdivision=repr(subdivision),
+                country=country,
+            ),
+        )
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise field_error("year", f"must be between {MIN_YEAR} and {MAX_YEAR}")
+        raise field_error("year", _("must be between %(low)s and %(high)s", low=MIN_YEAR, high=MAX_YEAR))
     calendar = holidays.country_holidays(country, subdiv=subdivision or None, years=year, language=language)
     return {day: str(name)[:200] for day, name in sorted(calendar.items())}
 
@@ -86,12 +96,12 @@ class CalendarsService(Service):
 
     async def add_day(self, actor_id: UUID | None, unit: OrgUnit, day: date, name: str) -> Holiday:
         if not name.strip():
-            raise field_error("name", "is required")
+            raise field_error("name", _("is required"))
         existing = await self.session.scalar(
             select(Holiday).where(Holiday.org_unit_id == unit.id, Holiday.day == day)
         )
         if existing is not None:
-            raise field_error("day", f"{day.isoformat()} is already a holiday of this unit", 409)
+            raise field_error("day", _("%(day)s is already a holiday of this unit", day=day.isoformat()), 409)
         holiday = Holiday(org_unit_id=unit.id, day=day, name=name.strip()[:200])
         self.session.add(holiday)
         await self.session.flush()
@@ -105,7 +115,7 @@ class CalendarsService(Service):
             delete(Holiday).where(Holiday.org_unit_id == unit.id, Holiday.day == day)
         )
         if not removed.rowcount:  # type: ignore[attr-defined]
-            raise field_error("day", f"{day.isoformat()} is not a holiday of this unit", 404)
+            raise field_error("day", _("%(day)s is not a holiday of this unit", day=day.isoformat()), 404)
         await self.ctx.get(AuditService).record(
             actor_id, "holiday.removed", "org_unit", unit.id, before={"day": day}
         )

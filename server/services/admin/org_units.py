@@ -12,6 +12,7 @@ from server.core.access import ancestor_unit_ids
 from server.core.audit import AuditService
 from server.core.deps import not_found
 from server.core.errors import field_error
+from server.core.i18n import gettext as _
 from server.core.services import Service
 from server.db.models import Customer, Holiday, OrgSettings, OrgUnit, Target, User
 from server.services.auth.users import check_timezone
@@ -47,14 +48,14 @@ class OrgUnitsService(Service):
     ) -> OrgUnit:
         """A new unit; only a company has no parent (a new company gets default settings)."""
         if kind not in KINDS:
-            raise field_error("kind", f"must be one of {', '.join(KINDS)}")
+            raise field_error("kind", _("must be one of %(choices)s", choices=", ".join(KINDS)))
         parent = await self.get(parent_id) if parent_id else None
         if parent_id and parent is None:
-            raise field_error("parent_id", "no such org unit")
+            raise field_error("parent_id", _("no such org unit"))
         if kind == "company" and parent is not None:
-            raise field_error("parent_id", "a company has no parent")
+            raise field_error("parent_id", _("a company has no parent"))
         if kind != "company" and parent is None:
-            raise field_error("parent_id", "is required for a region or a team")
+            raise field_error("parent_id", _("is required for a region or a team"))
         unit = OrgUnit(
             name=_name(name),
             kind=kind,
@@ -94,14 +95,14 @@ class OrgUnitsService(Service):
     async def delete(self, actor_id: UUID | None, unit: OrgUnit) -> None:
         """Remove an empty unit: no sub-units, no users (active or not), no customers, no targets."""
         checks = (
-            (select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id == unit.id), "it has sub-units"),
-            (select(func.count()).select_from(User).where(User.org_unit_id == unit.id), "people belong to it: move or deactivate them first"),
-            (select(func.count()).select_from(Customer).where(Customer.org_unit_id == unit.id), "customers belong to it"),
-            (select(func.count()).select_from(Target).where(Target.scope == "org_unit", Target.scope_id == unit.id), "it has targets"),
+            (select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id == unit.id), _("it has sub-units")),
+            (select(func.count()).select_from(User).where(User.org_unit_id == unit.id), _("people belong to it: move or deactivate them first")),
+            (select(func.count()).select_from(Customer).where(Customer.org_unit_id == unit.id), _("customers belong to it")),
+            (select(func.count()).select_from(Target).where(Target.scope == "org_unit", Target.scope_id == unit.id), _("it has targets")),
         )  # fmt: skip
         for query, reason in checks:
             if await self.session.scalar(query):
-                raise field_error("org_unit_id", f"cannot delete this unit: {reason}", 409)
+                raise field_error("org_unit_id", _("cannot delete this unit: %(reason)s", reason=reason), 409)
         await self.session.execute(delete(Holiday).where(Holiday.org_unit_id == unit.id))
         await self.ctx.get(AuditService).record(
             actor_id, "org_unit.deleted", "org_unit", unit.id, _public(unit)
@@ -111,14 +112,14 @@ class OrgUnitsService(Service):
 
     async def _move(self, unit: OrgUnit, parent_id: UUID | None) -> None:
         if unit.kind == "company":
-            raise field_error("parent_id", "a company stays at the top of its tree")
+            raise field_error("parent_id", _("a company stays at the top of its tree"))
         if parent_id is None:
-            raise field_error("parent_id", "is required for a region or a team")
+            raise field_error("parent_id", _("is required for a region or a team"))
         parent = await self.session.get(OrgUnit, parent_id)
         if parent is None:
-            raise field_error("parent_id", "no such org unit")
+            raise field_error("parent_id", _("no such org unit"))
         if unit.id in await ancestor_unit_ids(self.session, parent.id):
-            raise field_error("parent_id", "would make a cycle: the new parent is this unit or below it")
+            raise field_error("parent_id", _("would make a cycle: the new parent is this unit or below it"))
         unit.parent_id = parent.id
 
     async def _manager(self, user_id: UUID | None) -> UUID | None:
@@ -126,14 +127,14 @@ class OrgUnitsService(Service):
             return None
         user = await self.session.get(User, user_id)
         if user is None or not user.active or user.role == "rep":
-            raise field_error("manager_user_id", "must be an active manager, executive or admin")
+            raise field_error("manager_user_id", _("must be an active manager, executive or admin"))
         return user.id
 
 
 def _name(name: Any) -> str:
     text = str(name or "").strip()
     if not text:
-        raise field_error("name", "is required")
+        raise field_error("name", _("is required"))
     return text[:200]
 
 

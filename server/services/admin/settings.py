@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from server.core.audit import AuditService
 from server.core.errors import ProblemError
+from server.core.i18n import gettext as _
 from server.core.services import Service
 from server.db.models import OrgSettings
 
@@ -62,7 +63,7 @@ def _parse(key: str, raw: Any) -> Any:
         if not value.is_finite():
             raise ValueError("must be a number")
     if not low <= value <= high:
-        raise ValueError(f"must be between {low} and {high}")
+        raise ValueError(_("must be between %(low)s and %(high)s", low=low, high=high))
     return value.quantize(Decimal("0.0001")) if kind == "fraction" else value
 
 
@@ -83,7 +84,7 @@ class CompanySettingsService(Service):
         parsed: dict[str, Any] = {}
         for key, raw in changes.items():
             if key not in FIELDS:
-                errors.append({"field": key, "message": "unknown setting"})
+                errors.append({"field": key, "message": _("unknown setting")})
                 continue
             try:
                 parsed[key] = _parse(key, raw)
@@ -91,9 +92,11 @@ class CompanySettingsService(Service):
                 errors.append({"field": key, "message": str(problem)})
         merged = settings_values(row) | parsed
         if not errors and not merged["pace_yellow"] < merged["pace_orange"] < merged["pace_red"]:
-            errors.append({"field": "pace_orange", "message": "thresholds must rise: yellow < orange < red"})
+            errors.append(
+                {"field": "pace_orange", "message": _("thresholds must rise: yellow < orange < red")}
+            )
         if not errors and not merged["work_start"] < merged["work_end"]:
-            errors.append({"field": "work_end", "message": "the working day must end after it starts"})
+            errors.append({"field": "work_end", "message": _("the working day must end after it starts")})
         if errors:
             raise ProblemError(422, "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
         before = settings_values(row)

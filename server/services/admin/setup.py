@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from server.core.errors import field_error
+from server.core.i18n import gettext as _
 from server.core.services import Service
 from server.db.models import OrgUnit, VisitPolicy
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
@@ -23,7 +24,7 @@ class SetupService(Service):
         """The company, default settings and visit policy, and the admin (with a set-password link
         when no password is given). Refused when the database already has an organisation."""
         if await self.session.scalar(select(func.count()).select_from(OrgUnit)):
-            raise field_error("company", "the database already has an organisation; use create-user", 409)
+            raise field_error("company", _("the database already has an organisation; use create-user"), 409)
         unit = await self.ctx.get(OrgUnitsService).create(
             None, name=company, kind="company", parent_id=None, timezone=timezone
         )
@@ -42,11 +43,14 @@ class SetupService(Service):
                 await self.session.scalars(select(OrgUnit.id).where(OrgUnit.parent_id.is_(None)))
             )
             if len(companies) != 1:
-                raise field_error("org_unit", "name the org unit (there is not exactly one company)")
+                raise field_error("org_unit", _("name the org unit (there is not exactly one company)"))
             return companies[0]
         rows = list(await self.session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.external_ref)))
         matches = [r.id for r in rows if name_or_id in (str(r.id), r.external_ref)]
         matches = matches or [r.id for r in rows if r.name.lower() == name_or_id.lower()]
         if len(matches) != 1:
-            raise field_error("org_unit", f"{name_or_id!r} names {len(matches)} org units; use its id")
+            raise field_error(
+                "org_unit",
+                _("%(name)s names %(n)s org units; use its id", name=repr(name_or_id), n=len(matches)),
+            )
         return matches[0]

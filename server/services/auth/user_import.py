@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from server.core.errors import ProblemError
+from server.core.i18n import gettext as _
 from server.core.services import Service
 from server.db.models import OrgUnit, User
 from server.db.models.users import ROLES
@@ -48,18 +49,18 @@ class UserImportService(Service):
             email = row["email"].lower()
             problems = []
             if email in taken:
-                problems.append(("email", "is already used by another user"))
+                problems.append(("email", _("is already used by another user")))
             if email in seen:
-                problems.append(("email", "appears twice in the file"))
+                problems.append(("email", _("appears twice in the file")))
             seen.add(email)
             if row["role"] not in ROLES:
-                problems.append(("role", f"must be one of {', '.join(ROLES)}"))
+                problems.append(("role", _("must be one of %(choices)s", choices=", ".join(ROLES))))
             unit = units.get(row["org_unit"].lower())
             if unit is None:
-                problems.append(("org_unit", "no such org unit (name, external_ref or id)"))
+                problems.append(("org_unit", _("no such org unit (name, external_ref or id)")))
             capacity = row.get("daily_capacity") or "8"
             if not capacity.isdigit() or not 1 <= int(capacity) <= 30:
-                problems.append(("daily_capacity", "must be a whole number from 1 to 30"))
+                problems.append(("daily_capacity", _("must be a whole number from 1 to 30")))
             for name, message in problems:
                 report.reject(number, name, message)
             if not problems:

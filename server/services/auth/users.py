@@ -19,6 +19,7 @@ from server.core.access import Scope
 from server.core.audit import AuditService
 from server.core.deps import not_found
 from server.core.errors import field_error
+from server.core.i18n import gettext as _
 from server.core.i18n import normalize
 from server.core.services import Service
 from server.db.models import AuthToken, Customer, OrgUnit, Task, User
@@ -38,7 +39,9 @@ def check_timezone(tz: str, name: str = "timezone") -> str:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise field_error(name, f"{tz!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
+        raise field_error(
+            name, _("%(tz)s is not an IANA time zone (e.g. Asia/Shanghai)", tz=repr(tz))
+        ) from None
     return tz
 
 
@@ -46,7 +49,7 @@ def check_locale(locale: str | None) -> str | None:
     if locale in (None, ""):
         return None
     if normalize(locale) is None:
-        raise field_error("locale", "must be en or zh-CN")
+        raise field_error("locale", _("must be en or zh-CN"))
     return "zh-CN" if normalize(locale) == "zh_Hans" else "en"
 
 
@@ -119,13 +122,13 @@ class UsersService(Service):
         """The new user and, without a password, a one-time set-password link."""
         email = email.strip().lower()
         if "@" not in email or len(email) > 320 or email.startswith("@"):
-            raise field_error("email", "is not an e-mail address")
+            raise field_error("email", _("is not an e-mail address"))
         if await self.session.scalar(select(User.id).where(func.lower(User.email) == email)):
-            raise field_error("email", "is already used by another user", 409)
+            raise field_error("email", _("is already used by another user"), 409)
         if not name.strip():
-            raise field_error("name", "is required")
+            raise field_error("name", _("is required"))
         if role not in ROLES:
-            raise field_error("role", f"must be one of {', '.join(ROLES)}")
+            raise field_error("role", _("must be one of %(choices)s", choices=", ".join(ROLES)))
         unit = await self._unit(org_unit_id)
         if password is not None:
             check_password(password, email)
@@ -156,10 +159,10 @@ class UsersService(Service):
         before = _public(user)
         if "name" in changes:
             if not str(changes["name"]).strip():
-                raise field_error("name", "is required")
+                raise field_error("name", _("is required"))
             changes["name"] = str(changes["name"]).strip()[:200]
         if "role" in changes and changes["role"] not in ROLES:
-            raise field_error("role", f"must be one of {', '.join(ROLES)}")
+            raise field_error("role", _("must be one of %(choices)s", choices=", ".join(ROLES)))
         if "timezone" in changes:
             check_timezone(changes["timezone"])
         if "locale" in changes:
@@ -192,8 +195,12 @@ class UsersService(Service):
         if work["customers"] and customers not in CUSTOMER_CHOICES:
             raise field_error(
                 "customers",
-                f"this user owns {work['customers']} customer(s) and has {work['open_tasks']} open "
-                f"task(s): choose {' or '.join(CUSTOMER_CHOICES)}",
+                _(
+                    "this user owns %(customers)s customer(s) and has %(tasks)s open task(s): choose %(choices)s",
+                    customers=work["customers"],
+                    tasks=work["open_tasks"],
+                    choices=" or ".join(CUSTOMER_CHOICES),
+                ),
             )
         before = _public(user)
         if work["customers"] and customers == "move_with_rep":
@@ -215,7 +222,7 @@ class UsersService(Service):
     async def deactivate(self, actor_id: UUID | None, user: User, successor_id: UUID | None) -> Consequences:
         """Sign the user out everywhere now; their customers and managed units go to the successor."""
         if actor_id == user.id:
-            raise field_error("active", "you cannot deactivate yourself")
+            raise field_error("active", _("you cannot deactivate yourself"))
         work = await self.open_work(user.id)
         managed = await self.session.scalar(
             select(func.count()).select_from(OrgUnit).where(OrgUnit.manager_user_id == user.id)
@@ -336,22 +343,22 @@ class UsersService(Service):
 
     async def _successor(self, user: User, successor_id: UUID | None) -> User:
         if successor_id is None:
-            raise field_error("successor_id", "name the active user who takes over this user's customers")
+            raise field_error("successor_id", _("name the active user who takes over this user's customers"))
         successor = await self.session.get(User, successor_id)
         if successor is None or not successor.active or successor.id == user.id:
-            raise field_error("successor_id", "must be another active user")
+            raise field_error("successor_id", _("must be another active user"))
         return successor
 
     async def _unit(self, org_unit_id: UUID | None) -> OrgUnit:
         unit = await self.session.get(OrgUnit, org_unit_id) if org_unit_id else None
         if unit is None:
-            raise field_error("org_unit_id", "no such org unit")
+            raise field_error("org_unit_id", _("no such org unit"))
         return unit
 
 
 def _capacity(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 30:
-        raise field_error("daily_capacity", "must be a whole number from 1 to 30")
+        raise field_error("daily_capacity", _("must be a whole number from 1 to 30"))
     return value
 
 

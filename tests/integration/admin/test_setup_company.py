@@ -81,6 +81,16 @@ async def test_a_company_from_an_empty_database(
                        "--password", ADMIN_PASSWORD)  # fmt: skip
     assert again.returncode != 0 and "already has an organisation" in again.stderr
 
+    second = fieldsales(settings, "create-user", "--email", "ops@east.example", "--name", "运营 Ops", "--role",
+                        "admin", "--locale", "zh-CN", "--password", ADMIN_PASSWORD)  # fmt: skip
+    assert second.returncode == 0 and "created user" in second.stdout, second.stderr
+    weak = fieldsales(settings, "create-user", "--email", "weak@east.example", "--name", "Weak", "--role", "rep",
+                      "--password", "qwertyuiop")  # fmt: skip
+    assert weak.returncode != 0 and "password: is one of the most common passwords" in weak.stderr
+    unknown_unit = fieldsales(settings, "create-user", "--email", "u@east.example", "--name", "U", "--role", "rep",
+                              "--org-unit", "Nowhere", "--password", ADMIN_PASSWORD)  # fmt: skip
+    assert unknown_unit.returncode != 0 and "org_unit" in unknown_unit.stderr
+
     company = (await session.scalars(select(OrgUnit))).one()
     assert (company.kind, company.timezone) == ("company", "Asia/Shanghai")
     company_id = company.id
@@ -88,6 +98,9 @@ async def test_a_company_from_an_empty_database(
         select(OrgSettings.pace_red).where(OrgSettings.company_id == company_id)
     ) == Decimal("0.3")
     admin = await token(client, "admin@east.example", ADMIN_PASSWORD)
+    assert (
+        await client.get("/api/v1/me", headers=await token(client, "ops@east.example", ADMIN_PASSWORD))
+    ).json()["locale"] == "zh-CN"
 
     region = await ok(await client.post("/api/v1/org-units", headers=admin,
                                         json={"name": "华东区 East", "kind": "region", "parent_id": str(company_id)}))  # fmt: skip
