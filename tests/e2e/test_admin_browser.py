@@ -46,6 +46,7 @@ def test_create_move_and_deactivate_a_user(page_as: Any, browsing: Browsing, liv
     page.get_by_role("button", name="Create user").click()
     expect(page.locator(".flash")).to_contain_text("/set-password?token=")
     expect(page.locator("h1")).to_have_text("Mei Chen")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360, "the long link wraps"
     screenshot(page, "admin-user-created")
 
     page.get_by_label("New org unit").select_option(option_value(page, "#f-move-unit", "Shanghai Team 2"))
