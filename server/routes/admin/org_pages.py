@@ -82,7 +82,6 @@ class OrgUnitPages(Controller):
                 manager_user_id=_uuid(data.get("manager_user_id")),
             )  # fmt: skip
         except ProblemError as problem:
-            await services.session.rollback()
             return await self._index(request, services, data, problem_errors(problem), 422)
         return redirect("/admin/org-units", "success", _("%(name)s created.", name=unit.name))
 
@@ -110,7 +109,6 @@ class OrgUnitPages(Controller):
         try:
             await units.update(principal.id, unit, changes)
         except ProblemError as problem:
-            await services.session.rollback()
             return await self._edit(request, services, unit_id, problem_errors(problem), 422)
         return redirect(f"/admin/org-units/{unit_id}", "success", _("Saved."))
 
@@ -122,7 +120,6 @@ class OrgUnitPages(Controller):
         try:
             await units.delete(principal.id, await units.get(unit_id))
         except ProblemError as problem:
-            await services.session.rollback()
             return await self._edit(
                 request, services, unit_id, {"delete": problem_errors(problem).popitem()[1]}, 409
             )
@@ -185,7 +182,6 @@ class CalendarPages(Controller):
             else:
                 raise ProblemError(404, "Unknown action.")
         except ProblemError as problem:
-            await services.session.rollback()
             errors = {f"{action}.{k}": v for k, v in problem_errors(problem).items()}
             return await self._page(request, services, unit_id, year, errors, 422)
         return redirect(f"/admin/calendars/{unit_id}?year={year}", "success", message)

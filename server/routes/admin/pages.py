@@ -112,7 +112,6 @@ class UserPages(Controller):
                 password=data.get("password") or None,
             )  # fmt: skip
         except ProblemError as problem:
-            await services.session.rollback()
             return await self._form(request, services, data, problem_errors(problem), status_code=422)
         message = _("%(name)s can sign in now.", name=user.name)
         if link:
@@ -136,7 +135,6 @@ class UserPages(Controller):
         try:
             message = await self._apply(services, principal, user, action, data, request)
         except ProblemError as problem:
-            await services.session.rollback()
             errors = {f"{action}.{k}": v for k, v in problem_errors(problem).items()}
             return await self._detail(request, services, access, user_id, errors, status_code=422)
         return redirect(f"/admin/users/{user_id}", "success", message)

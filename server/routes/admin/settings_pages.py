@@ -63,7 +63,6 @@ class SettingsPages(Controller):
                 principal.id, await _company(services, principal), changes
             )
         except ProblemError as problem:
-            await services.session.rollback()
             return await self._render(
                 request, services, principal, dict(data), problem_errors(problem), 422, raw=True
             )
@@ -83,7 +82,6 @@ class SettingsPages(Controller):
             errors = {"distribution.month_weights": _("Enter numbers (percent) for every month.")}
             return await self._settings_again(request, services, principal, errors)
         except ProblemError as problem:
-            await services.session.rollback()
             errors = {f"distribution.{k}": v for k, v in problem_errors(problem).items()}
             return await self._settings_again(request, services, principal, errors)
         return redirect("/admin/settings", "success", _("Seasonal distribution saved."))
@@ -142,7 +140,6 @@ class ImportPages(Controller):
                 else:
                     report = await services.get(ImportService).run(principal, access, kind, table)
         if errors or (report is not None and report.errors):
-            await services.session.rollback()
             return render(request, "admin/imports.html", status_code=422, kinds=IMPORT_KINDS, report=report,
                           errors=errors, kind=kind)  # fmt: skip
         return render(request, "admin/imports.html", kinds=IMPORT_KINDS, report=report, errors={}, kind=kind)

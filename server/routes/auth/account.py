@@ -45,7 +45,6 @@ class AccountPages(Controller):
         try:
             await users.update(principal.id, user, changes)
         except ProblemError as problem:
-            await services.session.rollback()
             return render(request, "account/settings.html", status_code=422, me=changes | {"email": principal.email},
                           errors=problem_errors(problem), locales=LOCALES)  # fmt: skip
         return redirect("/me/settings", "success", _("Your settings are saved."))
@@ -64,7 +63,7 @@ class AccountPages(Controller):
     ) -> Any:
         users = services.get(UsersService)
         invited = await users.user_for_link(token) if token else None
-        email = invited.email if invited else None  # read before a rollback expires the row
+        email = invited.email if invited else None
         password = data.get("password") or ""
         errors: dict[str, str] = {}
         if invited is None:
@@ -77,7 +76,6 @@ class AccountPages(Controller):
             except ProblemError as problem:
                 errors = problem_errors(problem)
         if errors:
-            await services.session.rollback()
             status = 400 if invited is None else 422
             return render(request, "account/set_password.html", status_code=status, email=email,
                           token=token, errors=errors)  # fmt: skip
