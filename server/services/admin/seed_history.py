@@ -81,11 +81,11 @@ def _customer(
     # This month's orders are written later (seed_month), to the rep's form for the month.
     this_month = (world.today - world.month_start).days
     open_visits = [i for i, d in enumerate(visit_days) if d > this_month]
+    buying = status == "active" and not dormant
     for visit, days_ago in zip(visits, visit_days, strict=True):
-        if days_ago <= this_month and status == "active" and not dormant:
-            world.month_visits[rep["id"]].append(
-                (visit["id"], customer_id, size, world.today - timedelta(days=days_ago))
-            )
+        if days_ago <= this_month:
+            day = world.today - timedelta(days=days_ago)
+            world.month_visits[rep["id"]].append((visit["id"], customer_id, size if buying else 0.0, day))
     last_order: date | None = None
     revenue = Decimal(0)
     for _ in range(n_orders):

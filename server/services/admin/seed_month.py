@@ -17,14 +17,19 @@ from server.db.models import Checkin, Customer, Order
 from server.domain.calendar import month_end, weighted_elapsed_fraction
 from server.services.admin.seed_world import World, bulk_insert
 
-# One form per rep, dealt in turn from a shuffled deck: per 12 reps 8 on plan (green), 2 a
-# little behind (yellow/orange) and 2 far behind (red: lag >= 30%).
-FORMS = ("1.12", "1.08", "1.05", "1.02", "1.00", "0.98", "0.96", "0.93", "0.86", "0.80", "0.66", "0.58")
+# One form per rep: rep1 (a demo login, in manager1's team) is far behind, so the escalation
+# ladder shows from the demo logins at once; the others are dealt in turn from a shuffled deck:
+# per 12 reps 8 on plan (green), 2 a little behind (yellow/orange) and 2 far behind (red).
+FIRST_FORM = "0.62"
+FORMS = ("1.12", "1.08", "1.05", "1.02", "1.00", "0.98", "0.96", "0.93", "0.86", "0.80", "0.58")
 
 
 def deal_forms(world: World) -> None:
     deck: list[str] = []
-    for rep in world.reps:
+    for index, rep in enumerate(world.reps):
+        if index == 0:
+            world.form[rep["id"]] = Decimal(FIRST_FORM)
+            continue
         if not deck:
             deck = list(FORMS)
             world.rng.shuffle(deck)
@@ -55,7 +60,7 @@ async def seed_month_orders(connection: AsyncConnection, world: World) -> int:
     for rep in world.reps:
         target = world.month_revenue_target.get(rep["id"], Decimal(0))
         wanted = (target * fraction * world.form[rep["id"]]).quantize(Decimal("0.01"))
-        visits = [v for v in world.month_visits[rep["id"]] if v[3] < world.today]
+        visits = [v for v in world.month_visits[rep["id"]] if v[3] < world.today and v[2] > 0]
         world.rng.shuffle(visits)
         # About one visit in three this month ends with an order; bigger customers order more.
         chosen = visits[: max(1, len(visits) // 3)] if wanted > 0 else []

@@ -44,7 +44,8 @@ class World:
     revenue_by_rep: dict[uuid.UUID, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     # Completed visits per rep in the trailing 91 days: visit targets are set from them.
     recent_visits_by_rep: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
-    # This month so far: the visits each rep made (id, customer, size, local day), their month
+    # This month so far: the visits each rep made (id, customer, customer size — 0 for one that
+    # does not buy — and local day), their month
     # revenue target, and their form (pace this month: 1.0 is exactly on plan).
     month_visits: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID, float, date]]] = field(
         default_factory=lambda: defaultdict(list)
