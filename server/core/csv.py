@@ -46,8 +46,6 @@ def sanitise_cell(value: Any) -> str:
     """
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, (Decimal, int, float)):

@@ -31,7 +31,7 @@ from server.core.csv import TableError, csv_text, detect_delimiter, read_table, 
         (-3, "-3"),
         (date(2027, 1, 2), "2027-01-02"),
         (None, ""),
-        (True, "true"),
+        (True, "True"),
     ],
 )
 def test_sanitise_cell_neutralises_formulas_but_keeps_numbers(value: object, cell: str) -> None:
