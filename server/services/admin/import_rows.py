@@ -135,6 +135,10 @@ class Handler:
         self.touched_customers: set[UUID] = set()
         self.visible: set[UUID] = set()
 
+    async def check(self, rows: list[tuple[int, dict[str, str]]]) -> None:
+        """Check every row against the database, collecting creates, updates and rejections."""
+        raise NotImplementedError  # each import kind checks its own columns
+
     def count(self, changes: dict[str, Any], current: Any) -> None:
         if changes:
             self.updates.append((current, changes))

@@ -65,7 +65,9 @@ async def test_scope_matrix_for_list_detail_and_override(
         assert {UUID(item["id"]) for item in listed.json()["items"]} == scopes[local], local
         assert listed.json()["total"] == len(scopes[local])
         exported = await client.get("/api/v1/customers?format=csv", headers=headers)
-        assert {UUID(row["id"]) for row in csv.DictReader(io.StringIO(exported.text.removeprefix("\ufeff")))} == scopes[local], local
+        assert {
+            UUID(row["id"]) for row in csv.DictReader(io.StringIO(exported.text.removeprefix("\ufeff")))
+        } == scopes[local], local
 
         inside, outside = next(iter(scopes[local])), next(iter(everyone - scopes[local]), None)
         assert (await client.get(f"/api/v1/customers/{inside}", headers=headers)).status_code == 200
