@@ -21,13 +21,23 @@ from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import redirect, render
 from server.services.admin.audit_log import PAGE_SIZE, AuditFilters, AuditLogService
+from server.services.admin.import_rows import CustomerRows, OrderRows
+from server.services.admin.import_targets import TargetRows
 from server.services.admin.imports import ImportService
 from server.services.admin.settings import FIELDS, CompanySettingsService, settings_values
+from server.services.auth.user_import import COLUMNS as USER_COLUMNS
 from server.services.auth.user_import import UserImportService
 from server.services.plans.calendar import SeasonalDistributionsService
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 IMPORT_KINDS = ("customers", "orders", "targets", "users")
+
+
+def import_columns() -> dict[str, list[str]]:
+    """Each import kind's columns, the required ones first (shown on the page)."""
+    handlers = {"customers": CustomerRows.COLUMNS, "orders": OrderRows.COLUMNS, "targets": TargetRows.COLUMNS,
+                "users": USER_COLUMNS}  # fmt: skip
+    return {kind: sorted(columns, key=lambda c: not columns[c]) for kind, columns in handlers.items()}
 
 
 async def _company(services: Services, principal: Principal) -> UUID:
@@ -111,7 +121,14 @@ class ImportPages(Controller):
 
     @get("/")
     async def page(self, request: Request[Any, Any, Any]) -> Any:
-        return render(request, "admin/imports.html", kinds=IMPORT_KINDS, report=None, errors={})
+        return render(
+            request,
+            "admin/imports.html",
+            columns=import_columns(),
+            kinds=IMPORT_KINDS,
+            report=None,
+            errors={},
+        )
 
     @post("/")
     async def upload(
@@ -140,9 +157,18 @@ class ImportPages(Controller):
                 else:
                     report = await services.get(ImportService).run(principal, access, kind, table)
         if errors or (report is not None and report.errors):
-            return render(request, "admin/imports.html", status_code=422, kinds=IMPORT_KINDS, report=report,
+            return render(request, "admin/imports.html", status_code=422, columns=import_columns(), kinds=IMPORT_KINDS,
+                          report=report,
                           errors=errors, kind=kind)  # fmt: skip
-        return render(request, "admin/imports.html", kinds=IMPORT_KINDS, report=report, errors={}, kind=kind)
+        return render(
+            request,
+            "admin/imports.html",
+            columns=import_columns(),
+            kinds=IMPORT_KINDS,
+            report=report,
+            errors={},
+            kind=kind,
+        )
 
 
 class AuditPages(Controller):

@@ -60,6 +60,22 @@ async def test_forms_show_problems_next_to_fields(client: AsyncTestClient[Any], 
                                  files={"file": ("users.csv", "email;name;role;org_unit\r\nli.lei@demo.example;李雷;rep;Shanghai Team 1\r\n".encode("gb18030"), "text/csv")})  # fmt: skip
     assert imported.status_code == 200, imported.text[:500]
     assert "li.lei@demo.example" in imported.text and "/set-password?token=" in imported.text
+    rejected = await client.post(
+        "/admin/imports",
+        data={"_csrf_token": csrf, "kind": "orders"},
+        files={
+            "file": (
+                "o.csv",
+                b"external_ref,customer_ref,amount,ordered_on\nX-1,NOPE,12,2026-11-02\n",
+                "text/csv",
+            )
+        },
+    )
+    assert rejected.status_code == 422 and "Nothing was imported" in rejected.text
+    assert (
+        '<td class="num">2</td><td>customer_ref</td>' in rejected.text
+        and "external_ref, customer_ref" in rejected.text
+    )
     me = await client.post("/me/settings", data={"_csrf_token": csrf, "locale": "zh-CN", "timezone": "Asia/Shanghai"},
                            follow_redirects=True)  # fmt: skip
     assert me.status_code == 200 and 'lang="zh-CN"' in me.text
