@@ -40,9 +40,11 @@ run-cluster: install
 	$(BIN)/fieldsales vapid
 	./scripts/run_cluster.sh
 
-lint:
+# ruff (lint + format) and mypy over server/; CI runs it before the tests.
+lint: install-test
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench
+	$(BIN)/python -m mypy server
 
 format:
 	$(BIN)/ruff format server tests bench

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader, State
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -44,7 +45,7 @@ class MetricsMiddleware(ASGIMiddleware):
     """Request latency by route template (not by raw path, so ids don't explode cardinality)."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await next_app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -130,4 +131,4 @@ def app_from_env() -> Litestar:
     return create_app(load_settings())
 
 
-__all__ = ["Any", "app_from_env", "create_app"]
+__all__ = ["app_from_env", "create_app"]

@@ -376,8 +376,8 @@ def simulate_cmd(
     from rich.console import Console
 
     from server.core.logging import configure_logging
-    from server.simulation import DEFAULT_START, PLANNERS, SimulationConfig
     from server.simulation.run import run_command
+    from server.simulation.template import DEFAULT_START, PLANNERS, SimulationConfig
 
     configure_logging(level=logging.WARNING)  # the services log every visit at INFO
     try:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from server.domain.calendar import local_date
+
 
 class Clock:
     """Returns aware UTC datetimes; a fixed clock is used by jobs run with --at and by tests."""
@@ -24,7 +26,7 @@ class Clock:
         return (self._fixed or self._source()).astimezone(UTC)
 
     def local_date(self, tz: str) -> date:
-        return self.now().astimezone(ZoneInfo(tz)).date()
+        return local_date(self.now(), tz)
 
     def local_now(self, tz: str) -> datetime:
         return self.now().astimezone(ZoneInfo(tz))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,7 +77,7 @@ def _local_secret() -> str:
     return key
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Settings from env/.env plus var/vapid.env (generated keys), with explicit overrides."""
     env_files = [".env", str(ROOT / "var" / "vapid.env")]
     return Settings(_env_file=env_files, **overrides)  # type: ignore[call-arg]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import OrgUnit, User
+from server.core.org import subtree_unit_ids
+from server.db.models import Customer, User
 
 
 @dataclass(frozen=True)
@@ -38,26 +39,6 @@ class Principal:
         return self.role in ("executive", "admin")
 
 
-async def subtree_unit_ids(session: AsyncSession, root_id: UUID) -> list[UUID]:
-    """The unit and every unit below it (recursive CTE; works on SQLite and PostgreSQL)."""
-    tree = select(OrgUnit.id).where(OrgUnit.id == root_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
-    return list((await session.scalars(select(tree.c.id))).all())
-
-
-async def ancestor_unit_ids(session: AsyncSession, unit_id: UUID) -> list[UUID]:
-    """The unit and its ancestors up to the company, nearest first."""
-    chain = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit_id).cte("chain", recursive=True)
-    chain = chain.union_all(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == chain.c.parent_id))
-    ids = list((await session.scalars(select(chain.c.id))).all())
-    return ids
-
-
-async def company_id_for_unit(session: AsyncSession, unit_id: UUID) -> UUID:
-    """The root (company) of the tree a unit belongs to."""
-    return (await ancestor_unit_ids(session, unit_id))[-1]
-
-
 @dataclass
 class Scope:
     """The caller's visible world: a rep sees themself; others see their unit's subtree."""
@@ -73,28 +54,28 @@ class Scope:
         units = await subtree_unit_ids(session, principal.org_unit_id)
         return cls(principal, frozenset(units))
 
-    def user_clause(self, user_id_col: ColumnElement[UUID] | object) -> ColumnElement[bool]:
+    def user_clause(self, user_id_col: SQLColumnExpression[UUID | None]) -> ColumnElement[bool]:
         """Filter for a column holding a rep's/user's id (tasks.rep_id, checkins.rep_id...)."""
         if self.principal.is_rep:
-            return user_id_col == self.principal.id  # type: ignore[operator,return-value]
+            return user_id_col == self.principal.id
         if not self.unit_ids:
             return false()
         users_in_scope = select(User.id).where(User.org_unit_id.in_(self.unit_ids))
-        return user_id_col.in_(users_in_scope)  # type: ignore[attr-defined,no-any-return]
+        return user_id_col.in_(users_in_scope)
 
-    def unit_clause(self, unit_id_col: object) -> ColumnElement[bool]:
+    def unit_clause(self, unit_id_col: SQLColumnExpression[UUID | None]) -> ColumnElement[bool]:
         """Filter for a column holding an org unit id."""
         if self.principal.is_rep:
-            return unit_id_col == self.principal.org_unit_id  # type: ignore[operator,return-value]
-        return unit_id_col.in_(self.unit_ids) if self.unit_ids else false()  # type: ignore[attr-defined,no-any-return]
+            return unit_id_col == self.principal.org_unit_id
+        return unit_id_col.in_(self.unit_ids) if self.unit_ids else false()
 
-    def customer_clause(self, customer_model: type) -> ColumnElement[bool]:
+    def customer_clause(self, customer_model: type[Customer]) -> ColumnElement[bool]:
         """Reps see customers they own; managers and executives those of their subtree."""
         if self.principal.is_rep:
-            return customer_model.owner_rep_id == self.principal.id  # type: ignore[attr-defined,no-any-return]
+            return customer_model.owner_rep_id == self.principal.id
         if not self.unit_ids:
             return false()
-        return customer_model.org_unit_id.in_(self.unit_ids)  # type: ignore[attr-defined,no-any-return]
+        return customer_model.org_unit_id.in_(self.unit_ids)
 
     def sees_customer(self, owner_rep_id: UUID | None, org_unit_id: UUID | None) -> bool:
         """customer_clause in Python, for a customer row already loaded."""

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
+from datetime import date
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import (
     NotAuthorizedException,
-    NotFoundException,
     PermissionDeniedException,
 )
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.clock import Clock
 from server.core.access import Principal, Scope
 from server.core.services import Services
+
+# `?date=YYYY-MM-DD`, a local date; handlers default it to the caller's today.
+DateParam = Annotated[
+    date | None, QueryParameter(name="date", description="Local date (YYYY-MM-DD); default today")
+]
 
 
 def require_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -44,11 +49,16 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     user = request.scope.get("user")
     if user is None:
         raise NotAuthorizedException(detail="Sign in required.")
-    return user  # type: ignore[no-any-return]
+    return user
+
+
+async def provide_caller(request: Request[Any, Any, Any]) -> Principal | None:
+    """The caller if signed in, else None: for pages anyone may open (the login page)."""
+    return request.scope.get("user")
 
 
 async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
-    return request.app.state.clock  # type: ignore[no-any-return]
+    return request.app.state.clock
 
 
 async def provide_services(request: Request[Any, Any, Any], db_session: AsyncSession) -> Services:
@@ -60,13 +70,9 @@ async def provide_access(principal: Principal, db_session: AsyncSession) -> Scop
     return await Scope.load(db_session, principal)
 
 
-def not_found(entity: str, entity_id: UUID | str) -> NotFoundException:
-    """Out-of-scope and missing objects look the same, so ids leak nothing."""
-    return NotFoundException(detail=f"{entity} {entity_id} not found.")
-
-
 dependencies = {
     "principal": Provide(provide_principal),
+    "caller": Provide(provide_caller),
     "services": Provide(provide_services),
     "access": Provide(provide_access),
     "clock": Provide(provide_clock),

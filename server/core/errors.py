@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import structlog
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -63,6 +63,13 @@ def problem_errors(problem: ProblemError) -> dict[str, str]:
     extra = problem.extra if isinstance(problem.extra, dict) else {}
     errors = {str(e["field"]): str(e["message"]) for e in extra.get("errors", []) if isinstance(e, dict)}
     return errors or {"form": str(problem.detail)}
+
+
+def not_found(entity: str, entity_id: object, field: str | None = None) -> ProblemError:
+    """404 for a missing or out-of-scope object (they look the same, so ids leak nothing); `field`
+    names the request field that pointed at it."""
+    errors = [{"field": field, "message": "not found"}] if field else None
+    return ProblemError(404, f"{entity} {entity_id} not found.", errors)
 
 
 def is_api(request: Request[Any, Any, Any]) -> bool:
@@ -134,9 +141,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return Redirect(f"/login?next={request.url.path}")
     detail = exc.detail
     extra = exc.extra if isinstance(exc.extra, dict) else {}
-    errors = extra.pop("errors", None) if extra else None
+    extra_errors = extra.pop("errors", None) if extra else None
     if is_api(request):
-        return problem(status, _title(status), detail, errors, headers=headers or None, **extra)
+        return problem(status, _title(status), detail, extra_errors, headers=headers or None, **extra)
     if status == 404:
         return _page(request, 404, "errors/404.html", _("Page not found"))
     if status == 403:
@@ -202,10 +209,10 @@ exception_handlers: dict[Any, Any] = {
 }
 
 __all__ = [
-    "MediaType",
     "ProblemError",
     "exception_handlers",
     "field_error",
     "is_api",
+    "not_found",
     "problem",
 ]

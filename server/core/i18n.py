@@ -37,8 +37,8 @@ def _catalog(locale: str) -> dict[str, str | tuple[str, ...]]:
     for message in catalog:
         if not message.id or message.fuzzy:
             continue
-        key = message.id[0] if isinstance(message.id, tuple) else message.id
-        if isinstance(message.string, tuple):
+        key = message.id[0] if isinstance(message.id, (tuple, list)) else message.id
+        if isinstance(message.string, (tuple, list)):
             if any(message.string):
                 messages[key] = tuple(message.string)
         elif message.string:

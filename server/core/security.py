@@ -13,7 +13,7 @@ from litestar.middleware import ASGIMiddleware
 
 from server.core import i18n
 from server.core.access import Principal
-from server.services.auth.accounts import principal_for_token
+from server.core.tokens import principal_for_token
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send

@@ -33,9 +33,6 @@ class Services:
     settings: Settings
     clock: Clock = system_clock
     _cache: dict[type, Any] = field(default_factory=dict)
-    after_commit: list[Any] = field(default_factory=list)
-    # Set when a notification row was added, so the dispatcher can be woken after commit.
-    notifications_added: bool = False
 
     def get(self, cls: type[T]) -> T:
         if cls not in self._cache:
@@ -58,5 +55,3 @@ async def provide_services(
         except BaseException:
             await session.rollback()
             raise
-        for hook in services.after_commit:
-            await hook()

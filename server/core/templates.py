@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import MediaType, Request, Response
+from litestar.plugins.htmx import HTMXDetails, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 
 from server.config import ROOT
@@ -112,8 +113,8 @@ def create_jinja_env() -> Environment:
 
 def is_fragment_request(request: Request[Any, Any, Any]) -> bool:
     """htmx requests get the fragment, except boosted navigations, which swap the whole body."""
-    headers = request.headers
-    return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+    htmx = request.htmx if isinstance(request, HTMXRequest) else HTMXDetails(request)
+    return bool(htmx) and not htmx.boosted
 
 
 def read_flashes(request: Request[Any, Any, Any]) -> list[Flash]:
@@ -139,9 +140,13 @@ def render(
     template: str,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    trigger_event: str | None = None,
     **context: Any,
 ) -> Template:
-    """Render a page with the common context every template relies on."""
+    """Render a page with the common context every template relies on.
+
+    `trigger_event` names an event htmx fires on the page when the response arrives (HX-Trigger).
+    """
     user = request.scope.get("user")
     flashes = read_flashes(request)
     ctx = {
@@ -155,12 +160,14 @@ def render(
         "locale_tag": i18n.locale_tag(),
         **context,
     }
-    response = Template(
+    response = HTMXTemplate(
         template_name=template,
         context=ctx,
         status_code=status_code,
         headers=headers,
         media_type=MediaType.HTML,
+        trigger_event=trigger_event,
+        after="receive",
     )
     if flashes:
         response.delete_cookie(FLASH_COOKIE, path="/")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import warnings
 from decimal import Decimal
+from typing import ClassVar
 
 # advanced-alchemy's mixins still use a decorator SQLAlchemy 2.1 deprecates; silence exactly that.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="The declarative_mixin decorator", category=DeprecationWarning)
     from advanced_alchemy.base import UUIDAuditBase, UUIDBase, orm_registry
-from sqlalchemy import JSON, Numeric
+from sqlalchemy import JSON, Numeric, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,9 +39,13 @@ class Base(UUIDBase):
     """UUID primary key, no audit columns (high-volume rows such as orders and tasks)."""
 
     __abstract__ = True
+    # Declarative types __table__ as FromClause; every model here maps one Table.
+    __table__: ClassVar[Table]
 
 
 class AuditedBase(UUIDAuditBase):
     """UUID primary key plus created_at / updated_at (UTC)."""
 
     __abstract__ = True
+    # Declarative types __table__ as FromClause; every model here maps one Table.
+    __table__: ClassVar[Table]

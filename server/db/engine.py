@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
@@ -11,9 +12,13 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
+from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import autocommit_handler_maker
+from litestar.constants import HTTP_RESPONSE_START
+from litestar.types import Message, Scope
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.util import await_
 
 from server.config import ROOT, Settings
@@ -106,9 +111,35 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+KEEP_WHEN_REFUSED = "keep_when_refused"
+
+
+def keep_when_refused(session: AsyncSession) -> None:
+    """Commit this request's writes even though it is answered with an error (a failed login
+    attempt must count towards the rate limit although the answer is 401)."""
+    session.info[KEEP_WHEN_REFUSED] = True
+
+
+def _commit_before_send(session_scope_key: str) -> Callable[[Message, Scope], Awaitable[None]]:
+    """advanced-alchemy's autocommit (commit on 2xx/3xx, else roll back), plus keep_when_refused."""
+    autocommit = autocommit_handler_maker(commit_on_redirect=True, session_scope_key=session_scope_key)
+
+    async def handler(message: Message, scope: Scope) -> None:
+        session = get_aa_scope_state(scope, session_scope_key)
+        if (
+            isinstance(session, AsyncSession)
+            and message["type"] == HTTP_RESPONSE_START
+            and session.info.pop(KEEP_WHEN_REFUSED, False)
+        ):
+            await session.commit()  # the autocommit's rollback that follows then has nothing to undo
+        await autocommit(message, scope)
+
+    return handler
+
+
 def sqlalchemy_config(settings: Settings, engine: AsyncEngine | None = None) -> SQLAlchemyAsyncConfig:
     """advanced-alchemy config: one session per request, committed by the plugin on 2xx/3xx."""
-    return SQLAlchemyAsyncConfig(
+    config = SQLAlchemyAsyncConfig(
         engine_instance=engine or create_engine(settings),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         before_send_handler="autocommit_include_redirects",
@@ -120,3 +151,6 @@ def sqlalchemy_config(settings: Settings, engine: AsyncEngine | None = None) -> 
         ),
         engine_config=EngineConfig(),
     )
+    # The scope key is the config's own (each config in a process gets a distinct one).
+    config.before_send_handler = _commit_before_send(config.session_scope_key)
+    return config

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from alembic import command
@@ -61,7 +60,3 @@ async def autogenerate_diff(engine: AsyncEngine) -> list[Any]:
 
     async with engine.connect() as connection:
         return await connection.run_sync(_compare)
-
-
-def upgrade_sync(engine: AsyncEngine) -> None:
-    asyncio.run(upgrade(engine))

@@ -9,12 +9,21 @@ months, a quarter) gets exactly its share of each month.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 NO_HOLIDAYS: frozenset[date] = frozenset()
 _SATURDAY = 5
+
+
+def local_date(instant: datetime, timezone: str | None) -> date:
+    """The date an instant falls on in a time zone (UTC when none or unknown)."""
+    try:
+        return instant.astimezone(ZoneInfo(timezone or "UTC")).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return instant.astimezone(ZoneInfo("UTC")).date()
 
 
 def is_working_day(d: date, holidays: frozenset[date] = NO_HOLIDAYS) -> bool:

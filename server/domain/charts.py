@@ -159,3 +159,13 @@ def _bar(bar: Bar, y: float, zero_x: float, scale: Callable[[float], float]) -> 
         f'<rect class="{css}" x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{BAR_HEIGHT}" rx="3"/>'
         f"{label}{escape(bar.text)}</text>"
     )
+
+
+def progress_bar(target: Decimal, actual: Decimal, expected: Decimal) -> dict[str, Decimal]:
+    """Widths (0..100) of the actual bar, the expected-to-date marker and the target of a pace SVG."""
+    scale = max(target, actual, expected, Decimal(1))
+
+    def width(value: Decimal) -> Decimal:
+        return min(Decimal(100), value / scale * 100).quantize(Decimal("0.1"))
+
+    return {"actual": width(actual), "expected": width(expected), "target": width(target)}

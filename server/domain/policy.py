@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from types import MappingProxyType
 
-from server.domain.grading import Grade
-
-DEFAULT_VISIT_INTERVALS: Mapping[Grade, int] = MappingProxyType({"A": 7, "B": 14, "C": 30, "D": 60})
+# Keyed by the grade letter as stored on customers (a plain str column).
+DEFAULT_VISIT_INTERVALS: Mapping[str, int] = MappingProxyType({"A": 7, "B": 14, "C": 30, "D": 60})
 
 # A never-visited customer counts as this overdue: as urgent as the scoring cap (3x the
 # interval) allows, so new accounts get a first visit, but no more urgent than a long-lost A.

@@ -31,7 +31,7 @@ async def run(services: Services, at: datetime) -> dict[str, Any]:
     """Push due notifications to every active subscription of their user."""
     bind = services.session.bind
     # The dispatcher commits its claims and results in short transactions of its own.
-    sessionmaker = async_sessionmaker(bind, expire_on_commit=False)  # type: ignore[call-overload]
+    sessionmaker = async_sessionmaker(bind, expire_on_commit=False)
     stats = await Dispatcher(sessionmaker, services.settings, services.clock).run()
     return asdict(stats)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import select
 
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree
 from server.core.services import Services
-from server.db.models import OrgUnit, User
+from server.db.models import User
 from server.jobs.registry import job
 from server.services.customers.grading import GradeDrop, GradingService
 from server.services.notifications.outbox import NotificationsService
@@ -36,9 +36,7 @@ async def notify_drops(services: Services, drops: list[GradeDrop]) -> int:
     if not drops:
         return 0
     session = services.session
-    units = {
-        u.id: u for u in await session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.manager_user_id))
-    }
+    tree = await OrgTree.load(session)
     owners = {drop.owner_rep_id for drop in drops} - {None}
     rep_unit = dict(
         (await session.execute(select(User.id, User.org_unit_id).where(User.id.in_(owners)))).tuples().all()
@@ -47,7 +45,7 @@ async def notify_drops(services: Services, drops: list[GradeDrop]) -> int:
     sent = 0
     for drop in drops:
         start = rep_unit.get(drop.owner_rep_id) if drop.owner_rep_id else None
-        manager = _manager_above(units, start or drop.org_unit_id, drop.owner_rep_id)
+        manager = tree.manager_above(start or drop.org_unit_id, skip={drop.owner_rep_id})
         if manager is not None:
             sent += await notifications.notify(
                 manager,
@@ -59,14 +57,3 @@ async def notify_drops(services: Services, drops: list[GradeDrop]) -> int:
                 tag="grade-drop",
             )
     return sent
-
-
-def _manager_above(units: dict[UUID, Any], unit_id: UUID | None, rep_id: UUID | None) -> UUID | None:
-    """The nearest unit manager up the tree from the rep's unit, other than the rep."""
-    seen: set[UUID] = set()
-    while unit_id is not None and unit_id in units and unit_id not in seen:
-        seen.add(unit_id)
-        if units[unit_id].manager_user_id not in (None, rep_id):
-            return units[unit_id].manager_user_id  # type: ignore[no-any-return]
-        unit_id = units[unit_id].parent_id
-    return None

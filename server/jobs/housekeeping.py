@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete
+from sqlalchemy.engine import CursorResult
 
 from server.core.services import Services
 from server.db.models import AuthToken, JobRun, LoginAttempt
@@ -19,9 +20,15 @@ LOGIN_ATTEMPTS_KEPT = timedelta(days=1)  # far beyond any rate-limit window
 async def housekeeping(services: Services, at: datetime) -> dict[str, Any]:
     """Delete old job runs, stale login attempts and expired or revoked tokens."""
     session = services.session
-    runs = await session.execute(
-        delete(JobRun).where(JobRun.started_at < at - JOB_RUNS_KEPT, JobRun.status != "running")
+    runs = cast(
+        CursorResult,
+        await session.execute(
+            delete(JobRun).where(JobRun.started_at < at - JOB_RUNS_KEPT, JobRun.status != "running")
+        ),
     )
-    attempts = await session.execute(delete(LoginAttempt).where(LoginAttempt.at < at - LOGIN_ATTEMPTS_KEPT))
-    tokens = await session.execute(delete(AuthToken).where(AuthToken.expires_at < at))
+    attempts = cast(
+        CursorResult,
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.at < at - LOGIN_ATTEMPTS_KEPT)),
+    )
+    tokens = cast(CursorResult, await session.execute(delete(AuthToken).where(AuthToken.expires_at < at)))
     return {"job_runs": runs.rowcount, "login_attempts": attempts.rowcount, "auth_tokens": tokens.rowcount}

@@ -15,17 +15,17 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
 from server.core.services import Services, provide_services
+from server.core.upsert import insert_or_skip
 from server.db.models import JobRun
 
 log = structlog.get_logger("fieldsales.jobs")
@@ -98,15 +98,8 @@ async def claim(session: AsyncSession, job_name: str, slot: str, at: datetime) -
         "status": "running",
         "result": {},
     }
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = pg_insert(JobRun).values(**values).on_conflict_do_nothing(index_elements=["job", "slot"])
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(JobRun).values(**values).on_conflict_do_nothing(index_elements=["job", "slot"])
-    else:
-        stmt = insert(JobRun).values(**values)
-    result = await session.execute(stmt)
+    stmt = insert_or_skip(session, JobRun, ["job", "slot"]).values(**values)
+    result = cast(CursorResult[Any], await session.execute(stmt))
     await session.commit()
     return bool(result.rowcount)
 

@@ -23,10 +23,11 @@ from server.config import Settings
 from server.core.access import Principal, Scope
 from server.core.services import provide_services
 from server.db.models import Customer, User
+from server.domain.checkin import CheckinIn, CheckoutIn
 from server.domain.routing import haversine_m
 from server.jobs.registry import run_job
 from server.services.checkins.orders import OrdersService
-from server.services.checkins.visits import CheckinIn, CheckinsService, CheckoutIn
+from server.services.checkins.visits import CheckinsService
 from server.services.tasks.tasks import NewTask, TasksService
 from server.simulation.baselines import Baseline, CandidateRow
 from server.simulation.world import World
@@ -148,8 +149,11 @@ async def load_candidates(session: AsyncSession, rep_ids: list[UUID]) -> dict[UU
         .order_by(Customer.id)
     )
     found: dict[UUID, list[CandidateRow]] = {}
-    for owner, *rest in rows:
-        found.setdefault(owner, []).append(CandidateRow(*rest))
+    for owner, customer_id, external_ref, grade, status, last_visit_on in rows:
+        assert owner is not None  # the query keeps these reps' customers only
+        found.setdefault(owner, []).append(
+            CandidateRow(customer_id, external_ref, grade, status, last_visit_on)
+        )
     return found
 
 
@@ -193,7 +197,11 @@ async def work_day(
                 select(Customer).where(Customer.id.in_({item.task.customer_id for item in stops}))
             )
         ).all()
-        here = (rep.start_lat, rep.start_lng) if rep.start_lat is not None else None
+        here = (
+            (rep.start_lat, rep.start_lng)
+            if rep.start_lat is not None and rep.start_lng is not None
+            else None
+        )
         at = start
         for index, item in enumerate(stops):
             assert item.lat is not None and item.lng is not None and item.task.customer_id is not None

@@ -77,8 +77,8 @@ class CustomerTruth:
     cycle_days: float  # natural order interval
     amounts: tuple[Decimal, ...]  # its order amounts of the last 365 days
     typical_amount: Decimal  # for customers without history
-    lat: float
-    lng: float
+    lat: float | None  # as stored: a customer may have no coordinates
+    lng: float | None
 
 
 @dataclass

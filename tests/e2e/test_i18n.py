@@ -59,7 +59,7 @@ def test_chinese_navigation_and_formatted_figures(page_as: Any, browsing: Browsi
 
     # A customer of rep1's with orders: its page shows money amounts and dates.
     me = page.request.get("/api/v1/me").json()
-    customers = page.request.get("/api/v1/customers?page_size=50").json()["items"]
+    customers = page.request.get("/api/v1/customers?limit=50").json()["items"]
     customer = next(c for c in customers if c["owner_rep_id"] == me["id"] and c["last_order_on"])
     page.goto(f"/customers/{customer['id']}")
     expect(page.locator("#orders-title")).to_have_text(zh("Recent orders"))

@@ -63,7 +63,7 @@ def test_a_check_in_made_offline_is_queued_then_sent_exactly_once(page_as: Any, 
     server = browsing.server
     page = page_as("rep")
     wait_until(page, SW_ACTIVE)
-    customers = page.request.get("/api/v1/customers?page_size=50").json()["items"]
+    customers = page.request.get("/api/v1/customers?limit=50").json()["items"]
     me = page.request.get("/api/v1/me").json()
     # The last of rep1's customers: other tests check in nowhere, so it has no open visit.
     customer = [c for c in customers if c["owner_rep_id"] == me["id"]][-1]

@@ -394,7 +394,7 @@ def customers_of(base_url: str, tokens: dict[str, str], timeout: float = 60) -> 
     with httpx.Client(base_url=base_url, timeout=timeout) as client:
         for login, token in tokens.items():
             response = client.get(
-                "/api/v1/customers", params={"page_size": 200}, headers={"Authorization": token}
+                "/api/v1/customers", params={"limit": 200}, headers={"Authorization": token}
             )
             response.raise_for_status()
             result[login] = [item["id"] for item in response.json()["items"]]

@@ -12,9 +12,9 @@ from litestar import Controller, get, patch
 from litestar.params import Parameter
 
 from server.core.access import Principal
-from server.core.access import company_id_for_unit as company_of
 from server.core.deps import require_role
 from server.core.errors import ProblemError
+from server.core.org import company_id_for_unit as company_of
 from server.core.services import Services
 from server.services.admin.audit_log import AuditFilters, AuditLogService
 from server.services.admin.settings import CompanySettingsService, settings_values

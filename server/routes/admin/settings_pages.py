@@ -13,11 +13,12 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from server.core.access import Principal, Scope, company_id_for_unit
+from server.core.access import Principal, Scope
 from server.core.csv import TableError, read_table
 from server.core.deps import require_role
 from server.core.errors import ProblemError, problem_errors
 from server.core.i18n import gettext as _
+from server.core.org import company_id_for_unit
 from server.core.services import Services
 from server.core.templates import redirect, render
 from server.services.admin.audit_log import PAGE_SIZE, AuditFilters, AuditLogService

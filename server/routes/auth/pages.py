@@ -66,8 +66,8 @@ class AuthPages(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_page(self, request: Request[Any, Any, Any]) -> Any:
-        if request.scope.get("user"):
+    async def login_page(self, request: Request[Any, Any, Any], caller: Principal | None) -> Any:
+        if caller is not None:
             return Redirect(_safe_next(request.query_params.get("next")))
         return render(
             request,
@@ -114,8 +114,6 @@ class AuthPages(Controller):
                 next=next_path,
             )
         if user is None:
-            # The failed attempt must count towards the rate limit even though we answer 401.
-            await services.session.commit()
             return render(
                 request,
                 "auth/login.html",
@@ -174,8 +172,6 @@ class AuthApi(Controller):
                 headers={"Retry-After": str(limited.retry_after)},
             ) from None
         if user is None:
-            # Commit the failed attempt (it counts towards the rate limit) before answering 401.
-            await services.session.commit()
             raise ProblemError(401, "Invalid email or password.")
         issued = await auth.issue(user, "bearer")
         return TokenResponse(access_token=issued.token, token_type="bearer", expires_at=issued.expires_at)

@@ -17,7 +17,9 @@ from server.core.deps import require_login, require_role
 from server.core.errors import PROBLEM, field_error
 from server.core.services import Services
 from server.core.templates import render
-from server.services.checkins.visits import CheckinIn, CheckinRecord, CheckinsService, CheckoutIn, local_date
+from server.domain.calendar import local_date
+from server.domain.checkin import CheckinIn, CheckoutIn
+from server.services.checkins.visits import CheckinRecord, CheckinsService
 
 REPLAYED = {"Idempotent-Replayed": "true"}  # tells the client nothing changed this time
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -16,9 +16,10 @@ from litestar.params import Body, Parameter, QueryParameter
 
 from server.core.access import Scope
 from server.core.csv import csv_response
-from server.core.deps import not_found, require_login, require_role
-from server.core.errors import ProblemError
+from server.core.deps import require_login, require_role
+from server.core.errors import ProblemError, not_found
 from server.core.i18n import gettext as _
+from server.core.params import sent
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
 from server.services.customers.customers import (
@@ -64,8 +65,8 @@ class CustomerOut(msgspec.Struct):
 class CustomerList(msgspec.Struct):
     items: list[CustomerOut]
     total: int
-    page: int
-    page_size: int
+    limit: int
+    offset: int
 
 
 class Explanation(msgspec.Struct):
@@ -109,9 +110,11 @@ class CustomerDetailOut(msgspec.Struct):
 
 
 class OverrideIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`grade_override` is always sent (null clears it); the rest only when given (msgspec.UNSET)."""
+
     grade_override: GradeLetter | None
-    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
-    until: date | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | msgspec.UnsetType | None = msgspec.UNSET
+    until: date | msgspec.UnsetType | None = msgspec.UNSET
 
 
 def customer_out(row: CustomerRow) -> CustomerOut:
@@ -179,19 +182,19 @@ class CustomersApi(Controller):
         overdue: bool = False,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         sort: Annotated[str, Parameter(description=f"One of {', '.join(SORTS)}")] = "name",
-        page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
-        page_size: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000_000)] = 0,
         output: Annotated[Literal["json", "csv"], QueryParameter(name="format")] = "json",
     ) -> Response[Any]:
         filters = CustomerFilters(grade=grade, owner_rep_id=owner_rep_id, overdue=overdue, q=q, sort=sort)
         customers = services.get(CustomersService)
         if output == "csv":
-            everything = await customers.list(access, filters, page=1, page_size=0)
+            everything = await customers.list(access, filters, limit=None)
             rows = (msgspec.structs.asdict(customer_out(row)) for row in everything.rows)
             return csv_response("customers", CSV_COLUMNS, rows)
-        result = await customers.list(access, filters, page, page_size)
+        result = await customers.list(access, filters, limit, offset)
         items = [customer_out(row) for row in result.rows]
-        return Response(CustomerList(items=items, total=result.total, page=page, page_size=page_size))
+        return Response(CustomerList(items=items, total=result.total, limit=limit, offset=offset))
 
     @get("/{customer_id:str}", summary="One customer, with its grade explained")
     async def get_customer(self, services: Services, access: Scope, customer_id: UUID) -> CustomerDetailOut:
@@ -210,7 +213,7 @@ class CustomersApi(Controller):
     ) -> CustomerDetailOut:
         customers = services.get(CustomersService)
         updated = await customers.set_override(
-            access, customer_id, data.grade_override, data.reason, data.until
+            access, customer_id, data.grade_override, sent(data.reason), sent(data.until)
         )
         if updated is None:
             raise not_found("Customer", customer_id)
@@ -227,7 +230,9 @@ def _page_filters(request: Request[Any, Any, Any]) -> tuple[CustomerFilters, int
         owner = UUID(params.get("owner_rep_id") or "")
     except ValueError:
         owner = None
-    sort = params.get("sort") if params.get("sort") in SORTS else "name"
+    sort = params.get("sort") or "name"
+    if sort not in SORTS:
+        sort = "name"
     page = int(params["page"]) if (params.get("page") or "").isdigit() else 1
     q = (params.get("q") or "").strip()[:100] or None
     return CustomerFilters(grade, owner, params.get("overdue") in ("1", "true", "on"), q, sort), max(page, 1)
@@ -250,7 +255,7 @@ class CustomerPages(Controller):
     async def list_page(self, request: Request[Any, Any, Any], services: Services, access: Scope) -> Any:
         filters, page = _page_filters(request)
         customers = services.get(CustomersService)
-        result = await customers.list(access, filters, page, PAGE_SIZE)
+        result = await customers.list(access, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         owners = [] if access.principal.is_rep else await customers.owners(access)
         template = "customers/_rows.html" if is_fragment_request(request) else "customers/list.html"
         return render(
@@ -286,9 +291,9 @@ class CustomerPages(Controller):
                 updated = await services.get(CustomersService).set_override(
                     access,
                     customer_id,
-                    grade,
+                    cast(GradeLetter | None, grade),  # checked against the four letters above
                     data.get("reason"),
-                    until,  # type: ignore[arg-type]
+                    until,
                 )
             except ProblemError as problem:
                 errors = {e["field"]: e["message"] for e in (problem.extra or {}).get("errors", [])}  # type: ignore[union-attr]

@@ -110,7 +110,7 @@ class VisitPolicyPages(Controller):
                 errors=errors,
                 **_page_context(),
             )
-        intervals = {grade: int(value) for grade, value in values.items()}
+        intervals: dict[str, int] = {grade: int(value) for grade, value in values.items()}
         await services.get(VisitPolicyService).update(company_id, intervals, principal.id)
         return redirect("/admin/visit-policy", "success", _("Visit policy saved."))
 

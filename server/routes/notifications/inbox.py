@@ -12,7 +12,8 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from server.core.access import Principal
-from server.core.deps import not_found, require_login
+from server.core.deps import require_login
+from server.core.errors import not_found
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
@@ -147,7 +148,7 @@ class InboxPages(Controller):
                 "inbox/_row.html",
                 n=notification,
                 tz=principal.timezone,
-                headers={"HX-Trigger": "inbox-changed"},
+                trigger_event="inbox-changed",
             )
         return redirect("/inbox")
 

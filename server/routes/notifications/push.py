@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Controller, Request, delete, get, post
 
 from server.core.access import Principal
-from server.core.deps import not_found, require_login
-from server.core.errors import ProblemError
+from server.core.deps import require_login
+from server.core.errors import ProblemError, not_found
 from server.core.services import Services
 from server.services.notifications.push import PushSubscriptionsService
 

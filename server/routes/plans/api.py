@@ -13,16 +13,18 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy import ColumnElement
 
-from server.core.access import Principal, Scope, company_id_for_unit
+from server.core.access import Principal, Scope
 from server.core.csv import csv_or_json
 from server.core.deps import require_login, require_role
 from server.core.errors import field_error
+from server.core.org import company_id_for_unit
+from server.core.params import sent
 from server.core.services import Services
 from server.db.models import SeasonalDistribution, Target, TargetAdjustment
+from server.domain.plans import SCOPES
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import BreakdownService
 from server.services.plans.calendar import SeasonalDistributionsService
-from server.services.plans.progress import SCOPES
 from server.services.plans.targets import PlansService
 
 ScopeName = Literal["org_unit", "user", "customer"]
@@ -46,8 +48,10 @@ class TargetIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TargetEdit(msgspec.Struct, forbid_unknown_fields=True):
-    amount: Decimal | None = None
-    weights: dict[str, Decimal] | None = None
+    """Partial update: only the fields sent change (msgspec.UNSET: not sent)."""
+
+    amount: Decimal | msgspec.UnsetType | None = msgspec.UNSET
+    weights: dict[str, Decimal] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class BreakdownIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -181,7 +185,9 @@ class PlansApi(Controller):
     ) -> dict[str, Any]:
         plans = services.get(PlansService)
         target = await plans.get(access, target_id)
-        return target_out(await plans.edit(principal, target, data.amount, weights_json(data.weights)))
+        return target_out(
+            await plans.edit(principal, target, sent(data.amount), weights_json(sent(data.weights)))
+        )
 
     @post("/targets/{target_id:uuid}/breakdown", guards=[MANAGERS], summary="Split a target into children")
     async def breakdown(

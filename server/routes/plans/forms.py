@@ -12,16 +12,17 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 
 from server.clock import Clock
-from server.core.access import Principal, Scope, company_id_for_unit
+from server.core.access import Principal, Scope
 from server.core.deps import require_role
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree, company_id_for_unit
 from server.core.services import Services
 from server.core.templates import redirect, render
-from server.routes.plans.pages import labels
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import FINER, BreakdownService
-from server.services.plans.calendar import OrgTree, SeasonalDistributionsService
+from server.services.plans.calendar import SeasonalDistributionsService
+from server.services.plans.labels import plan_labels
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period
 
@@ -129,7 +130,7 @@ class PlanForms(Controller):
             scope_label=names.get(scope_id, ""),
             period=parse_period(period, clock.local_date(principal.timezone)),
             metric=metric,
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )
@@ -196,7 +197,8 @@ class PlanForms(Controller):
         errors: dict[str, str],
         form: dict[str, str],
     ) -> Any:
-        child_scope, children = "org_unit", []
+        child_scope: str = "org_unit"
+        children: list[UUID] = []
         if target.scope == "org_unit":
             try:
                 tree = await OrgTree.load(services.session)
@@ -220,7 +222,7 @@ class PlanForms(Controller):
             names=names,
             finer=FINER[target.granularity],
             distributions=distributions,
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )
@@ -277,7 +279,7 @@ class PlanForms(Controller):
             name=names.get(target.scope_id, ""),
             low=(target.amount * Decimal("0.85")).quantize(Decimal("0.01")),
             high=(target.amount * Decimal("1.15")).quantize(Decimal("0.01")),
-            labels=labels(),
+            labels=plan_labels(),
             errors=errors,
             form=form,
         )

@@ -12,36 +12,21 @@ from litestar.params import Body
 
 from server.clock import Clock
 from server.core.access import Principal, Scope
-from server.core.deps import not_found, require_role
-from server.core.errors import ProblemError
+from server.core.deps import require_role
+from server.core.errors import ProblemError, not_found
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import redirect, render
 from server.db.models import Target, TargetAdjustment
-from server.routes.plans.progress import bar
+from server.domain.charts import progress_bar
 from server.services.plans.adjustments import AdjustmentsService
+from server.services.plans.labels import plan_labels
 from server.services.plans.progress import ProgressService
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period, period_choices
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 METRICS = ("revenue", "visits", "new_customers")
-
-
-def labels() -> dict[str, dict[str, str]]:
-    """Translated names for statuses, metrics and unit kinds (computed per request: locale)."""
-    return {
-        "status": {
-            "draft": _("Draft"),
-            "submitted": _("Submitted"),
-            "approved": _("Approved"),
-            "returned": _("Returned"),
-            "superseded": _("Superseded"),
-        },
-        "metric": {"revenue": _("Revenue"), "visits": _("Visits"), "new_customers": _("New customers")},
-        "kind": {"company": _("Company"), "region": _("Region"), "team": _("Team"), "rep": _("Rep")},
-        "granularity": {"year": _("Year"), "quarter": _("Quarter"), "month": _("Month"), "week": _("Week")},
-    }
 
 
 class PlansPages(Controller):
@@ -76,7 +61,7 @@ class PlansPages(Controller):
             period=chosen,
             metric=metric,
             choices=period_choices(today.year) + period_choices(today.year + 1),
-            labels=labels(),
+            labels=plan_labels(),
             is_executive=principal.is_executive,
         )
 
@@ -100,7 +85,7 @@ class PlansPages(Controller):
         metric = metric if metric in METRICS else "revenue"
         children = await services.get(PlanTreeService).nodes(access, unit_id, chosen, metric, today)
         return render(
-            request, "plans/nodes.html", nodes=children, period=chosen, metric=metric, labels=labels()
+            request, "plans/nodes.html", nodes=children, period=chosen, metric=metric, labels=plan_labels()
         )
 
     @get("/targets/{target_id:uuid}")
@@ -147,8 +132,10 @@ class PlansPages(Controller):
             adjustments=[a for a, _ in adjustments],
             names=names,
             progress=progress,
-            bar=bar(progress) if progress else None,
-            labels=labels(),
+            bar=progress_bar(progress.target, progress.actual, progress.progress.expected_to_date)
+            if progress
+            else None,
+            labels=plan_labels(),
             is_executive=principal.is_executive,
         )
 
@@ -163,11 +150,8 @@ class PlansPages(Controller):
         data: FormData,
     ) -> Any:
         """Submit (managers), approve or return (executives) from the target page or the queue."""
-        back = (
-            data.get("next")
-            if (data.get("next") or "").startswith("/plans")
-            else f"/plans/targets/{target_id}"
-        )
+        asked = data.get("next") or ""
+        back = asked if asked.startswith("/plans") else f"/plans/targets/{target_id}"
         if action != "submit" and not principal.is_executive:
             return redirect(back, "error", _("Only an executive approves or returns a plan."))
         plans = services.get(PlansService)
@@ -200,7 +184,7 @@ class PlansPages(Controller):
             pending=pending,
             names=names,
             counts=counts,
-            labels=labels(),
+            labels=plan_labels(),
         )
 
     @post("/adjustments/{adjustment_id:uuid}/{decision:str}", guards=[require_role("executive")])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -18,7 +17,9 @@ from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import render
 from server.db.models import User
-from server.services.plans.progress import SCOPES, ProgressService, ScopeProgress
+from server.domain.charts import progress_bar
+from server.domain.plans import SCOPES
+from server.services.plans.progress import ProgressService, ScopeProgress
 from server.services.plans.targets import PlansService
 
 
@@ -91,18 +92,6 @@ PAGE_ROWS = (
 )
 
 
-def bar(result: ScopeProgress) -> dict[str, Decimal]:
-    """Widths (0..100) of the actual bar and the expected marker for the SVG."""
-    scale = max(result.target, result.actual, result.progress.expected_to_date, Decimal(1))
-    return {
-        "actual": min(Decimal(100), result.actual / scale * 100).quantize(Decimal("0.1")),
-        "expected": min(Decimal(100), result.progress.expected_to_date / scale * 100).quantize(
-            Decimal("0.1")
-        ),
-        "target": min(Decimal(100), result.target / scale * 100).quantize(Decimal("0.1")),
-    }
-
-
 @get("/progress", guards=[require_login], include_in_schema=False)
 async def progress_page(
     request: Request[Any, Any, Any],
@@ -122,7 +111,14 @@ async def progress_page(
     for metric, granularity in PAGE_ROWS:
         result = await progress.for_one("user", subject, as_of, metric, granularity)
         if result is not None:
-            cards.append({"metric": metric, "granularity": granularity, "result": result, "bar": bar(result)})
+            cards.append(
+                {
+                    "metric": metric,
+                    "granularity": granularity,
+                    "result": result,
+                    "bar": progress_bar(result.target, result.actual, result.progress.expected_to_date),
+                }
+            )
     name = principal.name if subject == principal.id else await _user_name(services, subject)
     return render(
         request,

@@ -8,28 +8,25 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
-from litestar.params import QueryParameter
 
 from server.core.access import Principal, Scope
-from server.core.deps import require_login, require_role
+from server.core.deps import DateParam, require_login, require_role
+from server.core.params import sent
 from server.core.services import Services
 from server.domain.tasks import TaskChange
 from server.services.tasks.tasks import DayView, NewTask, TaskItem, TasksService
 
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
-DateParam = Annotated[
-    date | None, QueryParameter(name="date", description="Local date (YYYY-MM-DD); default today")
-]
 
 
 class TaskPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """Partial update: only the fields sent change. snooze_until: "HH:MM" later today (local),
-    "YYYY-MM-DD" to move the task to that date, or an ISO 8601 instant."""
+    """Partial update: only the fields sent change (msgspec.UNSET: not sent). snooze_until: "HH:MM"
+    later today (local), "YYYY-MM-DD" to move the task to that date, or an ISO 8601 instant."""
 
-    status: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    reason: Annotated[str, msgspec.Meta(max_length=40)] | None = None
-    note: Note | None = None
-    snooze_until: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    status: Annotated[str, msgspec.Meta(max_length=20)] | msgspec.UnsetType | None = msgspec.UNSET
+    reason: Annotated[str, msgspec.Meta(max_length=40)] | msgspec.UnsetType | None = msgspec.UNSET
+    note: Note | msgspec.UnsetType | None = msgspec.UNSET
+    snooze_until: Annotated[str, msgspec.Meta(max_length=40)] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -120,7 +117,7 @@ def task_out(item: TaskItem) -> TaskOut:
 
 
 def day_out(view: DayView) -> DayOut:
-    plan = view.plan and PlanOut(view.plan.generated_at, view.plan.algorithm, view.plan.stats)
+    plan = PlanOut(view.plan.generated_at, view.plan.algorithm, view.plan.stats) if view.plan else None
     return DayOut(view.rep.id, view.local_date, plan, view.counts, [task_out(i) for i in view.items])
 
 
@@ -195,7 +192,7 @@ class TasksApi(Controller):
     ) -> TaskOut:
         tasks = services.get(TasksService)
         task = await tasks.task_in_scope(task_id, access)
-        change = TaskChange(data.status, data.reason, data.note, data.snooze_until)
+        change = TaskChange(*(sent(v) for v in (data.status, data.reason, data.note, data.snooze_until)))
         return task_out(await tasks.item(await tasks.change(task, change, principal)))
 
 

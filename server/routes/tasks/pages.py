@@ -1,4 +1,5 @@
-"""Daily tasks as pages: the rep's Today list ("/") and a manager's view of a rep's day.
+"""Daily tasks as pages: the card forms of the rep's Today list ("/", server/routes/system/home.py)
+and a manager's view of a rep's day.
 
 The card forms post here as HTML forms; offline, the outbox replays the same fields as JSON to
 PATCH /api/v1/tasks/{id} (see server/routes/tasks/api.py), so both paths share TasksService.change.
@@ -14,26 +15,16 @@ from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
-from server.core.access import Scope
-from server.core.deps import require_login, require_role
+from server.core.access import Principal, Scope
+from server.core.deps import DateParam, require_login, require_role
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
 from server.domain.tasks import SKIP_REASONS, TaskChange
-from server.routes.tasks.api import DateParam
 from server.services.tasks.tasks import KINDS, NewTask, TasksService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-async def today_page(request: Request[Any, Any, Any], services: Services) -> Any:
-    """The rep's Today list (rendered at "/"); makes the plan on the spot if it is due."""
-    tasks = services.get(TasksService)
-    rep = await tasks.user(request.scope["user"].id)
-    await tasks.ensure_today(rep)
-    view = await tasks.day(rep, tasks.local_today(rep.timezone))
-    return render(request, "tasks/today.html", day=view, skip_reasons=SKIP_REASONS, kinds=KINDS)
 
 
 def _errors(problem: ProblemError) -> dict[str, str]:
@@ -53,6 +44,7 @@ class TaskPages(Controller):
     async def change_status(
         self,
         request: Request[Any, Any, Any],
+        principal: Principal,
         services: Services,
         access: Scope,
         task_id: UUID,
@@ -62,15 +54,10 @@ class TaskPages(Controller):
         tasks = services.get(TasksService)
         task = await tasks.task_in_scope(task_id, access)
         change = TaskChange(*(_form_value(data, f) for f in ("status", "reason", "note", "snooze_until")))
-        back = (
-            "/"
-            if task.rep_id == request.scope["user"].id
-            else f"/team/reps/{task.rep_id}/day?date={task.local_date}"
-        )
+        back = "/" if task.rep_id == principal.id else f"/team/reps/{task.rep_id}/day?date={task.local_date}"
         try:
-            await tasks.change(task, change, request.scope["user"])
+            await tasks.change(task, change, principal)
         except ProblemError as problem:
-            await services.session.rollback()
             if not is_fragment_request(request):
                 return redirect(back, "error", problem.detail)
             task = await tasks.task_in_scope(task_id, access)
@@ -103,23 +90,20 @@ class TaskPages(Controller):
         )
 
     @post("/plan/regenerate", guards=[require_role("rep")])
-    async def regenerate_mine(self, request: Request[Any, Any, Any], services: Services) -> Any:
+    async def regenerate_mine(self, principal: Principal, services: Services) -> Any:
         tasks = services.get(TasksService)
-        await tasks.regenerate(await tasks.user(request.scope["user"].id), None)
+        await tasks.regenerate(await tasks.user(principal.id), None)
         return redirect("/", "success", _("Your plan was refreshed."))
 
     @post("/tasks", guards=[require_role("rep")])
-    async def add_mine(
-        self, request: Request[Any, Any, Any], services: Services, access: Scope, data: FormData
-    ) -> Any:
+    async def add_mine(self, principal: Principal, services: Services, access: Scope, data: FormData) -> Any:
         tasks = services.get(TasksService)
         body = NewTask(
             title=_form_value(data, "title"), kind=_form_value(data, "kind"), note=_form_value(data, "note")
         )
         try:
-            await tasks.add(await tasks.user(request.scope["user"].id), body, request.scope["user"], access)
+            await tasks.add(await tasks.user(principal.id), body, principal, access)
         except ProblemError as problem:
-            await services.session.rollback()
             return redirect("/", "error", problem.detail)
         return redirect("/", "success", _("Task added."))
 
@@ -161,7 +145,13 @@ class TaskPages(Controller):
 
     @post("/team/reps/{rep_id:uuid}/tasks", guards=[require_role("manager", "executive")])
     async def add_for_rep(
-        self, request: Request[Any, Any, Any], services: Services, access: Scope, rep_id: UUID, data: FormData
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        services: Services,
+        access: Scope,
+        rep_id: UUID,
+        data: FormData,
     ) -> Any:
         tasks = services.get(TasksService)
         rep = await tasks.rep_in_scope(rep_id, access)
@@ -178,9 +168,8 @@ class TaskPages(Controller):
                 request, services, access, rep_id, None, {"form": _("Check the date and customer.")}, data
             )
         try:
-            task, _created = await tasks.add(rep, body, request.scope["user"], access)
+            task, _created = await tasks.add(rep, body, principal, access)
         except ProblemError as problem:
-            await services.session.rollback()
             return await self._rep_day(
                 request, services, access, rep_id, body.local_date, _errors(problem), data
             )

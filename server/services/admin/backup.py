@@ -21,8 +21,10 @@ from uuid import UUID
 from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import Column, Date, DateTime, Numeric, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import BindParameter
 
 import server.db.models  # noqa: F401  (every table on the metadata)
+from server.clock import Clock, system_clock
 from server.db.base import metadata
 
 FORMAT_VERSION = 1
@@ -66,8 +68,8 @@ async def _schema_revisions(engine: AsyncEngine) -> list[str]:
         return [row[0] for row in rows]
 
 
-async def export_archive(engine: AsyncEngine, path: Path) -> dict[str, Any]:
-    """Write every table to `path` (.tar.gz); returns the manifest."""
+async def export_archive(engine: AsyncEngine, path: Path, clock: Clock = system_clock) -> dict[str, Any]:
+    """Write every table to `path` (.tar.gz); returns the manifest (stamped with `clock`'s now)."""
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as workdir:
         for table in _tables():
@@ -75,7 +77,7 @@ async def export_archive(engine: AsyncEngine, path: Path) -> dict[str, Any]:
         manifest = {
             "format_version": FORMAT_VERSION,
             "schema_revisions": await _schema_revisions(engine),
-            "exported_at": datetime.now(UTC).isoformat(),
+            "exported_at": clock.now().isoformat(),
             "source_dialect": engine.dialect.name,
             "tables": counts,
         }
@@ -150,7 +152,7 @@ async def _restore_table(connection: Any, table: Table, archive: tarfile.TarFile
         await connection.execute(insert(table), rows)
         count += len(rows)
     if links:
-        values = {name: bindparam(name) for name in deferred}
+        values: dict[str, BindParameter[Any]] = {name: bindparam(name) for name in deferred}
         stmt = update(table).where(table.c.id == bindparam("_id")).values(**values)
         for offset in range(0, len(links), BATCH):
             await connection.execute(stmt, links[offset : offset + BATCH])

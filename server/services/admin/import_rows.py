@@ -17,9 +17,9 @@ from sqlalchemy import func, insert, select
 from server.core.access import Principal, Scope
 from server.core.services import Service
 from server.db.models import Customer, Order, OrgUnit, User
+from server.domain.plans import FieldProblem, check_amount, check_choice
 from server.services.checkins.orders import check_currency, check_order_amount, check_ordered_on
-from server.services.plans.progress import FieldProblem, check_choice, chunks
-from server.services.plans.rules import check_amount
+from server.services.plans.progress import chunks
 
 CUSTOMER_STATUSES = ("active", "prospect", "closed")
 

@@ -8,9 +8,17 @@ from uuid import UUID, uuid4
 from sqlalchemy import select
 
 from server.db.models import Customer, Target
+from server.domain.plans import (
+    GRANULARITIES,
+    METRICS,
+    SCOPES,
+    FieldProblem,
+    check_amount,
+    check_choice,
+    check_period,
+)
 from server.services.admin.import_rows import Handler, parse_date, parse_decimal, required
-from server.services.plans.progress import GRANULARITIES, METRICS, SCOPES, FieldProblem, check_choice, chunks
-from server.services.plans.rules import check_amount, check_period
+from server.services.plans.progress import chunks
 from server.services.plans.targets import EDITABLE, PlansService, visible_targets
 
 
@@ -61,7 +69,7 @@ class TargetRows(Handler):
             ),
         )
         for create in self.creates:
-            create["version"] = versions[tuple(create[name] for name in TARGET_KEY_FIELDS)]  # type: ignore[index]
+            create["version"] = versions[tuple(create[name] for name in TARGET_KEY_FIELDS)]
 
     def _values(
         self,

@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from server.core.access import Principal, Scope, company_id_for_unit
+from server.core.access import Principal, Scope
 from server.core.audit import AuditService
+from server.core.org import company_id_for_unit
 from server.core.services import Service
 from server.db.models import Customer, Order
 from server.services.admin.import_rows import CustomerRows, ImportReport, OrderRows, RowContext

@@ -8,11 +8,10 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select
 
-from server.core.access import ancestor_unit_ids
 from server.core.audit import AuditService
-from server.core.deps import not_found
-from server.core.errors import field_error
+from server.core.errors import field_error, not_found
 from server.core.i18n import gettext as _
+from server.core.org import ancestors_cte
 from server.core.services import Service
 from server.db.models import Customer, Holiday, OrgSettings, OrgUnit, Target, User
 from server.services.auth.users import check_timezone
@@ -118,7 +117,8 @@ class OrgUnitsService(Service):
         parent = await self.session.get(OrgUnit, parent_id)
         if parent is None:
             raise field_error("parent_id", _("no such org unit"))
-        if unit.id in await ancestor_unit_ids(self.session, parent.id):
+        chain = ancestors_cte(parent.id)
+        if await self.session.scalar(select(chain.c.id).where(chain.c.id == unit.id)) is not None:
             raise field_error("parent_id", _("would make a cycle: the new parent is this unit or below it"))
         unit.parent_id = parent.id
 

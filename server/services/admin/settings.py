@@ -11,11 +11,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
-
 from server.core.audit import AuditService
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
+from server.core.org import company_settings
 from server.core.services import Service
 from server.db.models import OrgSettings
 
@@ -70,7 +69,7 @@ def _parse(key: str, raw: Any) -> Any:
 class CompanySettingsService(Service):
     async def settings_for(self, company_id: UUID) -> OrgSettings:
         """The company's row, created with the defaults when it has none yet."""
-        row = await self.session.scalar(select(OrgSettings).where(OrgSettings.company_id == company_id))
+        row = (await company_settings(self.session, [company_id])).get(company_id)
         if row is None:
             row = OrgSettings(company_id=company_id)
             self.session.add(row)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,10 +9,10 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core.access import Principal
 from server.core.services import Service
+from server.core.tokens import token_digest
+from server.db.engine import keep_when_refused
 from server.db.models import AuthToken, LoginAttempt, User
 
 _hasher = PasswordHasher()
@@ -31,15 +29,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def csrf_for(secret_key: str, token_hash: str) -> str:
-    """The CSRF token is bound to the session: HMAC(secret, session hash)."""
-    return hmac.new(secret_key.encode(), token_hash.encode(), hashlib.sha256).hexdigest()
 
 
 class RateLimited(Exception):
@@ -65,6 +54,7 @@ class AuthService(Service):
         if not ok or user is None or not user.active:
             self.session.add(LoginAttempt(email=email, client_ip=client_ip, at=self.clock.now()))
             await self.session.flush()
+            keep_when_refused(self.session)  # the attempt counts although the answer is 401
             return None
         # A successful login clears the account's failures, not the address's.
         await self.session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
@@ -126,36 +116,3 @@ class AuthService(Service):
             )
             .values(revoked_at=self.clock.now())
         )
-
-
-async def principal_for_token(
-    session: AsyncSession, token: str, kind: str, now: datetime, secret_key: str
-) -> Principal | None:
-    """Resolve a presented token to the caller; None when unknown, expired or revoked."""
-    digest = token_digest(token)
-    row = (
-        await session.execute(
-            select(User)
-            .join(AuthToken, AuthToken.user_id == User.id)
-            .where(
-                AuthToken.token_hash == digest,
-                AuthToken.kind == kind,
-                AuthToken.revoked_at.is_(None),
-                AuthToken.expires_at > now,
-                User.active.is_(True),
-            )
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        return None
-    return Principal(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        role=row.role,
-        org_unit_id=row.org_unit_id,
-        timezone=row.timezone,
-        locale=row.locale,
-        csrf_token=csrf_for(secret_key, digest) if kind == "session" else "",
-        auth=kind,
-    )

@@ -17,8 +17,7 @@ from sqlalchemy import func, select, update
 
 from server.core.access import Scope
 from server.core.audit import AuditService
-from server.core.deps import not_found
-from server.core.errors import field_error
+from server.core.errors import field_error, not_found
 from server.core.i18n import gettext as _
 from server.core.i18n import normalize
 from server.core.services import Service

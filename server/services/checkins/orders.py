@@ -12,10 +12,10 @@ from sqlalchemy import ColumnElement, or_, select
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import field_error, not_found
 from server.core.services import Service
 from server.db.models import Customer, Order, User
-from server.services.plans.progress import FieldProblem
+from server.domain.plans import FieldProblem
 
 MAX_ORDER = Decimal("99999999999999.99")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -86,11 +86,7 @@ class OrdersService(Service):
             select(Customer).where(Customer.id == fields["customer_id"], access.customer_clause(Customer))
         )
         if customer is None:
-            raise ProblemError(
-                404,
-                f"Customer {fields['customer_id']} not found.",
-                [{"field": "customer_id", "message": "not found"}],
-            )
+            raise not_found("Customer", fields["customer_id"], "customer_id")
         fields["rep_id"] = fields.get("rep_id") or customer.owner_rep_id
         if fields["rep_id"] is not None:
             rep = (
@@ -99,9 +95,7 @@ class OrdersService(Service):
                 )
             ).first()
             if rep is None or not access.sees_user(rep.id, rep.org_unit_id):
-                raise ProblemError(
-                    404, f"User {fields['rep_id']} not found.", [{"field": "rep_id", "message": "not found"}]
-                )
+                raise not_found("User", fields["rep_id"], "rep_id")
         existing = None
         if fields.get("external_ref"):
             existing = await self.session.scalar(

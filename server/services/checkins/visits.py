@@ -8,66 +8,44 @@ and a different body under the same id is a 409. Races are settled by the databa
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-import msgspec
 import structlog
 from sqlalchemy import Select, Table, bindparam, case, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError
+from server.core.errors import ProblemError, not_found
+from server.core.org import ancestors_cte
 from server.core.services import Service
+from server.core.upsert import insert_or_skip
 from server.db.models import Checkin, Customer, Order, OrgSettings, OrgUnit, Promise, Task, VisitPolicy
-from server.domain.geo import DEFAULT_RADIUS_M, Fix, device_time_problem, geo_status, implausible_flags
+from server.domain.calendar import local_date
+from server.domain.checkin import (
+    DEFAULT_OUTCOMES,
+    CheckinIn,
+    CheckoutIn,
+    body_hash,
+    canonical_body,
+    changed_fields,
+    checkin_problems,
+    checkout_problems,
+)
+from server.domain.geo import DEFAULT_RADIUS_M, Fix, geo_status, implausible_flags
 from server.domain.policy import DEFAULT_VISIT_INTERVALS, next_due
 from server.domain.routing import haversine_m
 
 log = structlog.get_logger("fieldsales.checkins")
 
-ORDER = "order"
-DEFAULT_OUTCOMES = ("order", "follow_up", "no_decision", "not_available", "lost")  # OrgSettings' default
-MAX_AMOUNT = Decimal("99999999999999.99")  # Numeric(16, 2)
 DEFAULT_INTERVALS: dict[str, int] = {grade: days for grade, days in DEFAULT_VISIT_INTERVALS.items()}
 # Tasks a visit can complete: a snoozed or missed visit that happened after all still counts.
 OPEN_TASK_STATUSES = ("planned", "snoozed", "missed")
-GeoError = Literal["denied", "timeout", "unavailable", "unsupported"]
-Text500 = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-
-
-class CheckinIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """What the phone sends on arrival; `id` is generated on the phone."""
-
-    id: UUID
-    customer_id: UUID
-    checked_in_at: Annotated[datetime, msgspec.Meta(tz=True)]  # device time, ISO 8601 with offset
-    task_id: UUID | None = None
-    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
-    lng: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
-    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=1_000_000)] | None = None
-    speed: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None = None  # device-reported, m/s
-    geo_error: GeoError | None = None  # why the phone has no fix
-
-
-class CheckoutIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """The visit's outcome, sent when the rep leaves."""
-
-    checked_out_at: Annotated[datetime, msgspec.Meta(tz=True)]
-    outcome: Annotated[str, msgspec.Meta(min_length=1, max_length=24)]
-    order_amount: Decimal | None = None
-    notes: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
-    next_step: Text500 | None = None
-    next_step_due: date | None = None
 
 
 @dataclass(frozen=True)
@@ -77,91 +55,10 @@ class CheckinRecord:
     promise_id: UUID | None = None
 
 
-# ---- Pure rules: canonical bodies and validation ----
-
-
-def canonical_body(body: msgspec.Struct) -> dict[str, Any]:
-    """The body as plain JSON values, so equal meaning gives equal bytes: instants in UTC,
-    amounts without trailing zeros, absent and null alike left out."""
-    plain: dict[str, Any] = {}
-    for name in body.__struct_fields__:
-        value = getattr(body, name)
-        if value is None:
-            continue
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat()
-        elif isinstance(value, Decimal):
-            value = format(value.normalize(), "f")
-        elif isinstance(value, UUID | date):
-            value = str(value)
-        plain[name] = value
-    return plain
-
-
-def body_hash(plain: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(plain, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def changed_fields(stored: dict[str, Any] | None, sent: dict[str, Any]) -> list[str]:
-    """Fields whose value differs from the request first accepted under the same id."""
-    if not stored:
-        return sorted(sent)
-    return sorted(name for name in stored.keys() | sent.keys() if stored.get(name) != sent.get(name))
-
-
-def checkin_problems(body: CheckinIn, received_at: datetime) -> list[dict[str, str]]:
-    problems = []
-    if (body.lat is None) != (body.lng is None):
-        missing = "lng" if body.lng is None else "lat"
-        problems.append({"field": missing, "message": "lat and lng must be sent together"})
-    if reason := device_time_problem(body.checked_in_at, received_at):
-        problems.append({"field": "checked_in_at", "message": reason})
-    return problems
-
-
-def checkout_problems(
-    body: CheckoutIn, checked_in_at: datetime, received_at: datetime, outcomes: list[str], visit_date: date
-) -> list[dict[str, str]]:
-    """Every rule the outcome form breaks, so the phone can mark all the fields at once."""
-    problems = []
-    if body.outcome not in outcomes:
-        problems.append({"field": "outcome", "message": f"must be one of: {', '.join(outcomes)}"})
-    amount = body.order_amount
-    if body.outcome == ORDER and amount is None:
-        problems.append({"field": "order_amount", "message": "is required when the outcome is order"})
-    elif amount is not None and body.outcome != ORDER:
-        problems.append({"field": "order_amount", "message": "is only allowed when the outcome is order"})
-    elif amount is not None and not (amount.is_finite() and 0 < amount <= MAX_AMOUNT):
-        problems.append(
-            {"field": "order_amount", "message": f"must be greater than 0 and at most {MAX_AMOUNT}"}
-        )
-    elif amount is not None and amount != amount.quantize(Decimal("0.01")):
-        problems.append({"field": "order_amount", "message": "must have at most 2 decimal places"})
-    if reason := device_time_problem(body.checked_out_at, received_at):
-        problems.append({"field": "checked_out_at", "message": reason})
-    elif body.checked_out_at < checked_in_at:
-        problems.append({"field": "checked_out_at", "message": "is before the check-in time"})
-    if (body.next_step is None) != (body.next_step_due is None):
-        missing = "next_step_due" if body.next_step_due is None else "next_step"
-        problems.append({"field": missing, "message": "next_step and next_step_due go together"})
-    if body.next_step_due is not None and body.next_step_due < visit_date:
-        problems.append({"field": "next_step_due", "message": f"is before the visit date {visit_date}"})
-    return problems
-
-
-def local_date(instant: datetime, tz: str) -> date:
-    return instant.astimezone(ZoneInfo(tz)).date()
-
-
 def _reject(problems: list[dict[str, str]]) -> ProblemError:
     fields = ", ".join(p["field"] for p in problems)
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return ProblemError(422, detail or f"Invalid {fields}", problems)
-
-
-def _missing(field: str, entity: str, entity_id: UUID) -> ProblemError:
-    # Out of scope and absent look the same (404), so ids leak nothing.
-    return ProblemError(404, f"{entity} {entity_id} not found.", [{"field": field, "message": "not found"}])
 
 
 def _conflict(what: str, fields: list[str]) -> ProblemError:
@@ -215,7 +112,7 @@ class CheckinsService(Service):
         # A concurrent identical request may commit first: then nothing is inserted and we answer
         # as a replay. PostgreSQL makes this INSERT wait for the other transaction to finish.
         checkin = await self.session.scalar(
-            _INSERT_ONCE[self.session.bind.dialect.name == "postgresql"],
+            _INSERT_ONCE[self.session.get_bind().dialect.name == "postgresql"],
             values,
             execution_options={"populate_existing": True},
         )
@@ -277,7 +174,7 @@ class CheckinsService(Service):
         # stale copy is harmless: the conditional UPDATE below is what settles a race.
         checkin = await self.session.get(Checkin, checkin_id)
         if checkin is None or checkin.rep_id != rep.id:
-            raise _missing("checkin_id", "Check-in", checkin_id)
+            raise not_found("Check-in", checkin_id, "checkin_id")
         customer = await self.customer(checkin.customer_id)
         if checkin.checkout_hash is not None:
             return await self._replayed_checkout(checkin, plain, digest), False
@@ -414,21 +311,21 @@ class CheckinsService(Service):
     async def customer_in_scope(self, scope: Scope, customer_id: UUID) -> Customer:
         customer = await self.session.get(Customer, customer_id)
         if customer is None or not scope.sees_customer(customer.owner_rep_id, customer.org_unit_id):
-            raise _missing("customer_id", "Customer", customer_id)
+            raise not_found("Customer", customer_id, "customer_id")
         return customer
 
     async def customer(self, customer_id: UUID) -> Customer:
         """A customer by id, unscoped: callers reach it through a check-in already in scope."""
         customer = await self.session.get(Customer, customer_id)
         if customer is None:
-            raise _missing("customer_id", "Customer", customer_id)
+            raise not_found("Customer", customer_id, "customer_id")
         return customer
 
     async def task_for_visit(self, rep: Principal, task_id: UUID, customer_id: UUID) -> Task:
         """The rep's own task for this customer (404 for anyone else's, 422 for another customer)."""
         task = await self.session.get(Task, task_id)
         if task is None or task.rep_id != rep.id:
-            raise _missing("task_id", "Task", task_id)
+            raise not_found("Task", task_id, "task_id")
         if task.customer_id != customer_id:
             raise _reject([{"field": "task_id", "message": "belongs to another customer"}])
         return task
@@ -438,7 +335,7 @@ class CheckinsService(Service):
         cache = self.session.info.setdefault("checkins.org_settings", {})
         if unit_id not in cache:
             cache[unit_id] = await self.session.scalar(_SETTINGS_ABOVE, {"unit_id": unit_id})
-        return cache[unit_id]  # type: ignore[no-any-return]
+        return cache[unit_id]
 
     async def _interval(self, unit_id: UUID, grade: str) -> int:
         """The company's visit interval for `grade` (its policy, else the default)."""
@@ -465,7 +362,7 @@ class CheckinsService(Service):
         stmt = self._records().where(Checkin.id == checkin_id, scope.user_clause(Checkin.rep_id))
         row = (await self.session.execute(stmt)).first()
         if row is None:
-            raise _missing("checkin_id", "Check-in", checkin_id)
+            raise not_found("Check-in", checkin_id, "checkin_id")
         return CheckinRecord(row[0], row.order_id, row.promise_id)
 
     async def list(
@@ -497,9 +394,9 @@ class CheckinsService(Service):
         ]
 
 
-_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
-_CHECKINS: Table = Checkin.__table__  # type: ignore[assignment]
-_TASKS: Table = Task.__table__  # type: ignore[assignment]
+_CUSTOMERS: Table = Customer.__table__
+_CHECKINS: Table = Checkin.__table__
+_TASKS: Table = Task.__table__
 
 
 def _visit_dates_update(with_order: bool) -> Any:
@@ -530,9 +427,7 @@ def _visit_dates_update(with_order: bool) -> Any:
 # needed back.
 _VISIT_DATES = {False: _visit_dates_update(False), True: _visit_dates_update(True)}
 _INSERT_ONCE = {
-    postgres: (pg_insert if postgres else sqlite_insert)(Checkin)
-    .on_conflict_do_nothing(index_elements=["id"])
-    .returning(Checkin)
+    postgres: insert_or_skip("postgresql" if postgres else "sqlite", Checkin, ["id"]).returning(Checkin)
     for postgres in (False, True)
 }
 _PREVIOUS_FIX = (  # the rep's last located arrival up to this one: how fast would they have moved?
@@ -581,9 +476,7 @@ _CLAIM_CHECKOUT = (  # only the first writer's UPDATE matches (checkout_hash sti
 def _company_chain() -> Select[tuple[UUID]]:
     """The unit (bound as :unit_id) and its ancestors: only the company among them has settings
     and policies."""
-    unit = bindparam("unit_id", type_=OrgUnit.__table__.c.id.type)
-    chain = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit).cte("chain", recursive=True)
-    chain = chain.union_all(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == chain.c.parent_id))
+    chain = ancestors_cte(bindparam("unit_id", type_=OrgUnit.__table__.c.id.type))
     return select(chain.c.id)
 
 

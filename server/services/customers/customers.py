@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -64,12 +65,16 @@ class CustomerRow:
 class CustomerPage:
     rows: list[CustomerRow]
     total: int
-    page: int
-    page_size: int
+    limit: int
+    offset: int
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        return max(1, -(-self.total // self.limit))
 
 
 @dataclass
@@ -84,7 +89,7 @@ class CustomerDetail:
     history: list[Any] = field(default_factory=list)  # (GradeChange, changed-by name)
 
 
-def overdue_clause(intervals: dict[Grade, int], today: date) -> ColumnElement[bool]:
+def overdue_clause(intervals: dict[str, int], today: date) -> ColumnElement[bool]:
     """SQL for domain.policy.overdue_ratio(...) > 1: never visited, or last visit + interval < today."""
     late = (
         and_(Customer.grade == g, Customer.last_visit_on < today - timedelta(days=intervals[g]))
@@ -94,15 +99,15 @@ def overdue_clause(intervals: dict[Grade, int], today: date) -> ColumnElement[bo
 
 
 class CustomersService(Service):
-    async def _policy(self, principal: Principal) -> tuple[dict[Grade, int], date]:
+    async def _policy(self, principal: Principal) -> tuple[dict[str, int], date]:
         policy = self.ctx.get(VisitPolicyService)
         intervals = await policy.intervals(await policy.company_of(principal.org_unit_id))
         return intervals, self.clock.local_date(principal.timezone)
 
     def _row(
-        self, customer: Customer, owner: str | None, intervals: dict[Grade, int], today: date
+        self, customer: Customer, owner: str | None, intervals: dict[str, int], today: date
     ) -> CustomerRow:
-        interval = intervals.get(customer.grade, intervals["D"])  # type: ignore[call-overload]
+        interval = intervals.get(customer.grade, intervals["D"])
         since = None if customer.last_visit_on is None else (today - customer.last_visit_on).days
         return CustomerRow(
             customer=customer,
@@ -112,8 +117,10 @@ class CustomersService(Service):
             overdue_ratio=overdue_ratio(since, interval),
         )
 
-    async def list(self, access: Scope, filters: CustomerFilters, page: int, page_size: int) -> CustomerPage:
-        """One page of the customers the caller sees, filtered and sorted."""
+    async def list(
+        self, access: Scope, filters: CustomerFilters, limit: int | None, offset: int = 0
+    ) -> CustomerPage:
+        """`limit` customers from `offset` of those the caller sees, filtered and sorted (None: all)."""
         if filters.sort not in SORTS:
             raise field_error("sort", f"must be one of {', '.join(SORTS)}", 400)
         intervals, today = await self._policy(access.principal)
@@ -133,14 +140,12 @@ class CustomersService(Service):
             .where(*where)
             .order_by(*SORTS[filters.sort], Customer.name, Customer.id)
         )
-        if page_size:
-            stmt = stmt.offset((page - 1) * page_size).limit(page_size)
+        if limit:
+            stmt = stmt.offset(offset).limit(limit)
         rows = [self._row(c, owner, intervals, today) for c, owner in await self.session.execute(stmt)]
-        return CustomerPage(
-            rows=rows, total=int(total or 0), page=page, page_size=page_size or len(rows) or 1
-        )
+        return CustomerPage(rows=rows, total=int(total or 0), limit=limit or len(rows) or 1, offset=offset)
 
-    async def owners(self, access: Scope) -> list[tuple[UUID, str]]:
+    async def owners(self, access: Scope) -> builtins.list[tuple[UUID, str]]:
         """Reps the caller sees, for the owner filter."""
         stmt = select(User.id, User.name).where(User.role == "rep", access.user_clause(User.id))
         return [(row.id, row.name) for row in await self.session.execute(stmt.order_by(User.name))]
@@ -156,7 +161,7 @@ class CustomersService(Service):
         if customer is None:
             return None
         intervals, today = await self._policy(access.principal)
-        names = dict(
+        names: dict[UUID | None, str] = dict(
             (await self.session.execute(
                 select(User.id, User.name).where(
                     User.id.in_({customer.owner_rep_id, customer.grade_override_by} - {None})
@@ -251,7 +256,7 @@ class CustomersService(Service):
         customer.grade_override_by = access.principal.id if grade else None
         computed: Grade = customer.computed_grade or "D"  # type: ignore[assignment]
         customer.grade = effective_grade(computed, grade, until, today)
-        interval = (await policy.intervals(company_id))[customer.grade]  # type: ignore[index]
+        interval = (await policy.intervals(company_id))[customer.grade]
         customer.next_visit_due = next_due(customer.last_visit_on, interval, today)
         customer.updated_at = self.clock.now()
         self.session.add(

@@ -7,10 +7,10 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Date, case, func, literal, select, update
+from sqlalchemy import ColumnElement, Date, SQLColumnExpression, case, func, literal, select, update
 
-from server.core.access import company_id_for_unit
 from server.core.audit import AuditService
+from server.core.org import company_id_for_unit, subtree_cte
 from server.core.services import Service
 from server.db.models import Customer, OrgUnit, VisitPolicy
 from server.domain.grading import Grade
@@ -21,14 +21,13 @@ GRADES: tuple[Grade, ...] = ("A", "B", "C", "D")
 
 def company_units_cte(company_id: UUID) -> Any:
     """Recursive CTE of the company's unit ids (the company and every unit below it)."""
-    tree = select(OrgUnit.id).where(OrgUnit.id == company_id).cte("company_units", recursive=True)
-    return tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
+    return subtree_cte(company_id, "company_units")
 
 
 def next_due_expr(
     dialect: str,
-    last_visit: ColumnElement[Any],
-    grade: ColumnElement[Any],
+    last_visit: SQLColumnExpression[Any],
+    grade: SQLColumnExpression[Any],
     intervals: Mapping[str, int],
     today: date,
 ) -> ColumnElement[Any]:
@@ -44,9 +43,9 @@ def next_due_expr(
 
 
 class VisitPolicyService(Service):
-    async def intervals(self, company_id: UUID | None) -> dict[Grade, int]:
+    async def intervals(self, company_id: UUID | None) -> dict[str, int]:
         """Interval days per grade for a company; grades without a row use the defaults."""
-        intervals: dict[Grade, int] = dict(DEFAULT_VISIT_INTERVALS)
+        intervals = dict(DEFAULT_VISIT_INTERVALS)
         if company_id is None:
             return intervals
         rows = await self.session.execute(
@@ -65,9 +64,7 @@ class VisitPolicyService(Service):
         tz = await self.session.scalar(select(OrgUnit.timezone).where(OrgUnit.id == company_id))
         return self.clock.local_date(tz or "UTC")
 
-    async def update(
-        self, company_id: UUID, intervals: Mapping[str, int], actor_id: UUID
-    ) -> dict[Grade, int]:
+    async def update(self, company_id: UUID, intervals: Mapping[str, int], actor_id: UUID) -> dict[str, int]:
         """Replace the company's intervals, then move every customer's next due date to match."""
         before = await self.intervals(company_id)
         existing = {

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 
+from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import Checkin, Escalation, EscalationEvent, Task, User
-from server.services.plans.calendar import OrgTree
 from server.services.plans.progress import ProgressService, ScopeProgress
 
 ESCALATION_CHANGES = ("opened", "climbed", "severity_changed", "reopened")

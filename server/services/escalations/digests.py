@@ -14,17 +14,16 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.core import i18n
 from server.core.i18n import gettext as _
 from server.core.i18n import ngettext
+from server.core.org import OrgTree
 from server.core.services import Service
+from server.core.upsert import insert_or_skip
 from server.db.models import Digest, User
 from server.services.escalations.digest_content import DueManager, build_contents
 from server.services.notifications.outbox import NotificationsService
-from server.services.plans.calendar import OrgTree
 
 DIGEST_TIME = time(7, 30)  # local time after which a manager's digest is due
 
@@ -123,11 +122,9 @@ class DigestsService(Service):
             }
             for m in sorted(due, key=lambda m: str(m.id))
         ]
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
         stmt = (
-            insert(Digest)
+            insert_or_skip(self.session, Digest, ["manager_id", "local_date"])
             .values(rows)
-            .on_conflict_do_nothing(index_elements=["manager_id", "local_date"])
             .returning(Digest.manager_id, Digest.local_date)
         )
         return set((await self.session.execute(stmt)).tuples().all())

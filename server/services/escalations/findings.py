@@ -13,12 +13,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
+from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import User
+from server.domain.calendar import local_date
 from server.domain.escalation import (
     Level,
     Severity,
@@ -27,11 +28,10 @@ from server.domain.escalation import (
     severity_for_status,
     team_level_for_severity,
 )
-from server.services.plans.calendar import OrgTree
 from server.services.plans.progress import ProgressQuery, ProgressService, ScopeProgress
 
 METRICS = ("revenue", "visits")
-SEVERITY_RANK = {Severity.YELLOW: 1, Severity.ORANGE: 2, Severity.RED: 3}
+SEVERITY_RANK: dict[str, int] = {Severity.YELLOW: 1, Severity.ORANGE: 2, Severity.RED: 3}
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,6 @@ class Finding:
     severity: str  # a Severity value
     level: Level
     snapshot: dict[str, Any]
-
-
-def local_date(now: datetime, timezone: str | None) -> date:
-    try:
-        return now.astimezone(ZoneInfo(timezone or "UTC")).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return now.date()
 
 
 def group_by_local_date(scopes: Iterable[tuple[UUID, str | None]], now: datetime) -> dict[date, list[UUID]]:

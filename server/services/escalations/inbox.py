@@ -6,6 +6,7 @@ manager those of their subtree, an executive everything. Out of scope reads as m
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from server.core.access import Principal, Scope
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.i18n import gettext as _
 from server.core.services import Service
 from server.db.models import Checkin, Customer, Escalation, EscalationEvent, OrgUnit, Task, User
@@ -89,7 +90,7 @@ class EscalationInbox(Service):
         row = (await self.session.execute(query)).first()
         if row is None:
             # Missing and out of scope look the same, so ids leak nothing.
-            raise ProblemError(404, f"Escalation {escalation_id} not found.")
+            raise not_found("Escalation", escalation_id)
         view = EscalationView(row[0], row.subject_name or "?")
         view.events = await self._events(escalation_id)
         return view
@@ -132,7 +133,7 @@ class EscalationInbox(Service):
         view.events = await self._events(escalation_id)
         return view
 
-    async def recent_activity(self, rep_id: UUID, days: int = 7) -> dict[str, list[Any]]:
+    async def recent_activity(self, rep_id: UUID, days: int = 7) -> dict[str, builtins.list[Any]]:
         """The rep's latest check-ins and tasks, to judge an escalation in context."""
         since = self.clock.now() - timedelta(days=days)
         checkins = await self.session.execute(
@@ -174,7 +175,7 @@ class EscalationInbox(Service):
             )
         )
 
-    async def _events(self, escalation_id: UUID) -> list[dict[str, Any]]:
+    async def _events(self, escalation_id: UUID) -> builtins.list[dict[str, Any]]:
         actor = aliased(User)
         rows = await self.session.execute(
             select(EscalationEvent, actor.name.label("actor_name"))

@@ -13,48 +13,42 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core import i18n
 from server.core.access import Principal, Scope
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree
 from server.core.services import Services
-from server.db.models import Escalation, OrgUnit, User
+from server.db.models import Escalation, User
 from server.domain.escalation import Level
 from server.services.notifications.outbox import Draft, NotificationsService
-from server.services.plans.calendar import OrgTree
 
 
 @dataclass
 class Ladder:
     tree: OrgTree
-    managers: dict[UUID, UUID | None]  # unit id -> manager user id
     executives: list[UUID]  # active executives, the fallback when a company has no manager
 
     @classmethod
     async def load(cls, session: AsyncSession) -> Ladder:
         tree = await OrgTree.load(session)
-        managers = dict((await session.execute(select(OrgUnit.id, OrgUnit.manager_user_id))).tuples().all())
         executives = list(
             await session.scalars(
                 select(User.id).where(User.role == "executive", User.active.is_(True)).order_by(User.email)
             )
         )
-        return cls(tree, managers, executives)
+        return cls(tree, executives)
 
     def executive_for(self, unit_id: UUID | None) -> UUID | None:
         company = self.tree.company_of(unit_id)
-        manager = self.managers.get(company) if company else None
+        manager = self.tree.manager_of(company)
         return manager or (self.executives[0] if self.executives else None)
 
     def manager_above(self, unit_id: UUID | None, skip: set[UUID | None]) -> UUID | None:
         """The nearest manager from unit_id upwards who is not in `skip`."""
-        for unit in self.tree.ancestors(unit_id) if unit_id else []:
-            manager = self.managers.get(unit)
-            if manager is not None and manager not in skip:
-                return manager
-        return None
+        return self.tree.manager_above(unit_id, skip)
 
     def recipient(self, subject_type: str, subject_id: UUID, unit_id: UUID | None, level: int) -> UUID | None:
         """The person to tell at `level` about this subject (None when nobody holds that rung)."""
@@ -65,7 +59,7 @@ class Ladder:
                 return subject_id
             return self.manager_above(unit_id, {subject_id}) or self.executive_for(unit_id)
         # A team: level 2 is the manager above the team's own manager.
-        own_manager = self.managers.get(subject_id)
+        own_manager = self.tree.manager_of(subject_id)
         parent = self.tree.units[subject_id].parent_id if subject_id in self.tree.units else None
         return self.manager_above(parent, {own_manager}) or self.executive_for(unit_id)
 
@@ -85,7 +79,7 @@ def rung_of(principal: Principal, escalation: Escalation) -> int:
     return Level.REP
 
 
-def scope_clause(access: Scope) -> object:
+def scope_clause(access: Scope) -> ColumnElement[bool]:
     """Escalations the caller may see: a rep those about themself; others their subtree's."""
     if access.principal.is_rep:
         return (Escalation.subject_type == "user") & (Escalation.subject_id == access.principal.id)

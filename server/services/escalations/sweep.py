@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from server.core.org import OrgTree, company_settings
 from server.core.services import Service
-from server.db.models import Escalation, EscalationEvent, OrgSettings
+from server.core.upsert import insert_or_skip
+from server.db.models import Escalation, EscalationEvent
 from server.domain.escalation import resolution_step, time_climb
 from server.services.escalations.findings import SEVERITY_RANK, Finding, find_pace_problems
 from server.services.escalations.ladder import EscalationNotice, Ladder, notify_escalations
@@ -44,7 +45,7 @@ class EscalationsService(Service):
         await self._take_writer_lock()
         ladder = await Ladder.load(self.session)
         findings = {f.key: f for f in await find_pace_problems(self.ctx, ladder.tree, now)}
-        climb_hours = await self._climb_hours()
+        climb_hours = await self._climb_hours(ladder.tree)
         counts: Counter[str] = Counter()
         notices: list[EscalationNotice] = []
         for escalation in await self._open_escalations():
@@ -65,12 +66,13 @@ class EscalationsService(Service):
     async def _take_writer_lock(self) -> None:
         # SQLite has one writer: writing first makes a concurrent sweep wait for this one to
         # commit instead of failing later on a stale read snapshot. PostgreSQL locks rows instead.
-        if self.session.bind.dialect.name == "sqlite":
+        if self.session.get_bind().dialect.name == "sqlite":
             await self.session.execute(update(Escalation).where(text("0 = 1")).values(clear_count=0))
 
-    async def _climb_hours(self) -> dict[UUID | None, int]:
-        rows = await self.session.execute(select(OrgSettings.company_id, OrgSettings.escalation_climb_h))
-        return {company: max(1, hours) for company, hours in rows}
+    async def _climb_hours(self, tree: OrgTree) -> dict[UUID | None, int]:
+        """Hours before an open escalation climbs a rung, per company (core/org.py settings)."""
+        found = await company_settings(self.session, tree.companies())
+        return {company: max(1, row.escalation_climb_h) for company, row in found.items()}
 
     async def _open_escalations(self) -> list[Escalation]:
         # Locked in id order so two sweeps never deadlock and the second sees the first's result.
@@ -196,7 +198,7 @@ class EscalationsService(Service):
                 )
         except IntegrityError:
             return False  # a concurrent sweep opened a new row for this key first
-        if not result.rowcount:
+        if not cast(CursorResult, result).rowcount:
             return False
         for name, value in values.items():  # mirror the UPDATE without scheduling another one
             set_committed_value(escalation, name, value)
@@ -206,16 +208,13 @@ class EscalationsService(Service):
     async def _insert(
         self, findings: list[Finding], now: datetime, counts: Counter[str], notices: list[EscalationNotice]
     ) -> None:
-        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
         table = Escalation.__table__
         # ON CONFLICT on the partial index: a key opened meanwhile by another sweep is skipped.
         # Run with a list of rows: one statement compiled once, sent as multi-row pages (a
         # multi-row .values() would be compiled anew every sweep).
-        stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["dedup_key"], index_where=text("state <> 'resolved'"))
-            .returning(table.c.id, table.c.dedup_key)
-        )
+        stmt = insert_or_skip(
+            self.session, table, ["dedup_key"], index_where=text("state <> 'resolved'")
+        ).returning(table.c.id, table.c.dedup_key)
         for offset in range(0, len(findings), _INSERT_CHUNK):
             rows = {
                 row["dedup_key"]: row

@@ -11,19 +11,27 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
-from sqlalchemy import and_, bindparam, event, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, bindparam, event, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from server.core.org import settings_for_users
 from server.core.services import Service
+from server.core.upsert import insert_or_skip
 from server.db.models import Notification, OrgSettings, User
 from server.domain.notify import QUIET_END, QUIET_START, quiet_hours_deliver_after
 
 INSERT_CHUNK = 500  # rows per multi-row INSERT: well under SQLite's bound-parameter limit
+
+
+def _quiet_hours(settings: OrgSettings | None) -> tuple[time, time]:
+    """The quiet hours of the recipient's own company (the defaults where it has no settings)."""
+    if settings is None:
+        return QUIET_START, QUIET_END
+    return _parse_hhmm(settings.quiet_start, QUIET_START), _parse_hhmm(settings.quiet_end, QUIET_END)
 
 
 def _parse_hhmm(value: str, default: time) -> time:
@@ -153,7 +161,6 @@ class NotificationsService(Service):
             result = await self.session.execute(insert_new, values[start : start + INSERT_CHUNK])
             created.update(result.scalars())
         if created:
-            self.ctx.notifications_added = True
             self._wake_after_commit()
         results = []
         for draft in drafts:  # a key repeated within `drafts` counts as created once, the first time
@@ -189,14 +196,7 @@ class NotificationsService(Service):
         compiled anew on every call (most of the cost of queuing a few dozen notifications).
         """
         table = Notification.__table__
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        if dialect == "postgresql":
-            stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"])
-        elif dialect == "sqlite":
-            stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"])
-        else:
-            stmt = insert(table)
-        return stmt.returning(table.c.dedup_key)
+        return insert_or_skip(self.session, table, ["dedup_key"]).returning(table.c.dedup_key)
 
     def _wake_after_commit(self) -> None:
         session = self.session.sync_session
@@ -213,16 +213,11 @@ class NotificationsService(Service):
         zones = dict(
             (await self.session.execute(select(User.id, User.timezone).where(User.id.in_(user_ids)))).all()
         )
-        start, end = await self._quiet_hours()
-        return {uid: quiet_hours_deliver_after(now, zones.get(uid) or "UTC", start, end) for uid in user_ids}
-
-    async def _quiet_hours(self) -> tuple[time, time]:
-        row = (
-            await self.session.execute(select(OrgSettings.quiet_start, OrgSettings.quiet_end).limit(1))
-        ).first()
-        if row is None:
-            return QUIET_START, QUIET_END
-        return _parse_hhmm(row.quiet_start, QUIET_START), _parse_hhmm(row.quiet_end, QUIET_END)
+        settings = await settings_for_users(self.session, user_ids)
+        return {
+            uid: quiet_hours_deliver_after(now, zones.get(uid) or "UTC", *_quiet_hours(settings.get(uid)))
+            for uid in user_ids
+        }
 
     # ---- The dispatcher's side of the outbox ----
 
@@ -260,7 +255,7 @@ class NotificationsService(Service):
             )
             .execution_options(synchronize_session=False)
         )
-        return [Claimed(*row) for row in (await self.session.execute(stmt)).all()]
+        return [Claimed(**row._asdict()) for row in (await self.session.execute(stmt)).all()]
 
     async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
         """Write delivery results; a row whose lease was lost to another dispatcher is left alone."""
@@ -346,4 +341,4 @@ class NotificationsService(Service):
             .values(read_at=self.clock.now())
             .execution_options(synchronize_session=False)
         )
-        return int((await self.session.execute(stmt)).rowcount or 0)
+        return int(cast(CursorResult, await self.session.execute(stmt)).rowcount or 0)

@@ -11,18 +11,19 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import structlog
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
 from server.core import metrics
 from server.core.services import Service, provide_services
+from server.core.upsert import conflict_insert
 from server.db.models import PushSubscription, User
 from server.domain.notify import next_attempt, push_policy
 from server.services.notifications.outbox import Claimed, NotificationsService, Outcome
@@ -60,9 +61,7 @@ class PushSubscriptionsService(Service):
             "created_at": self.clock.now(),
             "failures": 0,
         }
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(PushSubscription).values(**values)
+        stmt = conflict_insert(self.session, PushSubscription).values(**values)
         changes = {k: stmt.excluded[k] for k in ("p256dh", "auth", "user_id", "user_agent", "failures")}
         await self.session.execute(
             stmt.on_conflict_do_update(index_elements=["endpoint"], set_={**changes, "disabled_at": None})
@@ -74,7 +73,7 @@ class PushSubscriptionsService(Service):
         result = await self.session.execute(
             table.delete().where(table.c.endpoint == endpoint, table.c.user_id == user_id)
         )
-        return bool(result.rowcount)
+        return bool(cast(CursorResult, result).rowcount)
 
     async def active_for(self, user_ids: set[UUID]) -> dict[UUID, list[Target]]:
         stmt = select(
@@ -98,7 +97,7 @@ class PushSubscriptionsService(Service):
     async def record_results(self, ok: set[UUID], gone: set[UUID], failed: set[UUID]) -> None:
         now = self.clock.now()
         model = PushSubscription
-        statements = [
+        statements: list[tuple[set[UUID], dict[str, Any]]] = [
             (ok, {"last_success_at": now, "failures": 0}),
             (gone, {"disabled_at": now, "failures": model.failures + 1}),
             (failed - ok - gone, {"failures": model.failures + 1}),
@@ -141,27 +140,26 @@ class _BatchResults:
 
 def decide(notification: Claimed, results: Sequence[SendResult], now: datetime) -> Outcome:
     """One notification's fate from its deliveries: any device reached means sent."""
-    base = {"id": notification.id, "attempts": notification.attempts}
+    base = functools.partial(Outcome, notification.id, notification.attempts)
     if not results:
-        return Outcome(**base, status="skipped", last_error="no active push subscription")
+        return base(status="skipped", last_error="no active push subscription")
     if any(r.kind == "ok" for r in results):
-        return Outcome(**base, status="sent", sent_at=now)
+        return base(status="sent", sent_at=now)
     error = "; ".join(sorted({r.detail for r in results}))
     retryable = [r for r in results if r.kind == "retry"]
     if retryable:
         when = next_attempt(notification.attempts, now)
         if when is None:
-            return Outcome(**base, status="dead", last_error=error)
+            return base(status="dead", last_error=error)
         wait = max(r.retry_after_s or 0 for r in retryable)  # a push service asking us to back off
-        return Outcome(
-            **base,
+        return base(
             status="pending",
             next_attempt_at=max(when, now + timedelta(seconds=wait)),
             last_error=error,
         )
     if all(r.kind == "gone" for r in results):
-        return Outcome(**base, status="skipped", last_error=f"push subscriptions gone: {error}")
-    return Outcome(**base, status="failed", last_error=error)
+        return base(status="skipped", last_error=f"push subscriptions gone: {error}")
+    return base(status="failed", last_error=error)
 
 
 class Dispatcher:

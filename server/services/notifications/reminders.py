@@ -17,8 +17,9 @@ from sqlalchemy.orm import aliased
 
 from server.core import i18n
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree, company_settings
 from server.core.services import Service
-from server.db.models import Customer, OrgSettings, OrgUnit, Task, User
+from server.db.models import Customer, OrgUnit, Task, User
 from server.domain.escalation import SECOND_REMINDER_WINDOW, overdue_reminder_stage
 from server.services.notifications.outbox import Draft, NotificationsService
 
@@ -49,10 +50,17 @@ class RemindersService(Service):
     async def remind_overdue(self) -> dict[str, int]:
         """Queue every reminder due now, for all reps, and record them on the tasks."""
         now = self.clock.now()
-        window = await self._second_window()
-        due = [
-            item for row in await self._candidates(now, window) if (item := self._reminder(row, now, window))
-        ]
+        tree = await OrgTree.load(self.session)
+        windows = await self._second_windows(tree)
+        # The query narrows by the shortest window in use; the window of each rep's own company
+        # then decides in _reminder.
+        narrowest = min([*windows.values(), SECOND_REMINDER_WINDOW])
+        due = []
+        for row in await self._candidates(now, narrowest):
+            company = tree.company_of(row.rep_unit_id)
+            window = windows.get(company, SECOND_REMINDER_WINDOW) if company else SECOND_REMINDER_WINDOW
+            if item := self._reminder(row, now, window):
+                due.append(item)
         drafts = [draft for item in due for draft in item.drafts]
         queued = await self.ctx.get(NotificationsService).notify_many(drafts)
         deliver_after = {draft.dedup_key: q.deliver_after for draft, q in zip(drafts, queued, strict=True)}
@@ -81,9 +89,14 @@ class RemindersService(Service):
             "queued": sum(1 for q in queued if q.created),
         }
 
-    async def _second_window(self) -> timedelta:
-        hours = await self.session.scalar(select(OrgSettings.reminder_second_window_h).limit(1))
-        return timedelta(hours=hours) if hours else SECOND_REMINDER_WINDOW
+    async def _second_windows(self, tree: OrgTree) -> dict[UUID, timedelta]:
+        """Each company's second-reminder window (companies without a setting use the default)."""
+        found = await company_settings(self.session, tree.companies())
+        return {
+            company: timedelta(hours=row.reminder_second_window_h)
+            for company, row in found.items()
+            if row.reminder_second_window_h
+        }
 
     async def _candidates(self, now: datetime, window: timedelta) -> list[Any]:
         """One statement for all reps: planned tasks past due, untouched since, a reminder due."""
@@ -103,6 +116,7 @@ class RemindersService(Service):
                 rep.name.label("rep_name"),
                 rep.timezone.label("rep_tz"),
                 rep.locale.label("rep_locale"),
+                rep.org_unit_id.label("rep_unit_id"),
                 manager.id.label("manager_id"),
                 manager.timezone.label("manager_tz"),
                 manager.locale.label("manager_locale"),

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from server.core.access import Scope
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Customer, Target, TargetAdjustment, User
 from server.services.escalations.findings import group_by_local_date
 from server.services.escalations.inbox import EscalationFilter, EscalationInbox, EscalationView
-from server.services.plans.calendar import OrgTree
 from server.services.plans.progress import ProgressService, ScopeProgress
 
 REALLOCATION_BELOW = Decimal("0.70")  # region attainment (actual / expected to date) that asks for help

@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from server.core.access import Scope
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Escalation, EscalationEvent, User
 from server.domain.numbers import ratio
 from server.domain.pace import PaceStatus, Thresholds, status_for_lag
 from server.services.escalations.ladder import scope_clause
-from server.services.plans.calendar import OrgTree, load_thresholds
+from server.services.plans.calendar import load_thresholds
 from server.services.plans.progress import ProgressService
 
 MOVERS = 5
@@ -158,6 +159,8 @@ class OrgWeeklyService(Service):
         opened: Counter[UUID] = Counter()
         resolved: Counter[UUID] = Counter()
         for event, unit_id in rows:
+            if unit_id is None:
+                continue
             region = next((u for u in tree.ancestors(unit_id) if tree.units[u].kind == "region"), None)
             if region is not None:
                 (resolved if event == "resolved" else opened)[region] += 1

@@ -13,6 +13,7 @@ quarter or year, become a pending request that an executive other than the reque
 
 from __future__ import annotations
 
+import builtins
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
@@ -23,13 +24,12 @@ from sqlalchemy import ColumnElement, select
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import Target, TargetAdjustment
 from server.domain.breakdown import classify_adjustment, shares_even, split_amount
+from server.domain.plans import FieldProblem, check_amount
 from server.services.plans.breakdown import places_for
-from server.services.plans.progress import FieldProblem
-from server.services.plans.rules import check_amount
 from server.services.plans.targets import PlansService, visible_targets
 
 DIRECT_GRANULARITIES = ("month", "week")
@@ -57,7 +57,7 @@ class AdjustmentsService(Service):
             .where(TargetAdjustment.id == adjustment_id, visible_targets(access))
         )
         if found is None:
-            raise ProblemError(404, f"Adjustment {adjustment_id} not found.")
+            raise not_found("Adjustment", adjustment_id)
         return found
 
     async def list(
@@ -237,7 +237,7 @@ class AdjustmentsService(Service):
             )
         self.plans.audit_many(principal, "target.rescaled", rescaled, note)
 
-    async def _rescale_descendants(self, roots: list[Target]) -> list[Target]:
+    async def _rescale_descendants(self, roots: builtins.list[Target]) -> builtins.list[Target]:
         """Re-split every changed target's children in proportion, level by level."""
         below = await self.plans.descendants([r.id for r in roots])
         children: dict[UUID, list[Target]] = defaultdict(list)

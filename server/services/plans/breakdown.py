@@ -11,25 +11,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import delete, select
 
 from server.core.access import Principal
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import SeasonalDistribution, Target, User
 from server.domain.breakdown import (
+    Granularity,
     month_weights_from_json,
     shares_even,
     shares_from_actuals,
     split_amount,
     split_period,
 )
-from server.services.plans.calendar import OrgTree, load_holidays
-from server.services.plans.progress import FieldProblem, ProgressService
+from server.domain.plans import FieldProblem
+from server.services.plans.calendar import load_holidays
+from server.services.plans.progress import ProgressService
 from server.services.plans.targets import EDITABLE, PlansService, target_key
 
 ORG_METHODS = ("explicit", "last_period", "even")
@@ -140,9 +143,9 @@ class BreakdownService(Service):
             parent.amount,
             parent.period_start,
             parent.period_end,
-            granularity,
+            cast(Granularity, granularity),  # one of FINER's, checked above
             month_weights,
-            holidays,  # type: ignore[arg-type]
+            holidays,
         )
         places = places_for(parent.metric, parent.amount)
         if places == 0 and parent.amount:
@@ -183,11 +186,7 @@ class BreakdownService(Service):
         distribution = await self.session.get(SeasonalDistribution, distribution_id)
         company = await self._company_of(parent)
         if distribution is None or (company is not None and distribution.company_id != company):
-            raise ProblemError(
-                404,
-                f"Seasonal distribution {distribution_id} not found.",
-                [{"field": "distribution_id", "message": "not found"}],
-            )
+            raise not_found("Seasonal distribution", distribution_id, "distribution_id")
         return dict(distribution.month_weights)
 
     async def _company_of(self, target: Target) -> UUID | None:

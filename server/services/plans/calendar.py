@@ -1,14 +1,10 @@
-"""The org tree, holiday calendars, pace thresholds and seasonal distributions plans read.
-
-Loaded once per call and walked in Python: an organisation has hundreds of units at most, so one
-query for the whole tree beats a recursive query per scope.
-"""
+"""Holiday calendars, pace thresholds and seasonal distributions plans read (the org tree they
+walk is server/core/org.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -18,64 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.audit import AuditService
 from server.core.errors import field_error
+from server.core.org import OrgTree, company_settings
 from server.core.services import Service
-from server.db.models import Holiday, OrgSettings, OrgUnit, SeasonalDistribution
+from server.db.models import Holiday, SeasonalDistribution
 from server.domain.breakdown import month_weights_from_json
 from server.domain.pace import Thresholds
-
-
-@dataclass(frozen=True)
-class UnitInfo:
-    id: UUID
-    parent_id: UUID | None
-    name: str
-    kind: str
-    timezone: str
-
-
-@dataclass
-class OrgTree:
-    units: dict[UUID, UnitInfo]
-    children: dict[UUID, list[UUID]] = field(default_factory=dict)
-
-    @classmethod
-    async def load(cls, session: AsyncSession) -> OrgTree:
-        rows = await session.execute(
-            select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.kind, OrgUnit.timezone)
-        )
-        units = {row.id: UnitInfo(*row) for row in rows}
-        children: dict[UUID, list[UUID]] = defaultdict(list)
-        for unit in sorted(units.values(), key=lambda u: u.name):
-            if unit.parent_id is not None:
-                children[unit.parent_id].append(unit.id)
-        return cls(units, dict(children))
-
-    def ancestors(self, unit_id: UUID) -> list[UUID]:
-        """The unit and its ancestors, nearest first (stops on a cycle rather than looping)."""
-        chain: list[UUID] = []
-        current: UUID | None = unit_id
-        while current is not None and current in self.units and current not in chain:
-            chain.append(current)
-            current = self.units[current].parent_id
-        return chain
-
-    def subtree(self, unit_id: UUID) -> list[UUID]:
-        """The unit and everything below it."""
-        found, stack = [], [unit_id]
-        while stack:
-            current = stack.pop()
-            if current in found:
-                continue
-            found.append(current)
-            stack.extend(self.children.get(current, []))
-        return found
-
-    def company_of(self, unit_id: UUID | None) -> UUID | None:
-        return self.ancestors(unit_id)[-1] if unit_id in self.units else None  # type: ignore[arg-type]
-
-    def timezone(self, unit_id: UUID | None) -> str:
-        unit = self.units.get(unit_id) if unit_id else None
-        return unit.timezone if unit else "UTC"
 
 
 async def load_holidays(
@@ -101,21 +44,10 @@ async def load_thresholds(
     session: AsyncSession, company_ids: Iterable[UUID | None]
 ) -> dict[UUID, Thresholds]:
     """Pace thresholds from org_settings per company (defaults where a company has none)."""
-    ids = [c for c in company_ids if c is not None]
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(
-            OrgSettings.company_id,
-            OrgSettings.pace_yellow,
-            OrgSettings.pace_orange,
-            OrgSettings.pace_red,
-            OrgSettings.grace_working_days,
-        ).where(OrgSettings.company_id.in_(ids))
-    )
+    found = await company_settings(session, company_ids)
     return {
-        row.company_id: Thresholds(row.pace_yellow, row.pace_orange, row.pace_red, row.grace_working_days)
-        for row in rows
+        company: Thresholds(row.pace_yellow, row.pace_orange, row.pace_red, row.grace_working_days)
+        for company, row in found.items()
     }
 
 

@@ -17,25 +17,24 @@ never a query per scope. What counts as the actual (documented in docs/plans.md)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
-from sqlalchemy import bindparam, literal, select
+from sqlalchemy import BindParameter, bindparam, literal, select
 
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Customer, Target, User
 from server.domain.breakdown import month_weights_from_json
 from server.domain.pace import Progress, Thresholds, compute_progress
+from server.domain.plans import GRANULARITIES, METRICS, SCOPES, check_choice
 from server.services.plans.actuals import new_customers_query, revenue_query, utc_window, visits_query
-from server.services.plans.calendar import OrgTree, load_holidays, load_thresholds
+from server.services.plans.calendar import load_holidays, load_thresholds
 
-SCOPES = ("user", "org_unit", "customer")
-METRICS = ("revenue", "visits", "new_customers")
-GRANULARITIES = ("year", "quarter", "month", "week")
 _CHUNK = 5000  # bound the IN lists (SQLite's variable limit; planner friendliness)
 
 T = TypeVar("T")
@@ -78,22 +77,6 @@ def chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[offset : offset + size]
 
 
-class FieldProblem(ValueError):
-    """A rule broken by one field; routes answer 422 naming it, imports put it in the row report."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
-
-
-def check_choice(field: str, value: str, allowed: Iterable[str]) -> str:
-    """FieldProblem (a ValueError) unless value is one of allowed."""
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise FieldProblem(field, f"must be one of {', '.join(allowed)}")
-    return value
-
-
 def _weights_key(weights: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in (weights or {}).items()))
 
@@ -112,7 +95,7 @@ class ProgressQuery:
 class _Loaded(NamedTuple):
     """One question's targets and actuals, waiting for the holidays and thresholds of all."""
 
-    index: int
+    position: int  # in the list of questions (a field named `index` would shadow tuple.index)
     query: ProgressQuery
     targets: dict[UUID, _TargetRow]
     homes: dict[UUID, ScopeHome]
@@ -140,7 +123,7 @@ def _targets_statement(scope: str) -> Any:
         query = select(*columns, home_unit.label("home_unit"), literal(None).label("home_tz"))
         if scope == "customer":
             query = query.outerjoin(Customer, Customer.id == Target.scope_id)
-    as_of = bindparam("as_of")
+    as_of: BindParameter[date] = bindparam("as_of")
     return query.where(
         Target.scope == scope,
         Target.scope_id.in_(bindparam("ids", expanding=True)),
@@ -294,11 +277,11 @@ class ProgressService(Service):
                     {r.id: ScopeHome(r.org_unit_id, r.timezone) for r in await self.session.execute(query)}
                 )
             else:
-                query = select(Customer.id, Customer.org_unit_id).where(Customer.id.in_(part))
+                owned = select(Customer.id, Customer.org_unit_id).where(Customer.id.in_(part))
                 homes.update(
                     {
                         r.id: ScopeHome(r.org_unit_id, tree.timezone(r.org_unit_id))
-                        for r in await self.session.execute(query)
+                        for r in await self.session.execute(owned)
                     }
                 )
         return homes
@@ -368,13 +351,8 @@ class ProgressService(Service):
 
 
 __all__ = [
-    "GRANULARITIES",
-    "METRICS",
-    "SCOPES",
-    "FieldProblem",
     "ProgressQuery",
     "ProgressService",
     "ScopeHome",
     "ScopeProgress",
-    "check_choice",
 ]

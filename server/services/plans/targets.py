@@ -8,6 +8,7 @@ reps move together. Approving a target supersedes any other approved target with
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,11 +20,19 @@ from sqlalchemy import ColumnElement, and_, or_, select
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import AuditEntry, Customer, OrgUnit, Target, User
-from server.services.plans.progress import METRICS, SCOPES, FieldProblem, check_choice, chunks
-from server.services.plans.rules import check_amount, check_period, check_weights
+from server.domain.plans import (
+    METRICS,
+    SCOPES,
+    FieldProblem,
+    check_amount,
+    check_choice,
+    check_period,
+    check_weights,
+)
+from server.services.plans.progress import chunks
 
 EDITABLE = frozenset({"draft", "returned"})
 LIVE = ("draft", "submitted", "returned", "approved")  # everything but superseded
@@ -94,7 +103,7 @@ class PlansService(Service):
             select(Target).where(Target.id == target_id, visible_targets(access))
         )
         if target is None:
-            raise ProblemError(404, f"Target {target_id} not found.")
+            raise not_found("Target", target_id)
         return target
 
     async def list(
@@ -128,9 +137,7 @@ class PlansService(Service):
                 )
             ) is not None
         if not visible:
-            raise ProblemError(
-                404, f"{scope} {scope_id} not found.", [{"field": "scope_id", "message": "not found"}]
-            )
+            raise not_found(scope, scope_id, "scope_id")
 
     async def create(self, principal: Principal, access: Scope, **fields: Any) -> Target:
         """A new draft target (version = latest of its key + 1)."""
@@ -238,7 +245,7 @@ class PlansService(Service):
 
     async def transition(
         self, principal: Principal, target: Target, action: str, comment: str | None = None
-    ) -> list[Target]:
+    ) -> builtins.list[Target]:
         """Submit, approve or return a target and its descendants in the matching state."""
         rule = TRANSITIONS[action]
         if target.status not in rule.from_states:
@@ -276,7 +283,7 @@ class PlansService(Service):
         self.audit_many(principal, f"target.{rule.verb}", moved, {"comment": comment} if comment else {})
         return moved
 
-    async def descendants(self, root_ids: Sequence[UUID]) -> list[Target]:
+    async def descendants(self, root_ids: Sequence[UUID]) -> builtins.list[Target]:
         """Every live target below these (breadth first, parents before children)."""
         found: list[Target] = []
         frontier = list(root_ids)

@@ -11,11 +11,11 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from server.core.access import Scope
+from server.core.org import OrgTree
 from server.core.services import Service
 from server.db.models import Customer, Target, User
-from server.services.plans.calendar import OrgTree
+from server.domain.plans import natural_end
 from server.services.plans.progress import ProgressService, ScopeProgress
-from server.services.plans.rules import natural_end
 from server.services.plans.targets import LIVE
 
 _PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4])|-(\d{2}))?$")

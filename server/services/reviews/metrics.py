@@ -28,11 +28,11 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, se
 from server.core.access import Scope
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree, UnitInfo
 from server.core.services import Services
 from server.db.models import Checkin, Customer, Order, Task, User
 from server.domain.numbers import ratio
 from server.domain.scorecard import reach_rate, visit_compliance
-from server.services.plans.calendar import OrgTree, UnitInfo
 from server.services.plans.progress import chunks
 from server.services.tasks.tasks import MOVED
 

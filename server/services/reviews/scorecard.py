@@ -19,18 +19,16 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import select
 
 from server.core.access import Scope
 from server.core.errors import field_error
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree, UnitInfo, company_settings
 from server.core.services import Service
-from server.db.models import OrgSettings
 from server.domain.calendar import month_end
 from server.domain.numbers import ratio
 from server.domain.scorecard import DEFAULT_SCORE_WEIGHTS, weighted_score
 from server.services.customers.visit_policy import VisitPolicyService
-from server.services.plans.calendar import OrgTree, UnitInfo
 from server.services.plans.progress import ProgressService
 from server.services.reviews.metrics import (
     Rep,
@@ -138,9 +136,8 @@ class ScorecardService(Service):
         return Scorecard(unit, month, as_of, weights, boards)
 
     async def _weights(self, company: UUID | None) -> Weights:
-        raw = await self.session.scalar(
-            select(OrgSettings.scorecard_weights).where(OrgSettings.company_id == company)
-        )
+        settings = (await company_settings(self.session, [company])).get(company) if company else None
+        raw = settings.scorecard_weights if settings else None
         if raw is None:
             return DEFAULT_SCORE_WEIGHTS
         weights = parse_weights(raw)

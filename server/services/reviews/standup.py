@@ -15,9 +15,9 @@ from uuid import UUID
 from sqlalchemy import case, func, or_, select
 
 from server.core.access import Scope
+from server.core.org import OrgTree, UnitInfo
 from server.core.services import Service
 from server.db.models import Customer, Escalation, Promise, Task
-from server.services.plans.calendar import OrgTree, UnitInfo
 from server.services.reviews.metrics import (
     Rep,
     completed_visits,

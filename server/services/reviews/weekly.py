@@ -18,10 +18,10 @@ from uuid import UUID
 from server.core.access import Scope
 from server.core.errors import field_error
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree, UnitInfo
 from server.core.services import Service
 from server.domain.calendar import month_start
 from server.services.customers.visit_policy import VisitPolicyService
-from server.services.plans.calendar import OrgTree, UnitInfo
 from server.services.reviews.metrics import (
     REACH_FLOOR,
     ZERO,

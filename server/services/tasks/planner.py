@@ -2,7 +2,7 @@
 
 A sweep groups the due reps by local date and, per batch of reps, runs one query per kind of
 input (customers with their order history, promises, recent tasks, plan gaps). Each rep's day
-is then composed in memory (server.services.tasks.compose) and written with bulk statements.
+is then composed in memory (server.domain.compose) and written with bulk statements.
 The daily_plans row is claimed first with INSERT ... ON CONFLICT DO NOTHING RETURNING, so two
 processes planning at once never both write a rep's day.
 """
@@ -11,50 +11,37 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 
 from server.core import i18n
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree
 from server.core.services import Service
+from server.core.upsert import conflict_insert, insert_or_skip
 from server.db.models import (
     Checkin,
-    Customer,
     DailyPlan,
-    Order,
-    Promise,
     Task,
     User,
     VisitPolicy,
 )
 from server.domain.calendar import is_working_day
+from server.domain.compose import ALGORITHM, compose_day
+from server.domain.day_inputs import RepRow
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.notifications.outbox import Draft, NotificationsService
-from server.services.plans.calendar import OrgTree, load_holidays
-from server.services.plans.progress import ProgressService
-from server.services.tasks.compose import (
-    ALGORITHM,
-    CustomerRow,
-    PastTask,
-    PromiseRow,
-    RepDayInputs,
-    RepRow,
-    compose_day,
-)
+from server.services.plans.calendar import load_holidays
+from server.services.tasks.planner_inputs import PlannerInputs
 
 log = structlog.get_logger("fieldsales.planner")
 
 PLAN_FROM = time(6, 0)  # a rep's plan is made once their local time passes this
 BATCH_REPS = 500  # reps per set of queries: bounds memory and bind parameters
-CARRY_WINDOW_DAYS = 7  # unfinished tasks older than this are not carried over any more
-ORDER_WINDOW_DAYS = 365
 REPLACEABLE_SOURCES = ("planner", "carry_over")
 
 
@@ -99,7 +86,7 @@ class PlannerService(Service):
 
         Weekends and holidays get no plan from the sweep: a list nobody works would only turn
         into missed tasks and crowd the next working day with carry-overs. Friday's unfinished
-        tasks still carry over to Monday (CARRY_WINDOW_DAYS). A rep who opens Today on a day off
+        tasks still carry over to Monday (CARRY_WINDOW_DAYS in planner_inputs.py). A rep who opens Today on a day off
         is planned on demand (ensure_plan).
         """
         units = {rep.org_unit_id for rep in reps if rep.org_unit_id is not None}
@@ -156,7 +143,7 @@ class PlannerService(Service):
     async def reroute(self, rep_id: UUID, day: date) -> None:
         """Re-rank and re-route a day's open tasks without adding any (after a pin or an undo)."""
         rep = await self._rep(rep_id)
-        inputs = (await self._load_inputs([rep], day, with_candidates=False))[rep.id]
+        inputs = (await self.ctx.get(PlannerInputs).load([rep], day, with_candidates=False))[rep.id]
         compose_day(rep, day, inputs, {}, now=self.clock.now(), fill=False)
         await self.session.flush()
 
@@ -182,26 +169,24 @@ class PlannerService(Service):
         # INSERT ... RETURNING per page from a statement compiled once; a multi-row .values()
         # is compiled anew on every call.
         plans = DailyPlan.__table__
-        stmt = (
-            self._insert(plans)
-            .on_conflict_do_nothing(index_elements=["rep_id", "local_date"])
-            .returning(plans.c.rep_id, plans.c.id)
+        stmt = insert_or_skip(self.session, plans, ["rep_id", "local_date"]).returning(
+            plans.c.rep_id, plans.c.id
         )
         return {rep_id: plan_id for rep_id, plan_id in await self.session.execute(stmt, rows)}
 
     async def _upsert_plan(self, rep: RepRow, day: date) -> UUID:
         now = self.clock.now()
-        stmt = self._insert(DailyPlan).values(
-            id=uuid4(), rep_id=rep.id, local_date=day, generated_at=now, algorithm=ALGORITHM, stats={}
+        stmt = (
+            conflict_insert(self.session, DailyPlan)
+            .values(
+                id=uuid4(), rep_id=rep.id, local_date=day, generated_at=now, algorithm=ALGORITHM, stats={}
+            )
+            .on_conflict_do_update(
+                index_elements=["rep_id", "local_date"], set_={"generated_at": now, "algorithm": ALGORITHM}
+            )
+            .returning(DailyPlan.id)
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["rep_id", "local_date"], set_={"generated_at": now, "algorithm": ALGORITHM}
-        ).returning(DailyPlan.id)
         return (await self.session.execute(stmt)).scalar_one()
-
-    def _insert(self, model: type) -> Any:
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        return pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
 
     # ---- planning a batch of reps for one date ----
 
@@ -212,7 +197,7 @@ class PlannerService(Service):
         if not reps:
             return {}
         tree = tree or await OrgTree.load(self.session)
-        inputs = await self._load_inputs(reps, day, tree=tree)
+        inputs = await self.ctx.get(PlannerInputs).load(reps, day, tree=tree)
         policies = await self._policies(tree)
         now = self.clock.now()
         new_rows: list[dict[str, Any]] = []
@@ -232,56 +217,6 @@ class PlannerService(Service):
         await self.session.flush()  # kept tasks were re-ranked in place
         log.info("plans_made", local_date=day.isoformat(), reps=len(reps), tasks=len(new_rows))
         return created
-
-    async def _load_inputs(
-        self, reps: list[RepRow], day: date, with_candidates: bool = True, tree: OrgTree | None = None
-    ) -> dict[UUID, RepDayInputs]:
-        """One query per kind of input for all the reps (never one per customer)."""
-        rep_ids = [r.id for r in reps]
-        inputs = {rep_id: RepDayInputs() for rep_id in rep_ids}
-        params = {"rep_ids": rep_ids, "day": day}
-        carry_from = day - timedelta(days=CARRY_WINDOW_DAYS)
-        on_the_day = False
-        for row in await self.session.execute(_RECENT_TASKS, {**params, "carry_from": carry_from}):
-            if row.local_date == day:
-                on_the_day = True
-            else:
-                inputs[row.rep_id].past_tasks.append(PastTask(*row[1:]))
-        if on_the_day:  # rarely so in the sweep: the day's tasks are loaded as ORM objects only then
-            for task in (await self.session.scalars(_DAY_TASKS, params)).all():
-                inputs[task.rep_id].day_tasks.append(task)
-        located = {t.customer_id for i in inputs.values() for t in i.day_tasks if t.customer_id}
-        if located:
-            coords = select(Customer.id, Customer.lat, Customer.lng).where(
-                Customer.id.in_(located), Customer.lat.is_not(None), Customer.lng.is_not(None)
-            )
-            by_customer = {row.id: (row.lat, row.lng) for row in await self.session.execute(coords)}
-            for rep_inputs in inputs.values():
-                rep_inputs.coords = by_customer
-        if not with_candidates:
-            return inputs
-        for customer in await self._customers(rep_ids, day):
-            inputs[customer.owner_rep_id].customers.append(customer)
-        for row in await self.session.execute(_PROMISES, params):
-            inputs[row.rep_id].promises.setdefault(row.customer_id, PromiseRow(row.id, row.text))
-        for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
-            inputs[rep_id].remaining_gap = gap
-        return inputs
-
-    async def _customers(self, rep_ids: list[UUID], day: date) -> list[CustomerRow]:
-        """Active customers and prospects with their last 365 days of orders, in one query."""
-        since = day - timedelta(days=ORDER_WINDOW_DAYS)
-        rows = await self.session.execute(_CUSTOMERS, {"rep_ids": rep_ids, "day": day, "since": since})
-        return [CustomerRow(*row) for row in rows]
-
-    async def _remaining_gaps(
-        self, rep_ids: list[UUID], day: date, tree: OrgTree | None = None
-    ) -> dict[UUID, Decimal]:
-        """Approved monthly revenue target minus month-to-date actuals, per rep (progress area)."""
-        progress = await self.ctx.get(ProgressService).for_scopes(
-            scope="user", scope_ids=rep_ids, as_of=day, metric="revenue", granularity="month", tree=tree
-        )
-        return {rep_id: p.progress.remaining_gap for rep_id, p in progress.items()}
 
     # ---- small lookups ----
 
@@ -348,76 +283,6 @@ def _rep_columns() -> Any:
         User.locale,
     )
 
-
-# Statements built once at import: a sweep only binds values, so SQLAlchemy neither rebuilds
-# them nor recomputes their cache keys (on a small world that cost more than running them).
-_REP_IDS = bindparam("rep_ids", expanding=True)
-_DAY = bindparam("day")
-
-# The day's tasks are re-ranked in place, so they are ORM objects; earlier days only feed
-# carry-overs and are never changed here: plain rows, cheaper to load.
-_DAY_TASKS = select(Task).where(Task.rep_id.in_(_REP_IDS), Task.local_date == _DAY)
-
-_RECENT_TASKS = select(
-    Task.rep_id,
-    Task.id,
-    Task.customer_id,
-    Task.local_date,
-    Task.status,
-    Task.carried_from_id,
-    Task.kind,
-    Task.title,
-    Task.promise_id,
-).where(
-    Task.rep_id.in_(_REP_IDS),
-    Task.local_date.between(bindparam("carry_from"), _DAY),
-    (Task.local_date == _DAY) | (Task.status == "missed") | Task.carried_from_id.is_not(None),
-)
-
-_PROMISES = (
-    select(Promise.id, Promise.rep_id, Promise.customer_id, Promise.text)
-    .where(Promise.rep_id.in_(_REP_IDS), Promise.status == "open", Promise.due_on <= _DAY)
-    .order_by(Promise.due_on)
-)
-
-_HISTORY = (
-    select(
-        Order.customer_id,
-        func.count().label("orders"),
-        func.sum(Order.amount).label("revenue"),
-        func.min(Order.ordered_on).label("first_on"),
-        func.max(Order.ordered_on).label("last_on"),
-    )
-    .where(
-        Order.customer_id.in_(
-            select(Customer.id).where(Customer.owner_rep_id.in_(_REP_IDS)).scalar_subquery()
-        ),
-        Order.ordered_on > bindparam("since"),
-        Order.ordered_on <= _DAY,
-    )
-    .group_by(Order.customer_id)
-    .subquery()
-)
-
-_CUSTOMERS = (
-    select(
-        Customer.id,
-        Customer.owner_rep_id,
-        Customer.grade,
-        Customer.status,
-        Customer.lat,
-        Customer.lng,
-        Customer.last_visit_on,
-        Customer.next_visit_due,
-        Customer.last_order_on,
-        _HISTORY.c.orders,
-        _HISTORY.c.revenue,
-        _HISTORY.c.first_on,
-        _HISTORY.c.last_on,
-    )
-    .outerjoin(_HISTORY, _HISTORY.c.customer_id == Customer.id)
-    .where(Customer.owner_rep_id.in_(_REP_IDS), Customer.status.in_(("active", "prospect")))
-)
 
 # Core UPDATE by primary key, executemany: the ORM's bulk UPDATE adds per-call bookkeeping.
 _PLAN_STATS = (

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import and_, delete, or_, select, update
 
 from server.core.access import Principal, Scope
-from server.core.errors import ProblemError, field_error
+from server.core.errors import ProblemError, field_error, not_found
 from server.core.services import Service
 from server.db.models import Customer, DailyPlan, Promise, Task, User
+from server.domain.compose import end_of_day
 from server.domain.scoring import DEFAULT_WEIGHTS, Reason
 from server.domain.tasks import TaskChange, TaskRuleError, check_change, parse_snooze
-from server.services.tasks.compose import end_of_day
 from server.services.tasks.planner import PlannerService
 
 KINDS = ("visit", "call", "follow_up", "collect", "custom")
@@ -86,7 +86,7 @@ class TasksService(Service):
         """The rep, if the caller may see them; out of scope looks exactly like missing."""
         rep = await self.session.get(User, rep_id)
         if rep is None or rep.role != "rep" or not access.sees_user(rep.id, rep.org_unit_id):
-            raise ProblemError(404, f"Rep {rep_id} not found.")
+            raise not_found("Rep", rep_id)
         return rep
 
     async def user(self, user_id: UUID) -> User:
@@ -128,8 +128,14 @@ class TasksService(Service):
         stmt = select(Task).where(Task.id == task_id, access.user_clause(Task.rep_id))
         task = await self.session.scalar(stmt)
         if task is None:
-            raise ProblemError(404, f"Task {task_id} not found.")
+            raise not_found("Task", task_id)
         return task
+
+    async def today(self, rep_id: UUID) -> DayView:
+        """The rep's Today: their plan for their local today, made on the spot if it is due."""
+        rep = await self.user(rep_id)
+        await self.ensure_today(rep)
+        return await self.day(rep, self.local_today(rep.timezone))
 
     async def day(self, rep: User, day: date) -> DayView:
         """The rep's tasks for a date: open ones in route order, then the finished ones."""
@@ -187,9 +193,12 @@ class TasksService(Service):
                     409, str(broken), [{"field": broken.field, "message": broken.message}]
                 ) from None
             raise field_error(broken.field, broken.message) from None
+        note_only = status == task.status and not change.snooze_until  # a note or reason, same status
+        if status == "snoozed" and not note_only:
+            self._check_snooze(task, snooze, tz, today, now)
         if change.note is not None:
             task.status_note = change.note or None
-        if status == task.status and not change.snooze_until:  # a note or reason, same status
+        if note_only:
             if status == "skipped" and change.reason:
                 task.status_reason = change.reason
             await self.session.flush()
@@ -223,6 +232,20 @@ class TasksService(Service):
                 )
             )
 
+    @staticmethod
+    def _check_snooze(task: Task, until: datetime | date | None, tz: str, today: date, now: datetime) -> None:
+        """Refuse a snooze target before anything of the task changes (the caller keeps no half)."""
+        if isinstance(until, datetime):
+            if until <= now:
+                raise field_error("snooze_until", "must be in the future")
+            if until.astimezone(ZoneInfo(tz)).date() != task.local_date:
+                raise field_error("snooze_until", "must be later on the task's day; give a date to move it")
+            return
+        if until is None or until <= max(today, task.local_date):
+            raise field_error("snooze_until", "must be a later time today or a date after today")
+        if until > today + timedelta(days=MAX_DAYS_AHEAD):
+            raise field_error("snooze_until", f"must be within {MAX_DAYS_AHEAD} days")
+
     async def _snooze(
         self,
         task: Task,
@@ -233,16 +256,9 @@ class TasksService(Service):
         actor: Principal,
     ) -> None:
         if isinstance(until, datetime):
-            if until <= now:
-                raise field_error("snooze_until", "must be in the future")
-            if until.astimezone(ZoneInfo(tz)).date() != task.local_date:
-                raise field_error("snooze_until", "must be later on the task's day; give a date to move it")
             task.status, task.status_reason, task.snoozed_until, task.due_at = "snoozed", None, until, until
             return
-        if until is None or until <= max(today, task.local_date):
-            raise field_error("snooze_until", "must be a later time today or a date after today")
-        if until > today + timedelta(days=MAX_DAYS_AHEAD):
-            raise field_error("snooze_until", f"must be within {MAX_DAYS_AHEAD} days")
+        assert until is not None  # _check_snooze refused it
         task.status, task.status_reason, task.snoozed_until = "snoozed", MOVED, _instant(until, tz)
         self.session.add(
             Task(

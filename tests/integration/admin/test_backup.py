@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from server.db.migrate import upgrade
 from server.db.models import Order, OrgUnit, Target
 from server.services.admin.backup import RestoreError, export_archive, import_archive
-from tests.conftest import Demo
+from tests.conftest import Demo, MutableClock
 
 
 async def _fingerprint(engine: AsyncEngine) -> tuple[object, ...]:
@@ -24,10 +24,13 @@ async def _fingerprint(engine: AsyncEngine) -> tuple[object, ...]:
         return (orders[0], orders[1], units_with_parent, child_targets)
 
 
-async def test_export_then_import_restores_every_row(engine: AsyncEngine, demo: Demo, tmp_path: Path) -> None:
+async def test_export_then_import_restores_every_row(
+    engine: AsyncEngine, demo: Demo, tmp_path: Path, clock: MutableClock
+) -> None:
     archive = tmp_path / "export.tar.gz"
-    manifest = await export_archive(engine, archive)
+    manifest = await export_archive(engine, archive, clock)
     assert manifest["tables"]["orders"] > 0 and manifest["format_version"] == 1
+    assert manifest["exported_at"] == clock.now().isoformat()  # the clock, not wall time
 
     target = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'restored.db'}")
     try:

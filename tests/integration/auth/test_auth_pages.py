@@ -28,6 +28,18 @@ async def test_wrong_password_on_the_form_is_401_with_one_message(
     assert "fs_session" not in page.headers.get("set-cookie", "")
 
 
+async def test_failed_form_logins_count_towards_the_limit_although_answered_401(
+    client: AsyncTestClient[Any], demo: Demo
+) -> None:
+    statuses = []
+    for _ in range(6):
+        page = await client.post("/login", data={"email": "rep3@demo.example", "password": "bad"})
+        statuses.append(page.status_code)
+    assert statuses == [401] * 5 + [429], "each refused attempt was kept (committed) despite the 401"
+    right = await client.post("/login", data={"email": "rep3@demo.example", "password": "fieldsales-demo"})
+    assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
+
+
 @pytest.mark.parametrize("local", ["rep1", "manager1", "exec", "admin"])
 async def test_each_role_lands_on_its_home(client: AsyncTestClient[Any], demo: Demo, local: str) -> None:
     await login_session(client, local)

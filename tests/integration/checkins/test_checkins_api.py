@@ -15,7 +15,8 @@ from server.config import Settings
 from server.core.access import Principal, Scope
 from server.core.services import Services
 from server.db.models import Checkin, User
-from server.services.checkins.visits import CheckinIn, CheckinsService
+from server.domain.checkin import CheckinIn
+from server.services.checkins.visits import CheckinsService
 from tests.conftest import Demo, MutableClock, bearer
 from tests.integration.checkins.test_checkins_support import (
     API,

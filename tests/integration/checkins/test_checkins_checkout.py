@@ -26,7 +26,8 @@ from server.db.models import (
     User,
     VisitPolicy,
 )
-from server.services.checkins.visits import CheckinsService, CheckoutIn
+from server.domain.checkin import CheckoutIn
+from server.services.checkins.visits import CheckinsService
 from tests.conftest import Demo, MutableClock
 from tests.integration.checkins.test_checkins_support import (
     API,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
-from server.core.access import subtree_unit_ids
+from server.core.org import subtree_unit_ids
 from server.core.services import Services
 from server.db.models import Customer, User
 from server.domain.policy import DEFAULT_VISIT_INTERVALS, overdue_ratio
@@ -60,7 +60,7 @@ async def test_scope_matrix_for_list_detail_and_override(
 
     for local in USERS:
         headers = await auth(local)
-        listed = await client.get("/api/v1/customers?page_size=200", headers=headers)
+        listed = await client.get("/api/v1/customers?limit=200", headers=headers)
         assert listed.status_code == 200
         assert {UUID(item["id"]) for item in listed.json()["items"]} == scopes[local], local
         assert listed.json()["total"] == len(scopes[local])
@@ -149,8 +149,8 @@ async def test_a_manager_can_clear_an_override_and_history_keeps_both(
         ),
         ("PATCH", "/api/v1/customers/not-a-uuid", {"grade_override": "B", "reason": "x"}, 400, "customer_id"),
         ("GET", "/api/v1/customers/not-a-uuid", None, 400, "customer_id"),
-        ("GET", "/api/v1/customers?page_size=201", None, 400, "page_size"),
-        ("GET", "/api/v1/customers?page=0", None, 400, "page"),
+        ("GET", "/api/v1/customers?limit=201", None, 400, "limit"),
+        ("GET", "/api/v1/customers?offset=-1", None, 400, "offset"),
         ("GET", "/api/v1/customers?grade=Z", None, 400, "grade"),
         ("GET", "/api/v1/customers?sort=cheapest", None, 400, "sort"),
         ("GET", "/api/v1/customers?owner_rep_id=42", None, 400, "owner_rep_id"),
@@ -183,7 +183,7 @@ async def test_filters_sort_search_and_pages(
     headers = await auth("exec")
 
     async def items(query: str) -> list[dict[str, Any]]:
-        response = await client.get(f"/api/v1/customers?page_size=200&{query}", headers=headers)
+        response = await client.get(f"/api/v1/customers?limit=200&{query}", headers=headers)
         assert response.status_code == 200, response.text
         return response.json()["items"]  # type: ignore[no-any-return]
 
@@ -213,8 +213,8 @@ async def test_filters_sort_search_and_pages(
     assert found and all(word.lower() in c["name"].lower() for c in found)
     assert await items("q=%25") == []  # a literal %, not a wildcard
 
-    first = (await client.get("/api/v1/customers?page_size=70&page=1", headers=headers)).json()
-    third = (await client.get("/api/v1/customers?page_size=70&page=3", headers=headers)).json()
+    first = (await client.get("/api/v1/customers?limit=70&offset=0", headers=headers)).json()
+    third = (await client.get("/api/v1/customers?limit=70&offset=140", headers=headers)).json()
     assert first["total"] == third["total"] == 160 and len(third["items"]) == 20
     assert not {c["id"] for c in first["items"]} & {c["id"] for c in third["items"]}
 

@@ -232,7 +232,7 @@ async def test_visit_policy_is_read_by_all_changed_by_admins_and_moves_next_due(
                 assert customer.next_visit_due == expected, customer.name
     # The nightly regrade agrees with the refresh: nothing left to change.
     assert (await regrade(sessionmaker, settings, clock.now())).changed == 0
-    detail_ok = await client.get("/api/v1/customers?grade=A&page_size=1", headers=await auth("admin"))
+    detail_ok = await client.get("/api/v1/customers?grade=A&limit=1", headers=await auth("admin"))
     assert detail_ok.json()["items"][0]["visit_interval_days"] == 3
 
 

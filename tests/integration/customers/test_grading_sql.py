@@ -24,7 +24,8 @@ from server.core.services import Services
 from server.db.models import Customer, GradeChange, Order, OrgUnit, User
 from server.domain.grading import classify_abc, effective_grade, rfm_scores
 from server.domain.policy import DEFAULT_VISIT_INTERVALS, next_due
-from server.services.customers.grading import GradeDrop, GradingService, RegradeResult, changes
+from server.services.customers.grading import GradeDrop, GradingService, RegradeResult
+from server.services.customers.grading_select import changes
 
 TODAY = date(2026, 11, 18)
 NOW = datetime(2026, 11, 18, 18, 30, tzinfo=UTC)

@@ -11,9 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
-from server.simulation import SimulationConfig, simulate
 from server.simulation.baselines import CandidateRow, MostOverdueFirst, RandomPick, RoundRobin
-from server.simulation.report import svg_chart
+from server.simulation.chart import svg_chart
+from server.simulation.run import simulate
+from server.simulation.template import SimulationConfig
 from server.simulation.world import CustomerState, CustomerTruth, Draws, World
 
 SMALL = SimulationConfig(weeks=1, reps=3, seed=11)

@@ -6,12 +6,13 @@ import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
+from uuid import UUID
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import Customer, DailyPlan
+from server.db.models import Customer, DailyPlan, Task
 from tests.conftest import Demo, MutableClock, login_session
 
 
@@ -165,3 +166,23 @@ async def test_rep_day_page_is_scoped(client: AsyncTestClient[Any], demo: Demo) 
     client.cookies.clear()  # sign in afresh as someone else
     await login_session(client, "rep1")
     assert (await client.get(f"/team/reps/{rep1}/day")).status_code == 403
+
+
+async def test_a_refused_snooze_by_form_keeps_nothing_of_the_request(
+    client: AsyncTestClient[Any], demo: Demo, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The form answers with a redirect (committed by the plugin); the service refuses the snooze
+    target before it changes anything, so the note sent with it is not kept either."""
+    csrf = await login_session(client, "rep1")
+    forms = [f for f in forms_of((await client.get("/")).text) if "data-outbox" in f["attrs"]]
+    snooze = next(f for f in forms if f["fields"].get("status") == "snoozed")
+    task_id = snooze["attrs"]["hx-post"].split("/")[2]
+    refused = await client.post(
+        snooze["attrs"]["hx-post"],
+        data={"_csrf_token": csrf, "status": "snoozed", "snooze_until": "2026-11-01", "note": "call back"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 303
+    async with sessionmaker() as session:
+        task = await session.get(Task, UUID(task_id))
+        assert task is not None and task.status == "planned" and task.status_note is None

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 import pytest
 
-from server.services.checkins.visits import (
+from server.domain.checkin import (
     CheckinIn,
     CheckoutIn,
     body_hash,

@@ -9,10 +9,9 @@ from uuid import uuid4
 import pytest
 
 from server.core.csv import csv_text, read_table
+from server.domain.plans import FieldProblem, check_amount, check_period, natural_end
 from server.services.admin.imports import ImportReport, parse_table
 from server.services.plans.breakdown import explicit_shares, places_for, previous_period
-from server.services.plans.progress import FieldProblem
-from server.services.plans.rules import check_amount, check_period, natural_end
 from server.services.plans.tree import parse_period
 
 D = Decimal

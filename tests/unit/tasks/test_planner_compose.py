@@ -11,15 +11,9 @@ import pytest
 
 from server.db.models import Promise, Task
 from server.domain.calendar import days_to_next_working_day
+from server.domain.compose import build_candidate, compose_day, end_of_day
+from server.domain.day_inputs import CustomerRow, RepDayInputs, RepRow
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
-from server.services.tasks.compose import (
-    CustomerRow,
-    RepDayInputs,
-    RepRow,
-    build_candidate,
-    compose_day,
-    end_of_day,
-)
 
 DAY = date(2026, 11, 18)
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)

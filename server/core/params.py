@@ -1,7 +1,7 @@
-"""Query-string parsing and CSV downloads shared by the stand-up and review routes.
+"""Query-string parsers for pages and API alike: each raises a 400 problem naming its field.
 
-Each parser raises a 400 problem naming its field; pages catch it and show the message next to
-the field (form_error), the API returns it as problem+json.
+Pages catch the problem and show the message next to the field; the API returns it as
+problem+json, so both name the same field with the same words.
 """
 
 from __future__ import annotations
@@ -9,22 +9,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from litestar import Request
+import msgspec
 from litestar.params import QueryParameter
 
-from server.core.access import Principal, Scope
-from server.core.errors import ProblemError, field_error
+from server.core.access import Principal
+from server.core.errors import field_error
 from server.core.i18n import gettext as _
-from server.core.services import Services
-from server.core.templates import render
-from server.services.reviews.metrics import visible_units
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+T = TypeVar("T")
+
+
+def sent(value: T | msgspec.UnsetType) -> T | None:
+    """A PATCH body field: None when it was not sent (msgspec.UNSET), else its value."""
+    return None if value is msgspec.UNSET else value
+
 
 UNIT_PARAM: Any = QueryParameter(name="org_unit_id", description="Team or region id; default: your own unit")
 
@@ -89,19 +94,3 @@ def query_choice(name: str, raw: str | None, allowed: Sequence[str]) -> str:
 def iso_week(monday: date) -> str:
     year, week, _day = monday.isocalendar()
     return f"{year}-W{week:02d}"
-
-
-async def form_error(
-    request: Request[Any, Any, Any], template: str, problem: ProblemError, access: Scope, services: Services
-) -> Any:
-    """The page's form again with a 400, each message next to its field."""
-    extra = problem.extra if isinstance(problem.extra, dict) else {}
-    return render(
-        request,
-        template,
-        status_code=400,
-        units=await visible_units(services, access),
-        errors={e["field"]: e["message"] for e in extra.get("errors", [])},
-        form=dict(request.query_params),
-        error_summary=_("Check the highlighted field."),
-    )

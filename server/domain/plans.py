@@ -1,17 +1,36 @@
-"""Validation of target fields shared by the API, the forms and the CSV import (no I/O)."""
+"""Plan rules: the scopes, metrics and granularities a target may have, and the validation of
+target fields shared by the API, the forms and the CSV import (pure, no I/O)."""
 
 from __future__ import annotations
 
 from calendar import monthrange
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from server.domain.breakdown import month_weights_from_json
-from server.services.plans.progress import GRANULARITIES, FieldProblem, check_choice
 
+SCOPES = ("user", "org_unit", "customer")
+METRICS = ("revenue", "visits", "new_customers")
+GRANULARITIES = ("year", "quarter", "month", "week")
 MAX_AMOUNT = Decimal("99999999999999.99")  # Numeric(16, 2)
+
+
+class FieldProblem(ValueError):
+    """A rule broken by one field; routes answer 422 naming it, imports put it in the row report."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def check_choice(field: str, value: str, allowed: Iterable[str]) -> str:
+    """FieldProblem (a ValueError) unless value is one of allowed."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise FieldProblem(field, f"must be one of {', '.join(allowed)}")
+    return value
 
 
 def check_amount(field: str, value: Decimal, metric: str = "revenue") -> Decimal:

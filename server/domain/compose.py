@@ -1,6 +1,8 @@
 """Composing one rep's day from loaded data: candidates -> scores -> selection -> route.
 
-No I/O here: the planner service loads the inputs for many reps at once and writes the result.
+Pure: no I/O and nothing of server.db. The planner service (server/services/tasks/planner.py)
+loads the inputs for many reps at once and writes the result; the inputs' shapes are in
+server/domain/day_inputs.py (the service's Task and Promise objects fit them).
 Existing tasks of the day (done, skipped, snoozed, added by hand) are kept; they occupy capacity
 and their customers are not proposed again. Planned ones are re-ranked and re-routed with the
 new tasks; a manager's pin gets fresh reasons when its customer's data is at hand.
@@ -8,16 +10,16 @@ new tasks; a manager's pin gets fresh reasons when its customer's data is at han
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import pairwise
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-from server.db.models import Promise, Task
 from server.domain.calendar import days_to_next_working_day
+from server.domain.day_inputs import CustomerRow, PastTaskLike, PromiseLike, RepDayInputs, RepRow
 from server.domain.grading import Grade
 from server.domain.routing import LatLng, haversine_m, route_order
 from server.domain.scoring import (
@@ -41,73 +43,6 @@ OPEN_STATUSES = ("planned", "snoozed")  # still to do today: ranked and routed
 OCCUPYING_STATUSES = ("planned", "snoozed", "done")  # count against the day's capacity
 
 
-@dataclass(frozen=True)
-class RepRow:
-    id: UUID
-    timezone: str
-    org_unit_id: UUID | None
-    start_lat: float | None
-    start_lng: float | None
-    daily_capacity: int
-    locale: str | None
-
-    @property
-    def start(self) -> LatLng | None:
-        if self.start_lat is None or self.start_lng is None:
-            return None
-        return (self.start_lat, self.start_lng)
-
-
-@dataclass(frozen=True)
-class CustomerRow:
-    """A customer with the aggregate of its orders over the last 365 days."""
-
-    id: UUID
-    owner_rep_id: UUID
-    grade: str
-    status: str
-    lat: float | None
-    lng: float | None
-    last_visit_on: date | None
-    next_visit_due: date | None
-    last_order_on: date | None
-    orders: int | None
-    revenue: Decimal | None
-    first_on: date | None
-    last_on: date | None
-
-
-class PromiseRow(NamedTuple):
-    """What composing reads of an open promise: a plain row rather than a Promise object."""
-
-    id: UUID
-    text: str
-
-
-class PastTask(NamedTuple):
-    """An earlier task as a plain row: cheaper to load than a Task and never written back."""
-
-    id: UUID
-    customer_id: UUID | None
-    local_date: date
-    status: str
-    carried_from_id: UUID | None
-    kind: str
-    title: str | None
-    promise_id: UUID | None
-
-
-@dataclass
-class RepDayInputs:
-    customers: list[CustomerRow] = field(default_factory=list)
-    # earliest open promise per customer
-    promises: dict[UUID, Promise | PromiseRow] = field(default_factory=dict)
-    day_tasks: list[Task] = field(default_factory=list)  # tasks already on the day
-    past_tasks: list[Task | PastTask] = field(default_factory=list)  # recent missed tasks and carried copies
-    remaining_gap: Decimal = Decimal(0)
-    coords: dict[UUID, LatLng] = field(default_factory=dict)  # customers of day tasks
-
-
 @dataclass
 class Composition:
     new_rows: list[dict[str, Any]]
@@ -124,7 +59,7 @@ def build_candidate(
     day: date,
     intervals: dict[str, int],
     remaining_gap: Decimal,
-    promise: Promise | PromiseRow | None = None,
+    promise: PromiseLike | None = None,
     carried_from: date | None = None,
     pinned: bool = False,
 ) -> Candidate:
@@ -167,13 +102,13 @@ def build_candidate(
 
 def open_carry_overs(
     inputs: RepDayInputs, customers: dict[UUID, CustomerRow]
-) -> dict[UUID | str, Task | PastTask]:
+) -> dict[UUID | str, PastTaskLike]:
     """Missed tasks not carried yet, newest per customer (or per task when it has none).
 
     A customer visited since the task's day needs no carry-over.
     """
     carried = {t.carried_from_id for t in [*inputs.past_tasks, *inputs.day_tasks] if t.carried_from_id}
-    found: dict[UUID | str, Task | PastTask] = {}
+    found: dict[UUID | str, PastTaskLike] = {}
     for task in sorted(inputs.past_tasks, key=lambda t: t.local_date):
         if task.status != "missed" or task.id in carried:
             continue
@@ -198,7 +133,7 @@ def compose_day(
 ) -> Composition:
     """Pick the day's new tasks up to capacity, then rank and route every open task of the day.
 
-    Existing open tasks (Task objects in `inputs.day_tasks`) are updated in place.
+    Existing open tasks (`inputs.day_tasks`) are updated in place.
     """
     customers = {c.id: c for c in inputs.customers}
     taken = {t.customer_id for t in inputs.day_tasks if t.customer_id}
@@ -272,7 +207,7 @@ def _new_row(
     day: date,
     scored: ScoredCandidate,
     inputs: RepDayInputs,
-    carry: dict[UUID | str, Task | PastTask],
+    carry: dict[UUID | str, PastTaskLike],
     customers: dict[UUID, CustomerRow],
     due_at: datetime,
     now: datetime,

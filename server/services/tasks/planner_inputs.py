@@ -1,0 +1,145 @@
+"""The planner's inputs for a batch of reps: one query per kind of input (customers with their
+order history, promises, recent tasks, plan gaps), never one per customer or per rep."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import BindParameter, bindparam, func, select
+
+from server.core.org import OrgTree
+from server.core.services import Service
+from server.db.models import Customer, Order, Promise, Task
+from server.domain.day_inputs import CustomerRow, PastTask, PromiseRow, RepDayInputs, RepRow
+from server.services.plans.progress import ProgressService
+
+CARRY_WINDOW_DAYS = 7  # unfinished tasks older than this are not carried over any more
+ORDER_WINDOW_DAYS = 365
+
+
+class PlannerInputs(Service):
+    async def load(
+        self, reps: list[RepRow], day: date, with_candidates: bool = True, tree: OrgTree | None = None
+    ) -> dict[UUID, RepDayInputs]:
+        """One query per kind of input for all the reps (never one per customer)."""
+        rep_ids = [r.id for r in reps]
+        inputs = {rep_id: RepDayInputs() for rep_id in rep_ids}
+        params = {"rep_ids": rep_ids, "day": day}
+        carry_from = day - timedelta(days=CARRY_WINDOW_DAYS)
+        on_the_day = False
+        for row in await self.session.execute(_RECENT_TASKS, {**params, "carry_from": carry_from}):
+            if row.local_date == day:
+                on_the_day = True
+            else:
+                inputs[row.rep_id].past_tasks.append(PastTask(*row[1:]))
+        if on_the_day:  # rarely so in the sweep: the day's tasks are loaded as ORM objects only then
+            for task in (await self.session.scalars(_DAY_TASKS, params)).all():
+                inputs[task.rep_id].day_tasks.append(task)
+        located = {t.customer_id for i in inputs.values() for t in i.day_tasks if t.customer_id}
+        if located:
+            coords = select(Customer.id, Customer.lat, Customer.lng).where(
+                Customer.id.in_(located), Customer.lat.is_not(None), Customer.lng.is_not(None)
+            )
+            by_customer = {row.id: (row.lat, row.lng) for row in await self.session.execute(coords)}
+            for rep_inputs in inputs.values():
+                rep_inputs.coords = by_customer
+        if not with_candidates:
+            return inputs
+        for customer in await self._customers(rep_ids, day):
+            inputs[customer.owner_rep_id].customers.append(customer)
+        for promise in await self.session.execute(_PROMISES, params):
+            inputs[promise.rep_id].promises.setdefault(
+                promise.customer_id, PromiseRow(promise.id, promise.text)
+            )
+        for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
+            inputs[rep_id].remaining_gap = gap
+        return inputs
+
+    async def _customers(self, rep_ids: list[UUID], day: date) -> list[CustomerRow]:
+        """Active customers and prospects with their last 365 days of orders, in one query."""
+        since = day - timedelta(days=ORDER_WINDOW_DAYS)
+        rows = await self.session.execute(_CUSTOMERS, {"rep_ids": rep_ids, "day": day, "since": since})
+        return [CustomerRow(*row) for row in rows]
+
+    async def _remaining_gaps(
+        self, rep_ids: list[UUID], day: date, tree: OrgTree | None = None
+    ) -> dict[UUID, Decimal]:
+        """Approved monthly revenue target minus month-to-date actuals, per rep (progress area)."""
+        progress = await self.ctx.get(ProgressService).for_scopes(
+            scope="user", scope_ids=rep_ids, as_of=day, metric="revenue", granularity="month", tree=tree
+        )
+        return {rep_id: p.progress.remaining_gap for rep_id, p in progress.items()}
+
+
+# Statements built once at import: a sweep only binds values, so SQLAlchemy neither rebuilds
+# them nor recomputes their cache keys (on a small world that cost more than running them).
+_REP_IDS: BindParameter[Any] = bindparam("rep_ids", expanding=True)
+_DAY: BindParameter[Any] = bindparam("day")
+
+# The day's tasks are re-ranked in place, so they are ORM objects; earlier days only feed
+# carry-overs and are never changed here: plain rows, cheaper to load.
+_DAY_TASKS = select(Task).where(Task.rep_id.in_(_REP_IDS), Task.local_date == _DAY)
+
+_RECENT_TASKS = select(
+    Task.rep_id,
+    Task.id,
+    Task.customer_id,
+    Task.local_date,
+    Task.status,
+    Task.carried_from_id,
+    Task.kind,
+    Task.title,
+    Task.promise_id,
+).where(
+    Task.rep_id.in_(_REP_IDS),
+    Task.local_date.between(bindparam("carry_from"), _DAY),
+    (Task.local_date == _DAY) | (Task.status == "missed") | Task.carried_from_id.is_not(None),
+)
+
+_PROMISES = (
+    select(Promise.id, Promise.rep_id, Promise.customer_id, Promise.text)
+    .where(Promise.rep_id.in_(_REP_IDS), Promise.status == "open", Promise.due_on <= _DAY)
+    .order_by(Promise.due_on)
+)
+
+_HISTORY = (
+    select(
+        Order.customer_id,
+        func.count().label("orders"),
+        func.sum(Order.amount).label("revenue"),
+        func.min(Order.ordered_on).label("first_on"),
+        func.max(Order.ordered_on).label("last_on"),
+    )
+    .where(
+        Order.customer_id.in_(
+            select(Customer.id).where(Customer.owner_rep_id.in_(_REP_IDS)).scalar_subquery()
+        ),
+        Order.ordered_on > bindparam("since"),
+        Order.ordered_on <= _DAY,
+    )
+    .group_by(Order.customer_id)
+    .subquery()
+)
+
+_CUSTOMERS = (
+    select(
+        Customer.id,
+        Customer.owner_rep_id,
+        Customer.grade,
+        Customer.status,
+        Customer.lat,
+        Customer.lng,
+        Customer.last_visit_on,
+        Customer.next_visit_due,
+        Customer.last_order_on,
+        _HISTORY.c.orders,
+        _HISTORY.c.revenue,
+        _HISTORY.c.first_on,
+        _HISTORY.c.last_on,
+    )
+    .outerjoin(_HISTORY, _HISTORY.c.customer_id == Customer.id)
+    .where(Customer.owner_rep_id.in_(_REP_IDS), Customer.status.in_(("active", "prospect")))
+)
