@@ -153,7 +153,8 @@ async def _seed(engine: AsyncEngine, settings: Settings, clock: Clock) -> None:
     """4 teams in 2 regions (Shanghai and Los Angeles), 8 reps, 160 customers, 3 months of history."""
     from server.services.admin.seed import SeedOptions, seed_demo
 
-    options = SeedOptions(reps=8, customers=160, months=3, seed=11, reps_per_team=2)
+    # English for everyone: tests read English pages (the Chinese demo users: test_demo_seed.py).
+    options = SeedOptions(reps=8, customers=160, months=3, seed=11, reps_per_team=2, chinese_in_china=False)
     await seed_demo(engine, settings, options, clock=clock)
 
 

@@ -60,6 +60,13 @@ def field_error(field: str, message: str, status_code: int = 422) -> ProblemErro
     return ProblemError(status_code, f"{field}: {message}", [{"field": field, "message": message}])
 
 
+def problem_errors(problem: ProblemError) -> dict[str, str]:
+    """A 4xx as {field: message} for a page's form (the whole form's message under "form")."""
+    extra = problem.extra if isinstance(problem.extra, dict) else {}
+    errors = {str(e["field"]): str(e["message"]) for e in extra.get("errors", []) if isinstance(e, dict)}
+    return errors or {"form": str(problem.detail)}
+
+
 def not_found(entity: str, entity_id: object, field: str | None = None) -> ProblemError:
     """404 for a missing or out-of-scope object (they look the same, so ids leak nothing); `field`
     names the request field that pointed at it."""

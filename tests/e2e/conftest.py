@@ -78,6 +78,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 "120",
                 "--months",
                 "3",
+                "--english",  # the browser tests read English pages; test_i18n asks for Chinese
             ],
             cwd=workdir,
             env=env,

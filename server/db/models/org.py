@@ -40,7 +40,11 @@ class Holiday(Base):
 
 
 class OrgSettings(AuditedBase):
-    """Tunable rules for one company: thresholds, radius, quiet hours, weights."""
+    """Tunable rules for one company: thresholds, radius, quiet hours, weights.
+
+    The one home of company settings; every key is documented in docs/settings.md. Read them
+    per company (never `.limit(1)`), edit them through services/admin/settings.py (audited).
+    """
 
     __tablename__ = "org_settings"
 
@@ -60,6 +64,12 @@ class OrgSettings(AuditedBase):
     work_end: Mapped[str] = mapped_column(String(5), default="18:00", server_default="18:00")
     reminder_second_window_h: Mapped[int] = mapped_column(default=4)
     escalation_climb_h: Mapped[int] = mapped_column(default=24)
+    # Hours after the first climb before the second (DESIGN §5: 24 h, then 48 h more).
+    escalation_next_climb_h: Mapped[int] = mapped_column(default=48)
+    # No pace warning before this many working days of a period have passed.
+    grace_working_days: Mapped[int] = mapped_column(default=3)
+    # Overdue tasks of one rep are grouped into one reminder per window of this many minutes.
+    reminder_group_min: Mapped[int] = mapped_column(default=60)
     outcomes: Mapped[list[str]] = mapped_column(
         JSONType,
         default=lambda: ["order", "follow_up", "no_decision", "not_available", "lost"],

@@ -27,6 +27,8 @@ class User(AuditedBase):
     locale: Mapped[str | None] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Off: no push and no e-mail-like nudges; the in-app inbox still keeps every notification.
+    notifications_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
     __table_args__ = (Index("ix_users_org_unit_id_role", "org_unit_id", "role"),)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
@@ -28,6 +28,7 @@ from server.core.security import (
 from server.core.services import Services
 from server.core.templates import render
 from server.services.auth.accounts import MAX_EMAIL, AuthService, RateLimited
+from server.services.auth.users import UsersService
 
 MAX_PASSWORD = 200
 
@@ -51,6 +52,13 @@ class Me(msgspec.Struct):
     org_unit_id: UUID | None
     timezone: str
     locale: str | None
+    notifications_enabled: bool = True
+
+
+class MePatch(msgspec.Struct, forbid_unknown_fields=True):
+    locale: str | msgspec.UnsetType | None = msgspec.UNSET
+    timezone: str | msgspec.UnsetType = msgspec.UNSET
+    notifications_enabled: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
@@ -199,16 +207,29 @@ class AuthApi(Controller):
         return TokenResponse(access_token=issued.token, token_type="bearer", expires_at=issued.expires_at)
 
     @get("/me", guards=[require_login], summary="The signed-in user")
-    async def me(self, principal: Principal) -> Me:
-        return Me(
-            id=principal.id,
-            email=principal.email,
-            name=principal.name,
-            role=principal.role,
-            org_unit_id=principal.org_unit_id,
-            timezone=principal.timezone,
-            locale=principal.locale,
-        )
+    async def me(self, services: Services, principal: Principal) -> Me:
+        return _me(await services.get(UsersService).get_self(principal.id))
+
+    @patch("/me", guards=[require_login], summary="Your language, time zone and notifications on/off")
+    async def patch_me(self, services: Services, principal: Principal, data: MePatch) -> Me:
+        users = services.get(UsersService)
+        user = await users.get_self(principal.id)
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        await users.update(principal.id, user, changes)
+        return _me(user)
+
+
+def _me(user: Any) -> Me:
+    return Me(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        org_unit_id=user.org_unit_id,
+        timezone=user.timezone,
+        locale=user.locale,
+        notifications_enabled=user.notifications_enabled,
+    )
 
 
 ROUTES = [AuthPages, AuthApi]

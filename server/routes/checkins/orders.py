@@ -13,10 +13,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 
 from server.core.access import Principal, Scope
+from server.core.csv import csv_or_json
 from server.core.deps import require_login, require_role
 from server.core.services import Services
 from server.db.models import Order
-from server.routes.admin.imports import csv_or_json
 from server.services.checkins.amounts import OrderAmountsService
 from server.services.checkins.orders import OrdersService
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
@@ -17,6 +15,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter, QueryParameter
 
 from server.core.access import Scope
+from server.core.csv import csv_response
 from server.core.deps import require_login, require_role
 from server.core.errors import ProblemError, not_found
 from server.core.i18n import gettext as _
@@ -183,22 +182,6 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A spreadsheet would run a cell starting with = + - @ as a formula: neutralise it.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def to_csv(rows: list[CustomerRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        record = msgspec.structs.asdict(customer_out(row))
-        writer.writerow([_cell(record[name]) for name in CSV_COLUMNS])
-    return out.getvalue()
-
-
 class CustomersApi(Controller):
     path = "/api/v1/customers"
     tags = ("customers",)
@@ -228,11 +211,8 @@ class CustomersApi(Controller):
         customers = services.get(CustomersService)
         if output == "csv":
             everything = await customers.list(access, filters, limit=None)
-            return Response(
-                to_csv(everything.rows),
-                media_type="text/csv",
-                headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
-            )
+            rows = (msgspec.structs.asdict(customer_out(row)) for row in everything.rows)
+            return csv_response("customers", CSV_COLUMNS, rows)
         result = await customers.list(access, filters, limit, offset)
         items = [customer_out(row) for row in result.rows]
         return Response(CustomerList(items=items, total=result.total, limit=limit, offset=offset))

@@ -14,6 +14,7 @@ from litestar.params import Parameter, QueryParameter
 from sqlalchemy import ColumnElement
 
 from server.core.access import Principal, Scope
+from server.core.csv import csv_or_json
 from server.core.deps import require_login, require_role
 from server.core.errors import field_error
 from server.core.org import company_id_for_unit
@@ -21,7 +22,6 @@ from server.core.params import sent
 from server.core.services import Services
 from server.db.models import SeasonalDistribution, Target, TargetAdjustment
 from server.domain.plans import SCOPES
-from server.routes.admin.imports import csv_or_json
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import BreakdownService
 from server.services.plans.calendar import SeasonalDistributionsService

@@ -13,7 +13,6 @@ with the same words.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -21,6 +20,7 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 
 from server.core.access import Principal, Scope
+from server.core.csv import csv_response
 from server.core.deps import require_login
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
@@ -36,7 +36,6 @@ from server.core.params import (
 from server.core.services import Services
 from server.core.templates import render
 from server.domain.calendar import month_end
-from server.routes.admin.imports import csv_text
 from server.services.reviews.charts import scorecard_charts, weekly_charts
 from server.services.reviews.export import (
     SCORECARD_COLUMNS,
@@ -55,14 +54,6 @@ from server.services.reviews.standup import StandupBoard, StandupService
 from server.services.reviews.weekly import ReviewsService, WeeklyReview
 
 TABLES = tuple(WEEKLY_COLUMNS)
-
-
-def csv_download(name: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> Response[str]:
-    return Response(
-        csv_text(columns, rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
 
 
 async def form_error(
@@ -103,7 +94,7 @@ async def _scorecard(
 
 
 def _weekly_csv(review: WeeklyReview, table: str) -> Response[str]:
-    return csv_download(
+    return csv_response(
         f"weekly-{review.iso_week}-{table}", WEEKLY_COLUMNS[table], weekly_tables(review)[table]
     )
 
@@ -151,7 +142,7 @@ async def scorecard_api(
 ) -> Response[Any]:
     card = await _scorecard(principal, access, services, org_unit_id, month)
     if query_choice("format", output, ("json", "csv")) == "csv":
-        return csv_download(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
+        return csv_response(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
     return Response(scorecard_json(card))
 
 
@@ -197,7 +188,7 @@ async def scorecard_page(
             raise
         return await form_error(request, "reviews/scorecard.html", problem, access, services)
     if output == "csv":
-        return csv_download(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
+        return csv_response(f"scorecard-{card.iso_month}", SCORECARD_COLUMNS, scorecard_rows(card))
     first = card.month
     return render(
         request,
@@ -225,7 +216,7 @@ async def _board(
 
 
 def _csv(board: StandupBoard) -> Response[str]:
-    return csv_download(f"standup-{board.day.isoformat()}", STANDUP_COLUMNS, standup_rows(board))
+    return csv_response(f"standup-{board.day.isoformat()}", STANDUP_COLUMNS, standup_rows(board))
 
 
 @get(

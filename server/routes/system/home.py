@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.response import Redirect
 
 from server.core.access import Principal
-from server.core.deps import require_login, require_role
+from server.core.deps import require_login
 from server.core.services import Services
 from server.core.templates import render
 from server.domain.tasks import SKIP_REASONS
@@ -28,13 +28,3 @@ async def home(request: Request[Any, Any, Any], principal: Principal, services: 
 
 
 ROUTES: list[Any] = [home]
-
-
-# Landing pages for roles whose areas are built in later issues; each area's module takes
-# its path over when it is built (the manager's /team lives in routes/org/team.py).
-@get("/admin", guards=[require_role("admin")], include_in_schema=False)
-async def admin_home(request: Request[Any, Any, Any]) -> Any:
-    return render(request, "home/admin.html")
-
-
-ROUTES += [admin_home]

@@ -32,6 +32,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    regraded: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, row: int, field_name: str, reason: str) -> None:
@@ -141,8 +142,8 @@ class Handler:
         self.visible: set[UUID] = set()
 
     async def check(self, rows: list[tuple[int, dict[str, str]]]) -> None:
-        """Validate the parsed rows (rejects go to the report); collect creates and updates."""
-        raise NotImplementedError
+        """Check every row against the database, collecting creates, updates and rejections."""
+        raise NotImplementedError  # each import kind checks its own columns
 
     def count(self, changes: dict[str, Any], current: Any) -> None:
         if changes:

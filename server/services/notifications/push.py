@@ -24,7 +24,7 @@ from server.config import Settings
 from server.core import metrics
 from server.core.services import Service, provide_services
 from server.core.upsert import conflict_insert
-from server.db.models import PushSubscription
+from server.db.models import PushSubscription, User
 from server.domain.notify import next_attempt, push_policy
 from server.services.notifications.outbox import Claimed, NotificationsService, Outcome
 from server.services.notifications.push_sender import PushSender, SendResult, Target, payload_for
@@ -88,7 +88,13 @@ class PushSubscriptionsService(Service):
             PushSubscription.endpoint,
             PushSubscription.p256dh,
             PushSubscription.auth,
-        ).where(PushSubscription.user_id.in_(user_ids), PushSubscription.disabled_at.is_(None))
+        ).where(
+            PushSubscription.user_id.in_(user_ids),
+            PushSubscription.disabled_at.is_(None),
+            # A user who turned notifications off (PATCH /api/v1/me) gets nothing pushed; the
+            # notification stays in their in-app inbox.
+            PushSubscription.user_id.in_(select(User.id).where(User.notifications_enabled.is_(True))),
+        )
         targets: dict[UUID, list[Target]] = {}
         for row in (await self.session.execute(stmt)).all():
             targets.setdefault(row.user_id, []).append(Target(row.id, row.endpoint, row.p256dh, row.auth))

@@ -46,7 +46,8 @@ async def load_thresholds(
     """Pace thresholds from org_settings per company (defaults where a company has none)."""
     found = await company_settings(session, company_ids)
     return {
-        company: Thresholds(row.pace_yellow, row.pace_orange, row.pace_red) for company, row in found.items()
+        company: Thresholds(row.pace_yellow, row.pace_orange, row.pace_red, row.grace_working_days)
+        for company, row in found.items()
     }
 
 

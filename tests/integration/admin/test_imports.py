@@ -56,6 +56,7 @@ async def test_same_files_twice_give_the_same_rows(
         "created": 2,
         "updated": 0,
         "unchanged": 0,
+        "regraded": first.json()["regraded"],  # checked in tests/integration/admin/test_setup_company.py
     }
     orders = await post_csv(client, headers, "orders", ORDERS)
     assert orders.status_code == 200 and orders.json()["created"] == 3
@@ -63,7 +64,9 @@ async def test_same_files_twice_give_the_same_rows(
     again = await post_csv(client, headers, "customers", CUSTOMERS)
     orders_again = await post_csv(client, headers, "orders", ORDERS)
     assert again.json()["created"] == 0 and again.json()["unchanged"] == 2
-    assert orders_again.json() == {"kind": "orders", "rows": 3, "created": 0, "updated": 0, "unchanged": 3}
+    assert orders_again.json() == {
+        "kind": "orders", "rows": 3, "created": 0, "updated": 0, "unchanged": 3, "regraded": 0,
+    }  # fmt: skip
     assert await count(session, Customer) == customers_before + 2
     assert await count(session, Order) == orders_before + 3
 
@@ -179,3 +182,33 @@ async def test_multipart_upload_and_who_may_import(
     assert upload.status_code == 200, upload.text
     assert upload.json()["created"] == 2
     assert (await post_csv(client, admin, "widgets", CUSTOMERS)).status_code == 400
+
+
+async def test_tab_and_bom_files_import_and_bad_choices_name_the_field(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, session: AsyncSession
+) -> None:
+    headers = await auth("manager1")
+    tabbed = "\ufeffexternal_ref\tname\towner_email\nTAB-1\t上海一号店\trep1@demo.example\n".encode()
+    done = await post_bytes(client, headers, "customers", tabbed)
+    assert done.status_code == 200 and done.json()["created"] == 1, done.text
+    assert await count(session, Customer, Customer.name == "上海一号店") == 1
+
+    semicolons = "external_ref;name;owner_email\nSEMI-1;A, B & Co;rep1@demo.example\n".encode("gbk")
+    wrong = await post_bytes(client, headers, "customers", semicolons, "?delimiter=comma&encoding=gbk")
+    assert wrong.status_code == 422, "read with commas, the header is one unknown column"
+    right = await post_bytes(client, headers, "customers", semicolons, "?delimiter=semicolon&encoding=gbk")
+    assert right.status_code == 200 and right.json()["created"] == 1
+    assert await count(session, Customer, Customer.name == "A, B & Co") == 1
+
+    not_utf8 = await post_bytes(client, headers, "customers", "名字".encode("gb18030"), "?encoding=utf-8")
+    assert not_utf8.status_code == 400 and not_utf8.json()["errors"][0]["field"] == "encoding"
+    odd = await post_bytes(client, headers, "customers", b"a|b\n", "?delimiter=pipe")
+    assert odd.status_code == 400 and "delimiter" in odd.text
+
+
+async def post_bytes(
+    client: AsyncTestClient[Any], headers: dict[str, str], kind: str, raw: bytes, query: str = ""
+) -> Any:
+    return await client.post(
+        f"/api/v1/import/{kind}{query}", headers={**headers, "content-type": "text/csv"}, content=raw
+    )

@@ -65,7 +65,9 @@ async def test_scope_matrix_for_list_detail_and_override(
         assert {UUID(item["id"]) for item in listed.json()["items"]} == scopes[local], local
         assert listed.json()["total"] == len(scopes[local])
         exported = await client.get("/api/v1/customers?format=csv", headers=headers)
-        assert {UUID(row["id"]) for row in csv.DictReader(io.StringIO(exported.text))} == scopes[local], local
+        assert {
+            UUID(row["id"]) for row in csv.DictReader(io.StringIO(exported.text.removeprefix("\ufeff")))
+        } == scopes[local], local
 
         inside, outside = next(iter(scopes[local])), next(iter(everyone - scopes[local]), None)
         assert (await client.get(f"/api/v1/customers/{inside}", headers=headers)).status_code == 200
@@ -228,7 +230,8 @@ async def test_csv_export_follows_filters_and_defuses_formulas(
     response = await client.get("/api/v1/customers?format=csv&grade=A", headers=await auth("admin"))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert response.text.startswith("\ufeff"), "a UTF-8 BOM first, for Excel"
+    rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
     assert rows and {row["grade"] for row in rows} == {"A"}
     assert "'=HYPERLINK(evil)" in {row["name"] for row in rows}
 

@@ -46,6 +46,8 @@ async def count(session: AsyncSession, model: Any) -> int:
 async def test_job_grades_like_the_domain_rules_and_a_second_run_writes_nothing(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, demo: Demo, clock: MutableClock
 ) -> None:
+    async with sessionmaker() as session, session.begin():  # the seed graded them: start ungraded
+        await session.execute(update(Customer).values(computed_grade=None, graded_at=None))
     result = await run_job("grade-customers", sessionmaker, settings, clock.now())
     assert result is not None and result["changed"] == 160 and result["companies"] == 1
     assert await run_job("grade-customers", sessionmaker, settings, clock.now()) is None  # slot = the day

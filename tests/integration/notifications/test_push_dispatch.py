@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.config import Settings
 from server.core import metrics
 from server.core.services import provide_services
-from server.db.models import Notification, PushSubscription
+from server.db.models import Notification, PushSubscription, User
 from server.services.notifications.outbox import NotificationsService
 from server.services.notifications.push import Dispatcher
 from server.services.notifications.push_sender import topic_for
@@ -288,3 +288,20 @@ async def test_expired_before_delivery_is_dead_not_pushed(
     assert fake.to(sub) == []
     notification = await row(sessionmaker, "stale")
     assert notification.status == "dead" and notification.last_error == "expired before delivery"
+
+
+async def test_notifications_off_means_nothing_pushed_but_the_inbox_keeps_it(
+    sessionmaker: Maker, settings: Settings, clock: MutableClock, demo: Demo, fake: FakePushService
+) -> None:
+    sub = fake.subscription(201)
+    await add_subscription(sessionmaker, demo.user("rep1"), sub, clock.now())
+    async with sessionmaker() as session, session.begin():
+        user = await session.get(User, demo.user("rep1"))
+        assert user is not None
+        user.notifications_enabled = False
+    await queue(sessionmaker, settings, clock, demo.user("rep1"), "off1")
+    stats = await Dispatcher(sessionmaker, settings, clock).run()
+    assert stats.skipped == 1 and fake.to(sub) == []
+    async with provide_services(sessionmaker, settings, clock) as services:
+        inbox = await services.get(NotificationsService).inbox(demo.user("rep1"))
+    assert [n.dedup_key for n in inbox] == ["off1"]

@@ -186,7 +186,7 @@ async def test_targets_list_exports_csv(client: AsyncTestClient[Any], demo: Demo
     response = await client.get("/api/v1/targets?granularity=year&format=csv", headers=headers)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     lines = response.text.strip().splitlines()
-    assert lines[0].startswith("id,scope,scope_id,metric")
+    assert lines[0].startswith("\ufeffid,scope,scope_id,metric"), "a UTF-8 BOM first, for Excel"
     assert len(lines) == len(as_json) + 1
     by_accept = await client.get(
         "/api/v1/targets?granularity=year", headers={**headers, "Accept": "text/csv"}

@@ -156,7 +156,7 @@ async def test_csv_export_matches_the_json(client: AsyncTestClient[Any], scenari
     data = await board(client, "manager1")
     response = await client.get("/api/v1/standup", params={"format": "csv"}, headers=headers)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
     assert [r["rep_id"] for r in rows] == [c["rep_id"] for c in data["cards"]]
     for row, card in zip(rows, data["cards"], strict=True):
         for key, value in card["yesterday"].items():

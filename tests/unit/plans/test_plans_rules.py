@@ -8,9 +8,9 @@ from uuid import uuid4
 
 import pytest
 
+from server.core.csv import csv_text, read_table
 from server.domain.plans import FieldProblem, check_amount, check_period, natural_end
-from server.routes.admin.imports import csv_text
-from server.services.admin.imports import ImportReport, parse_csv
+from server.services.admin.imports import ImportReport, parse_table
 from server.services.plans.breakdown import explicit_shares, places_for, previous_period
 from server.services.plans.tree import parse_period
 
@@ -125,14 +125,16 @@ def test_parse_period(key: str | None, granularity: str, start: date, end: date)
 
 def test_parse_csv_numbers_rows_like_a_spreadsheet_and_checks_the_header() -> None:
     report = ImportReport("orders")
-    rows = parse_csv(
-        "\ufeffExternal_Ref , amount\nA,1\n\nB,2,3\nC,3\n", {"external_ref": True, "amount": True}, report
+    rows = parse_table(
+        read_table("\ufeffExternal_Ref , amount\nA,1\n\nB,2,3\nC,3\n".encode()),
+        {"external_ref": True, "amount": True},
+        report,
     )
     assert rows == [(2, {"external_ref": "A", "amount": "1"}), (5, {"external_ref": "C", "amount": "3"})]
     assert report.errors == [{"row": 4, "field": "row", "message": "has 3 cells, the header has 2"}]
 
     header = ImportReport("orders")
-    parse_csv("amount,amount,extra\n", {"external_ref": True, "amount": True}, header)
+    parse_table(read_table(b"amount,amount,extra\n"), {"external_ref": True, "amount": True}, header)
     assert {(e["row"], e["field"]) for e in header.errors} == {
         (1, "extra"),
         (1, "external_ref"),
@@ -144,4 +146,4 @@ def test_csv_export_defuses_formulas() -> None:
     text = csv_text(
         ["name", "amount"], [{"name": "=HYPERLINK(1)", "amount": D("-5.00")}, {"name": "Ok", "amount": None}]
     )
-    assert text.splitlines() == ["name,amount", "'=HYPERLINK(1),-5.00", "Ok,"]
+    assert text.splitlines() == ["\ufeffname,amount", "'=HYPERLINK(1),-5.00", "Ok,"]

@@ -276,7 +276,6 @@ def _context(template_user, locale: str, path: str = "/") -> dict:
     [
         ("home/rep.html", "rep"),
         ("home/executive.html", "executive"),
-        ("home/admin.html", "admin"),
         ("auth/login.html", None),
         ("errors/403.html", "rep"),
         ("errors/404.html", None),
