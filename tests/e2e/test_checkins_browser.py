@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.e2e.support import (
     CHROMIUM,
@@ -41,7 +41,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     workdir = tmp_path_factory.mktemp("checkins-browser")
     db_path, port = workdir / "fieldsales.db", free_port()
     env = server_env(db_path, port)
-    seed = [sys.executable, "-m", "server", "seed-demo", "--reps", "4", "--customers", "40", "--months", "1"]
+    seed = [
+        sys.executable,
+        "-m",
+        "server",
+        "seed-demo",
+        "--reps",
+        "4",
+        "--customers",
+        "40",
+        "--months",
+        "1",
+        "--english",
+    ]
     done = subprocess.run(
         seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -68,12 +80,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @pytest.fixture(scope="module")
-def browser(live_server: LiveServer) -> Iterator[Any]:
+def browser(playwright_driver: Any, live_server: LiveServer) -> Iterator[Any]:
+    # The package's Playwright driver (tests/e2e/conftest.py): a second sync_playwright() fails
+    # inside the running one's event loop.
     expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

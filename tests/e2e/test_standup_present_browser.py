@@ -35,7 +35,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     db_path, port = workdir / "fieldsales.db", free_port()
     env = server_env(db_path, port)
     # Six reps in two teams: manager1's team has three, enough to see a double step.
-    seed = [sys.executable, "-m", "server", "seed-demo", "--reps", "6", "--customers", "30", "--months", "1"]
+    seed = [
+        sys.executable,
+        "-m",
+        "server",
+        "seed-demo",
+        "--reps",
+        "6",
+        "--customers",
+        "30",
+        "--months",
+        "1",
+        "--english",
+    ]
     done = subprocess.run(
         seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
     )
