@@ -20,10 +20,12 @@ from server.services.plans.targets import PlansService
 
 EXECUTIVES = require_role("executive")
 
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2]|[Qq][1-4])$"  # a month or a quarter
+
 
 class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
     org_unit_id: UUID
-    period: Annotated[str, msgspec.Meta(min_length=6, max_length=7)]
+    period: Annotated[str, msgspec.Meta(pattern=PERIOD_PATTERN)]
     growth_pct: Decimal = Decimal(0)
 
 
@@ -62,7 +64,7 @@ class ForecastsApi(Controller):
         principal: Principal,
         access: Scope,
         services: Services,
-        period: str,
+        period: Annotated[str, QueryParameter(pattern=PERIOD_PATTERN, description="YYYY-MM or YYYY-Qn")],
         scope_name: Annotated[str, QueryParameter(name="scope", description="user | org_unit")] = "user",
         scope_id: UUID | None = None,
     ) -> dict[str, Any]:

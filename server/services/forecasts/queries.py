@@ -39,7 +39,7 @@ def check_period(period: str) -> str:
     try:
         period_bounds(period)
     except ValueError as exc:
-        raise field_error("period", str(exc), 400) from None
+        raise field_error("period", str(exc), 422) from None
     return period.upper() if "q" in period.lower() else period
 
 
