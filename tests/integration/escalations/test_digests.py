@@ -8,11 +8,11 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.db.models import Checkin, Customer, Digest, Escalation, Notification, Task
+from server.db.models import Checkin, Customer, Digest, Escalation, Notification, Target, Task
 from server.jobs.registry import run_job
 from tests.conftest import Demo, login_session
 
@@ -135,10 +135,34 @@ async def add_rep1_day(sessionmaker: async_sessionmaker[AsyncSession], demo: Dem
     return (seeded or 0) + 2
 
 
+async def put_far_behind_on_visits(
+    sessionmaker: async_sessionmaker[AsyncSession], rep_id: UUID, month_start: date
+) -> None:
+    """The rep's approved visits target for the month, ten times what it was: far behind, red."""
+    async with sessionmaker() as session:
+        result = await session.execute(
+            update(Target)
+            .where(
+                Target.scope == "user",
+                Target.scope_id == rep_id,
+                Target.metric == "visits",
+                Target.granularity == "month",
+                Target.period_start == month_start,
+                Target.status == "approved",
+            )
+            .values(amount=Target.amount * 10 + 100)
+        )
+        assert result.rowcount == 1  # type: ignore[attr-defined]
+        await session.commit()
+
+
 async def test_content_pace_escalations_overdue_and_yesterdays_visits(
     demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     checkins = await add_rep1_day(sessionmaker, demo, date(2026, 11, 17))
+    # rep3 works in Shanghai Team 2 (the director's region, not manager1's team): a month far
+    # behind on visits opens an escalation there, whatever the demo's draw.
+    await put_far_behind_on_visits(sessionmaker, demo.user("rep3"), date(2026, 11, 1))
     await run_job("escalate", sessionmaker, settings, utc(17, 20))  # the demo's visits are far behind
     await digest_run(sessionmaker, settings, utc(17, 23, 30))  # 07:30 on Nov 18 in Shanghai
     async with sessionmaker() as session:
@@ -179,6 +203,9 @@ async def test_content_pace_escalations_overdue_and_yesterdays_visits(
     assert {
         c["escalation_id"] for c in region["escalations"]
     } == region_opened and region_opened > team_opened
+    assert ("Rep 3", "visits", "opened") in {
+        (c["subject_name"], c["metric"], c["event"]) for c in region["escalations"]
+    }
 
 
 async def test_digest_pages_and_api_are_the_managers_own(
