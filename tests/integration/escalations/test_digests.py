@@ -8,13 +8,14 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.db.models import Checkin, Customer, Digest, Escalation, Notification, Target, Task
+from server.db.models import Checkin, Customer, Digest, Escalation, Notification, Task
 from server.jobs.registry import run_job
 from tests.conftest import Demo, login_session
+from tests.integration.escalations.test_ladder_scenario import put_far_behind_on_visits
 
 SHANGHAI_MANAGERS = {"director1", "manager1", "manager3"}
 LA_MANAGERS = {"director2", "manager2", "manager4"}
@@ -133,27 +134,6 @@ async def add_rep1_day(sessionmaker: async_sessionmaker[AsyncSession], demo: Dem
             )
         await session.commit()
     return (seeded or 0) + 2
-
-
-async def put_far_behind_on_visits(
-    sessionmaker: async_sessionmaker[AsyncSession], rep_id: UUID, month_start: date
-) -> None:
-    """The rep's approved visits target for the month, ten times what it was: far behind, red."""
-    async with sessionmaker() as session:
-        result = await session.execute(
-            update(Target)
-            .where(
-                Target.scope == "user",
-                Target.scope_id == rep_id,
-                Target.metric == "visits",
-                Target.granularity == "month",
-                Target.period_start == month_start,
-                Target.status == "approved",
-            )
-            .values(amount=Target.amount * 10 + 100)
-        )
-        assert result.rowcount == 1  # type: ignore[attr-defined]
-        await session.commit()
 
 
 async def test_content_pace_escalations_overdue_and_yesterdays_visits(
