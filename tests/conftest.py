@@ -300,7 +300,10 @@ async def mint_token(client: AsyncTestClient[Any], local: str, kind: str) -> str
     from server.services.auth.accounts import AuthService
 
     state = client.app.state
-    sessionmaker = async_sessionmaker(_TEST_ENGINES[client], expire_on_commit=False)
+    engine = _TEST_ENGINES.get(client)
+    if engine is None:  # a second client a test opened on the fixture's app (another browser)
+        engine = [e for c, e in _TEST_ENGINES.items() if c.app is client.app][-1]
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     async with provide_services(sessionmaker, state.settings, state.clock) as services:
         email = local if "@" in local else f"{local}@demo.example"
         user = await services.session.scalar(select(User).where(User.email == email))

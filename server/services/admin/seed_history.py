@@ -1,17 +1,25 @@
 """The demo's customers and their history: visits, and orders — most taken at a visit (linked to
-it, as a check-out with an order would be), the rest phoned in or imported from the ERP."""
+it, as a check-out with an order would be), the rest phoned in or imported from the ERP.
+
+Visits keep the cadence of the grade the customer's size earns (the company's default visit
+intervals: an account expected to be an A was seen weekly), with a day of jitter and the odd
+missed visit, so the grades the real grading gives afterwards agree with the visit history: the
+first start — and the simulation, which starts from this world — does not open with a backlog of
+long-unvisited A accounts no planner could clear."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db.models import Checkin, Customer, Order
+from server.domain.grading import classify_abc
+from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.admin.seed_org import NAME_PARTS
 from server.services.admin.seed_world import SeedOptions, World, bulk_insert, progress_bar
 
@@ -30,12 +38,13 @@ async def seed_customers_and_history(
     ]
     totals = {"customers": 0, "orders": 0, "visits": 0, "orders_at_visits": 0}
     bar = progress_bar(progress, customers)
+    profiles = _profiles(world, customers, options)
     serial = 0
     for rep, count in zip(world.reps, per_rep, strict=True):
         rows: dict[str, list[dict[str, Any]]] = {"customers": [], "visits": [], "orders": []}
         for _ in range(count):
+            rows["customers"].append(_customer(world, rep, serial + 1, options, profiles[serial], rows))
             serial += 1
-            rows["customers"].append(_customer(world, rep, serial, options, rows))
         async with engine.begin() as connection:
             await bulk_insert(connection, Customer.__table__, rows["customers"], world.now)
             await bulk_insert(connection, Checkin.__table__, rows["visits"], world.now)
@@ -51,31 +60,72 @@ async def seed_customers_and_history(
     return totals
 
 
+class _Profile(NamedTuple):
+    size: float
+    status: str
+    dormant: bool
+    orders_expected: float
+    visit_every: int  # days: the interval of the grade the customer's expected revenue earns
+
+
+def _profiles(world: World, customers: int, options: SeedOptions) -> list[_Profile]:
+    """Every customer's size and status first, so each one's visit cadence can follow the grade
+    its expected revenue earns among all the company's customers (Pareto ABC, as graded later)."""
+    rng = world.rng
+    drawn = []
+    for _ in range(customers):
+        # Pareto-shaped size: a few big accounts carry most of the revenue.
+        size = min(rng.paretovariate(1.16), 400.0)
+        roll = rng.random()
+        status = "prospect" if roll < 0.08 else "active"
+        dormant = status == "active" and roll < 0.16
+        orders_expected = (
+            0.0 if status == "prospect" or dormant else min(60.0, 6.2 * size**0.6) * options.months / 12
+        )
+        drawn.append((size, status, dormant, orders_expected))
+    expected = {
+        index: Decimal(str(round(orders * 300 * size**0.55, 2)))
+        for index, (size, _status, _dormant, orders) in enumerate(drawn)
+    }
+    grades = classify_abc(expected)
+    return [
+        _Profile(size, status, dormant, orders, DEFAULT_VISIT_INTERVALS[grades[index]])
+        for index, (size, status, dormant, orders) in enumerate(drawn)
+    ]
+
+
+def _visit_days(world: World, every: int, count: int, history_days: int) -> list[int]:
+    """`count` visit days (days ago) on a cadence of `every` days: the latest within one interval
+    (a little over, now and then), each a day early or late, and a few visits missed."""
+    rng = world.rng
+    first = rng.randint(1, every + max(1, every // 4))
+    days = {
+        min(history_days, max(1, day + rng.randint(-1, 1))) for day in range(first, history_days + 1, every)
+    }
+    ordered = sorted(days)
+    while len(ordered) > count:
+        ordered.pop(rng.randrange(len(ordered)))
+    return ordered
+
+
 def _customer(
     world: World,
     rep: dict[str, Any],
     serial: int,
     options: SeedOptions,
+    profile: _Profile,
     rows: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     rng = world.rng
     history_days = options.months * 30
     customer_id = world.uid()
-    # Pareto-shaped size: a few big accounts carry most of the revenue.
-    size = min(rng.paretovariate(1.16), 400.0)
-    roll = rng.random()
-    status = "prospect" if roll < 0.08 else "active"
-    dormant = status == "active" and roll < 0.16
+    size, status, dormant, orders_expected, visit_every = profile
     lat = round(rep["start_lat"] + rng.gauss(0, 0.04), 6)
     lng = round(rep["start_lng"] + rng.gauss(0, 0.04), 6)
     name = " ".join(rng.choice(part) for part in NAME_PARTS)
-    orders_expected = (
-        0.0 if status == "prospect" or dormant else min(60.0, 6.2 * size**0.6) * options.months / 12
-    )
     n_orders = int(orders_expected + rng.random())
-    visit_every = 7 if size > 8 else 14 if size > 3 else 30 if size > 1.5 else 60
     n_visits = 0 if status == "prospect" else max(1, history_days // visit_every - rng.randint(0, 2))
-    visit_days = sorted({rng.randint(1, history_days) for _ in range(n_visits)})
+    visit_days = _visit_days(world, visit_every, n_visits, history_days) if n_visits else []
     tz = ZoneInfo(rep["timezone"])
     visits = [_visit(world, rep, customer_id, days_ago, lat, lng, tz) for days_ago in visit_days]
     world.recent_visits_by_rep[rep["id"]] += sum(1 for d in visit_days if d <= RECENT_DAYS)

@@ -189,7 +189,7 @@ async def test_settings_are_validated_audited_and_searchable(
     assert found.status_code == 200 and found.json()["total"] == 1
     entry = found.json()["items"][0]
     assert entry["actor_email"] == "admin@demo.example"
-    assert entry["before"]["work_start"] == "09:00" and entry["after"]["work_start"] == "09:00"
+    assert entry["before"]["work_start"] == "09:00" and entry["after"]["work_start"] == "09:30"
     assert (await client.get("/api/v1/audit-log", headers=await auth("manager1"))).status_code == 403
 
 

@@ -8,13 +8,14 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.db.models import Checkin, Customer, Digest, Escalation, Notification, Task
 from server.jobs.registry import run_job
 from tests.conftest import Demo, login_session
+from tests.integration.escalations.test_ladder_scenario import put_far_behind_on_visits
 
 SHANGHAI_MANAGERS = {"director1", "manager1", "manager3"}
 LA_MANAGERS = {"director2", "manager2", "manager4"}
@@ -82,12 +83,23 @@ async def test_due_at_half_past_seven_local_in_each_time_zone(
     assert (demo.user("manager2"), "/digests/2026-11-18") in pushes
 
 
-async def add_rep1_day(sessionmaker: async_sessionmaker[AsyncSession], demo: Demo, day: date) -> None:
-    """rep1's Nov 17 in Shanghai: three visits planned, two done; two completed check-ins; and
-    one call that was due at noon and is still planned."""
+async def add_rep1_day(sessionmaker: async_sessionmaker[AsyncSession], demo: Demo, day: date) -> int:
+    """rep1's Nov 17 in Shanghai: three visits planned, two done; two more completed check-ins
+    (besides any the demo's history has that day: the total is returned); and one call that was
+    due at noon and is still planned."""
     rep1 = demo.user("rep1")
     zone = ZoneInfo("Asia/Shanghai")
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
     async with sessionmaker() as session:
+        seeded = await session.scalar(
+            select(func.count())
+            .select_from(Checkin)
+            .where(
+                Checkin.rep_id == rep1,
+                Checkin.checked_in_at >= start,
+                Checkin.checked_in_at < start + timedelta(days=1),
+            )
+        )
         customer = await session.scalar(select(Customer.id).where(Customer.owner_rep_id == rep1).limit(1))
         noon = datetime(day.year, day.month, day.day, 12, tzinfo=zone)
         for status in ("done", "done", "skipped"):
@@ -121,12 +133,16 @@ async def add_rep1_day(sessionmaker: async_sessionmaker[AsyncSession], demo: Dem
                 )
             )
         await session.commit()
+    return (seeded or 0) + 2
 
 
 async def test_content_pace_escalations_overdue_and_yesterdays_visits(
     demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
-    await add_rep1_day(sessionmaker, demo, date(2026, 11, 17))
+    checkins = await add_rep1_day(sessionmaker, demo, date(2026, 11, 17))
+    # rep3 works in Shanghai Team 2 (the director's region, not manager1's team): a month far
+    # behind on visits opens an escalation there, whatever the demo's draw.
+    await put_far_behind_on_visits(sessionmaker, demo.user("rep3"), date(2026, 11, 1))
     await run_job("escalate", sessionmaker, settings, utc(17, 20))  # the demo's visits are far behind
     await digest_run(sessionmaker, settings, utc(17, 23, 30))  # 07:30 on Nov 18 in Shanghai
     async with sessionmaker() as session:
@@ -153,7 +169,7 @@ async def test_content_pace_escalations_overdue_and_yesterdays_visits(
     assert (missed["name"], [t["kind"] for t in missed["tasks"]]) == ("Rep 1", ["call"])
     assert content["yesterday"] == "2026-11-17"
     rep1_visits = next(v for v in content["visits"] if v["name"] == "Rep 1")
-    assert (rep1_visits["planned"], rep1_visits["done"], rep1_visits["checkins"]) == (3, 2, 2)
+    assert (rep1_visits["planned"], rep1_visits["done"], rep1_visits["checkins"]) == (3, 2, checkins)
     assert push.url == "/digests/2026-11-18" and push.title == "Your morning digest"
     assert f"{len(team_opened)} escalation changes" in push.body and "1 task missed" in push.body
     assert "2 of 3 visits done yesterday" in push.body
@@ -167,6 +183,9 @@ async def test_content_pace_escalations_overdue_and_yesterdays_visits(
     assert {
         c["escalation_id"] for c in region["escalations"]
     } == region_opened and region_opened > team_opened
+    assert ("Rep 3", "visits", "opened") in {
+        (c["subject_name"], c["metric"], c["event"]) for c in region["escalations"]
+    }
 
 
 async def test_digest_pages_and_api_are_the_managers_own(
@@ -176,7 +195,7 @@ async def test_digest_pages_and_api_are_the_managers_own(
     settings: Settings,
     auth: Any,
 ) -> None:
-    await add_rep1_day(sessionmaker, demo, date(2026, 11, 17))
+    checkins = await add_rep1_day(sessionmaker, demo, date(2026, 11, 17))
     await digest_run(sessionmaker, settings, utc(17, 23, 30))
     headers, manager2, rep1 = await auth("manager1"), await auth("manager2"), await auth("rep1")
     await login_session(client, "manager1")
@@ -184,7 +203,7 @@ async def test_digest_pages_and_api_are_the_managers_own(
     assert page.status_code == 200
     for text in (
         "Rep 1</a> · 1 missed",
-        '<td class="num">3</td><td class="num">2</td><td class="num">2</td>',
+        f'<td class="num">3</td><td class="num">2</td><td class="num">{checkins}</td>',
     ):
         assert text in page.text, text
     assert (await client.get("/digests")).status_code == 200

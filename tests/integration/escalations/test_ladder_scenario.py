@@ -47,6 +47,27 @@ def utc(day: int, hour: int, minute: int = 0, month: int = 12) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
+async def put_far_behind_on_visits(
+    sessionmaker: async_sessionmaker[AsyncSession], rep_id: UUID, month_start: date
+) -> None:
+    """The rep's approved visits target for the month, ten times what it was: far behind, red."""
+    async with sessionmaker() as session:
+        result = await session.execute(
+            update(Target)
+            .where(
+                Target.scope == "user",
+                Target.scope_id == rep_id,
+                Target.metric == "visits",
+                Target.granularity == "month",
+                Target.period_start == month_start,
+                Target.status == "approved",
+            )
+            .values(amount=Target.amount * 10 + 100)
+        )
+        assert result.rowcount == 1  # type: ignore[attr-defined]
+        await session.commit()
+
+
 async def add_order(session: AsyncSession, rep_id: UUID, amount: Decimal, on: date) -> None:
     customer = await session.scalar(select(Customer.id).where(Customer.owner_rep_id == rep_id).limit(1))
     session.add(

@@ -256,7 +256,11 @@ async def test_manager_pin_for_a_later_day_is_kept_and_counts_against_capacity(
     rep1 = demo.user("rep1")
     async with sessionmaker() as session:
         customer = await session.scalar(
-            select(Customer.id).where(Customer.owner_rep_id == rep1, Customer.status == "active").limit(1)
+            # the most recently visited: its own cadence reason stays below the pin's
+            select(Customer.id)
+            .where(Customer.owner_rep_id == rep1, Customer.status == "active")
+            .order_by(Customer.last_visit_on.desc(), Customer.id)
+            .limit(1)
         )
     pinned = await client.post(
         f"/api/v1/reps/{rep1}/tasks",
