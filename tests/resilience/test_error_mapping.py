@@ -59,10 +59,17 @@ def test_disconnects_and_operational_errors_stay_503() -> None:
     assert _answer(TimeoutError()).status_code == 503
 
 
+def test_a_unique_violation_is_a_409_conflict_not_a_retry() -> None:
+    # Two requests racing to create the same thing: the loser is told it conflicts (issue 21).
+    response = _answer(IntegrityError("INSERT", {}, DriverError("23505")))
+    assert response.status_code == 409
+    assert "retry-after" not in response.headers
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
 @pytest.mark.parametrize(
     "exc",
     [
-        IntegrityError("INSERT", {}, DriverError("23505")),  # a bug (unique violation): 500
         DBAPIError("SELECT 1", {}, DriverError("42P01")),  # undefined table: 500
         DBAPIError("SELECT 1", {}, DriverError(None)),
         RuntimeError("boom"),
