@@ -459,6 +459,9 @@ def make_visits(
                 "checked_out_at": (at + timedelta(seconds=20)).isoformat(),
                 "outcome": "order",
                 "order_amount": f"{rng.randint(100, 99999)}.{rng.randint(0, 99):02d}",
+                # Random amounts may be far above a customer's history: confirmed, as the phone
+                # does after "Did you mean …?" (this load is about durability, not that rule).
+                "amount_confirmed": True,
             }
         visits.append(Visit(rep, tokens[rep], body, checkout))
     return visits
