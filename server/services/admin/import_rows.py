@@ -6,6 +6,7 @@ create and update, and writes it in bulk only when no row was rejected.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -129,7 +130,7 @@ class RowContext:
         return customer.org_unit_id in self.access.unit_ids
 
 
-class Handler:
+class Handler(ABC):
     COLUMNS: ClassVar[dict[str, bool]] = {}
     MODEL: ClassVar[Any] = None
 
@@ -141,9 +142,9 @@ class Handler:
         self.touched_customers: set[UUID] = set()
         self.visible: set[UUID] = set()
 
+    @abstractmethod
     async def check(self, rows: list[tuple[int, dict[str, str]]]) -> None:
         """Check every row against the database, collecting creates, updates and rejections."""
-        raise NotImplementedError  # each import kind checks its own columns
 
     def count(self, changes: dict[str, Any], current: Any) -> None:
         if changes:

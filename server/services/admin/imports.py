@@ -8,6 +8,7 @@ importing the same file twice leaves the same rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -18,7 +19,7 @@ from server.core.domains import text_problem
 from server.core.org import company_id_for_unit
 from server.core.services import Service
 from server.db.models import Customer, Order
-from server.services.admin.import_rows import CustomerRows, ImportReport, OrderRows, RowContext
+from server.services.admin.import_rows import CustomerRows, Handler, ImportReport, OrderRows, RowContext
 from server.services.admin.import_targets import TargetRows
 from server.services.customers.grading import GradingService
 from server.services.customers.visit_policy import VisitPolicyService
@@ -78,7 +79,12 @@ class ImportService(Service):
         """Validate every row, then write all of them (or, with any rejected row, none)."""
         report = ImportReport(kind)
         context = RowContext(self, principal, access, report)
-        handler = {"customers": CustomerRows, "orders": OrderRows, "targets": TargetRows}[kind](context)
+        handlers: dict[str, Callable[[RowContext], Handler]] = {
+            "customers": CustomerRows,
+            "orders": OrderRows,
+            "targets": TargetRows,
+        }
+        handler = handlers[kind](context)
         rows = parse_table(table, handler.COLUMNS, report)
         if report.errors:
             return report
