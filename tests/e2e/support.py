@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,3 +220,29 @@ def wait_until(page: Any, predicate: str, arg: Any = None, timeout_ms: int = TIM
         }}""",
         [arg, timeout_ms],
     )
+
+
+def seeded_live_server(workdir: Path, *seed_args: str) -> Iterator[LiveServer]:
+    """A server of its own on a demo seeded with `seed_args` (English pages), stopped afterwards.
+
+    For browser modules that need a world of a particular size rather than the package's server.
+    """
+    import sys
+
+    db_path, port = workdir / "fieldsales.db", free_port()
+    env = server_env(db_path, port)
+    seed = [sys.executable, "-m", "server", "seed-demo", *seed_args, "--english"]
+    done = subprocess.run(
+        seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    log_path = workdir / "server.log"
+    command = [sys.executable, "-m", "server", "run", "--skip-prepare", "--port", str(port), "--no-scheduler"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(f"http://127.0.0.1:{port}", db_path, log_path, process)
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()

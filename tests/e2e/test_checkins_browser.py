@@ -7,8 +7,6 @@ module-scoped server and browser, since tests/e2e's fixtures are visible only in
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -24,8 +22,7 @@ from tests.e2e.support import (
     TIMEOUT_MS,
     Browsing,
     LiveServer,
-    free_port,
-    server_env,
+    seeded_live_server,
     sign_in,
     wait_until,
 )
@@ -38,45 +35,9 @@ SHANGHAI = "Asia/Shanghai"  # rep1's zone; the browser shares it so "today" agre
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    workdir = tmp_path_factory.mktemp("checkins-browser")
-    db_path, port = workdir / "fieldsales.db", free_port()
-    env = server_env(db_path, port)
-    seed = [
-        sys.executable,
-        "-m",
-        "server",
-        "seed-demo",
-        "--reps",
-        "4",
-        "--customers",
-        "40",
-        "--months",
-        "1",
-        "--english",
-    ]
-    done = subprocess.run(
-        seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
+    yield from seeded_live_server(
+        tmp_path_factory.mktemp("checkins-browser"), "--reps", "4", "--customers", "40", "--months", "1"
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        command = [
-            sys.executable,
-            "-m",
-            "server",
-            "run",
-            "--skip-prepare",
-            "--port",
-            str(port),
-            "--no-scheduler",
-        ]
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = LiveServer(f"http://127.0.0.1:{port}", db_path, log_path, process)
-    try:
-        server.wait_healthy()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ The page's clock is Playwright's fake clock, so the timer is checked without wai
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,8 +19,7 @@ from tests.e2e.support import (
     CHROMIUM_ARGS,
     Browsing,
     LiveServer,
-    free_port,
-    server_env,
+    seeded_live_server,
     sign_in,
 )
 
@@ -31,46 +28,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    workdir = tmp_path_factory.mktemp("standup-browser")
-    db_path, port = workdir / "fieldsales.db", free_port()
-    env = server_env(db_path, port)
     # Six reps in two teams: manager1's team has three, enough to see a double step.
-    seed = [
-        sys.executable,
-        "-m",
-        "server",
-        "seed-demo",
-        "--reps",
-        "6",
-        "--customers",
-        "30",
-        "--months",
-        "1",
-        "--english",
-    ]
-    done = subprocess.run(
-        seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
+    yield from seeded_live_server(
+        tmp_path_factory.mktemp("standup-browser"), "--reps", "6", "--customers", "30", "--months", "1"
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        command = [
-            sys.executable,
-            "-m",
-            "server",
-            "run",
-            "--skip-prepare",
-            "--port",
-            str(port),
-            "--no-scheduler",
-        ]
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = LiveServer(f"http://127.0.0.1:{port}", db_path, log_path, process)
-    try:
-        server.wait_healthy()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
