@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -134,6 +135,8 @@ def start_server(url: str, port: int, workers: int, log_path: Path) -> subproces
         "DB_POOL_SIZE": "20",
     }
     command = [sys.executable, "-m", "uvicorn", "server.app:app_from_env", "--factory"]
+    if profile := os.environ.get("BENCH_PYSPY"):  # e.g. BENCH_PYSPY=/tmp/visit.txt: py-spy raw stacks
+        command = ["py-spy", "record", "--format", "raw", "--nonblocking", "-o", profile, "--", *command]
     command += [
         "--host",
         "127.0.0.1",
@@ -324,7 +327,7 @@ async def main(args: argparse.Namespace) -> None:
             raise SystemExit(1)
     finally:
         if server is not None:
-            server.terminate()
+            server.send_signal(signal.SIGINT)  # py-spy (BENCH_PYSPY) writes its output on SIGINT
             try:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:

@@ -32,6 +32,7 @@ from server.core.logging import configure_logging
 from server.core.openapi import AllowHeaderMiddleware, document_problem_responses
 from server.core.security import AuthMiddleware, SecurityHeadersMiddleware
 from server.core.templates import STATIC_DIR, create_jinja_env
+from server.core.token_cache import InvalidationListener, TokenCache
 from server.db.engine import create_engine, sqlalchemy_config
 from server.jobs.dispatch_notifications import dispatch_on_commit
 from server.routes import collect_routes
@@ -74,9 +75,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     engine = create_engine(settings)
     db_config = sqlalchemy_config(settings, engine)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    token_cache = TokenCache(settings.token_cache_ttl_s)
+    listener = (
+        InvalidationListener(token_cache, settings.effective_database_url)
+        if engine.dialect.name == "postgresql" and settings.token_cache_ttl_s > 0
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if listener is not None:
+            await listener.start()
         scheduler = None
         if settings.scheduler_enabled:
             from server.jobs.scheduler import build_scheduler
@@ -89,6 +98,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            if listener is not None:
+                await listener.stop()
             await engine.dispose()
 
     static_router = create_static_files_router(
@@ -125,6 +136,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 "clock": clock,
                 "engine": engine,
                 "sessionmaker": sessionmaker,
+                "token_cache": token_cache,
             }
         ),
         debug=settings.debug,

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, alias="MAX_BODY_BYTES")
     db_pool_size: int = Field(default=10, alias="DB_POOL_SIZE")
     db_timeout_s: float = Field(default=5.0, alias="DB_TIMEOUT_S")
+    # Seconds a token's holder is remembered (PostgreSQL only; 0 turns the cache off). Changes reach
+    # every process at once through LISTEN/NOTIFY: the TTL only bounds a silently lost listener.
+    token_cache_ttl_s: float = Field(default=60.0, alias="TOKEN_CACHE_TTL_S")
     instance_name: str = Field(default="", alias="INSTANCE_NAME")
     log_json: bool = Field(default=False, alias="LOG_JSON")
     # When set, /metrics requires `Authorization: Bearer <token>`.

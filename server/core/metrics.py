@@ -32,6 +32,12 @@ JOB_DURATION = Histogram(
     registry=REGISTRY,
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
 )
+TOKEN_LOOKUPS = Counter(
+    "fieldsales_token_lookups_total",
+    "Token checks by where the answer came from (cache or database)",
+    ["source"],
+    registry=REGISTRY,
+)
 OUTBOX_BACKLOG = Gauge("fieldsales_outbox_backlog", "Notifications pending delivery", registry=REGISTRY)
 PUSH_FAILURES = Counter(
     "fieldsales_push_failures_total",

@@ -90,14 +90,14 @@ async def _resolve(request: Request) -> Principal | None:
         if kind == "bearer":
             raise NotAuthorizedException(detail="Invalid bearer token.")
         return None
-    async with app_state.sessionmaker() as session:
-        principal = await principal_for_token(
-            session,
-            token,
-            kind,
-            app_state.clock.now(),
-            app_state.settings.effective_secret_key,
-        )
+    principal = await principal_for_token(
+        app_state.sessionmaker,
+        token,
+        kind,
+        app_state.clock.now(),
+        app_state.settings.effective_secret_key,
+        app_state.get("token_cache"),
+    )
     if principal is None and kind == "bearer":
         raise NotAuthorizedException(detail="Invalid or expired bearer token.")
     return principal

@@ -9,9 +9,11 @@ import hmac
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.core.access import Principal
+from server.core.metrics import TOKEN_LOOKUPS
+from server.core.token_cache import TokenCache
 from server.db.models import AuthToken, User
 
 
@@ -25,13 +27,37 @@ def csrf_for(secret_key: str, token_hash: str) -> str:
 
 
 async def principal_for_token(
-    session: AsyncSession, token: str, kind: str, now: datetime, secret_key: str
+    sessionmaker: async_sessionmaker[AsyncSession],
+    token: str,
+    kind: str,
+    now: datetime,
+    secret_key: str,
+    cache: TokenCache | None = None,
 ) -> Principal | None:
-    """Resolve a presented token to the caller; None when unknown, expired or revoked."""
+    """Resolve a presented token to the caller; None when unknown, expired or revoked.
+    From `cache` when it may answer (see core/token_cache.py), else from the database."""
     digest = token_digest(token)
-    row = (
+    if cache is not None and (cached := cache.get(digest, kind, now)) is not None:
+        TOKEN_LOOKUPS.labels("cache").inc()
+        return cached
+    TOKEN_LOOKUPS.labels("database").inc()
+    generation = cache.generation if cache is not None else 0
+    async with sessionmaker() as session:
+        found = await _lookup(session, digest, kind, now, secret_key)
+    if found is None:
+        return None
+    principal, expires_at = found
+    if cache is not None:
+        cache.put(digest, kind, principal, expires_at, generation)
+    return principal
+
+
+async def _lookup(
+    session: AsyncSession, digest: str, kind: str, now: datetime, secret_key: str
+) -> tuple[Principal, datetime] | None:
+    found = (
         await session.execute(
-            select(User)
+            select(User, AuthToken.expires_at)
             .join(AuthToken, AuthToken.user_id == User.id)
             .where(
                 AuthToken.token_hash == digest,
@@ -41,10 +67,11 @@ async def principal_for_token(
                 User.active.is_(True),
             )
         )
-    ).scalar_one_or_none()
-    if row is None:
+    ).one_or_none()
+    if found is None:
         return None
-    return Principal(
+    row, expires_at = found
+    principal = Principal(
         id=row.id,
         email=row.email,
         name=row.name,
@@ -55,3 +82,4 @@ async def principal_for_token(
         csrf_token=csrf_for(secret_key, digest) if kind == "session" else "",
         auth=kind,
     )
+    return principal, expires_at
