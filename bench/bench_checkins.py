@@ -1,9 +1,11 @@
 """Check-in + check-out load against a real server process (uvicorn, fresh PostgreSQL database).
 
-Starts `uvicorn server.app:app_from_env` on 127.0.0.1 at a free port against a fresh database
-(migrated, seeded small), signs the demo reps in, then runs, with the same number of concurrent
-clients in the same run: a floor of GET /healthz (no database, no auth), then a bounded number of
-visits, each a POST /api/v1/checkins followed by a POST .../checkout (half of them orders, the
+Starts `uvicorn bench.floor_app:app_from_env` (the product's app plus one bare endpoint) on
+127.0.0.1 at a free port against a fresh database (migrated, seeded small), signs the demo reps in,
+then runs, with the same number of concurrent clients in the same run: GET /healthz (no database,
+no auth) for contrast; the fair floor, POST /bench/floor (the same bearer-token auth, the same
+per-request session, one INSERT through the same pool, committed), twice per visit; then a
+bounded number of visits, each a POST /api/v1/checkins followed by a POST .../checkout (half of them orders, the
 other half with a next step), and a replay of every 10th check-in. Prints throughput and p50/p95
 latency per request kind, and each kind against the floor. Checks afterwards that the database
 holds exactly one check-in per visit and one order per order outcome. Stops by itself; the
@@ -34,8 +36,9 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from bench.floor_app import TABLE_DDL
 from server.config import ROOT, Settings
 from server.db.engine import create_engine
 from server.db.migrate import upgrade
@@ -98,6 +101,8 @@ async def prepare_database(url: str, reps: int, customers: int) -> dict[str, Any
     engine = create_engine(settings)
     await upgrade(engine)
     await seed_demo(engine, settings, SeedOptions(reps=reps, customers=customers, months=1, seed=5))
+    async with engine.begin() as connection:
+        await connection.execute(text(TABLE_DDL))
     async with engine.connect() as connection:
         rows = await connection.execute(
             select(User.email, Customer.id, Customer.lat, Customer.lng)
@@ -134,7 +139,7 @@ def start_server(url: str, port: int, workers: int, log_path: Path) -> subproces
         "LOG_JSON": "true",  # as in production
         "DB_POOL_SIZE": "20",
     }
-    command = [sys.executable, "-m", "uvicorn", "server.app:app_from_env", "--factory"]
+    command = [sys.executable, "-m", "uvicorn", "bench.floor_app:app_from_env", "--factory"]
     if profile := os.environ.get("BENCH_PYSPY"):  # e.g. BENCH_PYSPY=/tmp/visit.txt: py-spy raw stacks
         command = ["py-spy", "record", "--format", "raw", "--nonblocking", "-o", profile, "--", *command]
     command += [
@@ -175,7 +180,7 @@ async def timed(
         body = await response.read()
         status = response.status
     timings.ms[kind].append((time.perf_counter() - started) * 1000)
-    expected = {"checkin": 201, "checkin replay": 200}.get(kind, 200)
+    expected = {"checkin": 201, "checkin replay": 200, "floor": 201}.get(kind, 200)
     if status != expected:
         timings.errors[kind] += 1
         if timings.errors[kind] <= 3:
@@ -183,7 +188,7 @@ async def timed(
     return status
 
 
-async def run_floor(
+async def run_healthz(
     http: aiohttp.ClientSession, base: str, timings: Timings, clients: int, total: int
 ) -> None:
     remaining = iter(range(total))
@@ -195,6 +200,24 @@ async def run_floor(
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     timings.wall_s["healthz"] = time.perf_counter() - started
+
+
+async def run_floor(
+    http: aiohttp.ClientSession, base: str, timings: Timings, clients: int, total: int, tokens: dict[str, str]
+) -> None:
+    """`total` POSTs of the fair floor, the clients signed in as the reps (as the visits are)."""
+    remaining = iter(range(total))
+    reps = sorted(tokens)
+
+    async def client(number: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[reps[number % len(reps)]]}"}
+        for _ in remaining:
+            body = {"id": str(uuid.uuid4())}
+            await timed(http, timings, "floor", "POST", f"{base}/bench/floor", json=body, headers=headers)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    timings.wall_s["floor"] = time.perf_counter() - started
 
 
 async def run_visits(
@@ -298,7 +321,9 @@ async def main(args: argparse.Namespace) -> None:
             since = datetime.now(UTC)
             timings = Timings()
             cpu_start = server_cpu_s(server.pid)
-            await run_floor(http, base, timings, args.clients, args.visits)
+            await run_healthz(http, base, timings, args.clients, args.visits)
+            cpu_health = server_cpu_s(server.pid)
+            await run_floor(http, base, timings, args.clients, 2 * args.visits, tokens)
             cpu_floor = server_cpu_s(server.pid)
             orders = await run_visits(http, base, timings, args.clients, args.visits, tokens, places)
             cpu_end = server_cpu_s(server.pid)
@@ -308,16 +333,23 @@ async def main(args: argparse.Namespace) -> None:
             f"server: uvicorn x{args.workers} on {base}; {args.clients} concurrent clients; {args.visits} visits"
         )
         print(timings.line("healthz"))
+        print(timings.line("floor"))
         for kind in ("checkin", "checkin replay", "checkout"):
-            print(timings.line(kind, floor="healthz"))
+            print(timings.line(kind, floor="floor"))
         visit_rate = args.visits / timings.wall_s["visit"]
-        floor_cpu_ms = (cpu_floor - cpu_start) / args.visits * 1000
+        floor_pair_rate = args.visits / timings.wall_s["floor"]  # two floor requests stand for a visit
+        health_cpu_ms = (cpu_health - cpu_start) / args.visits * 1000
+        floor_cpu_ms = (cpu_floor - cpu_health) / (2 * args.visits) * 1000
         visit_cpu_ms = (cpu_end - cpu_floor) / args.visits * 1000
         print(
-            f"server CPU: healthz {floor_cpu_ms:.2f} ms/request; visit {visit_cpu_ms:.1f} ms "
-            f"(check-in + check-out{' + 0.1 replay' if replays else ''}; x{visit_cpu_ms / floor_cpu_ms:.0f} of floor)"
+            f"server CPU: healthz {health_cpu_ms:.2f} ms/request; floor {floor_cpu_ms:.2f} ms/request; "
+            f"visit {visit_cpu_ms:.1f} ms (check-in + check-out{' + 0.1 replay' if replays else ''}; "
+            f"x{visit_cpu_ms / (2 * floor_cpu_ms):.1f} of two floor requests)"
         )
-        print(f"visits/s (check-in + check-out{' + replay' if replays else ''}): {visit_rate:.0f}")
+        print(
+            f"visits/s (check-in + check-out{' + replay' if replays else ''}): {visit_rate:.0f}; "
+            f"floor pairs/s {floor_pair_rate:.0f} (x{floor_pair_rate / visit_rate:.1f} of the visits)"
+        )
         ok = checkins == args.visits and stored_orders == orders
         print(
             f"stored: {checkins} check-ins (expected {args.visits}), {stored_orders} orders (expected {orders}) -> {'OK' if ok else 'MISMATCH'}"

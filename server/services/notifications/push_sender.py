@@ -20,7 +20,7 @@ from uuid import UUID
 import aiohttp
 import structlog
 from py_vapid import Vapid
-from pywebpush import WebPushException, webpush_async
+from pywebpush import WebPusher, WebPushException
 
 from server.config import Settings
 from server.core import metrics
@@ -35,6 +35,10 @@ from server.services.notifications.outbox import Claimed
 log = structlog.get_logger("fieldsales.push")
 
 JWT_LIFETIME_S = 12 * 3600  # RFC 8292 allows up to 24 h
+# A signed VAPID header is reused for every message to the same push service until less than this
+# is left of its lifetime (RFC 8292 lets a JWT be reused until it expires): one ECDSA signature per
+# push service per hour instead of one per message.
+JWT_RENEW_S = 11 * 3600
 PAYLOAD_BODY_MAX = 1000  # the encrypted record must stay under 4 KB; the inbox keeps the full text
 _TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # RFC 8030: at most 32 base64url characters
 
@@ -119,6 +123,19 @@ class PushSender:
         self.http = http
         self.vapid = Vapid.from_string(private_key=settings.vapid_private_key)  # parsed once
         self._slots = asyncio.Semaphore(max(1, settings.push_concurrency))
+        self._signed: dict[str, tuple[float, dict[str, str]]] = {}  # audience -> (signed at, headers)
+
+    def vapid_headers(self, endpoint: str, now_s: float) -> dict[str, str]:
+        """Authorization (and Crypto-Key) for `endpoint`'s push service, signed once per hour.
+        exp is checked by the push service against real time, so `now_s` is the wall clock, not
+        the domain clock (which a job run with --at may have set in the past)."""
+        aud = audience(endpoint)
+        cached = self._signed.get(aud)
+        if cached is None or now_s - cached[0] > JWT_LIFETIME_S - JWT_RENEW_S:
+            headers = self.vapid.sign(vapid_claims(self.settings.vapid_subject, endpoint, now_s))
+            cached = (now_s, dict(headers))
+            self._signed[aud] = cached
+        return dict(cached[1])  # a copy: the caller adds its own headers
 
     @classmethod
     @asynccontextmanager
@@ -142,28 +159,25 @@ class PushSender:
         )
         if refused:  # registered before the rules tightened, or the allow-list changed since
             return SendResult("rejected", f"endpoint {refused}")
-        headers: dict[str, str | int | float] = {"Urgency": urgency}
+        headers = self.vapid_headers(target.endpoint, time.time())
+        headers["Urgency"] = urgency
         if tag:
             headers["Topic"] = topic_for(tag)
-        # exp is checked by the push service against real time, so it comes from the wall clock,
-        # not the domain clock (which a job run with --at may have set in the past).
-        claims = vapid_claims(self.settings.vapid_subject, target.endpoint, time.time())
+        subscription = {"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}}
         try:
             async with self._slots:
-                await webpush_async(
-                    subscription_info={
-                        "endpoint": target.endpoint,
-                        "keys": {"p256dh": target.p256dh, "auth": target.auth},
-                    },
-                    data=payload,
-                    vapid_private_key=self.vapid,
-                    vapid_claims=claims,
+                # pywebpush's webpush_async() would sign a fresh JWT per message; its WebPusher
+                # encrypts (aes128gcm) and posts through our session with our headers.
+                response = await WebPusher(subscription, aiohttp_session=self.http).send_async(
+                    payload,
+                    headers,
                     ttl=ttl_s,
-                    headers=headers,
+                    content_encoding="aes128gcm",
                     # pywebpush's default is no timeout at all.
                     timeout=self.settings.push_timeout_s,
-                    aiohttp_session=self.http,
                 )
+                if response.status > 202:
+                    raise WebPushException(f"Push failed: {response.status}", response=response)
             return SendResult("ok", "accepted")
         except WebPushException as exc:
             status = exc.status_code

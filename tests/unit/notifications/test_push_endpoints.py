@@ -142,10 +142,11 @@ async def test_the_sender_refuses_a_stored_literal_private_endpoint(monkeypatch:
     """A row stored before these rules (or by hand) is still never contacted."""
     called: list[Any] = []
 
-    async def fake_webpush(**kwargs: Any) -> None:
-        called.append(kwargs)
+    class FakePusher:
+        def __init__(self, subscription: dict[str, Any], aiohttp_session: Any = None) -> None:
+            called.append(subscription)
 
-    monkeypatch.setattr(push_sender, "webpush_async", fake_webpush)
+    monkeypatch.setattr(push_sender, "WebPusher", FakePusher)
     private, public = generate_vapid_keys()
     settings = Settings(VAPID_PRIVATE_KEY=private, VAPID_PUBLIC_KEY=public, _env_file=None)  # type: ignore[call-arg]
     async with aiohttp.ClientSession() as http:

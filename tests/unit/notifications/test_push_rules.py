@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from uuid import uuid4
 
 import aiohttp
@@ -187,7 +188,30 @@ def test_outcome_of_one_notification(
     assert outcome.sent_at == (NOW if status == "sent" else None)
 
 
-async def test_each_send_passes_its_own_claims_and_an_explicit_timeout(
+class _FakePusher:
+    """Stands in for pywebpush's WebPusher: records what each send was given."""
+
+    calls: ClassVar[list[dict[str, Any]]] = []
+    status = 201
+
+    def __init__(self, subscription: dict[str, Any], aiohttp_session: Any = None) -> None:
+        self.subscription = subscription
+
+    async def send_async(self, data: str, headers: dict[str, Any], **kwargs: Any) -> Any:
+        type(self).calls.append(
+            {"endpoint": self.subscription["endpoint"], "headers": dict(headers), **kwargs}
+        )
+        headers["Authorization"] = "changed by the callee"  # must not leak into the next message
+        return type("Response", (), {"status": type(self).status})()
+
+
+def _jwt_claims(authorization: str) -> dict[str, Any]:
+    token = authorization.split(" ", 1)[1].split(",")[0].removeprefix("t=")
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+async def test_each_push_service_gets_its_own_vapid_jwt_reused_for_the_hour_and_an_explicit_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     private, public = generate_vapid_keys()
@@ -198,20 +222,40 @@ async def test_each_send_passes_its_own_claims_and_an_explicit_timeout(
         PUSH_ALLOWED_HOSTS="",
         _env_file=None,
     )  # type: ignore[call-arg]
-    calls: list[dict[str, Any]] = []
-
-    async def fake_webpush(**kwargs: Any) -> None:
-        claims = kwargs["vapid_claims"]
-        calls.append({**kwargs, "claims_at_call": dict(claims)})
-        claims["aud"] = "left behind by the previous call"  # pywebpush writes into this dict
-
-    monkeypatch.setattr(push_sender, "webpush_async", fake_webpush)
+    _FakePusher.calls = []
+    monkeypatch.setattr(push_sender, "WebPusher", _FakePusher)
+    wall = [1_800_000_000.0]
+    monkeypatch.setattr(push_sender.time, "time", lambda: wall[0])
     async with aiohttp.ClientSession() as http:
         sender = PushSender(settings, http)
-        for endpoint in ("https://a.example/x", "https://b.example/y"):
+        for endpoint in ("https://a.example/x", "https://b.example/y", "https://a.example/z"):
             result = await sender.send(Target(uuid4(), endpoint, P256DH, AUTH), "{}", 60, "high", "t")
             assert result.kind == "ok"
-    assert [call["claims_at_call"]["aud"] for call in calls] == ["https://a.example", "https://b.example"]
-    assert calls[0]["vapid_claims"] is not calls[1]["vapid_claims"]
-    assert [call["timeout"] for call in calls] == [3.5, 3.5]
-    assert calls[0]["headers"] == {"Urgency": "high", "Topic": "t"} and calls[0]["ttl"] == 60
+        wall[0] += 3601  # past the renewal point: a fresh signature with a later exp
+        await sender.send(Target(uuid4(), "https://a.example/x", P256DH, AUTH), "{}", 60, "high", None)
+    calls = _FakePusher.calls
+    claims = [_jwt_claims(call["headers"]["Authorization"]) for call in calls]
+    assert [c["aud"] for c in claims] == ["https://a.example", "https://b.example"] + [
+        "https://a.example"
+    ] * 2
+    assert calls[0]["headers"]["Authorization"] == calls[2]["headers"]["Authorization"]  # reused
+    assert calls[3]["headers"]["Authorization"] != calls[0]["headers"]["Authorization"]  # renewed
+    assert claims[0]["exp"] == 1_800_000_000 + 12 * 3600 and claims[3]["exp"] == claims[0]["exp"] + 3601
+    assert [call["timeout"] for call in calls] == [3.5] * 4
+    assert calls[0]["headers"]["Urgency"] == "high" and calls[0]["headers"]["Topic"] == "t"
+    assert "Topic" not in calls[3]["headers"] and calls[0]["ttl"] == 60
+    assert calls[0]["content_encoding"] == "aes128gcm"
+
+
+async def test_a_refused_push_is_classified_from_its_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    private, public = generate_vapid_keys()
+    settings = Settings(
+        VAPID_PRIVATE_KEY=private, VAPID_PUBLIC_KEY=public, PUSH_ALLOWED_HOSTS="", _env_file=None
+    )  # type: ignore[call-arg]
+    monkeypatch.setattr(push_sender, "WebPusher", _FakePusher)
+    monkeypatch.setattr(_FakePusher, "status", 410)
+    async with aiohttp.ClientSession() as http:
+        result = await PushSender(settings, http).send(
+            Target(uuid4(), "https://a.example/x", P256DH, AUTH), "{}", 60, "high", None
+        )
+    assert result.kind == "gone"
