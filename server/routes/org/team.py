@@ -31,7 +31,9 @@ class TeamPages(Controller):
         if principal.org_unit_id is None:
             return Redirect("/org", status_code=303)
         view = await services.get(TeamService).unit_view(principal, access, principal.org_unit_id)
-        cards = await services.get(ForecastCards).for_scope("org_unit", view.unit.id, services.clock.local_date(view.unit.timezone))
+        cards = await services.get(ForecastCards).for_scope(
+            "org_unit", view.unit.id, services.clock.local_date(view.unit.timezone)
+        )
         return render(request, "team/unit.html", view=view, home=True, forecast_cards=cards)
 
     @get("/units/{unit_id:uuid}")
@@ -44,7 +46,9 @@ class TeamPages(Controller):
         unit_id: UUID,
     ) -> Any:
         view = await services.get(TeamService).unit_view(principal, access, unit_id)
-        cards = await services.get(ForecastCards).for_scope("org_unit", view.unit.id, services.clock.local_date(view.unit.timezone))
+        cards = await services.get(ForecastCards).for_scope(
+            "org_unit", view.unit.id, services.clock.local_date(view.unit.timezone)
+        )
         return render(
             request,
             "team/unit.html",

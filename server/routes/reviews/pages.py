@@ -24,6 +24,7 @@ from server.core.csv import csv_response
 from server.core.deps import require_login
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree
 from server.core.params import (
     UNIT_PARAM,
     iso_week,
@@ -33,7 +34,6 @@ from server.core.params import (
     query_unit,
     query_week,
 )
-from server.core.org import OrgTree
 from server.core.services import Services
 from server.core.templates import render
 from server.domain.calendar import month_end

@@ -72,7 +72,9 @@ async def build_contents(
     missed = await missed_tasks(services, list(reps), yesterdays)
     open_escalations = await _open_escalations(services, all_units, reps, tree)
     waiting = await approvals_waiting(services, all_units, reps)
-    forecasts = await services.get(ForecastSummaries).for_units(tree, {m.id: m.unit_id for m in managers}, now)
+    forecasts = await services.get(ForecastSummaries).for_units(
+        tree, {m.id: m.unit_id for m in managers}, now
+    )
     contents: dict[UUID, dict[str, Any]] = {}
     for manager in managers:
         units = subtrees[manager.id]

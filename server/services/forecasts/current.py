@@ -86,7 +86,7 @@ class CurrentForecasts(Service):
         starts: dict[tuple[str, date], str] = {}
         quarter_months: dict[date, str] = {}
         for period in periods:
-            start, end, kind = period_bounds(period)
+            start, _end, kind = period_bounds(period)
             starts[(kind, start)] = period
             if kind == "quarter":
                 for offset in range(3):
@@ -111,9 +111,9 @@ class CurrentForecasts(Service):
         plans: dict[tuple[str, UUID, str], Decimal] = {}
         month_sums: dict[tuple[str, UUID, str], list[Decimal]] = {}
         for scope, scope_id, granularity, start, total in rows:
-            period = starts.get((granularity, start))
-            if period is not None:
-                plans[(scope, scope_id, period)] = Decimal(total)
+            own_period = starts.get((granularity, start))
+            if own_period is not None:
+                plans[(scope, scope_id, own_period)] = Decimal(total)
             if granularity == "month" and start in quarter_months:
                 month_sums.setdefault((scope, scope_id, quarter_months[start]), []).append(Decimal(total))
         for key, parts in month_sums.items():

@@ -1,4 +1,4 @@
-""""Projected to miss" on the escalation ladder: a forecast whose 80% upper bound is below the
+""" "Projected to miss" on the escalation ladder: a forecast whose 80% upper bound is below the
 plan opens its own escalation (rule forecast_miss), climbs rep -> manager -> executive while
 unacknowledged, and resolves once a forecast reaches the plan again."""
 
@@ -83,14 +83,18 @@ async def test_projected_miss_opens_climbs_and_resolves_when_the_forecast_recove
 
     levels = []
     for hours, slot in ((1.5, "s2"), (3, "s3")):
-        await run_job("escalate", sessionmaker, settings, DEFAULT_NOW + timedelta(hours=hours), force_slot=slot)
+        await run_job(
+            "escalate", sessionmaker, settings, DEFAULT_NOW + timedelta(hours=hours), force_slot=slot
+        )
         levels.append((await misses(session))[rep_key].level)
     assert levels == [2, 3]  # rep -> manager -> executive, like the pace rules
 
     # The forecast recovers: its upper bound reaches the plan again (here: the plan is lowered).
     await set_plan(session, "user", rep1, rep_high - 1)
     for hours, slot in ((3.5, "s4"), (4, "s5")):
-        await run_job("escalate", sessionmaker, settings, DEFAULT_NOW + timedelta(hours=hours), force_slot=slot)
+        await run_job(
+            "escalate", sessionmaker, settings, DEFAULT_NOW + timedelta(hours=hours), force_slot=slot
+        )
     after = await misses(session)
     assert after[rep_key].state == "resolved" and after[team_key].state != "resolved"
 

@@ -28,7 +28,9 @@ async def test_team_home_board_and_digest_show_forecast_vs_plan(
     run_id = await refit(sessionmaker, settings, demo)
     team = demo.units["Shanghai Team 1"]
     row = await session.scalar(
-        select(Forecast).where(Forecast.run_id == run_id, Forecast.scope_id == team, Forecast.period == "2026-11")
+        select(Forecast).where(
+            Forecast.run_id == run_id, Forecast.scope_id == team, Forecast.period == "2026-11"
+        )
     )
     assert row is not None
     high, point = row.high, row.point
@@ -50,7 +52,7 @@ async def test_team_home_board_and_digest_show_forecast_vs_plan(
     assert "Projected to miss" in text
     assert "month forecasts here were within ±8% in 8 of 10 of the last 6 months" in text
     chinese = await client.get("/team/", headers={"Accept-Language": "zh-CN"})
-    assert "本月预测" in chinese.text and "预计未达成" in chinese.text or "预计" in chinese.text
+    assert ("本月预测" in chinese.text and "预计未达成" in chinese.text) or "预计" in chinese.text
 
     board = await client.get(f"/standup?org_unit_id={team}&date=2026-11-18")
     assert board.status_code == 200, board.text
@@ -72,7 +74,10 @@ async def test_team_home_board_and_digest_show_forecast_vs_plan(
 
 
 async def test_reps_do_not_see_their_units_forecast_on_the_board(
-    client: AsyncTestClient[Any], demo: Demo, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    client: AsyncTestClient[Any],
+    demo: Demo,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
 ) -> None:
     await refit(sessionmaker, settings, demo)
     await login_session(client, "rep1")
