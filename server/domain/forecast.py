@@ -111,8 +111,8 @@ def rest_band(period_band: Band, share: float) -> Band:
 
     The point scales with the share; the half-widths with its square root, as the spread of a sum
     of independent days does (scaling them linearly made the 80% band of the rest far too narrow
-    late in the month: 27% coverage on the 20th working day of the simulated world, 67% this way;
-    docs/forecasting.md). Negative model values count as zero: a rest never takes booked sales back.
+    late in the month: on the simulated world's 20th working day 27% coverage, 58% this way, and
+    71-75% from the 3rd to the middle; docs/forecasting.md). Negative model values count as zero: a rest never takes booked sales back.
     """
     point = max(period_band.point, 0.0)
     low, high = min(max(period_band.low, 0.0), point), max(period_band.high, point)
