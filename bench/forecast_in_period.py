@@ -74,7 +74,10 @@ def score(daily: Daily, months: list[str], scored: int, method: str) -> str:
             ahead_actual.append(final)
             for name in CHECKPOINTS:
                 k = checkpoint_day(name, len(days))
-                to_date = Decimal(repr(sum(daily[t].get(d, 0.0) for d in days[:k])))
+                through = days[k - 1]  # orders of every day up to it, weekends included
+                to_date = Decimal(
+                    repr(sum(v for d, v in daily[t].items() if d.strftime("%Y-%m") == month and d <= through))
+                )
                 point, low, high = compose_in_period(to_date, bands[t][0], len(days), len(days) - k)
                 finals[name].append(final)
                 model[name].append(float(point))

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, QueryParameter
 
 from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
@@ -140,12 +140,11 @@ class ForecastPages(Controller):
         access: Scope,
         services: Services,
         period: str,
-        scope: str = "user",
+        scope_name: Annotated[str, QueryParameter(name="scope")] = "user",
         scope_id: UUID | None = None,
     ) -> Any:
         """How one forecast moved week by week: a chart and the table of runs."""
-        if scope not in ("user", "org_unit"):
-            scope = "user"
+        scope = scope_name if scope_name in ("user", "org_unit") else "user"
         period = check_period(period)
         subject = scope_id or principal.id
         await services.get(PlansService).check_scope(access, scope, subject)

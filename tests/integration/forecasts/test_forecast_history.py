@@ -57,6 +57,11 @@ async def test_history_by_day_and_week_scoped_with_its_page(
     )
     assert team.status_code == 200 and len(team.json()["points"]) == 2
 
+    await login_session(client, "manager1")
+    team_page = await client.get(
+        f"/forecasts/history?scope=org_unit&scope_id={demo.units['Shanghai Team 1']}&period=2026-Q4"
+    )
+    assert team_page.status_code == 200 and "chart-forecast-history" in team_page.text
     await login_session(client, "rep1")
     page = await client.get(f"/forecasts/history?scope=user&scope_id={rep1}&period=2026-11")
     assert page.status_code == 200 and "chart-forecast-history" in page.text and "Nov 23, 2026" in page.text
