@@ -18,6 +18,7 @@ from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import User
 from server.domain.escalation import FORECAST_MISS, dedup_key, forecast_miss_start
+from server.domain.forecast import period_bounds
 from server.services.escalations.findings import Finding
 from server.services.forecasts.current import CurrentForecast, CurrentForecasts
 
@@ -58,11 +59,14 @@ async def find_forecast_misses(services: Services, tree: OrgTree, now: datetime)
 def miss_snapshot(item: CurrentForecast) -> dict[str, Any]:
     """The figures behind the warning, JSON-safe (decimals as strings)."""
     row = item.row
+    start, end, _kind = period_bounds(row.period)
     return {
         "rule": FORECAST_MISS,
         "metric": "revenue",
         "granularity": item.granularity,
         "period": row.period,
+        "period_start": start.isoformat(),
+        "period_end": end.isoformat(),
         "as_of": row.as_of.isoformat(),
         "forecast": str(row.point),
         "low": str(row.low),

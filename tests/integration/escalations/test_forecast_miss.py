@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,7 +18,7 @@ from server.core import i18n
 from server.db.models import Escalation, Forecast, Notification, OrgSettings, Target
 from server.jobs.registry import run_job
 from server.services.escalations.ladder import EscalationNotice, escalation_message
-from tests.conftest import DEFAULT_NOW, Demo
+from tests.conftest import DEFAULT_NOW, Demo, login_session
 from tests.integration.forecasts.test_forecasts import refit
 
 NOVEMBER = date(2026, 11, 1)
@@ -56,7 +58,11 @@ async def misses(session: AsyncSession) -> dict[str, Escalation]:
 
 
 async def test_projected_miss_opens_climbs_and_resolves_when_the_forecast_recovers(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, demo: Demo, session: AsyncSession
+    client: AsyncTestClient[Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    demo: Demo,
+    session: AsyncSession,
 ) -> None:
     run_id = await refit(sessionmaker, settings, demo)
     rep1, team = demo.user("rep1"), demo.units["Shanghai Team 1"]
@@ -80,6 +86,11 @@ async def test_projected_miss_opens_climbs_and_resolves_when_the_forecast_recove
     pushed = await session.scalars(select(Notification).where(Notification.user_id == rep1))
     titles = [n.title for n in pushed]
     assert any("projected to miss the 2026-11 plan" in t for t in titles), titles
+
+    await login_session(client, "rep1")
+    detail = await client.get(f"/escalations/{rep_esc.id}")
+    assert detail.status_code == 200 and "Projected to miss" in detail.text and "80% range" in detail.text
+    assert f"{rep_high + 1000:,.2f}" in detail.text  # the plan, as money
 
     levels = []
     for hours, slot in ((1.5, "s2"), (3, "s3")):
