@@ -61,6 +61,21 @@ def shares_even(keys: Iterable[K]) -> dict[K, Decimal]:
     return {key: Decimal(1) for key in keys}
 
 
+def percent_shares(amounts: Mapping[K, Decimal]) -> dict[K, Decimal]:
+    """Percentages (summing to exactly 100) that give back these exact amounts when their sum is
+    split by largest remainder: an edited set of amounts entered as an explicit org breakdown.
+    Each share is rounded to 20 places and the largest absorbs the rest, so every quota is within
+    1e-16 of a cent of its amount and the rounding lands on the amount itself."""
+    total = sum(amounts.values(), Decimal(0))
+    if total <= 0 or any(value < 0 for value in amounts.values()):
+        raise ValueError("amounts must not be negative and must add up to more than zero")
+    quantum = Decimal(1).scaleb(-20)
+    shares = {key: (value * 100 / total).quantize(quantum) for key, value in amounts.items()}
+    largest = max(shares, key=lambda key: shares[key])
+    shares[largest] += Decimal(100) - sum(shares.values(), Decimal(0))
+    return shares
+
+
 def shares_from_actuals(actuals: Mapping[K, Decimal]) -> dict[K, Decimal]:
     """Relative weights from last period's actuals; even when nobody sold anything.
 

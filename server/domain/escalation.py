@@ -8,6 +8,7 @@ manager) and level 3 = the executive; the service resolves levels to people.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import IntEnum, StrEnum
 from typing import Literal
 
@@ -57,6 +58,21 @@ def team_level_for_severity(severity: Severity) -> Level | None:
     if severity is Severity.YELLOW:
         return None
     return _LEVEL_BY_SEVERITY[severity]
+
+
+FORECAST_MISS = "forecast_miss"
+
+
+def projected_to_miss(high: Decimal, plan: Decimal | None) -> bool:
+    """Even the top of the 80% forecast range is below a (positive) plan."""
+    return plan is not None and plan > 0 and high < plan
+
+
+def forecast_miss_start(subject_type: str) -> tuple[Severity, Level]:
+    """Where a "projected to miss" escalation starts: orange (the forecast says the plan is out of
+    reach with about 90% confidence). A rep hears it first (level 1) and it climbs to the manager
+    and the executive like pace; a unit's starts one rung up (level 2), as a team's pace does."""
+    return Severity.ORANGE, Level.REP if subject_type == "user" else Level.MANAGER
 
 
 def time_climb(

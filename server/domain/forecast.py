@@ -92,19 +92,34 @@ def compose_in_period(
 ) -> tuple[Decimal, Decimal, Decimal]:
     """A period under way: actual to date + the model's whole-period forecast scaled by the share
     of working days left (+ `extra` expected amounts already known to land in the period).
-    The interval of the rest shrinks with the same share: nothing left -> no uncertainty left.
-    The low end never goes below what is already booked."""
+    The rest's interval narrows as the period runs (`rest_band`); nothing left -> no uncertainty
+    left. The low end never goes below what is already booked."""
     if working_days_total < 0 or not 0 <= working_days_left <= max(working_days_total, 0):
         raise ValueError("working days left must be between 0 and the period's working days")
-    share = Decimal(working_days_left) / Decimal(working_days_total) if working_days_total else Decimal(0)
-    rest = Decimal(repr(max(period_band.point, 0.0))) * share + extra
-    rest_low = Decimal(repr(max(period_band.low, 0.0))) * share + extra
-    rest_high = Decimal(repr(max(period_band.high, 0.0))) * share + extra
-    point = actual_to_date + rest
+    share = working_days_left / working_days_total if working_days_total else 0.0
+    rest = rest_band(period_band, share)
+    point = actual_to_date + Decimal(repr(rest.point)) + extra
     return (
         _cents(point),
-        _cents(min(actual_to_date + rest_low, point)),
-        _cents(max(actual_to_date + rest_high, point)),
+        _cents(min(actual_to_date + Decimal(repr(rest.low)) + extra, point)),
+        _cents(max(actual_to_date + Decimal(repr(rest.high)) + extra, point)),
+    )
+
+
+def rest_band(period_band: Band, share: float) -> Band:
+    """The part of a period's band still to come when `share` (0..1) of its working days is left.
+
+    The point scales with the share; the half-widths with its square root, as the spread of a sum
+    of independent days does (scaling them linearly made the 80% band of the rest far too narrow
+    late in the month: on the simulated world's 20th working day 27% coverage, 58% this way, and
+    71-75% from the 3rd to the middle; docs/forecasting.md). Negative model values count as zero: a rest never takes booked sales back.
+    """
+    point = max(period_band.point, 0.0)
+    low, high = min(max(period_band.low, 0.0), point), max(period_band.high, point)
+    spread = sqrt(share)
+    rest_point = point * share
+    return Band(
+        rest_point, max(rest_point - (point - low) * spread, 0.0), rest_point + (high - point) * spread
     )
 
 

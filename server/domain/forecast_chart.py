@@ -48,3 +48,47 @@ def band_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def history_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    points: list[tuple[Decimal, Decimal, Decimal, Decimal]],
+    plan: Decimal | None,
+) -> Markup:
+    """How a forecast moved, one column per run (oldest left): the 80% band as an area, the point
+    forecast as a line, the actual to date as a line and the plan as a dashed line.
+
+    `points` are (low, point, high, actual) per run."""
+    width, height, pad = 640, 160, 12
+    values = [v for p in points for v in p] + ([plan] if plan is not None else [])
+    top = float(max(values)) * 1.05 if values and max(values) > 0 else 1.0
+    step = (width - 2 * pad) / max(len(points) - 1, 1)
+
+    def xy(index: int, value: Decimal) -> str:
+        y = height - pad - (height - 2 * pad) * max(float(value), 0.0) / top
+        return f"{round(pad + index * step, 1)},{round(y, 1)}"
+
+    band = [xy(i, p[2]) for i, p in enumerate(points)] + [
+        xy(i, p[0]) for i, p in reversed(list(enumerate(points)))
+    ]
+    parts = [
+        f'<svg class="chart chart-forecast-history" id="{escape(chart_id)}" role="img" '
+        f'viewBox="0 0 {width} {height}" aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{escape(chart_id)}-t">{escape(title)}</title>',
+        f'<desc id="{escape(chart_id)}-d">{escape(description)}</desc>',
+        f'<line class="chart-axis" x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}"/>',
+    ]
+    if points:
+        parts += [
+            f'<polygon class="chart-band" points="{" ".join(band)}"/>',
+            f'<polyline class="chart-line tone-actual" fill="none" points="{" ".join(xy(i, p[3]) for i, p in enumerate(points))}"/>',
+            f'<polyline class="chart-point" fill="none" points="{" ".join(xy(i, p[1]) for i, p in enumerate(points))}"/>',
+        ]
+    if plan is not None:
+        y = xy(0, plan).split(",")[1]
+        parts.append(f'<line class="chart-marker" x1="{pad}" y1="{y}" x2="{width - pad}" y2="{y}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -90,14 +90,14 @@ def test_rolling_origins(n: int, horizon: int, windows: int, min_train: int, ori
 @pytest.mark.parametrize(
     ("actual", "band", "total", "left", "expected"),
     [
-        # 10 of 20 working days left: half the month's forecast and half its band width remain
-        (Decimal("500"), Band(1000, 800, 1200), 20, 10, ("1000.00", "900.00", "1100.00")),
+        # 10 of 20 working days left: half the month's forecast remains, its band width x sqrt(1/2)
+        (Decimal("500"), Band(1000, 800, 1200), 20, 10, ("1000.00", "858.58", "1141.42")),
         # month over: the actual is the forecast, no uncertainty left
         (Decimal("987.65"), Band(1000, 800, 1200), 20, 0, ("987.65", "987.65", "987.65")),
         # start of the month: the whole model band
         (Decimal("0"), Band(1000, 800, 1200), 21, 21, ("1000.00", "800.00", "1200.00")),
         # a negative model low never pulls below what is booked
-        (Decimal("300"), Band(100, -50, 250), 10, 5, ("350.00", "300.00", "425.00")),
+        (Decimal("300"), Band(100, -50, 250), 10, 5, ("350.00", "300.00", "456.07")),
     ],
 )
 def test_compose_in_period(
@@ -186,3 +186,22 @@ def test_band_chart_is_accessible_svg() -> None:
     assert "chart-marker" not in band_chart(
         "f2", "t", "d", actual=Decimal(0), point=Decimal(0), low=Decimal(0), high=Decimal(0), plan=None
     )
+
+
+@pytest.mark.parametrize("day", [3, 10, 11, 20])
+def test_in_period_interval_covers_the_final_at_its_nominal_rate(day: int) -> None:
+    """A month of 21 independent working days with a known 80% band: after `day` of them, the
+    composed interval holds the month's final total about 80% of the time (a rest band narrowed
+    linearly with the days left held it 64% of the time on day 10 and 23% on day 20)."""
+    import random
+
+    rng = random.Random(day)
+    days, mean, sd, z80 = 21, 1000.0, 400.0, 1.2816
+    half = z80 * sd * days**0.5
+    band = Band(mean * days, mean * days - half, mean * days + half)
+    draws, inside = 3000, 0
+    for _ in range(draws):
+        amounts = [rng.gauss(mean, sd) for _ in range(days)]
+        _point, low, high = compose_in_period(Decimal(repr(sum(amounts[:day]))), band, days, days - day)
+        inside += float(low) <= sum(amounts) <= float(high)
+    assert 0.76 <= inside / draws <= 0.84

@@ -14,6 +14,7 @@ from server.core.access import Principal, Scope
 from server.core.deps import require_role
 from server.core.services import Services
 from server.core.templates import render
+from server.services.forecasts.cards import ForecastCards
 from server.services.org.team import TeamService
 
 
@@ -30,7 +31,10 @@ class TeamPages(Controller):
         if principal.org_unit_id is None:
             return Redirect("/org", status_code=303)
         view = await services.get(TeamService).unit_view(principal, access, principal.org_unit_id)
-        return render(request, "team/unit.html", view=view, home=True)
+        cards = await services.get(ForecastCards).for_scope(
+            "org_unit", view.unit.id, services.clock.local_date(view.unit.timezone)
+        )
+        return render(request, "team/unit.html", view=view, home=True, forecast_cards=cards)
 
     @get("/units/{unit_id:uuid}")
     async def unit(
@@ -42,7 +46,16 @@ class TeamPages(Controller):
         unit_id: UUID,
     ) -> Any:
         view = await services.get(TeamService).unit_view(principal, access, unit_id)
-        return render(request, "team/unit.html", view=view, home=unit_id == principal.org_unit_id)
+        cards = await services.get(ForecastCards).for_scope(
+            "org_unit", view.unit.id, services.clock.local_date(view.unit.timezone)
+        )
+        return render(
+            request,
+            "team/unit.html",
+            view=view,
+            home=unit_id == principal.org_unit_id,
+            forecast_cards=cards,
+        )
 
     @get("/reps/{rep_id:uuid}")
     async def rep(

@@ -24,6 +24,7 @@ from server.core.csv import csv_response
 from server.core.deps import require_login
 from server.core.errors import ProblemError
 from server.core.i18n import gettext as _
+from server.core.org import OrgTree
 from server.core.params import (
     UNIT_PARAM,
     iso_week,
@@ -36,6 +37,7 @@ from server.core.params import (
 from server.core.services import Services
 from server.core.templates import render
 from server.domain.calendar import month_end
+from server.services.forecasts.summaries import ForecastSummaries
 from server.services.reviews.charts import scorecard_charts, weekly_charts
 from server.services.reviews.export import (
     SCORECARD_COLUMNS,
@@ -255,10 +257,17 @@ async def _standup_page(
         return await form_error(request, template, problem, access, services)
     if output == "csv":
         return _csv(board)
+    forecast: dict[Any, list[dict[str, Any]]] = {board.unit.id: []}
+    if not principal.is_rep:  # a unit's forecast is for its managers (as GET /api/v1/forecasts)
+        tree = await OrgTree.load(services.session)
+        forecast = await services.get(ForecastSummaries).for_units(
+            tree, {board.unit.id: board.unit.id}, services.clock.now()
+        )
     return render(
         request,
         template,
         board=board,
+        forecast=forecast[board.unit.id],
         units=await visible_units(services, access),
         previous_day=board.day - timedelta(days=1),
         next_day=board.day + timedelta(days=1),

@@ -27,6 +27,7 @@ from server.db.models import (
     Task,
     User,
 )
+from server.services.forecasts.summaries import ForecastSummaries
 from server.services.plans.progress import ProgressService, ScopeProgress
 from server.services.tasks.tasks import MOVED
 
@@ -71,6 +72,9 @@ async def build_contents(
     missed = await missed_tasks(services, list(reps), yesterdays)
     open_escalations = await _open_escalations(services, all_units, reps, tree)
     waiting = await approvals_waiting(services, all_units, reps)
+    forecasts = await services.get(ForecastSummaries).for_units(
+        tree, {m.id: m.unit_id for m in managers}, now
+    )
     contents: dict[UUID, dict[str, Any]] = {}
     for manager in managers:
         units = subtrees[manager.id]
@@ -85,6 +89,7 @@ async def build_contents(
             "escalations": [item for unit, at, item in changes if unit in units and at > manager.since],
             "open_escalations": [item for unit, item in open_escalations if unit in units],
             "approvals": [item for unit, item in waiting if unit in units],
+            "forecast": forecasts.get(manager.id, []),
             "missed": [
                 {"rep_id": str(r.id), "name": r.name, "tasks": missed[(r.id, yesterday)]}
                 for r in team_reps

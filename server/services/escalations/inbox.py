@@ -239,6 +239,10 @@ _DECIMAL_FIGURES = (
     "gap",
     "run_rate",
     "attainment",
+    "forecast",  # "projected to miss": the forecast, its 80% range and the plan
+    "low",
+    "high",
+    "plan",
 )
 
 

@@ -22,7 +22,7 @@ from server.core.i18n import gettext as _
 from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import Escalation, User
-from server.domain.escalation import Level
+from server.domain.escalation import FORECAST_MISS, Level
 from server.services.notifications.outbox import Draft, NotificationsService
 
 
@@ -230,6 +230,9 @@ async def notify_escalations(services: Services, ladder: Ladder, notices: list[E
 def escalation_message(notice: EscalationNotice, subject_name: str) -> tuple[str, str]:
     """Title and body of an escalation push, in the current locale."""
     snapshot = notice.snapshot
+    if snapshot.get("rule") == FORECAST_MISS:
+        title, figures = forecast_miss_message(notice, subject_name)
+        return title, _lead(notice.reason, figures)
     metric = snapshot.get("metric", "revenue")
     title = _(
         "%(severity)s: %(name)s is behind on %(metric)s",
@@ -243,12 +246,34 @@ def escalation_message(notice: EscalationNotice, subject_name: str) -> tuple[str
         actual=format_amount(metric, snapshot.get("actual")),
         expected=format_amount(metric, snapshot.get("expected")),
     )
+    return title, _lead(notice.reason, figures)
+
+
+def _lead(reason: str, figures: str) -> str:
     lead = {
         "climbed": _("Not acknowledged in time, so it has moved up to you."),
         "worsened": _("It has got worse."),
         "reopened": _("Behind again after it had cleared."),
-    }.get(notice.reason)
-    return title, f"{lead} {figures}" if lead else figures
+    }.get(reason)
+    return f"{lead} {figures}" if lead else figures
+
+
+def forecast_miss_message(notice: EscalationNotice, subject_name: str) -> tuple[str, str]:
+    """Title and figures of a "projected to miss" push, in the current locale."""
+    snapshot = notice.snapshot
+    title = _(
+        "%(severity)s: %(name)s is projected to miss the %(period)s plan",
+        severity=severity_label(notice.severity),
+        name=subject_name,
+        period=str(snapshot.get("period", "")),
+    )
+    figures = _(
+        "Forecast %(forecast)s, at most %(high)s (80%% range), against a plan of %(plan)s.",
+        forecast=i18n.format_money(_decimal(snapshot.get("forecast"))),
+        high=i18n.format_money(_decimal(snapshot.get("high"))),
+        plan=i18n.format_money(_decimal(snapshot.get("plan"))),
+    )
+    return title, figures
 
 
 def severity_label(severity: str) -> str:

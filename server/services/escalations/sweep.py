@@ -23,13 +23,15 @@ from server.core.org import OrgTree, company_settings
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
 from server.db.models import Escalation, EscalationEvent
-from server.domain.escalation import resolution_step
+from server.domain.escalation import FORECAST_MISS, resolution_step
 from server.domain.worktime import business_climb
 from server.services.escalations.findings import SEVERITY_RANK, Finding, find_pace_problems
+from server.services.escalations.forecast_findings import find_forecast_misses
 from server.services.escalations.ladder import EscalationNotice, Ladder, notify_escalations
 from server.services.org.worktime import WorkCalendar
 
 PACE_RULES = ("pace_revenue", "pace_visits")
+SWEPT_RULES = (*PACE_RULES, FORECAST_MISS)  # the rules this sweep opens and resolves
 DEFAULT_CLIMB_HOURS = 24  # when a company has no org_settings row
 _OPEN = Escalation.state != "resolved"
 _INSERT_CHUNK = 500
@@ -42,11 +44,12 @@ def climb_steps(hours: int) -> tuple[timedelta, ...]:
 
 class EscalationsService(Service):
     async def sweep(self) -> dict[str, int]:
-        """Evaluate every pace rule once and move each escalation along the ladder."""
+        """Evaluate every pace rule and "projected to miss" once and move each escalation along the ladder."""
         now = self.clock.now()
         await self._take_writer_lock()
         ladder = await Ladder.load(self.session)
         findings = {f.key: f for f in await find_pace_problems(self.ctx, ladder.tree, now)}
+        findings.update((f.key, f) for f in await find_forecast_misses(self.ctx, ladder.tree, now))
         climb_hours = await self._climb_hours(ladder.tree)
         counts: Counter[str] = Counter()
         notices: list[EscalationNotice] = []
@@ -84,7 +87,7 @@ class EscalationsService(Service):
         # Locked in id order so two sweeps never deadlock and the second sees the first's result.
         query = (
             select(Escalation)
-            .where(_OPEN, Escalation.rule.in_(PACE_RULES))
+            .where(_OPEN, Escalation.rule.in_(SWEPT_RULES))
             .order_by(Escalation.id)
             .with_for_update()
             .execution_options(populate_existing=True)

@@ -1,20 +1,19 @@
-"""Reading forecasts: the latest one for a scope and period with its plan and track record, the
-accuracy table, and the next period's target proposal (forecast-weighted, summing exactly)."""
+"""Reading forecasts: the latest one for a scope and period with its plan and track record, and
+the accuracy table (the target proposal is in proposals.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, or_, select
 
-from server.core.errors import field_error, not_found
-from server.core.org import OrgTree
+from server.core.errors import field_error
 from server.core.services import Service
-from server.db.models import Forecast, ForecastAccuracy, ForecastRun, OrgUnit, Target, User
-from server.domain.apportion import apportion
+from server.db.models import Forecast, ForecastAccuracy, ForecastRun, OrgUnit, Target
 from server.domain.forecast import month_key, period_bounds
 
 CENT = Decimal("0.01")
@@ -137,42 +136,6 @@ class ForecastQueries(Service):
         )
         return run, list(rows)
 
-    async def proposal(
-        self, unit_id: UUID, period: str, growth_pct: Decimal
-    ) -> tuple[Decimal, list[dict[str, Any]]]:
-        """Targets per child of `unit_id` (sub-units, or the unit's own reps) from the forecast,
-        grown by `growth_pct`: the total is the unit's forecast x (1 + growth), split over the
-        children in proportion to their forecasts by largest remainder, so it sums to the cent."""
-        unit_view = await self.latest("org_unit", unit_id, period)
-        if unit_view is None:
-            raise not_found("forecast for org unit", unit_id, "org_unit_id")
-        tree = await OrgTree.load(self.session)
-        children: list[tuple[str, UUID, str]] = [
-            ("org_unit", child, tree.units[child].name) for child in tree.children.get(unit_id, [])
-        ]
-        reps = await self.session.execute(
-            select(User.id, User.name).where(User.org_unit_id == unit_id, User.role == "rep", User.active)
-        )
-        children += [("user", rep_id, name) for rep_id, name in reps]
-        total = (unit_view.row.point * (1 + growth_pct / 100)).quantize(CENT)
-        weights: dict[tuple[str, UUID], Decimal] = {}
-        names: dict[tuple[str, UUID], str] = {}
-        for scope, child_id, name in children:
-            view = await self.latest(scope, child_id, period)
-            if view is None:
-                continue  # no history below: nothing to base a share on
-            weights[(scope, child_id)] = max(view.row.point, Decimal(0))
-            names[(scope, child_id)] = name
-        if not weights:
-            raise field_error("org_unit_id", "has no children with a forecast to split over", 422)
-        if total < 0:
-            raise field_error("growth_pct", "would make the proposed total negative", 422)
-        parts = apportion(total, weights)
-        return total, [
-            {"scope": scope, "scope_id": child_id, "name": names[(scope, child_id)], "amount": amount}
-            for (scope, child_id), amount in parts.items()
-        ]
-
 
 def accuracy_out(row: ForecastAccuracy) -> dict[str, Any]:
     return {
@@ -203,3 +166,42 @@ def _horizon(as_of: Any, period: str) -> int:
 
 async def unit_exists(session: Any, unit_id: UUID) -> bool:
     return await session.scalar(select(OrgUnit.id).where(OrgUnit.id == unit_id)) is not None
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    as_of: date
+    kind: str  # refit | update
+    point: Decimal
+    low: Decimal
+    high: Decimal
+    actual_to_date: Decimal
+    method: str
+
+
+class ForecastHistory(Service):
+    async def moves(self, scope: str, scope_id: UUID, period: str, by: str = "week") -> list[HistoryPoint]:
+        """How the forecast of one scope and period moved, from the stored runs, oldest first:
+        every run (`by="day"`) or the last one of each ISO week (`by="week"`)."""
+        rows = await self.session.execute(
+            select(
+                Forecast.as_of,
+                ForecastRun.kind,
+                Forecast.point,
+                Forecast.low,
+                Forecast.high,
+                Forecast.actual_to_date,
+                Forecast.method,
+            )
+            .join(ForecastRun, ForecastRun.id == Forecast.run_id)
+            .where(Forecast.scope == scope, Forecast.scope_id == scope_id, Forecast.period == period)
+            .order_by(Forecast.as_of, ForecastRun.created_at)
+        )
+        points = [HistoryPoint(*row) for row in rows]
+        if by == "day":
+            return points
+        last_of_week: dict[tuple[int, int], HistoryPoint] = {}
+        for item in points:
+            iso = item.as_of.isocalendar()
+            last_of_week[(iso.year, iso.week)] = item
+        return list(last_of_week.values())

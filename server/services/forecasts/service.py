@@ -31,6 +31,7 @@ from server.domain.forecast import (
     month_key,
     period_bounds,
     quarter_key,
+    rest_band,
 )
 from server.services.forecasts.engine import HorizonScore
 from server.services.forecasts.history import History, load_history
@@ -300,5 +301,4 @@ def _months_of(period: str) -> list[str]:
 
 
 def _scaled(band: Band, left: int, total: int) -> Band:
-    share = left / total if total else 0.0
-    return Band(max(band.point, 0.0) * share, max(band.low, 0.0) * share, max(band.high, 0.0) * share)
+    return rest_band(band, left / total if total else 0.0)

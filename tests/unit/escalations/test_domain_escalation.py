@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -6,8 +7,10 @@ from server.domain.escalation import (
     Level,
     Severity,
     dedup_key,
+    forecast_miss_start,
     level_for_severity,
     overdue_reminder_stage,
+    projected_to_miss,
     resolution_step,
     severity_for_status,
     team_level_for_severity,
@@ -133,3 +136,23 @@ def test_overdue_reminder_stage(
 
 def test_second_window_is_configurable() -> None:
     assert overdue_reminder_stage(DUE, None, DUE + H, 1, second_window=H) == 2
+
+
+@pytest.mark.parametrize(
+    ("high", "plan", "miss"),
+    [
+        (Decimal("99.99"), Decimal("100"), True),
+        (Decimal("100"), Decimal("100"), False),  # the top of the range reaches the plan
+        (Decimal("5"), None, False),  # no approved plan: nothing to miss
+        (Decimal("0"), Decimal("0"), False),  # a zero plan is never missed
+    ],
+)
+def test_projected_to_miss_is_the_upper_bound_below_plan(
+    high: Decimal, plan: Decimal | None, miss: bool
+) -> None:
+    assert projected_to_miss(high, plan) is miss
+
+
+def test_forecast_miss_starts_at_the_subjects_first_rung() -> None:
+    assert forecast_miss_start("user") == (Severity.ORANGE, Level.REP)
+    assert forecast_miss_start("org_unit") == (Severity.ORANGE, Level.MANAGER)

@@ -151,3 +151,28 @@ def test_split_grid_rows_and_columns() -> None:
     grid = split_grid({"rep1": D("1000.00"), "rep2": D("234.56")}, {1: D("617.28"), 2: D("617.28")})
     assert sum(grid["rep1"].values()) == D("1000.00") and sum(grid["rep2"].values()) == D("234.56")
     assert grid["rep1"][1] + grid["rep2"][1] == D("617.28")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.integers(min_value=0, max_value=10**11).map(lambda cents: D(cents) / 100), min_size=1, max_size=40
+    ).filter(lambda amounts: sum(amounts) > 0)
+)
+def test_percent_shares_give_back_the_exact_amounts(amounts: list[Decimal]) -> None:
+    """An edited proposal entered as an explicit breakdown: shares sum to exactly 100 and the
+    split of their total returns every amount to the cent."""
+    from server.domain.breakdown import percent_shares, split_amount
+
+    edited = dict(enumerate(amounts))
+    shares = percent_shares(edited)
+    assert sum(shares.values()) == 100 and all(share >= 0 for share in shares.values())
+    assert split_amount(sum(amounts, D(0)), shares) == edited
+
+
+@pytest.mark.parametrize("amounts", [{"a": D(0)}, {"a": D(5), "b": D(-1)}])
+def test_percent_shares_refuse_nothing_or_negative(amounts: dict[str, Decimal]) -> None:
+    from server.domain.breakdown import percent_shares
+
+    with pytest.raises(ValueError):
+        percent_shares(amounts)
