@@ -219,7 +219,7 @@ def display_value(
         return f"{_number(value)} {unit}" if unit else _number(value)
     if kind in CHOICE_KINDS:
         choices, local = field.get("choices") or [], field.get("choices_zh") if zh else None
-        names = dict(zip(choices, local, strict=False)) if local else {}
+        names: dict[str, str] = dict(zip(choices, local, strict=False)) if local else {}
         items = value if isinstance(value, list) else [value]
-        return ", ".join(names.get(v, v) for v in items)
+        return ", ".join(names.get(str(v), str(v)) for v in items)
     return str(value)
