@@ -15,9 +15,17 @@ from uuid import UUID
 
 from sqlalchemy import select
 
+from server.core.i18n import gettext as _
 from server.core.upsert import insert_or_skip
 from server.db.models import Checkin, Customer, VisitForm, VisitFormAnswer, VisitFormVersion
-from server.domain.visit_forms import FormAnswersIn, answer_problems, clean_values, missing_forms, ordered
+from server.domain.visit_forms import (
+    FormAnswersIn,
+    answer_problems,
+    clean_values,
+    display_value,
+    missing_forms,
+    ordered,
+)
 from server.services.evidence.forms import VisitFormsService
 
 
@@ -120,3 +128,20 @@ class VisitAnswersService(VisitFormsService):
                 }
             )
         return result
+
+
+def present(answer_sets: Sequence[dict[str, Any]], zh: bool) -> list[dict[str, Any]]:
+    """Answer sets for a page: each question's label and answer as a person reads them."""
+    yes, no = _("Yes"), _("No")
+    shown = []
+    for answers in answer_sets:
+        rows = []
+        for field in answers["fields"]:
+            label = (field.get("label_zh") or field["label"]) if zh else field["label"]
+            if field["kind"] == "photo":
+                text = _("%(count)s photos", count=answers["photo_count"] or 0)
+            else:
+                text = display_value(field, answers["values"].get(field["key"]), zh, yes, no) or "—"
+            rows.append({"key": field["key"], "label": label, "text": text})
+        shown.append({**answers, "rows": rows})
+    return shown
