@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from server.core.i18n import gettext as _
+from server.core.i18n import ngettext
 from server.core.upsert import insert_or_skip
 from server.db.models import Checkin, Customer, VisitForm, VisitFormAnswer, VisitFormVersion
 from server.domain.visit_forms import (
@@ -139,7 +140,8 @@ def present(answer_sets: Sequence[dict[str, Any]], zh: bool) -> list[dict[str, A
         for field in answers["fields"]:
             label = (field.get("label_zh") or field["label"]) if zh else field["label"]
             if field["kind"] == "photo":
-                text = _("%(count)s photos", count=answers["photo_count"] or 0)
+                count = answers["photo_count"] or 0
+                text = ngettext("%(count)s photo", "%(count)s photos", count, count=count)
             else:
                 text = display_value(field, answers["values"].get(field["key"]), zh, yes, no) or "—"
             rows.append({"key": field["key"], "label": label, "text": text})
