@@ -47,11 +47,12 @@ def _rows_posted(data: dict[str, str]) -> list[dict[str, str]]:
     return rows
 
 
-def _number(raw: str) -> float | str | None:
+def _number(raw: str) -> int | float | str | None:
     if not raw:
         return None
     try:
-        return float(raw.replace(",", "."))
+        value = float(raw.replace(",", "."))
+        return int(value) if value.is_integer() else value
     except ValueError:
         return raw  # msgspec names the field
 

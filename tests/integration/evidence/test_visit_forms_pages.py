@@ -97,8 +97,8 @@ async def test_admin_builds_a_form_without_touching_the_database(
         "required": True,
         "order": 1,
         "unit": "facings",
-        "min": 0.0,
-        "max": 3.0,
+        "min": 0,
+        "max": 3,
     }
     assert fields[1]["choices"] == ["Acme", "Globex"] and fields[1]["choices_zh"] == ["艾克米", "环球"]
     edit = await client.get(saved.headers["location"])

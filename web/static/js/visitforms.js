@@ -53,8 +53,8 @@
     if (!/^-?\d+([.,]\d+)?$/.test(raw) || !Number.isFinite(number)) return { problem: text("number", "Enter a number.") };
     const min = question.dataset.min;
     const max = question.dataset.max;
-    if (min !== undefined && number < Number(min)) return { problem: text("min", "").replace("%(min)s", min) };
-    if (max !== undefined && number > Number(max)) return { problem: text("max", "").replace("%(max)s", max) };
+    if (min !== undefined && number < Number(min)) return { problem: text("min", "").replace("%(min)s", String(Number(min))) };
+    if (max !== undefined && number > Number(max)) return { problem: text("max", "").replace("%(max)s", String(Number(max))) };
     return { value: number };
   }
 
