@@ -11,9 +11,9 @@ from uuid import UUID
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from server.db.models import Customer, VisitFormAnswer
+from server.db.models import Customer, OrgUnit, VisitForm, VisitFormAnswer, VisitFormVersion
 from tests.conftest import Demo, MutableClock
 from tests.integration.checkins.test_checkins_support import (
     API,
@@ -270,3 +270,41 @@ async def test_answers_are_scoped_and_exported_as_csv(
         f"{FORMS}/{form['id']}/answers?from=2026-12-01", headers=await auth("manager1")
     )
     assert bad_period.status_code == 400 and bad_period.json()["errors"][0]["field"] == "to"
+
+
+async def test_another_companys_form_is_not_found_and_cannot_be_answered(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: AsyncEngine, clock: MutableClock
+) -> None:
+    clock.set(CHECK_OUT + timedelta(minutes=1))
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessionmaker() as session, session.begin():
+        other = OrgUnit(name="Other Co", kind="company", timezone="UTC")
+        session.add(other)
+        await session.flush()
+        foreign = VisitForm(
+            company_id=other.id, name="Theirs", active=True, version=1, grades=[], statuses=[]
+        )
+        session.add(foreign)
+        await session.flush()
+        session.add(
+            VisitFormVersion(
+                form_id=foreign.id,
+                version=1,
+                fields=[{"key": "x", "kind": "yes_no", "label": "X"}],
+                created_at=CHECK_IN,
+            )
+        )
+    headers = await auth("rep1")
+    assert (await client.get(f"{FORMS}/{foreign.id}", headers=headers)).status_code == 404
+    assert (
+        await client.patch(f"{FORMS}/{foreign.id}", json={"name": "Mine"}, headers=await auth("admin"))
+    ).status_code == 404
+    assert [f["name"] for f in (await client.get(FORMS, headers=headers)).json()] == []
+    [place] = await customers_of(engine, demo.user("rep1"))
+    checkin_id = await _visit(client, headers, place)
+    sent = {"form_id": str(foreign.id), "version": 1, "values": {"x": True}}
+    refused = await client.post(f"{API}/{checkin_id}/checkout", json=_checkout([sent]), headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {"field": "answers[0].form_id", "message": "is not a form of this company"}
+    ]
