@@ -9,16 +9,20 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from markupsafe import Markup
 from sqlalchemy import select
 
 from server.core.access import Scope
 from server.core.errors import not_found
+from server.core.i18n import current_locale, format_date, format_number
+from server.core.i18n import gettext as _
 from server.core.org import subtree_cte
 from server.db.models import Checkin, Customer, User, VisitForm, VisitFormAnswer, VisitFormVersion
 from server.domain.calendar import local_date
+from server.domain.charts import Bar, Group, bar_chart
 from server.domain.visit_forms import display_value, ordered
 from server.services.checkins.reads import start_of
-from server.services.evidence.forms_answers import VisitAnswersService
+from server.services.evidence.forms_answers import VisitAnswersService, present
 
 FIXED_COLUMNS = ("checkin_id", "visit_date", "answered_at", "rep", "customer", "form_version", "photo_count")
 SERIES_VISITS = 12  # the last visits charted per field
@@ -153,6 +157,37 @@ class FormsReviewService(VisitAnswersService):
         for item in series.values():
             item.points.reverse()
         return list(series.values())
+
+    async def rep_day_page(
+        self, scope: Scope, rep_id: UUID, day: date, tz: str
+    ) -> list[tuple[VisitAnswers, Any]]:
+        """The rep's day of answers as the rep-day view shows them (in the reader's language)."""
+        zh = reading_chinese()
+        return [(visit, present(visit.forms, zh)) for visit in await self.rep_day(scope, rep_id, day, tz, zh)]
+
+    async def customer_charts(
+        self, scope: Scope, customer_id: UUID, tz: str
+    ) -> list[tuple[NumberSeries, Markup]]:
+        """One SVG chart per number question answered at the customer (the customer page)."""
+        series = await self.number_series(scope, customer_id, tz, reading_chinese())
+        return [(item, _chart(i, item)) for i, item in enumerate(series)]
+
+
+def reading_chinese() -> bool:
+    return current_locale.get().startswith("zh")
+
+
+def _chart(index: int, series: NumberSeries) -> Markup:
+    unit = f" {series.unit}" if series.unit else ""
+    return bar_chart(
+        f"form-chart-{index}",
+        f"{series.label} · {series.form_name}",
+        _("%(label)s at each of the last visits, oldest first.", label=series.label),
+        [
+            Group(format_date(day), [Bar(value, f"{format_number(value)}{unit}", "actual")])
+            for day, value in series.points
+        ],
+    )
 
 
 def _question_keys(versions: dict[int, list[dict[str, Any]]], current: int) -> list[str]:

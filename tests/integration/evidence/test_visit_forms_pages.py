@@ -159,16 +159,17 @@ async def test_the_visit_page_shows_the_form_and_then_the_answers(
 
     await _sign_in(client, "manager1")
     day = CHECK_IN.date().isoformat()
-    rep_day = await client.get(f"/evidence/reps/{rep1}/answers?date={day}")
+    rep_day = await client.get(f"/team/reps/{rep1}/day?date={day}")
     assert rep_day.status_code == 200 and f'data-visit-answers-of="{checkin_id}"' in rep_day.text
     assert 'data-answer="competitor">Acme<' in rep_day.text
-    page = await client.get(f"/team/reps/{rep1}/day?date={day}")
-    assert f'hx-get="/evidence/reps/{rep1}/answers?date={day}"' in page.text
-    charts = await client.get(f"/evidence/customers/{place.id}/charts")
-    assert re.search(r'data-point="shelf_facings">12<', charts.text) and "<svg" in charts.text
+    other_day = await client.get(f"/team/reps/{rep1}/day?date=2026-11-17")
+    assert other_day.status_code == 200 and "data-rep-day-answers" not in other_day.text
+    customer_page = await client.get(f"/customers/{place.id}")
+    assert re.search(r'data-point="shelf_facings">12<', customer_page.text)
+    assert 'id="form-chart-0" role="img"' in customer_page.text
     await _sign_in(client, "manager2")
-    assert (await client.get(f"/evidence/reps/{rep1}/answers?date={day}")).status_code == 404
-    assert (await client.get(f"/evidence/customers/{place.id}/charts")).status_code == 404
+    assert (await client.get(f"/team/reps/{rep1}/day?date={day}")).status_code == 404
+    assert (await client.get(f"/customers/{place.id}")).status_code == 404
 
 
 async def test_the_form_in_chinese(
