@@ -174,6 +174,20 @@ def test_offline_visit_with_a_form_stored_once_after_reopening(
     assert live_server.count_rows("visit_form_answers", "checkin_id", uuid.UUID(checkin_id)) == 1
     screenshot(again, "visit-form-answers-phone-en")
 
+    # The manager sees the answers on the rep's day and the figure on the customer page.
+    manager = browsing.new_page(timezone_id=SHANGHAI)
+    sign_in(manager, "manager1")
+    manager.set_viewport_size(LAPTOP)
+    manager.goto(f"/team/reps/{record['rep_id']}/day?date={stop['local_date']}")
+    answers = manager.locator(f"[data-visit-answers-of='{checkin_id}']")
+    expect(answers.locator("[data-answer='shelf_facings']")).to_have_text("12 facings")
+    answers.scroll_into_view_if_needed()
+    screenshot(manager, "visit-form-rep-day-laptop-en")
+    manager.goto(f"/customers/{record['customer_id']}")
+    expect(manager.locator("[data-point='shelf_facings']")).to_have_text("12")
+    manager.locator("[data-form-charts]").scroll_into_view_if_needed()
+    screenshot(manager, "visit-form-customer-chart-laptop-en")
+
 
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
 def test_screens_phone_and_laptop(browsing: Browsing, locale: str) -> None:
