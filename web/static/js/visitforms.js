@@ -58,11 +58,12 @@
     return { value: number };
   }
 
-  // The photos taken at this visit: photos.js's count when it is on the page, else what the rep entered.
+  // The photos taken at this visit: photos.js's count when it offers a synchronous one
+  // (window.fieldsalesPhotos.count(checkinId) -> number), else what the rep entered.
   function photoCount(form, entered) {
     const photos = window.fieldsalesPhotos;
-    if (photos && typeof photos.count === "function") return photos.count(form.dataset.checkinId);
-    return entered;
+    const counted = photos && typeof photos.count === "function" ? photos.count(form.dataset.checkinId) : null;
+    return typeof counted === "number" ? counted : entered;
   }
 
   function collect(form, body, errors) {
