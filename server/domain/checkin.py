@@ -16,6 +16,7 @@ from uuid import UUID
 import msgspec
 
 from server.domain.geo import device_time_problem
+from server.domain.visit_forms import FormAnswersIn
 
 ORDER = "order"
 DEFAULT_OUTCOMES = ("order", "follow_up", "no_decision", "not_available", "lost")  # OrgSettings' default
@@ -49,6 +50,8 @@ class CheckoutIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     next_step_due: date | None = None
     # The rep saw "Did you mean …?" and stands by an amount far above the customer's history.
     amount_confirmed: bool | None = None
+    # The visit forms' answers (server/domain/visit_forms.py), stored with the check-out.
+    answers: Annotated[list[FormAnswersIn], msgspec.Meta(max_length=20)] | None = None
 
 
 def canonical_body(body: msgspec.Struct) -> dict[str, Any]:
@@ -65,6 +68,8 @@ def canonical_body(body: msgspec.Struct) -> dict[str, Any]:
             value = format(value.normalize(), "f")
         elif isinstance(value, UUID | date):
             value = str(value)
+        elif isinstance(value, list):
+            value = msgspec.to_builtins(value)
         plain[name] = value
     return plain
 

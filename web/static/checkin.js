@@ -346,6 +346,7 @@
     root.dataset.customerId = stop.customerId;
     root.dataset.taskId = stop.taskId || "";
     root.dataset.visitCustomerId = stop.customerId;
+    if (window.fieldsalesVisitForms) window.fieldsalesVisitForms.filter(root, stop.grade, stop.status); // the shell has every form
     if (stop.largest_order != null) root.dataset.largestOrder = stop.largest_order;
     if (stop.ceiling != null) root.dataset.amountCeiling = stop.ceiling;
     const ids = stop;
@@ -411,6 +412,7 @@
     if (body.next_step_due && !body.next_step) errors.next_step = pair;
     const min = form.elements.namedItem("next_step_due").min;
     if (body.next_step_due && min && body.next_step_due < min) errors.next_step_due = text("dueBeforeVisit", "Pick a date from the visit on.");
+    if (window.fieldsalesVisitForms) window.fieldsalesVisitForms.collect(form, body, errors); // answers travel with the check-out
     return { body, errors };
   }
 
@@ -528,6 +530,7 @@
         control.forEach((radio) => (radio.checked = radio.value === String(value)));
       } else if (control.type !== "hidden") control.value = value;
     }
+    if (window.fieldsalesVisitForms) window.fieldsalesVisitForms.fill(form, body.answers);
     toggleAmount(form);
   }
 

@@ -19,6 +19,7 @@ from server.core.services import Services
 from server.db.models import Checkin
 from server.domain.checkin import CheckinIn, CheckoutIn
 from server.services.checkins.visits import CheckinRecord, CheckinsService
+from server.services.evidence.forms_answers import VisitAnswersService
 
 REPLAYED = {"Idempotent-Replayed": "true"}  # tells the client nothing changed this time
 
@@ -59,6 +60,8 @@ class CheckinOut(msgspec.Struct):
     order_id: UUID | None
     promise_id: UUID | None
     closed_by_checkin_id: UUID | None = None
+    # The visit forms' answers, each with the questions of the version answered (GET and check-out).
+    answers: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
     @classmethod
     def of(cls, record: CheckinRecord) -> CheckinOut:
@@ -110,8 +113,10 @@ def _day(name: str, value: str | None) -> date | None:
         raise field_error(name, "must be a date (YYYY-MM-DD)", 400) from None
 
 
-def _answer(record: CheckinRecord, status: int, replayed: bool) -> Response[CheckinOut]:
-    return Response(CheckinOut.of(record), status_code=status, headers=REPLAYED if replayed else None)
+async def _with_answers(services: Services, record: CheckinRecord) -> CheckinOut:
+    out = CheckinOut.of(record)
+    out.answers = (await services.get(VisitAnswersService).for_checkins([record.checkin.id])).get(out.id, [])
+    return out
 
 
 class CheckinsApi(Controller):
@@ -133,7 +138,8 @@ class CheckinsApi(Controller):
         self, principal: Principal, access: Scope, services: Services, data: CheckinIn
     ) -> Response[CheckinOut]:
         record, created = await services.get(CheckinsService).check_in(principal, access, data)
-        return _answer(record, 201 if created else 200, replayed=not created)
+        headers = None if created else REPLAYED
+        return Response(CheckinOut.of(record), status_code=201 if created else 200, headers=headers)
 
     @post(
         "/{checkin_id:str}/checkout",
@@ -146,7 +152,7 @@ class CheckinsApi(Controller):
         self, principal: Principal, services: Services, checkin_id: UUID, data: CheckoutIn
     ) -> Response[CheckinOut]:
         record, first = await services.get(CheckinsService).check_out(principal, checkin_id, data)
-        return _answer(record, 200, replayed=not first)
+        return Response(await _with_answers(services, record), headers=None if first else REPLAYED)
 
     @get("/", summary="Check-ins in the caller's scope, newest first (dates in the caller's time zone)")
     async def list_checkins(
@@ -169,7 +175,7 @@ class CheckinsApi(Controller):
 
     @get("/{checkin_id:str}", summary="One check-in (404 outside the caller's scope)")
     async def get_checkin(self, access: Scope, services: Services, checkin_id: UUID) -> CheckinOut:
-        return CheckinOut.of(await services.get(CheckinsService).get(access, checkin_id))
+        return await _with_answers(services, await services.get(CheckinsService).get(access, checkin_id))
 
 
 ROUTES = [CheckinsApi]

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 
 from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
+from server.core.i18n import current_locale
 from server.core.services import Services
 from server.core.templates import render
 from server.db.models import Customer
@@ -17,6 +18,8 @@ from server.domain.geo import DEFAULT_RADIUS_M
 from server.services.checkins.amounts import DEFAULT_CEILING, OrderAmountsService
 from server.services.checkins.reads import outcomes_of
 from server.services.checkins.visits import CheckinsService
+from server.services.evidence.forms import VisitFormsService
+from server.services.evidence.forms_answers import VisitAnswersService, present
 
 
 async def _radius(checkins: CheckinsService, unit_id: UUID) -> int:
@@ -32,6 +35,12 @@ async def _amount_limits(services: Services, customer: Customer, tz: str) -> dic
     largest = (await amounts.largest_recent([customer.id], checkins.clock.local_date(tz))).get(customer.id)
     ceiling = settings.order_amount_ceiling if settings else DEFAULT_CEILING
     return {"largest_order": largest or 0, "amount_ceiling": ceiling}
+
+
+async def _answers(services: Services, checkin_id: UUID) -> list[dict[str, Any]]:
+    zh = current_locale.get().startswith("zh")
+    answers = await services.get(VisitAnswersService).for_checkins([checkin_id], zh)
+    return present(answers.get(checkin_id, []), zh)
 
 
 class CheckinPages(Controller):
@@ -64,6 +73,7 @@ class CheckinPages(Controller):
             open_visit=open_visit,
             outcomes=await checkins.outcomes_for(customer),
             radius_m=await _radius(checkins, customer.org_unit_id),
+            visit_forms=await services.get(VisitFormsService).assigned_to(customer),
             **await _amount_limits(services, customer, principal.timezone),
         )
 
@@ -75,6 +85,9 @@ class CheckinPages(Controller):
         checkins = services.get(CheckinsService)
         unit_id = principal.org_unit_id
         settings = await checkins.org_settings(unit_id) if unit_id else None
+        forms = services.get(VisitFormsService)
+        # Every active form: checkin.js keeps those assigned to the stop's grade (visitforms.js).
+        visit_forms = await forms.for_company(await forms.company_of_unit(unit_id)) if unit_id else []
         return render(
             request,
             "checkins/new.html",
@@ -83,6 +96,7 @@ class CheckinPages(Controller):
             open_visit=None,
             outcomes=outcomes_of(settings),
             radius_m=int(settings.checkin_radius_m) if settings else int(DEFAULT_RADIUS_M),
+            visit_forms=visit_forms,
         )
 
     @get("/{checkin_id:str}", guards=[require_login])
@@ -107,6 +121,8 @@ class CheckinPages(Controller):
             outcomes=await checkins.outcomes_for(customer),
             visit_date=local_date(record.checkin.checked_in_at, principal.timezone),
             can_check_out=record.checkin.rep_id == principal.id and record.checkin.checkout_hash is None,
+            visit_forms=await services.get(VisitFormsService).assigned_to(customer),
+            answers=await _answers(services, checkin_id),
             **await _amount_limits(services, customer, principal.timezone),
         )
 

@@ -31,6 +31,7 @@ from server.services.customers.customers import (
     CustomersService,
     explain,
 )
+from server.services.evidence.forms_review import FormsReviewService
 
 GradeLetter = Literal["A", "B", "C", "D"]
 PAGE_SIZE = 25  # rows per page on the HTML list
@@ -339,6 +340,9 @@ async def _render_detail(
     detail = await services.get(CustomersService).detail(access, customer_id)
     if detail is None:
         raise not_found("Customer", customer_id)
+    charts = await services.get(FormsReviewService).customer_charts(
+        access, customer_id, access.principal.timezone
+    )
     return render(
         request,
         "customers/detail.html",
@@ -355,6 +359,7 @@ async def _render_detail(
         ),
         errors=errors or {},
         form=form or {},
+        form_charts=charts,
     )
 
 

@@ -22,6 +22,7 @@ from server.core.i18n import gettext as _
 from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
 from server.domain.tasks import SKIP_REASONS, TaskChange
+from server.services.evidence.forms_review import FormsReviewService
 from server.services.tasks.tasks import KINDS, NewTask, TasksService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -141,6 +142,9 @@ class TaskPages(Controller):
         rep = await tasks.rep_in_scope(rep_id, access)
         view = await tasks.day(rep, day or tasks.local_today(rep.timezone))
         customers = await tasks.customer_choices(rep, access)
+        answers = await services.get(FormsReviewService).rep_day_page(
+            access, rep.id, view.local_date, rep.timezone
+        )
         return render(
             request,
             "tasks/rep_day.html",
@@ -150,6 +154,7 @@ class TaskPages(Controller):
             kinds=KINDS,
             errors=errors or {},
             form=form or {},
+            visit_answers=answers,
         )
 
     @post("/team/reps/{rep_id:uuid}/tasks", guards=[require_role("manager", "executive")])

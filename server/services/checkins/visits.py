@@ -41,6 +41,7 @@ from server.services.checkins.statements import (
     INSERT_PROMISE,
     PREVIOUS_FIX,
 )
+from server.services.evidence.forms_answers import VisitAnswersService
 
 log = structlog.get_logger("fieldsales.checkins")
 
@@ -166,7 +167,9 @@ class CheckinsService(VisitEffects):
         settings = await self.org_settings(customer.org_unit_id)
         visit_date = local_date(checkin.checked_in_at, rep.timezone)
         outcomes = outcomes_of(settings)
-        if problems := checkout_problems(body, checkin.checked_in_at, received_at, outcomes, visit_date):
+        problems = checkout_problems(body, checkin.checked_in_at, received_at, outcomes, visit_date)
+        answers, answer_problems = await self.ctx.get(VisitAnswersService).check(customer, body.answers or [])
+        if problems := problems + answer_problems:
             raise reject(problems)
         amount = body.order_amount.quantize(Decimal("0.01")) if body.order_amount is not None else None
         large = amount is not None and await self.ctx.get(OrderAmountsService).check(
@@ -190,6 +193,7 @@ class CheckinsService(VisitEffects):
             return await self._replayed_checkout(checkin, plain, digest), False
         for name, value in written.items():  # the loaded arrival now holds what was written
             set_committed_value(checkin, name, value)
+        await self.ctx.get(VisitAnswersService).store(checkin, answers, body.checked_out_at)
         order_id = promise_id = None
         ordered_on = None
         if amount is not None:

@@ -92,6 +92,7 @@ def offline_stops(
                 # For "Did you mean …?" offline: the customer's largest order of 365 days.
                 "largest_order": str(largest.get(item.task.customer_id, Decimal(0))),
                 "ceiling": str(ceiling),
+                "grade": item.grade,  # which visit forms apply (web/static/js/visitforms.js)
             },
         }
         for item in view.items

@@ -1,0 +1,1 @@
+"""Visit evidence: photos and visit forms (DESIGN.md §5)."""
