@@ -5,6 +5,7 @@ from server.db.models.checkins import Checkin, Promise
 from server.db.models.customers import Customer, GradeChange, VisitPolicy
 from server.db.models.digests import Digest
 from server.db.models.escalations import Escalation, EscalationEvent
+from server.db.models.evidence import VisitPhoto
 from server.db.models.forecasts import Forecast, ForecastAccuracy, ForecastRun
 from server.db.models.jobs import JobRun
 from server.db.models.notifications import Notification, PushSubscription
@@ -42,5 +43,6 @@ __all__ = [
     "TargetAdjustment",
     "Task",
     "User",
+    "VisitPhoto",
     "VisitPolicy",
 ]

@@ -1,0 +1,1 @@
+"""Visit evidence routes: photos (and visit forms)."""

@@ -1,0 +1,1 @@
+"""Visit evidence: photos taken at visits (and, beside them, visit forms)."""
