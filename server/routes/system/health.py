@@ -29,6 +29,7 @@ SHELL_ASSETS = (
     "tasks.js",
     "checkin.js",
     "sync.js",
+    "js/photos.js",
 )
 
 
