@@ -119,33 +119,36 @@
     return li;
   }
 
-  // The server's photos (kept as rendered when the server can't be asked) and the phone's.
+  // The server's photos (kept as shown when the server can't be asked) and the phone's. Renders
+  // may overlap (a photo added, the outbox changing): only the latest one writes the list.
   async function render(root) {
     const visit = visitOf(root);
     const list = part(root, "photo-list");
     if (!visit || !list) return;
-    const pending = await waiting(visit.id);
-    list.querySelectorAll("[data-pending]").forEach((node) => node.remove());
-    // A visit still waiting on the phone is unknown to the server (404): its list stays.
+    const generation = (Number(root.dataset.generation) || 0) + 1;
+    root.dataset.generation = String(generation);
+    let sent = null;
+    // A visit still waiting on the phone is unknown to the server (404): the shown list stays.
     if (navigator.onLine) {
       try {
         const response = await fetch(`/api/v1/checkins/${visit.id}/photos`, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        if (response.ok) {
-          const photos = await response.json();
-          list.replaceChildren(...photos.map((photo) => item(root, photo.thumbnail_url, "", photo.image_url)));
-        }
+        if (response.ok) sent = (await response.json()).map((photo) => item(root, photo.thumbnail_url, "", photo.image_url));
       } catch (err) {
-        /* offline after all: keep what is shown */
+        /* offline after all */
       }
     }
-    for (const record of pending) {
+    const pending = [];
+    for (const record of await waiting(visit.id)) {
       const blob = record.body && record.body.photo;
       if (!(blob instanceof Blob)) continue;
       const note = record.state === "attention" ? (record.problem && record.problem.detail) || text("refused", "Refused") : text("waiting", "Waiting to sync");
       const li = item(root, await dataUrl(blob), note, null);
       li.dataset.pending = record.id;
-      list.append(li);
+      pending.push(li);
     }
+    if (root.dataset.generation !== String(generation)) return; // a newer render took over
+    const shown = sent || Array.from(list.children).filter((node) => !node.dataset.pending);
+    list.replaceChildren(...shown, ...pending);
     part(root, "photo-empty").hidden = list.children.length > 0;
   }
 
