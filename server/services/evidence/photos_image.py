@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
@@ -82,8 +83,8 @@ def clean_photo(raw: bytes, max_pixels: int, thumb_px: int) -> CleanPhoto:
     return CleanPhoto(
         content_type=content_type,
         extension=extension,
-        data=_reencode(upright, kind, exif),
-        thumbnail=_thumbnail(upright, thumb_px),
+        data=_reencode(upright, kind, exif, getattr(image, "quantization", None)),
+        thumbnail=_thumbnail(_draft(raw, thumb_px) if kind == "JPEG" else upright, thumb_px),
         width=upright.width,
         height=upright.height,
         taken_at=taken_at,
@@ -127,12 +128,14 @@ def _time_only(exif: Image.Exif) -> Image.Exif:
     return kept
 
 
-def _reencode(image: Image.Image, kind: str, exif: Image.Exif) -> bytes:
+def _reencode(image: Image.Image, kind: str, exif: Image.Exif, qtables: dict[int, list[int]] | None) -> bytes:
     out = io.BytesIO()
     kept = _time_only(exif)
     if kind == "JPEG":
         rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
-        rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, exif=kept.tobytes() if len(kept) else b"")
+        # The sender's own quantization tables: the same quality, so the copy is not bigger.
+        quality: dict[str, Any] = {"qtables": qtables} if qtables else {"quality": JPEG_QUALITY}
+        rgb.save(out, "JPEG", exif=kept.tobytes() if len(kept) else b"", **quality)
     elif kind == "WEBP":
         mode = "RGBA" if "A" in image.getbands() else "RGB"
         image.convert(mode).save(out, "WEBP", quality=85, exif=kept.tobytes() if len(kept) else b"")
@@ -142,9 +145,17 @@ def _reencode(image: Image.Image, kind: str, exif: Image.Exif) -> bytes:
     return out.getvalue()
 
 
+def _draft(raw: bytes, size: int) -> Image.Image:
+    """The JPEG decoded at the smallest scale (1/2 .. 1/8) still at least twice `size`: a
+    thumbnail from it costs a fraction of one from the full image."""
+    image = _open(raw)
+    image.draft("RGB", (size * 2, size * 2))
+    return ImageOps.exif_transpose(image)
+
+
 def _thumbnail(image: Image.Image, size: int) -> bytes:
     thumb = image.convert("RGB")
     thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    thumb.save(out, "JPEG", quality=THUMB_QUALITY, optimize=True)
+    thumb.save(out, "JPEG", quality=THUMB_QUALITY)
     return out.getvalue()
