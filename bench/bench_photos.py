@@ -165,7 +165,9 @@ async def main(args: argparse.Namespace) -> None:
         server = start_server(url, port, args.workers, workdir / "server.log")
         base = f"http://127.0.0.1:{port}"
         connector = aiohttp.TCPConnector(limit=args.clients)
-        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=60)
+        ) as http:
             await wait_ready(http, base, server)
             tokens = await sign_in(http, base, sorted(places))
             visits = await open_visits(http, base, tokens, places, args.clients)
@@ -187,7 +189,9 @@ async def main(args: argparse.Namespace) -> None:
             f"  p50 {percentile(latencies, 0.5):.0f} ms  p95 {percentile(latencies, 0.95):.0f} ms"
         )
         print(f"upload / floor: {upload_rate / floor_rate:.4f} (x{floor_rate / upload_rate:.0f} slower)")
-        print(f"server CPU per photo: {cpu_ms:.0f} ms (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        print(
+            f"server CPU per photo: {cpu_ms:.0f} ms (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
         expected = {201: args.photos, 200: replays}
         ok = statuses == expected and rows == args.photos and files == 2 * args.photos
         print(

@@ -304,7 +304,9 @@ def export_cmd(path: str) -> None:
             await engine.dispose()
 
     manifest = _run(go())
-    click.echo(f"exported {sum(manifest['tables'].values())} rows and {manifest.get('files', 0)} files to {path}")
+    click.echo(
+        f"exported {sum(manifest['tables'].values())} rows and {manifest.get('files', 0)} files to {path}"
+    )
 
 
 @main.command("import-all")

@@ -19,7 +19,14 @@ from PIL import Image, ImageFilter
 from playwright.sync_api import expect
 
 from tests.e2e.support import CHROMIUM_ARGS, PHONE, TIMEOUT_MS, LiveServer, screenshot, sign_in, wait_until
-from tests.e2e.test_rep_day_offline import OUTBOX_EMPTY, STOPS_STORED, SW_ACTIVE, open_stop, stand_at, stops_of
+from tests.e2e.test_rep_day_offline import (
+    OUTBOX_EMPTY,
+    STOPS_STORED,
+    SW_ACTIVE,
+    open_stop,
+    stand_at,
+    stops_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +86,9 @@ def test_offline_visit_with_two_photos_survives_closing_the_browser(
         page.reload()
         wait_until(page, STOPS_STORED)
         stop = stops_of(page)[0]
-        before = {c["id"] for c in page.request.get(f"/api/v1/checkins?customer_id={stop['customer_id']}").json()}
+        before = {
+            c["id"] for c in page.request.get(f"/api/v1/checkins?customer_id={stop['customer_id']}").json()
+        }
 
         stand_at(page, stop)
         page.context.set_offline(True)
@@ -97,7 +106,9 @@ def test_offline_visit_with_two_photos_survives_closing_the_browser(
         expect(photos.locator("li.photo").first).to_contain_text("Waiting to sync")
         screenshot(page, "rep-visit-photos-offline-360")
         page.get_by_label("No decision").check()
-        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth && window.innerWidth <= 360")
+        assert page.evaluate(
+            "() => document.documentElement.scrollWidth <= window.innerWidth && window.innerWidth <= 360"
+        )
         page.get_by_role("button", name="Check out").click()
         expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
 
@@ -138,7 +149,10 @@ def test_offline_visit_with_two_photos_survives_closing_the_browser(
         expect(page.locator("[data-photos] .is-waiting")).to_have_count(0)
         sources = sorted(shown.nth(i).get_attribute("src") for i in range(2))
         assert sources == sorted(p["thumbnail_url"] for p in stored)
-        wait_until(page, "async () => [...document.querySelectorAll('[data-photos] img')].every((i) => i.complete && i.naturalWidth > 0)")
+        wait_until(
+            page,
+            "async () => [...document.querySelectorAll('[data-photos] img')].every((i) => i.complete && i.naturalWidth > 0)",
+        )
         screenshot(page, "rep-visit-photos-synced-360")
 
         page.goto(f"/customers/{stop['customer_id']}")
@@ -146,7 +160,10 @@ def test_offline_visit_with_two_photos_survives_closing_the_browser(
         expect(history).to_have_count(2)
         screenshot(page, "rep-customer-photos-360")
         # A replay of the same uploads (a lost answer) stores nothing more.
-        assert json.loads(json.dumps(stored)) == page.request.get(f"/api/v1/checkins/{visit['id']}/photos").json()
+        assert (
+            json.loads(json.dumps(stored))
+            == page.request.get(f"/api/v1/checkins/{visit['id']}/photos").json()
+        )
     finally:
         context.close()
     assert errors == []

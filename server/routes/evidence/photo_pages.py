@@ -3,7 +3,6 @@ their photos, and deleting a photo from either (the rep within 24 h, a manager w
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -50,11 +49,16 @@ class PhotoPages(Controller):
 
     @get("/evidence/reps/{rep_id:uuid}/day/photos", guards=[require_role("manager", "executive")])
     async def rep_day_photos(
-        self, request: Request[Any, Any, Any], access: Scope, services: Services, rep_id: UUID, date: DateParam = None
+        self,
+        request: Request[Any, Any, Any],
+        access: Scope,
+        services: Services,
+        rep_id: UUID,
+        date: DateParam = None,
     ) -> Any:
         tasks = services.get(TasksService)
         rep = await tasks.rep_in_scope(rep_id, access)
-        day: date = date or tasks.local_today(rep.timezone)
+        day = date or tasks.local_today(rep.timezone)
         visits = await services.get(PhotoReviewService).rep_day(access, rep.id, day, rep.timezone)
         return render(
             request,

@@ -126,9 +126,13 @@ class PhotosApi(Controller):
         self, request: Request[Any, Any, Any], principal: Principal, services: Services, checkin_id: UUID
     ) -> Response[PhotoOut]:
         photo, created = await services.get(PhotosService).add(principal, checkin_id, await _upload(request))
-        return Response(PhotoOut.of(photo), status_code=201 if created else 200, headers=None if created else REPLAYED)
+        return Response(
+            PhotoOut.of(photo), status_code=201 if created else 200, headers=None if created else REPLAYED
+        )
 
-    @get("/checkins/{checkin_id:str}/photos", summary="The check-in's photos, oldest first (404 outside scope)")
+    @get(
+        "/checkins/{checkin_id:str}/photos", summary="The check-in's photos, oldest first (404 outside scope)"
+    )
     async def list_photos(self, access: Scope, services: Services, checkin_id: UUID) -> list[PhotoOut]:
         return [PhotoOut.of(p) for p in await services.get(PhotosService).of_checkin(access, checkin_id)]
 

@@ -30,6 +30,7 @@ SHELL_ASSETS = (
     "checkin.js",
     "sync.js",
     "js/photos.js",
+    "photos.css",
 )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
 from server.core.errors import ProblemError, field_error, not_found
+from server.core.i18n import gettext as _
 from server.core.org import OrgTree
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
@@ -133,7 +134,9 @@ class PhotosService(Service):
     async def _clean(self, data: bytes) -> CleanPhoto:
         settings = self.settings
         try:  # Pillow's decoding is CPU work: off the event loop
-            return await asyncio.to_thread(clean_photo, data, settings.photo_max_pixels, settings.photo_thumb_px)
+            return await asyncio.to_thread(
+                clean_photo, data, settings.photo_max_pixels, settings.photo_thumb_px
+            )
         except PhotoRejected as rejected:
             raise field_error("photo", rejected.message, rejected.status) from None
 
@@ -156,7 +159,9 @@ class PhotosService(Service):
     async def photo_in_scope(self, scope: Scope, photo_id: UUID) -> VisitPhoto:
         photo = await self.session.scalar(
             select(VisitPhoto).where(
-                VisitPhoto.id == photo_id, VisitPhoto.deleted_at.is_(None), scope.user_clause(VisitPhoto.rep_id)
+                VisitPhoto.id == photo_id,
+                VisitPhoto.deleted_at.is_(None),
+                scope.user_clause(VisitPhoto.rep_id),
             )
         )
         if photo is None:
@@ -181,11 +186,11 @@ class PhotosService(Service):
             if now - photo.received_at > REP_DELETE_WINDOW:
                 raise ProblemError(
                     403,
-                    "A photo can be deleted by its rep within 24 hours; ask your manager.",
+                    _("A photo can be deleted by its rep within 24 hours; ask your manager."),
                     [{"field": "photo_id", "message": "older than 24 hours"}],
                 )
         elif not reason:
-            raise field_error("reason", "is required when a manager deletes a photo")
+            raise field_error("reason", _("is required when a manager deletes a photo"))
         if reason and len(reason) > 500:
             raise field_error("reason", "is longer than 500 characters")
         photo.deleted_at, photo.deleted_by, photo.delete_reason = now, actor.id, reason

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
@@ -140,7 +140,11 @@ def _reencode(image: Image.Image, kind: str, exif: Image.Exif, qtables: dict[int
         mode = "RGBA" if "A" in image.getbands() else "RGB"
         image.convert(mode).save(out, "WEBP", quality=85, exif=kept.tobytes() if len(kept) else b"")
     else:  # PNG: no text chunks, no eXIf, no ICC profile carried over
-        clean = image if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16") else image.convert("RGBA")
+        clean = (
+            image
+            if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16")
+            else image.convert("RGBA")
+        )
         clean.save(out, "PNG", optimize=True, exif=kept.tobytes() if len(kept) else b"")
     return out.getvalue()
 

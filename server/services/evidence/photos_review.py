@@ -35,7 +35,9 @@ class VisitPhotos:
 
 
 class PhotoReviewService(Service):
-    async def customer_history(self, scope: Scope, customer_id: UUID, limit: int = HISTORY_LIMIT) -> list[ReviewedPhoto]:
+    async def customer_history(
+        self, scope: Scope, customer_id: UUID, limit: int = HISTORY_LIMIT
+    ) -> list[ReviewedPhoto]:
         """The customer's photos the caller may see, newest first."""
         customer = await self.session.get(Customer, customer_id)
         if customer is None or not scope.sees_customer(customer.owner_rep_id, customer.org_unit_id):

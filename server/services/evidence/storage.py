@@ -89,9 +89,7 @@ class S3Store:
             raise RuntimeError("EVIDENCE_STORE=s3 needs boto3: pip install 'fieldsales[s3]'") from exc
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client: Any = boto3.client(
-            "s3", endpoint_url=endpoint_url or None, region_name=region or None
-        )
+        self.client: Any = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
         self._missing = (self.client.exceptions.NoSuchKey,)
 
     def _key(self, key: str) -> str:
@@ -99,7 +97,11 @@ class S3Store:
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(
-            self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Body=data,
+            ContentType=content_type,
         )
 
     async def get(self, key: str) -> bytes | None:
@@ -125,7 +127,7 @@ def blob_store(settings: Settings) -> BlobStore:
     if kind == "s3":
         if not settings.evidence_s3_bucket:
             raise RuntimeError("EVIDENCE_STORE=s3 needs EVIDENCE_S3_BUCKET")
-        config = (
+        config: tuple[str, ...] = (
             "s3",
             settings.evidence_s3_bucket,
             settings.evidence_s3_prefix,
@@ -133,7 +135,7 @@ def blob_store(settings: Settings) -> BlobStore:
             settings.evidence_s3_region,
         )
         if config not in _STORES:
-            _STORES[config] = S3Store(*config[1:])
+            _STORES[config] = S3Store(*config[1:])  # bucket, prefix, endpoint, region
         return _STORES[config]
     if kind not in ("", "dir"):
         raise RuntimeError(f"EVIDENCE_STORE must be dir or s3, not {settings.evidence_store!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -39,14 +40,18 @@ def png(width: int = 320, height: int = 200, mode: str = "RGB") -> bytes:
     return out.getvalue()
 
 
-async def open_visit(client: AsyncTestClient[Any], headers: dict[str, str], place: Place, clock: MutableClock) -> str:
+async def open_visit(
+    client: AsyncTestClient[Any], headers: dict[str, str], place: Place, clock: MutableClock
+) -> str:
     """A check-in 10 m from the customer (verified); its id."""
     response = await client.post(API, json=checkin_body(place, clock.now()), headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
-async def visit_of(client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: Any, clock: MutableClock, rep: str = "rep1") -> tuple[str, dict[str, str], Place]:
+async def visit_of(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: Any, clock: MutableClock, rep: str = "rep1"
+) -> tuple[str, dict[str, str], Place]:
     headers = await auth(rep)
     [place] = await customers_of(engine, demo.user(rep))
     return await open_visit(client, headers, place, clock), headers, place
@@ -66,3 +71,8 @@ async def upload(
     return await client.post(
         f"{API}/{checkin_id}/photos", data=form, files={"photo": (name, data, declared)}, headers=headers
     )
+
+
+def stored_files(root: Path, photo_id: str) -> list[Path]:
+    """The files the directory store holds for one photo (image and thumbnail)."""
+    return sorted(root.rglob(f"{photo_id}*"))

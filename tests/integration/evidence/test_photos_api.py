@@ -81,7 +81,9 @@ async def test_size_and_pixel_limits(
     assert "pixels" in response.json()["errors"][0]["message"]
     empty = await upload(client, headers, checkin_id, b"")
     assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "photo"
-    missing = await client.post(f"{API}/{checkin_id}/photos", data={"id": str(uuid4())}, files={"x": ("a", b"1")}, headers=headers)
+    missing = await client.post(
+        f"{API}/{checkin_id}/photos", data={"id": str(uuid4())}, files={"x": ("a", b"1")}, headers=headers
+    )
     assert missing.status_code == 400 and missing.json()["errors"][0]["field"] == "photo"
     bad_id = await upload(client, headers, checkin_id, jpeg(), photo_id="not-a-uuid")
     assert bad_id.status_code == 400 and bad_id.json()["errors"][0]["field"] == "id"
@@ -123,7 +125,12 @@ async def test_another_teams_photo_is_404(
 ) -> None:
     checkin_id, headers, _place = await visit_of(client, demo, auth, engine, clock)
     photo = (await upload(client, headers, checkin_id, jpeg())).json()
-    urls = [f"{API}/{checkin_id}/photos", f"/api/v1/photos/{photo['id']}", photo["image_url"], photo["thumbnail_url"]]
+    urls = [
+        f"{API}/{checkin_id}/photos",
+        f"/api/v1/photos/{photo['id']}",
+        photo["image_url"],
+        photo["thumbnail_url"],
+    ]
     for login, status in [("rep1", 200), ("manager1", 200), ("director1", 200), ("exec", 200),
                           ("rep2", 404), ("manager2", 404), ("director2", 404)]:  # fmt: skip
         other = await auth(login)
@@ -155,7 +162,9 @@ async def test_a_replay_stores_the_photo_once(
     assert again.json() == first.json()
     # Two at once (a page and the service worker racing): still one.
     twin_id = str(uuid4())
-    twins = await asyncio.gather(*(upload(client, headers, checkin_id, data, photo_id=twin_id) for _ in range(2)))
+    twins = await asyncio.gather(
+        *(upload(client, headers, checkin_id, data, photo_id=twin_id) for _ in range(2))
+    )
     assert sorted(t.status_code for t in twins) == [200, 201], [t.text for t in twins]
     assert await count_rows(engine, VisitPhoto, VisitPhoto.checkin_id == UUID(checkin_id)) == 2
     assert len(files_of(evidence_root, checkin_id)) == 4  # two images, two thumbnails
@@ -165,5 +174,7 @@ async def test_a_replay_stores_the_photo_once(
     other = await upload(client, headers, checkin_id, png(), photo_id=photo_id)
     assert other.status_code == 409 and other.json()["errors"][0]["field"] == "photo"
     async with engine.connect() as connection:
-        stored = (await connection.execute(select(VisitPhoto.content_type).where(VisitPhoto.id == UUID(photo_id)))).scalar_one()
+        stored = (
+            await connection.execute(select(VisitPhoto.content_type).where(VisitPhoto.id == UUID(photo_id)))
+        ).scalar_one()
     assert stored == "image/jpeg"

@@ -18,7 +18,7 @@ from server.jobs.registry import run_job
 from server.services.admin.backup import export_archive, import_archive
 from server.services.evidence.storage import DirectoryStore
 from tests.conftest import Demo, MutableClock
-from tests.integration.evidence.photo_support import jpeg, png, upload, visit_of
+from tests.integration.evidence.photo_support import jpeg, png, stored_files, upload, visit_of
 
 
 async def _company_of_rep1(engine: AsyncEngine, demo: Demo) -> UUID:
@@ -47,19 +47,22 @@ async def test_retention_deletes_old_photos_and_their_files(
     company = await _company_of_rep1(engine, demo)
     async with engine.begin() as connection:
         await connection.execute(
-            update(VisitPhoto).where(VisitPhoto.id == UUID(old["id"])).values(received_at=clock.now() - timedelta(days=31))
+            update(VisitPhoto)
+            .where(VisitPhoto.id == UUID(old["id"]))
+            .values(received_at=clock.now() - timedelta(days=31))
         )
-    files = {p.name for p in evidence_root.rglob(f"{old['id']}*")}
-    assert len(files) == 2
+    assert len(stored_files(evidence_root, old["id"])) == 2
     # Keep forever by default: nothing happens.
     result = await run_job("purge-photos", sessionmaker, settings, clock.now())
     assert result == {"expired": 0, "files_purged": 0}
     async with engine.begin() as connection:
-        await connection.execute(update(OrgSettings).where(OrgSettings.company_id == company).values(photo_retention_days=30))
+        await connection.execute(
+            update(OrgSettings).where(OrgSettings.company_id == company).values(photo_retention_days=30)
+        )
     result = await run_job("purge-photos", sessionmaker, settings, clock.now() + timedelta(hours=1))
     assert result == {"expired": 1, "files_purged": 1}
-    assert list(evidence_root.rglob(f"{old['id']}*")) == []
-    assert len(list(evidence_root.rglob(f"{recent['id']}*"))) == 2
+    assert stored_files(evidence_root, old["id"]) == []
+    assert len(stored_files(evidence_root, recent["id"])) == 2
     async with engine.connect() as connection:
         row = (await connection.execute(select(VisitPhoto).where(VisitPhoto.id == UUID(old["id"])))).one()
     assert (row.delete_reason, row.lat, row.lng) == ("retention", None, None)
@@ -68,10 +71,10 @@ async def test_retention_deletes_old_photos_and_their_files(
     assert (await client.get(recent["image_url"], headers=headers)).status_code == 200
     # A photo the rep deleted loses its files on the next run; a second run has nothing to do.
     assert (await client.delete(f"/api/v1/photos/{recent['id']}", headers=headers)).status_code == 204
-    assert len(list(evidence_root.rglob(f"{recent['id']}*"))) == 2  # until the job runs
+    assert len(stored_files(evidence_root, recent["id"])) == 2  # until the job runs
     result = await run_job("purge-photos", sessionmaker, settings, clock.now() + timedelta(hours=2))
     assert result == {"expired": 0, "files_purged": 1}
-    assert list(evidence_root.rglob(f"{recent['id']}*")) == []
+    assert stored_files(evidence_root, recent["id"]) == []
     result = await run_job("purge-photos", sessionmaker, settings, clock.now() + timedelta(hours=3))
     assert result == {"expired": 0, "files_purged": 0}
 

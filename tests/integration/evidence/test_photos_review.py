@@ -27,7 +27,9 @@ async def test_customer_page_and_rep_day_show_the_photos(
     for photo in photos:
         assert f'src="/api/v1/photos/{photo["id"]}/thumbnail"' in history.text
     assert "Rep 1" in history.text or "rep1" in history.text.lower()
-    rep_day = await client.get(f"/evidence/reps/{demo.user('rep1')}/day/photos", params={"date": "2026-11-18"})
+    rep_day = await client.get(
+        f"/evidence/reps/{demo.user('rep1')}/day/photos", params={"date": "2026-11-18"}
+    )
     assert rep_day.status_code == 200
     assert f'href="/checkins/{checkin_id}"' in rep_day.text
     assert rep_day.text.count("/thumbnail") == 2
@@ -46,23 +48,34 @@ async def test_rep_deletes_within_24_hours_manager_with_a_reason(
     client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: AsyncEngine, clock: MutableClock
 ) -> None:
     checkin_id, headers, _place = await visit_of(client, demo, auth, engine, clock)
-    first, second, third = [(await upload(client, headers, checkin_id, jpeg(), photo_id=None)).json() for _ in range(3)]
+    first, second, third = [
+        (await upload(client, headers, checkin_id, jpeg(), photo_id=None)).json() for _ in range(3)
+    ]
     assert (await client.delete(f"/api/v1/photos/{first['id']}", headers=headers)).status_code == 204
     listed = await client.get(f"{API}/{checkin_id}/photos", headers=headers)
     assert sorted(p["id"] for p in listed.json()) == sorted([second["id"], third["id"]])
     assert (await client.get(first["image_url"], headers=headers)).status_code == 404
     async with engine.begin() as connection:  # taken yesterday (tokens would expire if the clock moved)
         await connection.execute(
-            update(VisitPhoto).where(VisitPhoto.id == UUID(second["id"])).values(received_at=clock.now() - timedelta(hours=25))
+            update(VisitPhoto)
+            .where(VisitPhoto.id == UUID(second["id"]))
+            .values(received_at=clock.now() - timedelta(hours=25))
         )
     late = await client.delete(f"/api/v1/photos/{second['id']}", headers=headers)
     assert late.status_code == 403 and "24 hours" in late.json()["detail"]
     manager = await auth("manager1")
     no_reason = await client.request("DELETE", f"/api/v1/photos/{second['id']}", headers=manager)
     assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
-    outsider = await client.request("DELETE", f"/api/v1/photos/{second['id']}", json={"reason": "x"}, headers=await auth("manager2"))
+    outsider = await client.request(
+        "DELETE", f"/api/v1/photos/{second['id']}", json={"reason": "x"}, headers=await auth("manager2")
+    )
     assert outsider.status_code == 404
-    done = await client.request("DELETE", f"/api/v1/photos/{second['id']}", json={"reason": "A customer's face is visible"}, headers=manager)
+    done = await client.request(
+        "DELETE",
+        f"/api/v1/photos/{second['id']}",
+        json={"reason": "A customer's face is visible"},
+        headers=manager,
+    )
     assert done.status_code == 204, done.text
     async with engine.connect() as connection:
         entries = (await connection.execute(
@@ -74,4 +87,9 @@ async def test_rep_deletes_within_24_hours_manager_with_a_reason(
     ]
     assert entries[1].after["reason"] == "A customer's face is visible"
     # A replay of a deleted photo's upload does not bring it back.
-    assert await count_rows(engine, VisitPhoto, VisitPhoto.deleted_at.is_(None), VisitPhoto.checkin_id == UUID(checkin_id)) == 1
+    assert (
+        await count_rows(
+            engine, VisitPhoto, VisitPhoto.deleted_at.is_(None), VisitPhoto.checkin_id == UUID(checkin_id)
+        )
+        == 1
+    )
