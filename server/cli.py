@@ -293,16 +293,20 @@ def export_cmd(path: str) -> None:
     """Export every table to a versioned .tar.gz archive."""
     from server.db.engine import create_engine
     from server.services.admin.backup import export_archive
+    from server.services.evidence.storage import blob_store
 
     async def go() -> dict[str, Any]:
-        engine = create_engine(_settings())
+        settings = _settings()
+        engine = create_engine(settings)
         try:
-            return await export_archive(engine, Path(path))
+            return await export_archive(engine, Path(path), store=blob_store(settings))
         finally:
             await engine.dispose()
 
     manifest = _run(go())
-    click.echo(f"exported {sum(manifest['tables'].values())} rows to {path}")
+    click.echo(
+        f"exported {sum(manifest['tables'].values())} rows and {manifest.get('files', 0)} files to {path}"
+    )
 
 
 @main.command("import-all")
@@ -312,12 +316,14 @@ def import_all_cmd(path: str) -> None:
     from server.db.engine import create_engine
     from server.db.migrate import upgrade
     from server.services.admin.backup import RestoreError, import_archive
+    from server.services.evidence.storage import blob_store
 
     async def go() -> dict[str, int]:
-        engine = create_engine(_settings())
+        settings = _settings()
+        engine = create_engine(settings)
         try:
             await upgrade(engine)
-            return await import_archive(engine, Path(path))
+            return await import_archive(engine, Path(path), store=blob_store(settings))
         finally:
             await engine.dispose()
 
@@ -325,7 +331,8 @@ def import_all_cmd(path: str) -> None:
         restored = _run(go())
     except RestoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"restored {sum(restored.values())} rows from {path}")
+    files = restored.pop("files", 0)
+    click.echo(f"restored {sum(restored.values())} rows and {files} files from {path}")
 
 
 @main.command("simulate")

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
         default="executive,admin", alias="PLAN_EXEC_SUBMISSION_APPROVERS"
     )
 
+    # Visit photos (docs/evidence.md): where their files go and what an upload may be.
+    evidence_store: str = Field(default="dir", alias="EVIDENCE_STORE")  # dir | s3
+    evidence_dir: str = Field(default="", alias="EVIDENCE_DIR")  # default var/evidence
+    evidence_s3_bucket: str = Field(default="", alias="EVIDENCE_S3_BUCKET")
+    evidence_s3_prefix: str = Field(default="", alias="EVIDENCE_S3_PREFIX")
+    evidence_s3_endpoint: str = Field(default="", alias="EVIDENCE_S3_ENDPOINT")  # MinIO, R2, OSS ...
+    evidence_s3_region: str = Field(default="", alias="EVIDENCE_S3_REGION")
+    photo_max_bytes: int = Field(default=5_242_880, alias="PHOTO_MAX_BYTES")
+    # Decompression bombs: a small file that decodes to a huge bitmap is refused before decoding.
+    photo_max_pixels: int = Field(default=40_000_000, alias="PHOTO_MAX_PIXELS")
+    photo_thumb_px: int = Field(default=320, alias="PHOTO_THUMB_PX")
+
     @cached_property
     def effective_database_url(self) -> str:
         return self.database_url or DEFAULT_SQLITE_URL
@@ -83,6 +95,11 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         return _local_secret()
+
+    @property
+    def evidence_path(self) -> Path:
+        """The directory store's root (EVIDENCE_DIR, else var/evidence)."""
+        return Path(self.evidence_dir) if self.evidence_dir else ROOT / "var" / "evidence"
 
 
 def _local_secret() -> str:

@@ -111,6 +111,7 @@ def server_env(db_path: Path, port: int) -> dict[str, str]:
         COOKIE_SECURE="false",  # plain http on 127.0.0.1
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
+        EVIDENCE_DIR=str(db_path.parent / "evidence"),  # photos beside the test database
     )
     return env
 

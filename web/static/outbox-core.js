@@ -78,7 +78,9 @@
 
   // `group` ties requests that must go together (a visit's check-in and check-out): while one of
   // a group needs the user's attention, the rest of the group waits behind it.
-  async function enqueue({ id, url, method = "POST", body = {}, headers = {}, device_time, group = null, label = null, meta = null }) {
+  // `encoding: "multipart"` sends `body` as multipart/form-data (a Blob value is a file part):
+  // a photo waits in IndexedDB as a Blob, not as text.
+  async function enqueue({ id, url, method = "POST", body = {}, headers = {}, device_time, group = null, label = null, meta = null, encoding = "json" }) {
     method = method.toUpperCase();
     // A GET can't carry a body: fetch would throw on every replay and block the queue for good.
     if (!url || method === "GET" || method === "HEAD") throw new TypeError("outbox needs a url and a write method");
@@ -96,6 +98,7 @@
       group,
       label, // what the user sees when it needs attention (e.g. the customer's name)
       meta, // where it belongs, e.g. {customer_id, task_id} of a visit
+      encoding,
       state: "pending", // pending | attention (refused by the server: kept until fixed or discarded)
       problem: null,
     };
@@ -171,18 +174,19 @@
   async function send(record, csrfToken) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    const multipart = record.encoding === "multipart";
     const headers = Object.assign({}, record.headers, {
-      "Content-Type": "application/json",
       Accept: "application/json",
       "X-Client-Id": record.id,
       "X-Device-Time": record.device_time,
     });
+    if (!multipart) headers["Content-Type"] = "application/json"; // multipart: fetch sets the boundary
     if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
     try {
       return await fetch(record.url, {
         method: record.method,
         headers,
-        body: JSON.stringify(record.body),
+        body: multipart ? formData(record.body) : JSON.stringify(record.body),
         credentials: "same-origin",
         // An expired session redirects to the sign-in page with a 200: following it would look
         // like success and delete the change.
@@ -194,6 +198,15 @@
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  function formData(body) {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(body || {})) {
+      if (value instanceof Blob) form.append(name, value, `${name}.${(value.type.split("/")[1] || "bin").replace("jpeg", "jpg")}`);
+      else if (value !== null && value !== undefined) form.append(name, String(value));
+    }
+    return form;
   }
 
   // sent: delete. retry: keep, back off, stop. auth: keep, stop (the user must sign in again;

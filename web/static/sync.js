@@ -13,6 +13,7 @@
 
   function kindOf(record) {
     if (record.url.endsWith("/checkout")) return text("checkout");
+    if (record.url.endsWith("/photos")) return text("photo") || text("change");
     if (record.url === "/api/v1/checkins") return text("checkin");
     if (record.url.startsWith("/api/v1/tasks/") || record.url === "/api/v1/me/tasks") return text("task");
     return text("change");
@@ -75,6 +76,7 @@
       form.dataset.id = record.id;
       for (const [name, value] of Object.entries(record.body || {})) {
         if (name === "id" || name.endsWith("_id") || name === "checked_in_at" || name === "checked_out_at") continue;
+        if (value instanceof Blob) continue; // a photo: kept as it is, not editable here
         field(form, name, value, errors[name]);
       }
       const meta = record.meta || {};

@@ -6,6 +6,7 @@ from server.db.models.customers import Customer, GradeChange, VisitPolicy
 from server.db.models.digests import Digest
 from server.db.models.escalations import Escalation, EscalationEvent
 from server.db.models.evidence_forms import VisitForm, VisitFormAnswer, VisitFormVersion
+from server.db.models.evidence import VisitPhoto
 from server.db.models.forecasts import Forecast, ForecastAccuracy, ForecastRun
 from server.db.models.jobs import JobRun
 from server.db.models.notifications import Notification, PushSubscription
@@ -46,5 +47,6 @@ __all__ = [
     "VisitForm",
     "VisitFormAnswer",
     "VisitFormVersion",
+    "VisitPhoto",
     "VisitPolicy",
 ]

@@ -77,3 +77,5 @@ class OrgSettings(AuditedBase):
     scorecard_weights: Mapped[dict[str, Any]] = mapped_column(
         JSONType, default=lambda: {"result": 0.5, "process": 0.3, "team": 0.2}
     )
+    # Visit photos older than this many days are deleted with their files; 0 keeps them forever.
+    photo_retention_days: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -30,6 +30,8 @@ SHELL_ASSETS = (
     "checkin.js",
     "sync.js",
     "js/visitforms.js",
+    "js/photos.js",
+    "photos.css",
 )
 
 

@@ -26,6 +26,8 @@ from sqlalchemy.sql.elements import BindParameter
 import server.db.models  # noqa: F401  (every table on the metadata)
 from server.clock import Clock, system_clock
 from server.db.base import metadata
+from server.services.evidence.photos_archive import add_photo_files, restore_photo_files
+from server.services.evidence.storage import BlobStore
 
 FORMAT_VERSION = 1
 BATCH = 2000
@@ -68,8 +70,11 @@ async def _schema_revisions(engine: AsyncEngine) -> list[str]:
         return [row[0] for row in rows]
 
 
-async def export_archive(engine: AsyncEngine, path: Path, clock: Clock = system_clock) -> dict[str, Any]:
-    """Write every table to `path` (.tar.gz); returns the manifest (stamped with `clock`'s now)."""
+async def export_archive(
+    engine: AsyncEngine, path: Path, clock: Clock = system_clock, store: BlobStore | None = None
+) -> dict[str, Any]:
+    """Write every table to `path` (.tar.gz), and the photo files from `store`; returns the
+    manifest (stamped with `clock`'s now)."""
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as workdir:
         for table in _tables():
@@ -85,6 +90,8 @@ async def export_archive(engine: AsyncEngine, path: Path, clock: Clock = system_
             _add_bytes(archive, "manifest.json", json.dumps(manifest, indent=2).encode())
             for table in _tables():
                 archive.add(Path(workdir) / f"{table.name}.jsonl", arcname=f"tables/{table.name}.jsonl")
+            if store is not None:
+                manifest["files"] = await add_photo_files(engine, archive, store)
     return manifest
 
 
@@ -107,8 +114,9 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-async def import_archive(engine: AsyncEngine, path: Path) -> dict[str, int]:
-    """Restore an archive into an empty database already upgraded to the same schema."""
+async def import_archive(engine: AsyncEngine, path: Path, store: BlobStore | None = None) -> dict[str, int]:
+    """Restore an archive into an empty database already upgraded to the same schema (and its
+    photo files into `store`)."""
     with tarfile.open(path, "r:gz") as archive:
         manifest = json.load(_member(archive, "manifest.json"))
         if manifest.get("format_version") != FORMAT_VERSION:
@@ -130,6 +138,8 @@ async def import_archive(engine: AsyncEngine, path: Path) -> dict[str, int]:
         for name, expected in manifest["tables"].items():
             if restored.get(name, 0) != expected:
                 raise RestoreError(f"{name}: restored {restored.get(name, 0)} rows, manifest says {expected}")
+        if store is not None:
+            restored["files"] = await restore_photo_files(archive, store)
     return restored
 
 

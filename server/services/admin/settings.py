@@ -36,6 +36,7 @@ FIELDS: dict[str, tuple[str, Any, Any]] = {
     "work_end": ("time", None, None),
     "checkin_radius_m": ("int", 25, 5000),
     "order_amount_ceiling": ("money", Decimal("1"), Decimal("999999999999")),
+    "photo_retention_days": ("int", 0, 3650),  # 0 keeps visit photos forever
 }
 
 
