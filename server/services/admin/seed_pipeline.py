@@ -52,7 +52,7 @@ async def seed_pipeline(connection: AsyncConnection, world: World) -> int:
     open_stages = [s for s in stages if s["kind"] == "open"]
     won = next(s for s in stages if s["kind"] == "won")
     lost = next(s for s in stages if s["kind"] == "lost")
-    customers: dict[uuid.UUID, list[uuid.UUID]] = {}
+    customers: dict[uuid.UUID | None, list[uuid.UUID]] = {}
     rows = await connection.execute(
         select(Customer.id, Customer.owner_rep_id)
         .where(Customer.status != "closed", Customer.owner_rep_id.is_not(None))
