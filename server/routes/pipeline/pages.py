@@ -20,6 +20,7 @@ from server.core.templates import is_fragment_request, redirect, render
 from server.db.models import Customer
 from server.routes.pipeline.forms import deal_fields
 from server.services.customers.customers import CustomerFilters, CustomersService
+from server.services.pipeline.funnel import FunnelService
 from server.services.pipeline.opportunities import OpportunitiesService, OpportunityFilters
 from server.services.pipeline.stages import StagesService
 
@@ -157,4 +158,24 @@ async def _render_detail(
     )  # fmt: skip
 
 
-ROUTES = [OpportunityPages]
+@get("/pipeline/funnel", guards=[require_login], include_in_schema=False)
+async def funnel_page(request: Request[Any, Any, Any], services: Services, access: Scope) -> Any:
+    """The deal funnel of a unit (a rep: their own), as a page or as the fragment the weekly review
+    and /team load; `period` a month or an ISO week."""
+    params = request.query_params
+    try:
+        scope_id = UUID(params.get("scope_id") or "") if params.get("scope_id") else None
+    except ValueError:
+        scope_id = None
+    scope = "user" if access.principal.is_rep else "org_unit"
+    report = await services.get(FunnelService).report(
+        access, scope, None if access.principal.is_rep else scope_id, params.get("period")
+    )
+    csv_query = urlencode({"scope": scope, "scope_id": report.total.scope_id, "period": report.period.label})
+    return render(
+        request, "pipeline/funnel.html", report=report, csv_query=csv_query,
+        fragment=is_fragment_request(request),
+    )  # fmt: skip
+
+
+ROUTES = [OpportunityPages, funnel_page]

@@ -82,7 +82,9 @@ async def test_new_deal_edit_with_errors_and_won_to_order(
     moved = await client.post(url, data={**edit, "stage": "Proposal"}, follow_redirects=False)
     assert moved.status_code == 303
     async with sessionmaker() as session:
-        deal = await session.scalar(select(Opportunity).where(Opportunity.title == "Window display for spring"))
+        deal = await session.scalar(
+            select(Opportunity).where(Opportunity.title == "Window display for spring")
+        )
         assert deal is not None and deal.probability == 50 and not deal.probability_overridden
     won = await client.post(
         url,
@@ -96,3 +98,21 @@ async def test_new_deal_edit_with_errors_and_won_to_order(
     page = (await client.get(url)).text
     assert "Its order is in the actuals." in page and "Book the order" not in page
     assert page.count("<li>") >= 4  # created, Proposal, Won (and the Lost attempt left nothing)
+
+
+async def test_funnel_fragment_on_team_and_weekly_review(client: AsyncTestClient[Any], demo: Demo) -> None:
+    await login_session(client, "manager1")
+    team = await client.get("/team")
+    assert team.status_code == 200 and "/pipeline/funnel?scope_id=" in team.text
+    review = await client.get("/reviews/weekly?week=2026-W47")
+    assert review.status_code == 200 and "&amp;period=2026-W47" in review.text
+    fragment = await client.get("/pipeline/funnel?period=2026-W47", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text and "<title>" not in fragment.text
+    for label in ("Weighted pipeline", "Coverage", "Win rate", "Lead → Qualified", "Rep "):
+        assert label in fragment.text, label
+    assert "/api/v1/funnel?scope=org_unit&amp;scope_id=" in fragment.text
+    page = await client.get("/pipeline/funnel")
+    assert page.status_code == 200 and "<html" in page.text and "Deal funnel" in page.text
+    await login_session(client, "rep1")
+    mine = await client.get(f"/pipeline/funnel?scope_id={demo.company_id}", headers={"HX-Request": "true"})
+    assert mine.status_code == 200 and "/api/v1/funnel?scope=user" in mine.text
