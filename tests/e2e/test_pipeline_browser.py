@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.support import Browsing, LiveServer, sign_in, wait_until
+from tests.e2e.support import Browsing, LiveServer, screenshot, sign_in, wait_until
 
 VISIT_URL = re.compile(r"/checkins/[0-9a-f-]{36}$")
 SHANGHAI = "Asia/Shanghai"
@@ -105,3 +105,38 @@ def test_a_deal_moved_on_at_an_offline_check_out_syncs_once(
     assert replay == 200
     assert stage_changes(live_server, deal_id) == [("Qualified", None), ("Negotiation", checkin_id)]
     assert browsing.problems_of(page) == []
+
+
+LAPTOP = {"width": 1366, "height": 768}
+HEADINGS = {"en-US": ("Deals", "Update the deal", "Deals"), "zh-CN": ("商机", "更新商机", "商机")}
+
+
+def test_deal_pages_on_a_phone_and_a_laptop_in_english_and_chinese(page_as: Any, browsing: Browsing) -> None:
+    for locale, (deals, update, section) in HEADINGS.items():
+        tag = locale[:2]
+        page = page_as("rep", locale=locale)
+        page.goto("/opportunities?status=all")
+        expect(page.locator("h1")).to_have_text(deals)
+        expect(page.locator('nav.app-nav a[aria-current="page"]')).to_have_text(deals)
+        screenshot(page, f"pipeline-deals-phone-{tag}")
+        page.locator(".card-list a").first.click()
+        expect(page.get_by_role("heading", name=update)).to_be_visible()
+        screenshot(page, f"pipeline-deal-phone-{tag}")
+        page.set_viewport_size(LAPTOP)
+        screenshot(page, f"pipeline-deal-laptop-{tag}")
+        page.goto("/opportunities?status=all")
+        screenshot(page, f"pipeline-deals-laptop-{tag}")
+        assert browsing.problems_of(page) == []
+
+        manager = page_as("manager", locale=locale)
+        manager.goto("/team")
+        funnel = manager.locator("[data-section='deal-funnel']")
+        expect(funnel.get_by_role("heading", name=section)).to_be_visible()
+        expect(funnel.locator("[data-funnel] table").first).to_be_visible()  # the fragment loaded
+        funnel.scroll_into_view_if_needed()
+        screenshot(manager, f"pipeline-funnel-phone-{tag}")
+        manager.set_viewport_size(LAPTOP)
+        manager.goto("/pipeline/funnel")
+        expect(manager.locator("[data-funnel] table")).to_have_count(2)  # stages, and the team's reps
+        screenshot(manager, f"pipeline-funnel-laptop-{tag}")
+        assert browsing.problems_of(manager) == []

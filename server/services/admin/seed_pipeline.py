@@ -72,7 +72,12 @@ async def seed_pipeline(connection: AsyncConnection, world: World) -> int:
             # How far it got: most still open, some won, some lost.
             reached = world.rng.randint(1, len(open_stages))
             fate = world.rng.choices(("open", "won", "lost"), weights=(6, 2, 2))[0]
-            path = open_stages[:reached] + ([won] if fate == "won" else [lost] if fate == "lost" else [])
+            # A won deal went through every stage; others stopped where they were lost or still are.
+            path = (
+                [*open_stages, won]
+                if fate == "won"
+                else open_stages[:reached] + ([lost] if fate == "lost" else [])
+            )
             at = world.now - timedelta(days=world.rng.randint(20, 85), hours=world.rng.randint(0, 8))
             opportunity_id = world.uid()
             previous: dict[str, Any] | None = None

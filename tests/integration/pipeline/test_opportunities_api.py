@@ -230,3 +230,49 @@ async def test_stages_per_company_admin_only(client: AsyncTestClient[Any], demo:
     assert active == [("Lead", 5), ("Demo", 40), ("Won", 100), ("Lost", 0)]
     # Stages in use by seeded deals are retired, not deleted (their history stays readable).
     assert {s["name"] for s in stages if not s["active"]} == {"Qualified", "Proposal", "Negotiation"}
+
+
+async def test_csv_import_is_idempotent_records_stage_changes_and_rejects_whole_files(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session:
+        refs = list(await session.scalars(
+            select(Customer.external_ref).where(Customer.owner_rep_id == demo.user("rep1")).order_by(Customer.external_ref).limit(2)
+        ))  # fmt: skip
+    headers = {**await auth("manager1"), "Content-Type": "text/csv"}
+    header = "external_ref,customer_ref,title,amount,stage,probability,expected_close,lost_reason\n"
+    good = header + f"D-1,{refs[0]},Spring order,12000,Proposal,,2026-12-20,\nD-2,{refs[1]},Trial,500.5,,,,\n"
+
+    async def post(text: str) -> Any:
+        return await client.post("/api/v1/import/opportunities", content=text.encode(), headers=headers)
+
+    first = await post(good)
+    assert first.status_code == 200, first.text
+    assert (first.json()["created"], first.json()["updated"]) == (2, 0)
+    again = await post(good)
+    assert (again.json()["created"], again.json()["updated"], again.json()["unchanged"]) == (0, 0, 2)
+    moved = await post(good.replace("Proposal,,", "Negotiation,80,"))
+    assert moved.json()["updated"] == 1
+    bad = await post(header + f"D-3,{refs[0]},Gone,100,Lost,,,\nD-4,NOPE,Trial,1,,,,\n")
+    assert bad.status_code == 422
+    assert {(e["row"], e["field"]) for e in bad.json()["errors"]} == {(2, "lost_reason"), (3, "customer_ref")}
+    async with sessionmaker() as session:
+        deals = {
+            d.external_ref: d
+            for d in await session.scalars(select(Opportunity).where(Opportunity.external_ref.like("D-%")))
+        }
+        history = list(await session.scalars(
+            select(OpportunityStageChange).where(OpportunityStageChange.opportunity_id == deals["D-1"].id).order_by(OpportunityStageChange.at)
+        ))  # fmt: skip
+    assert set(deals) == {"D-1", "D-2"}
+    assert (deals["D-1"].probability, deals["D-1"].probability_overridden) == (80, True)
+    assert (deals["D-2"].probability, deals["D-2"].amount, deals["D-2"].owner_rep_id) == (
+        10,
+        Decimal("500.50"),
+        demo.user("rep1"),
+    )
+    assert (
+        len(history) == 2
+        and history[0].from_stage_id is None
+        and history[1].from_stage_id == history[0].to_stage_id
+    )
