@@ -120,7 +120,7 @@ def compute_funnel(
     stays: dict[Any, list[float]] = defaultdict(list)
     entered = advanced = won = lost = 0
     for moves in history.values():
-        moves.sort(key=lambda c: c.at)
+        moves.sort(key=lambda c: (c.at, c.from_stage_id is not None))  # the creation first
         best = -1
         for n, change in enumerate(moves):
             to = by_id[change.to_stage_id]

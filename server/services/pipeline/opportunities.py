@@ -147,7 +147,12 @@ class OpportunitiesService(Service):
                 .join(after, after.id == OpportunityStageChange.to_stage_id)
                 .outerjoin(User, User.id == OpportunityStageChange.by_user_id)
                 .where(OpportunityStageChange.opportunity_id == opportunity_id)
-                .order_by(OpportunityStageChange.at, OpportunityStageChange.id)
+                # The creation first, even when a move shares its instant.
+                .order_by(
+                    OpportunityStageChange.at,
+                    OpportunityStageChange.from_stage_id.is_not(None),
+                    OpportunityStageChange.id,
+                )
             )
         )
 

@@ -73,7 +73,7 @@ class Raw:
             conversions.append((names[n], names[n + 1], reached, converted))
         stays: dict[str, list[float]] = defaultdict(list)
         for changes in per_deal.values():
-            changes.sort(key=lambda c: c.at)
+            changes.sort(key=lambda c: (c.at, c.from_stage_id is not None))  # the creation first
             for here, after in pairwise(changes):
                 if self.stages[here.to_stage_id].kind == "open":
                     stays[self.stages[here.to_stage_id].name].append(
