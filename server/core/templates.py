@@ -47,6 +47,7 @@ NAV: dict[str, list[tuple[str, str, str]]] = {
     "rep": [
         ("/", N_("Today"), "today"),
         ("/customers", N_("Customers"), "customers"),
+        ("/opportunities", N_("Deals"), "deals"),
         ("/progress", N_("Progress"), "progress"),
         ("/inbox", N_("Inbox"), "inbox"),
     ],

@@ -15,7 +15,7 @@ from tests.e2e.support import ROOT, Browsing
 pytestmark = pytest.mark.e2e
 
 CATALOG = ROOT / "web" / "locales" / "zh_Hans" / "LC_MESSAGES" / "messages.po"
-REP_NAV = ["Today", "Customers", "Progress", "Inbox"]
+REP_NAV = ["Today", "Customers", "Deals", "Progress", "Inbox"]
 
 
 @cache

@@ -44,7 +44,7 @@ def test_service_worker_installs_and_the_shell_works_offline(page_as: Any, brows
     expect(page.locator("#net-status")).to_have_text("Offline")
     expect(page.locator("html")).to_have_class(re.compile(r"\bis-offline\b"))
     expect(page.locator("nav.app-nav .nav-link > span")).to_have_text(
-        ["Today", "Customers", "Progress", "Inbox"]
+        ["Today", "Customers", "Deals", "Progress", "Inbox"]
     )
     expect(page.locator("h1")).to_have_text("Today")
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 # role -> (where it lands, its navigation in order)
 ROLES = {
-    "rep": ("/", ["Today", "Customers", "Progress", "Inbox"]),
+    "rep": ("/", ["Today", "Customers", "Deals", "Progress", "Inbox"]),
     "manager": ("/team", ["Team", "Stand-up", "Escalations", "Plans", "Customers"]),
     "executive": ("/org", ["Organisation", "Escalations", "Plans"]),
     "admin": ("/org", ["Organisation", "Plans", "Customers", "Admin"]),

@@ -413,6 +413,9 @@
     const min = form.elements.namedItem("next_step_due").min;
     if (body.next_step_due && min && body.next_step_due < min) errors.next_step_due = text("dueBeforeVisit", "Pick a date from the visit on.");
     if (window.fieldsalesVisitForms) window.fieldsalesVisitForms.collect(form, body, errors); // answers travel with the check-out
+    // A deal created or moved on at this visit (visit-deal.js), sent in the same body.
+    const deal = window.fieldsalesVisitDeal && window.fieldsalesVisitDeal.collect(form, errors);
+    if (deal) body.opportunity = deal;
     return { body, errors };
   }
 

@@ -20,7 +20,7 @@ from server.services.admin.imports import ImportService
     status_code=200,
     guards=[require_role("manager", "admin")],
     tags=["imports"],
-    summary="Import customers, orders or targets from CSV or .xlsx (body or multipart `file`); "
+    summary="Import customers, orders, targets or opportunities from CSV or .xlsx (body or multipart `file`); "
     "all or nothing",
     description="CSV in UTF-8 (with or without BOM) or GB18030/GBK; comma, semicolon or tab "
     "delimiters are detected (or set `delimiter`). Customers and orders regrade the company at once.",
@@ -30,7 +30,7 @@ async def import_table(
     principal: Principal,
     access: Scope,
     services: Services,
-    kind: Literal["customers", "orders", "targets"],
+    kind: Literal["customers", "orders", "targets", "opportunities"],
     delimiter: Annotated[Literal["comma", "semicolon", "tab"] | None, Parameter(query="delimiter")] = None,
     encoding: Annotated[Literal["utf-8", "gb18030", "gbk"] | None, Parameter(query="encoding")] = None,
 ) -> dict[str, Any]:

@@ -28,16 +28,17 @@ from server.services.admin.imports import ImportService
 from server.services.admin.settings import FIELDS, CompanySettingsService, settings_values
 from server.services.auth.user_import import COLUMNS as USER_COLUMNS
 from server.services.auth.user_import import UserImportService
+from server.services.pipeline.import_rows import OpportunityRows
 from server.services.plans.calendar import SeasonalDistributionsService
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-IMPORT_KINDS = ("customers", "orders", "targets", "users")
+IMPORT_KINDS = ("customers", "orders", "targets", "opportunities", "users")
 
 
 def import_columns() -> dict[str, list[str]]:
     """Each import kind's columns, the required ones first (shown on the page)."""
     handlers = {"customers": CustomerRows.COLUMNS, "orders": OrderRows.COLUMNS, "targets": TargetRows.COLUMNS,
-                "users": USER_COLUMNS}  # fmt: skip
+                "opportunities": OpportunityRows.COLUMNS, "users": USER_COLUMNS}  # fmt: skip
     return {kind: sorted(columns, key=lambda c: not columns[c]) for kind, columns in handlers.items()}
 
 

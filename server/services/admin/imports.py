@@ -1,4 +1,4 @@
-"""CSV imports of customers, orders and targets: idempotent by external_ref, all or nothing.
+"""CSV imports of customers, orders, targets and opportunities: idempotent by external_ref, all or nothing.
 
 Every row is checked first; one rejected row rejects the file and nothing is written, and the
 report names each rejected row (row 1 is the header, so data starts at row 2), field and reason.
@@ -23,9 +23,10 @@ from server.services.admin.import_rows import CustomerRows, Handler, ImportRepor
 from server.services.admin.import_targets import TargetRows
 from server.services.customers.grading import GradingService
 from server.services.customers.visit_policy import VisitPolicyService
+from server.services.pipeline.import_rows import OpportunityRows
 from server.services.plans.progress import chunks
 
-KINDS = ("customers", "orders", "targets")
+KINDS = ("customers", "orders", "targets", "opportunities")
 CELL_MAX = 500  # the longest text column an import writes (addresses)
 
 
@@ -83,6 +84,7 @@ class ImportService(Service):
             "customers": CustomerRows,
             "orders": OrderRows,
             "targets": TargetRows,
+            "opportunities": OpportunityRows,
         }
         handler = handlers[kind](context)
         rows = parse_table(table, handler.COLUMNS, report)
