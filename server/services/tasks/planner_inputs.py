@@ -1,5 +1,6 @@
 """The planner's inputs for a batch of reps: one query per kind of input (customers with their
-order history, promises, recent tasks, plan gaps), never one per customer or per rep."""
+order history and RFM, promises, recent tasks, plan gaps, the week's visits by grade), never
+one per customer or per rep."""
 
 from __future__ import annotations
 
@@ -56,6 +57,11 @@ class PlannerInputs(Service):
             )
         for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
             inputs[rep_id].remaining_gap = gap
+        week = {**params, "monday": day - timedelta(days=day.weekday())}
+        for rep_id, grade, status, visits in await self.session.execute(_WEEK_VISITS, week):
+            bucket = "prospect" if status == "prospect" else grade
+            done = inputs[rep_id].week_visits
+            done[bucket] = done.get(bucket, 0) + visits
         return inputs
 
     async def _customers(self, rep_ids: list[UUID], day: date) -> list[CustomerRow]:
@@ -99,6 +105,19 @@ _RECENT_TASKS = select(
     (Task.local_date == _DAY) | (Task.status == "missed") | Task.carried_from_id.is_not(None),
 )
 
+# Completed customer tasks of the week's earlier days, by the customer's grade (the effort split).
+_WEEK_VISITS = (
+    select(Task.rep_id, Customer.grade, Customer.status, func.count())
+    .join(Customer, Customer.id == Task.customer_id)
+    .where(
+        Task.rep_id.in_(_REP_IDS),
+        Task.local_date >= bindparam("monday"),
+        Task.local_date < _DAY,
+        Task.status == "done",
+    )
+    .group_by(Task.rep_id, Customer.grade, Customer.status)
+)
+
 _PROMISES = (
     select(Promise.id, Promise.rep_id, Promise.customer_id, Promise.text)
     .where(Promise.rep_id.in_(_REP_IDS), Promise.status == "open", Promise.due_on <= _DAY)
@@ -139,6 +158,9 @@ _CUSTOMERS = (
         _HISTORY.c.revenue,
         _HISTORY.c.first_on,
         _HISTORY.c.last_on,
+        Customer.r_score,
+        Customer.f_score,
+        Customer.m_score,
     )
     .outerjoin(_HISTORY, _HISTORY.c.customer_id == Customer.id)
     .where(Customer.owner_rep_id.in_(_REP_IDS), Customer.status.in_(("active", "prospect")))
