@@ -10,8 +10,8 @@ visit (then its share goes to the others).
 
 Order of the picks (select_for_effort):
 1. promises due, manager pins and carry-overs (mandatory, whatever the split);
-2. customers due by cadence (the last day that keeps them within their interval) and customers
-   with a deal near its close or stale, A first, as long as their bucket stays under its
+2. due A customers (the last day that keeps them within their 7 days; `must_visit`), then
+   customers with a deal near its close or stale, as long as their bucket stays under its
    ceiling for the week (split + tolerance of the week's expected visits);
 3. then, one slot at a time, the best *eligible* customer of the bucket least served for its
    share of the week so far (eligible: due, never visited, a deal to move, or at least half its
@@ -103,8 +103,12 @@ def select_for_effort(
         if s.candidate.mandatory and len(chosen) < capacity:
             take(s)
     must = frozenset(must_visit)
-    due = [s for s in ordered if id(s) not in picked and (s.due or s.candidate.deal is not None)]
-    for s in sorted(due, key=lambda s: s.candidate.bucket not in must):  # stable: by score within
+    urgent = [
+        s
+        for s in ordered
+        if id(s) not in picked and ((s.due and s.candidate.bucket in must) or s.candidate.deal is not None)
+    ]
+    for s in sorted(urgent, key=lambda s: s.candidate.deal is not None):  # stable: by score within
         if len(chosen) < capacity and counts[s.candidate.bucket] + 1 <= ceiling(s.candidate.bucket):
             take(s)
 

@@ -25,7 +25,9 @@ SPLIT = {"A": 0.4, "B": 0.3, "C": 0.2, "prospect": 0.1}
 INTERVAL = {"A": 7, "B": 14, "C": 30, "D": 60}
 
 
-def make(n: int, prefix: str, score_from: float, due: bool = False, **changes: object) -> list[ScoredCandidate]:
+def make(
+    n: int, prefix: str, score_from: float, due: bool = False, **changes: object
+) -> list[ScoredCandidate]:
     """n candidates with descending scores, half-way or more through their interval (eligible)."""
     grade = str(changes.get("grade", "A"))
     changes.setdefault("interval_days", INTERVAL[grade])
@@ -82,7 +84,9 @@ def test_a_bucket_without_enough_customers_worth_a_visit_gives_its_share_away() 
     # Two C's in the book, one seen yesterday (not eligible), no prospects: the shares of C and
     # prospects go to A and B in proportion (4:3), not to the best scores (A's).
     fresh = make(1, "cy", 9.0, grade="C", days_since_visit=1)
-    pool = make(20, "a", 10.0, grade="A") + make(20, "b", 5.0, grade="B") + make(1, "c", 3.0, grade="C") + fresh
+    pool = (
+        make(20, "a", 10.0, grade="A") + make(20, "b", 5.0, grade="B") + make(1, "c", 3.0, grade="C") + fresh
+    )
     selected = select_for_effort(pool, 15, SPLIT)
     assert buckets(selected) == {"A": 8, "B": 6, "C": 1}
     assert "cy00" not in {s.candidate.customer_id for s in selected}
@@ -110,6 +114,9 @@ def test_due_a_customers_go_before_other_due_customers() -> None:
     pool = make(3, "a", 10.0, due=True, grade="A") + make(3, "b", 14.0, due=True, grade="B")
     ids = [s.candidate.customer_id for s in select_for_effort(pool, 3, SPLIT, WeekSoFar({}, 5))]
     assert sorted(ids) == ["a00", "a01", "a02"]
+    # Other due customers share the day by the split: many due B's do not crowd out the C's.
+    pool += make(10, "bb", 13.0, due=True, grade="B") + make(3, "c", 2.0, due=True, grade="C")
+    assert buckets(select_for_effort(pool, 9, SPLIT, WeekSoFar({}, 5))) == {"A": 3, "B": 4, "C": 2}
 
 
 def test_a_deal_to_move_is_picked_like_a_due_customer() -> None:
@@ -127,7 +134,11 @@ def test_mandatory_items_come_first_and_count_against_their_bucket() -> None:
     assert [s.candidate.customer_id for s in selected[:4]] == ["m00", "m01", "m02", "m03"]
     assert buckets(selected) == {"A": 4, "B": 3, "C": 2, "prospect": 1}
     promised = make(5, "q", 0.1, grade="C", promise_due=True)
-    assert [s.candidate.customer_id for s in select_for_effort(POOL + promised, 3, SPLIT)] == ["q00", "q01", "q02"]
+    assert [s.candidate.customer_id for s in select_for_effort(POOL + promised, 3, SPLIT)] == [
+        "q00",
+        "q01",
+        "q02",
+    ]
 
 
 def test_selection_is_deterministic_on_ties() -> None:

@@ -8,7 +8,6 @@ from server.domain.scoring import (
     Candidate,
     DealSignal,
     Reason,
-    ScoredCandidate,
     ScoringWeights,
     score_candidate,
     score_candidates,
@@ -243,11 +242,18 @@ def test_deal_reason(stale: int | None, close: int | None, text: str) -> None:
     deal = DealSignal("Spring order", "Proposal", stale, close)
     reason = reasons_of(replace(BASE, deal=deal))["opportunity"]
     assert (reason.text, reason.weight) == (text, 4.0)
-    assert reason.params == {"title": "Spring order", "stage": "Proposal", "stale_days": stale, "close_days": close}
+    assert reason.params == {
+        "title": "Spring order",
+        "stage": "Proposal",
+        "stale_days": stale,
+        "close_days": close,
+    }
 
 
 def test_plan_gap_counts_weighted_pipeline() -> None:
-    c = replace(BASE, days_since_visit=30, expected_order_value=Decimal(200), rep_remaining_gap=Decimal(10000))
+    c = replace(
+        BASE, days_since_visit=30, expected_order_value=Decimal(200), rep_remaining_gap=Decimal(10000)
+    )
     assert reasons_of(c)["plan_gap"].weight == 0.6  # 2% of the gap
     with_deal = replace(c, weighted_pipeline=Decimal(600))  # e.g. 1,000 at 60%
     reason = reasons_of(with_deal)["plan_gap"]
