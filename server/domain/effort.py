@@ -15,8 +15,9 @@ Order of the picks (select_for_effort):
    ceiling for the week (split + tolerance of the week's expected visits);
 3. then, one slot at a time, the best *eligible* customer of the bucket least served for its
    share of the week so far (eligible: due, never visited, a deal to move, or at least half its
-   interval since the last visit; a customer seen yesterday is not worth a slot of its grade's
-   share); a bucket with nobody eligible leaves its share to the others, in proportion;
+   interval since the last visit, a prospect after a week; a customer seen yesterday is not
+   worth a slot of its grade's share); a bucket with nobody eligible leaves its share to the
+   others, in proportion;
 4. any slot left by score (only buckets without a share, like D, or customers not eligible).
 """
 
@@ -33,7 +34,8 @@ from server.domain.scoring import BUCKETS, Bucket, ScoredCandidate
 
 DEFAULT_SPLIT: Mapping[Bucket, float] = MappingProxyType({"A": 0.4, "B": 0.3, "C": 0.2, "prospect": 0.1})
 EFFORT_TOLERANCE = 0.05  # share points per bucket over a rep's week
-ELIGIBLE_FROM = 0.5  # share of its interval after which a customer may take a slot of its bucket
+ELIGIBLE_FROM = 0.25  # share of its interval after which a customer may take a slot of its bucket
+PROSPECT_REVISIT_DAYS = 7  # a prospect may take a prospecting slot again after a week
 # Buckets whose due customers are picked first among the due: A accounts are kept weekly.
 DEFAULT_MUST_VISIT: tuple[Bucket, ...] = ("A",)
 
@@ -61,11 +63,13 @@ def working_days_left_in_week(day: date) -> int:
 
 
 def eligible(s: ScoredCandidate) -> bool:
-    """Worth a slot of its bucket's share: mandatory, due, a deal to move, never visited, or
-    half-way to due."""
+    """Worth a slot of its bucket's share: mandatory, due, a deal to move, never visited, a
+    quarter of its interval since the last visit, or a prospect not seen for a week."""
     c = s.candidate
     if c.mandatory or s.due or c.deal is not None or c.days_since_visit is None:
         return True
+    if c.status == "prospect":
+        return c.days_since_visit >= min(PROSPECT_REVISIT_DAYS, c.interval_days)
     return c.days_since_visit >= ELIGIBLE_FROM * c.interval_days
 
 
