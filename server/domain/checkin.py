@@ -38,6 +38,30 @@ class CheckinIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     geo_error: GeoError | None = None  # why the phone has no fix
 
 
+class CheckoutOpportunity(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A deal created (no id: title and amount needed) or advanced (id) at the check-out."""
+
+    id: UUID | None = None
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] | None = None
+    amount: Decimal | None = None
+    stage: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None  # name or id
+    expected_close: date | None = None
+
+
+def opportunity_problems(deal: CheckoutOpportunity | None) -> list[dict[str, str]]:
+    """A new deal needs its title and amount; an amount is money (see pipeline for the rest)."""
+    if deal is None:
+        return []
+    problems = []
+    if deal.id is None:
+        for name in ("title", "amount"):
+            if getattr(deal, name) is None:
+                problems.append({"field": f"opportunity.{name}", "message": "is required for a new deal"})
+    if deal.amount is not None and not (deal.amount.is_finite() and 0 <= deal.amount <= MAX_AMOUNT):
+        problems.append({"field": "opportunity.amount", "message": f"must be between 0 and {MAX_AMOUNT}"})
+    return problems
+
+
 class CheckoutIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The visit's outcome, sent when the rep leaves."""
 
@@ -49,6 +73,8 @@ class CheckoutIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     next_step_due: date | None = None
     # The rep saw "Did you mean …?" and stands by an amount far above the customer's history.
     amount_confirmed: bool | None = None
+    # A deal created or advanced at this visit (its stage change keyed on this check-in).
+    opportunity: CheckoutOpportunity | None = None
 
 
 def canonical_body(body: msgspec.Struct) -> dict[str, Any]:
@@ -65,6 +91,8 @@ def canonical_body(body: msgspec.Struct) -> dict[str, Any]:
             value = format(value.normalize(), "f")
         elif isinstance(value, UUID | date):
             value = str(value)
+        elif isinstance(value, msgspec.Struct):
+            value = canonical_body(value)
         plain[name] = value
     return plain
 
@@ -117,4 +145,4 @@ def checkout_problems(
         problems.append({"field": missing, "message": "next_step and next_step_due go together"})
     if body.next_step_due is not None and body.next_step_due < visit_date:
         problems.append({"field": "next_step_due", "message": f"is before the visit date {visit_date}"})
-    return problems
+    return problems + opportunity_problems(body.opportunity)

@@ -411,6 +411,9 @@
     if (body.next_step_due && !body.next_step) errors.next_step = pair;
     const min = form.elements.namedItem("next_step_due").min;
     if (body.next_step_due && min && body.next_step_due < min) errors.next_step_due = text("dueBeforeVisit", "Pick a date from the visit on.");
+    // A deal created or moved on at this visit (visit-deal.js), sent in the same body.
+    const deal = window.fieldsalesVisitDeal && window.fieldsalesVisitDeal.collect(form, errors);
+    if (deal) body.opportunity = deal;
     return { body, errors };
   }
 

@@ -10,6 +10,7 @@ from server.db.models.jobs import JobRun
 from server.db.models.notifications import Notification, PushSubscription
 from server.db.models.orders import Order
 from server.db.models.org import Holiday, OrgSettings, OrgUnit
+from server.db.models.pipeline import Opportunity, OpportunityStage, OpportunityStageChange
 from server.db.models.plans import SeasonalDistribution, Target, TargetAdjustment
 from server.db.models.tasks import DailyPlan, Task
 from server.db.models.users import AuthToken, LoginAttempt, LoginThrottle, User
@@ -32,6 +33,9 @@ __all__ = [
     "LoginAttempt",
     "LoginThrottle",
     "Notification",
+    "Opportunity",
+    "OpportunityStage",
+    "OpportunityStageChange",
     "Order",
     "OrgSettings",
     "OrgUnit",

@@ -28,6 +28,7 @@ SHELL_ASSETS = (
     # Page scripts of the offline-capable screens (Today, check-in).
     "tasks.js",
     "checkin.js",
+    "visit-deal.js",
     "sync.js",
 )
 

@@ -22,6 +22,7 @@ from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.admin.seed_history import seed_customers_and_history
 from server.services.admin.seed_month import deal_forms, seed_month_orders
 from server.services.admin.seed_org import build_org
+from server.services.admin.seed_pipeline import seed_pipeline
 from server.services.admin.seed_targets import seed_targets
 from server.services.admin.seed_world import SeedOptions, World, bulk_insert
 from server.services.auth.accounts import hash_password
@@ -83,6 +84,7 @@ async def seed_demo(
     async with engine.begin() as connection:
         counts["targets"] = await seed_targets(connection, world, options)
         counts["orders_this_month"] = await seed_month_orders(connection, world)
+        counts["opportunities"] = await seed_pipeline(connection, world)
     counts["graded"] = await _grade(engine, settings, clock, world)
     return {"reps": reps, **counts, "now": now.isoformat()}
 

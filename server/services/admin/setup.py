@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from server.core.errors import field_error
 from server.core.i18n import gettext as _
 from server.core.services import Service
-from server.db.models import OrgUnit, VisitPolicy
+from server.db.models import OpportunityStage, OrgUnit, VisitPolicy
+from server.domain.funnel import DEFAULT_STAGES
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.admin.org_units import OrgUnitsService
 from server.services.auth.users import UsersService
@@ -21,7 +22,7 @@ class SetupService(Service):
     async def init_company(
         self, *, company: str, timezone: str, admin_email: str, admin_name: str, password: str | None
     ) -> dict[str, Any]:
-        """The company, default settings and visit policy, and the admin (with a set-password link
+        """The company, default settings, visit policy and funnel stages, and the admin (with a set-password link
         when no password is given). Refused when the database already has an organisation."""
         if await self.session.scalar(select(func.count()).select_from(OrgUnit)):
             raise field_error("company", _("the database already has an organisation; use create-user"), 409)
@@ -30,6 +31,16 @@ class SetupService(Service):
         )
         for grade, days in DEFAULT_VISIT_INTERVALS.items():
             self.session.add(VisitPolicy(company_id=unit.id, grade=grade, interval_days=days))
+        for position, stage in enumerate(DEFAULT_STAGES, start=1):
+            self.session.add(
+                OpportunityStage(
+                    company_id=unit.id,
+                    name=stage.name,
+                    position=position,
+                    default_probability=stage.probability,
+                    kind=stage.kind,
+                )
+            )
         admin, link = await self.ctx.get(UsersService).create(
             None, email=admin_email, name=admin_name, role="admin", org_unit_id=unit.id, password=password
         )

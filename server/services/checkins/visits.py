@@ -41,6 +41,7 @@ from server.services.checkins.statements import (
     INSERT_PROMISE,
     PREVIOUS_FIX,
 )
+from server.services.pipeline.visits import VisitDeals
 
 log = structlog.get_logger("fieldsales.checkins")
 
@@ -220,6 +221,8 @@ class CheckinsService(VisitEffects):
             )
         await self._complete_task(rep, checkin, visit_date, received_at)
         await self._update_customer(customer, visit_date, ordered_on, received_at)
+        if body.opportunity is not None:
+            await self.ctx.get(VisitDeals).record(rep, checkin.id, customer.id, body.opportunity)
         log.info(
             "checkout_recorded",
             checkin_id=str(checkin.id),

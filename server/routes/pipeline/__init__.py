@@ -1,0 +1,1 @@
+"""Opportunities, funnel stages and the funnel."""

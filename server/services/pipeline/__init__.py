@@ -1,0 +1,1 @@
+"""Opportunities, their stages, the funnel."""
