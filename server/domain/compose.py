@@ -88,11 +88,12 @@ def build_candidate(
     last_order = customer.last_order_on  # the later of the two dates that are set
     if customer.last_on and (not last_order or customer.last_on > last_order):
         last_order = customer.last_on
+    days_since_visit = (day - customer.last_visit_on).days if customer.last_visit_on else None
     return Candidate(
         customer_id=customer.id,
         grade=grade,
         status="prospect" if customer.status == "prospect" else "active",
-        days_since_visit=(day - customer.last_visit_on).days if customer.last_visit_on else None,
+        days_since_visit=days_since_visit,
         interval_days=interval,
         expected_order_value=expected,
         rep_remaining_gap=remaining_gap,
@@ -107,7 +108,7 @@ def build_candidate(
         lng=customer.lng,
         rfm=_rfm(customer),
         weighted_pipeline=weighted_pipeline(deals) if deals else Decimal(0),
-        deal=deal_signal(deals, day, deal_rule) if deals else None,
+        deal=deal_signal(deals, day, deal_rule, days_since_visit) if deals else None,
     )
 
 

@@ -25,6 +25,7 @@ class DealRule:
 
 
 DEFAULT_DEAL_RULE = DealRule()
+NEAR_CLOSE_REVISIT_DAYS = 7  # a deal near its close asks for a visit at most once a week
 
 
 def weighted_pipeline(deals: Sequence[OpenDeal]) -> Decimal:
@@ -33,19 +34,26 @@ def weighted_pipeline(deals: Sequence[OpenDeal]) -> Decimal:
 
 
 def deal_signal(
-    deals: Sequence[OpenDeal], day: date, rule: DealRule = DEFAULT_DEAL_RULE
+    deals: Sequence[OpenDeal],
+    day: date,
+    rule: DealRule = DEFAULT_DEAL_RULE,
+    days_since_visit: int | None = None,
 ) -> DealSignal | None:
     """The deal that most needs a visit: near its close (the nearest first), else the stalest.
 
     Near: expected close within `close_within_days` from `day`, or already passed while still
-    open. Stale: no stage change for `stale_after_days` or more.
+    open, and the customer not visited for a week. Stale: neither a stage change nor a visit for
+    `stale_after_days` or more. A visit answers the deal's call for a while, so an open deal does
+    not send the rep to the same door every day.
     """
+    unseen_for = 10**6 if days_since_visit is None else days_since_visit
     best: tuple[tuple[int, int, str], DealSignal] | None = None
     for d in deals:
         to_close = (d.expected_close_on - day).days if d.expected_close_on else None
         still = (day - d.last_step_on).days
         near = to_close is not None and to_close <= rule.close_within_days
-        stale = still >= rule.stale_after_days
+        near = near and unseen_for >= NEAR_CLOSE_REVISIT_DAYS
+        stale = still >= rule.stale_after_days and unseen_for >= rule.stale_after_days
         if not near and not stale:
             continue
         signal = DealSignal(

@@ -1,20 +1,20 @@
 """The planner's inputs for a batch of reps: one query per kind of input (customers with their
-order history and RFM, promises, recent tasks, plan gaps, the week's visits by grade), never
-one per customer or per rep."""
+order history and RFM, promises, recent tasks, plan gaps, the week's visits by grade, open
+deals), never one per customer or per rep."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import BindParameter, bindparam, func, select
 
 from server.core.org import OrgTree
 from server.core.services import Service
-from server.db.models import Customer, Order, Promise, Task
-from server.domain.day_inputs import CustomerRow, PastTask, PromiseRow, RepDayInputs, RepRow
+from server.db.models import Customer, Opportunity, OpportunityStage, Order, Promise, Task
+from server.domain.day_inputs import CustomerRow, OpenDeal, PastTask, PromiseRow, RepDayInputs, RepRow
 from server.services.plans.progress import ProgressService
 
 CARRY_WINDOW_DAYS = 7  # unfinished tasks older than this are not carried over any more
@@ -57,6 +57,20 @@ class PlannerInputs(Service):
             )
         for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
             inputs[rep_id].remaining_gap = gap
+        for (
+            owner,
+            customer_id,
+            title,
+            stage,
+            amount,
+            probability,
+            close,
+            changed,
+        ) in await self.session.execute(_OPEN_DEALS, params):
+            deal = OpenDeal(
+                customer_id, title, stage, Decimal(amount), Decimal(probability) / 100, close, changed.date()
+            )
+            inputs[cast(UUID, owner)].deals.setdefault(customer_id, []).append(deal)  # in rep_ids: set
         week = {**params, "monday": day - timedelta(days=day.weekday())}
         for rep_id, grade, status, visits in await self.session.execute(_WEEK_VISITS, week):
             bucket = "prospect" if status == "prospect" else grade
@@ -116,6 +130,29 @@ _WEEK_VISITS = (
         Task.status == "done",
     )
     .group_by(Task.rep_id, Customer.grade, Customer.status)
+)
+
+# Open opportunities of the reps' customers (a deal near its close or stale is a visit candidate;
+# every open deal's weighted amount counts towards the plan gap).
+_OPEN_DEALS = (
+    select(
+        Customer.owner_rep_id,
+        Opportunity.customer_id,
+        Opportunity.title,
+        OpportunityStage.name.label("stage"),
+        Opportunity.amount,
+        Opportunity.probability,
+        Opportunity.expected_close,
+        Opportunity.stage_changed_at,
+    )
+    .join(Customer, Customer.id == Opportunity.customer_id)
+    .join(OpportunityStage, OpportunityStage.id == Opportunity.stage_id)
+    .where(
+        Customer.owner_rep_id.in_(_REP_IDS),
+        Customer.status.in_(("active", "prospect")),
+        OpportunityStage.kind == "open",
+    )
+    .order_by(Opportunity.id)
 )
 
 _PROMISES = (
