@@ -10,6 +10,7 @@ new tasks; a manager's pin gets fresh reasons when its customer's data is at han
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -19,12 +20,18 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from server.domain.calendar import days_to_next_working_day
-from server.domain.day_inputs import CustomerRow, PastTaskLike, PromiseLike, RepDayInputs, RepRow
+from server.domain.day_inputs import CustomerRow, OpenDeal, PastTaskLike, PromiseLike, RepDayInputs, RepRow
+from server.domain.deals import DEFAULT_DEAL_RULE, DealRule, deal_signal, weighted_pipeline
+from server.domain.effort import (
+    DEFAULT_MUST_VISIT,
+    DEFAULT_SPLIT,
+    WeekSoFar,
+    select_for_effort,
+    working_days_left_in_week,
+)
 from server.domain.grading import Grade
 from server.domain.routing import LatLng, haversine_m, route_order
 from server.domain.scoring import (
-    DEFAULT_MUST_VISIT,
-    DEFAULT_QUOTAS,
     DEFAULT_WEIGHTS,
     Bucket,
     Candidate,
@@ -32,10 +39,9 @@ from server.domain.scoring import (
     ScoringWeights,
     score_candidate,
     score_candidates,
-    select_with_quotas,
 )
 
-ALGORITHM = "score-quota-route/1"
+ALGORITHM = "score-effort-route/2"
 DAY_END = time(18, 0)  # planned tasks are due by the end of the rep's local working day
 GRADES = ("A", "B", "C", "D")
 ROUTED_KINDS = ("visit", "follow_up", "collect")  # kinds done at the customer's door
@@ -62,6 +68,8 @@ def build_candidate(
     promise: PromiseLike | None = None,
     carried_from: date | None = None,
     pinned: bool = False,
+    deals: list[OpenDeal] | None = None,
+    deal_rule: DealRule = DEFAULT_DEAL_RULE,
 ) -> Candidate:
     """Turn a customer row into the scoring input, deriving order habits from its history."""
     grade = cast(Grade, customer.grade if customer.grade in GRADES else "D")
@@ -80,11 +88,12 @@ def build_candidate(
     last_order = customer.last_order_on  # the later of the two dates that are set
     if customer.last_on and (not last_order or customer.last_on > last_order):
         last_order = customer.last_on
+    days_since_visit = (day - customer.last_visit_on).days if customer.last_visit_on else None
     return Candidate(
         customer_id=customer.id,
         grade=grade,
         status="prospect" if customer.status == "prospect" else "active",
-        days_since_visit=(day - customer.last_visit_on).days if customer.last_visit_on else None,
+        days_since_visit=days_since_visit,
         interval_days=interval,
         expected_order_value=expected,
         rep_remaining_gap=remaining_gap,
@@ -97,7 +106,23 @@ def build_candidate(
         days_to_next_working_day=days_to_next_working_day(day),
         lat=customer.lat,
         lng=customer.lng,
+        rfm=_rfm(customer),
+        weighted_pipeline=weighted_pipeline(deals) if deals else Decimal(0),
+        deal=deal_signal(deals, day, deal_rule, days_since_visit) if deals else None,
     )
+
+
+def _rfm(customer: CustomerRow) -> tuple[int, int, int] | None:
+    if customer.r_score is None or customer.f_score is None or customer.m_score is None:
+        return None
+    return (customer.r_score, customer.f_score, customer.m_score)
+
+
+def bucket_of(customer: CustomerRow) -> Bucket:
+    """The effort bucket of a customer: prospects share one, the rest by grade."""
+    if customer.status == "prospect":
+        return "prospect"
+    return cast(Bucket, customer.grade if customer.grade in GRADES else "D")
 
 
 def open_carry_overs(
@@ -129,10 +154,12 @@ def compose_day(
     now: datetime,
     fill: bool = True,
     weights: ScoringWeights = DEFAULT_WEIGHTS,
-    quotas: dict[Bucket, float] | None = None,
+    split: Mapping[Bucket, float] = DEFAULT_SPLIT,
+    deal_rule: DealRule = DEFAULT_DEAL_RULE,
 ) -> Composition:
     """Pick the day's new tasks up to capacity, then rank and route every open task of the day.
 
+    The picks follow the company's effort `split` over the week (server/domain/effort.py).
     Existing open tasks (`inputs.day_tasks`) are updated in place.
     """
     customers = {c.id: c for c in inputs.customers}
@@ -143,7 +170,10 @@ def compose_day(
 
     for task in inputs.day_tasks:  # pins get today's full reasons next to "pinned by manager"
         if task.status == "planned" and task.source == "manager" and task.customer_id in customers:
-            candidate = build_candidate(customers[task.customer_id], day, intervals, gap, pinned=True)
+            candidate = build_candidate(
+                customers[task.customer_id], day, intervals, gap, pinned=True,
+                deals=inputs.deals.get(task.customer_id), deal_rule=deal_rule,
+            )  # fmt: skip
             score, reasons = score_candidate(candidate, weights)
             task.score, task.reasons = score, [r.to_json() for r in reasons]
 
@@ -156,6 +186,8 @@ def compose_day(
             gap,
             inputs.promises.get(customer.id),
             carry[customer.id].local_date if customer.id in carry else None,
+            deals=inputs.deals.get(customer.id),
+            deal_rule=deal_rule,
         )
         for customer in customers.values()
         if customer.id not in taken
@@ -174,7 +206,8 @@ def compose_day(
         if isinstance(key, str)
     ]
     scored = score_candidates(candidates, weights) if slots else []
-    selected = select_with_quotas(scored, slots, quotas or DEFAULT_QUOTAS)
+    week = _week_so_far(inputs, customers, day)
+    selected = select_for_effort(scored, slots, split, week)
     due_at = end_of_day(day, rep.timezone)
     rows = [_new_row(rep, day, s, inputs, carry, customers, due_at, now) for s in selected]
     route_m = _rank_and_route(rep, inputs, rows, customers)
@@ -195,11 +228,25 @@ def compose_day(
         ),
         "carried_over": sum(1 for s in selected if s.candidate.carried_over_from),
         "promises": sum(1 for s in selected if s.candidate.promise_due),
+        "deals": sum(1 for s in selected if s.candidate.deal is not None),
         "buckets": buckets,
+        "week_before": dict(week.visits),
         "remaining_gap": str(gap),
         "route_m": round(route_m),
     }
     return Composition(rows, stats)
+
+
+def _week_so_far(inputs: RepDayInputs, customers: dict[UUID, CustomerRow], day: date) -> WeekSoFar:
+    """The week's completed visits of earlier days plus the tasks the day already holds."""
+    visits: dict[Bucket, int] = {}
+    for bucket, n in inputs.week_visits.items():
+        visits[cast(Bucket, bucket)] = visits.get(cast(Bucket, bucket), 0) + n
+    for task in inputs.day_tasks:
+        customer = customers.get(task.customer_id) if task.customer_id else None
+        if customer is not None and task.status in OCCUPYING_STATUSES:
+            visits[bucket_of(customer)] = visits.get(bucket_of(customer), 0) + 1
+    return WeekSoFar(visits, working_days_left_in_week(day))
 
 
 def _new_row(

@@ -46,6 +46,9 @@ class CustomerRow:
     revenue: Decimal | None
     first_on: date | None
     last_on: date | None
+    r_score: int | None = None
+    f_score: int | None = None
+    m_score: int | None = None
 
 
 class PromiseLike(Protocol):
@@ -105,6 +108,18 @@ class DayTask(Protocol):
     distance_m: float | None
 
 
+class OpenDeal(NamedTuple):
+    """An open opportunity of a rep's customer, with its stage's last change."""
+
+    customer_id: UUID
+    title: str
+    stage: str
+    amount: Decimal
+    probability: Decimal  # 0-1
+    expected_close_on: date | None
+    last_step_on: date  # the day of its last stage change (or its creation)
+
+
 class PromiseRow(NamedTuple):
     """What composing reads of an open promise: a plain row rather than a Promise object."""
 
@@ -134,3 +149,6 @@ class RepDayInputs:
     past_tasks: list[PastTaskLike] = field(default_factory=list)  # recent missed tasks and carried copies
     remaining_gap: Decimal = Decimal(0)
     coords: dict[UUID, LatLng] = field(default_factory=dict)  # customers of day tasks
+    # completed visits of the week's earlier days by bucket ("A".."D", "prospect")
+    week_visits: dict[str, int] = field(default_factory=dict)
+    deals: dict[UUID, list[OpenDeal]] = field(default_factory=dict)  # open opportunities by customer

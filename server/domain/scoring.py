@@ -1,11 +1,15 @@
-"""Daily task scoring and selection. Every weight lives in ScoringWeights, here and only here.
+"""Daily task scoring. Every weight lives in ScoringWeights, here and only here.
 
 score = sum of named components, each with a reason the rep can read:
   cadence      grade weight x min(overdue, overdue_cap)   (overdue = days since visit / interval)
   due          grade weight x due, when waiting for the rep's next working day would leave the
                customer past its interval (so the visit is due today at the latest)
   plan_gap     plan_gap x min(1, share / plan_gap_full_share) x readiness,
-               share = expected order / rep's gap
+               share = (expected order + the customer's probability-weighted open pipeline)
+               / rep's gap
+  rfm          rfm x (R + F + M - 3) / 12 x readiness: the grading's 1-5 RFM scores push a
+               recent, frequent, big buyer up within its grade ("RFM-based priority push")
+  opportunity  flat, for an open deal whose expected close is near or whose stage is stale
   promise_due  flat, when the customer was promised something due today or earlier
   churn_risk   churn_risk x readiness, when days since last order >= churn_lateness x the usual
                order interval
@@ -16,17 +20,16 @@ readiness = min(1, days since the last visit or order / the usual order interval
 grade's interval)): a customer met yesterday is not about to order again, however large its
 orders or late its habit, so order-driven reasons fade right after a visit and come back with
 the customer's own rhythm.
-Promise due, manager pin and carry-over are also *mandatory*: selected before anything else,
-followed by the due customers of the must-visit grades (A).
+Promise due, manager pin and carry-over are also *mandatory*. Selection, with the company's
+effort split by grade, is server/domain/effort.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from types import MappingProxyType
 from typing import Any, Literal
 from uuid import UUID
 
@@ -39,6 +42,8 @@ ReasonCode = Literal[
     "plan_gap",
     "promise_due",
     "churn_risk",
+    "rfm",
+    "opportunity",
     "prospecting",
     "carry_over",
     "manager_pin",
@@ -49,15 +54,14 @@ REASON_ORDER: tuple[ReasonCode, ...] = (
     "carry_over",
     "due",
     "cadence",
+    "opportunity",
     "plan_gap",
+    "rfm",
     "churn_risk",
     "prospecting",
 )
 Bucket = Literal["A", "B", "C", "D", "prospect"]
 BUCKETS: tuple[Bucket, ...] = ("A", "B", "C", "D", "prospect")
-DEFAULT_QUOTAS: Mapping[Bucket, float] = MappingProxyType({"A": 0.4, "B": 0.3, "C": 0.2, "prospect": 0.1})
-# Buckets whose due customers are planned like promises: A accounts are kept weekly, first.
-DEFAULT_MUST_VISIT: tuple[Bucket, ...] = ("A",)
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,9 @@ class ScoringWeights:
     risk (2) separate customers of similar cadence. Prospecting (1.5) plus a never-visited D's
     cadence (3) and due (1.5) put a prospect between a due C and a due B. Pin (6), promise (5)
     and carry-over (2) items are mandatory anyway; their weights order them among themselves
-    and tell the rep why they are there.
+    and tell the rep why they are there. RFM (up to 2, a 5-5-5 buyer) ranks customers of one
+    grade by their buying, not only by their revenue rank. An open deal near its close or stuck
+    in its stage (4) outranks a due C and a cadence-only B, and sits below a due A.
     """
 
     grade_a: float = 4.0
@@ -88,6 +94,8 @@ class ScoringWeights:
     prospecting: float = 1.5
     carry_over: float = 2.0
     manager_pin: float = 6.0
+    rfm: float = 2.0
+    opportunity: float = 4.0
 
     def grade_weight(self, grade: Grade) -> float:
         """Cadence weight of a grade."""
@@ -122,6 +130,16 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class DealSignal:
+    """The open opportunity that makes a customer worth a visit (near its close or stale)."""
+
+    title: str
+    stage: str
+    days_without_step: int | None  # set when stale: days since its last stage change
+    days_to_close: int | None  # set when near: days to the expected close (< 0: passed)
+
+
+@dataclass(frozen=True)
 class Candidate:
     """Everything the planner knows about one customer for one rep and day."""
 
@@ -141,6 +159,9 @@ class Candidate:
     days_to_next_working_day: int = 1  # from the planned day: 1 Monday-Thursday, 3 on a Friday
     lat: float | None = None
     lng: float | None = None
+    rfm: tuple[int, int, int] | None = None  # recency, frequency, monetary: 1-5 each
+    weighted_pipeline: Decimal = Decimal(0)  # sum of amount x probability of open deals
+    deal: DealSignal | None = None
 
     @property
     def mandatory(self) -> bool:
@@ -215,14 +236,17 @@ def _due(c: Candidate, w: ScoringWeights) -> Reason | None:
 
 
 def _plan_gap(c: Candidate, w: ScoringWeights) -> Reason | None:
-    if c.rep_remaining_gap <= 0 or c.expected_order_value <= 0:
+    expected = c.expected_order_value + c.weighted_pipeline
+    if c.rep_remaining_gap <= 0 or expected <= 0:
         return None
-    share = c.expected_order_value / c.rep_remaining_gap
+    share = expected / c.rep_remaining_gap
     ready = readiness(c)
     value = w.plan_gap * min(1.0, float(share) / w.plan_gap_full_share) * ready
     if value <= 0:
         return None
     params = {"share": float(round(share, 4)), "readiness": round(ready, 2)}
+    if c.weighted_pipeline > 0:
+        params["pipeline"] = float(round(c.weighted_pipeline, 2))
     if share >= 1:
         return Reason("plan_gap", "Could close all of your remaining gap", value, params)
     text = f"Could close {_percent_text(share)} of your remaining gap"
@@ -242,6 +266,37 @@ def _churn(c: Candidate, w: ScoringWeights) -> Reason | None:
     return Reason("churn_risk", text, value, {"days": since, "usual": usual})
 
 
+def _rfm(c: Candidate, w: ScoringWeights) -> Reason | None:
+    if c.rfm is None:
+        return None
+    r, f, m = c.rfm
+    value = w.rfm * (r + f + m - 3) / 12 * readiness(c)
+    if value <= 0:
+        return None
+    text = f"RFM {r}-{f}-{m}: how recently, how often and how much it buys"
+    return Reason("rfm", text, value, {"r": r, "f": f, "m": m})
+
+
+def _deal(c: Candidate, w: ScoringWeights) -> Reason | None:
+    d = c.deal
+    if d is None or w.opportunity <= 0:
+        return None
+    parts = [f"Deal '{d.title}' at {d.stage}"]
+    if d.days_without_step is not None:
+        parts.append(f"{_days(d.days_without_step)} without a step")
+    if d.days_to_close is not None and d.days_to_close >= 0:
+        parts.append(f"closes in {_days(d.days_to_close)}")
+    elif d.days_to_close is not None:
+        parts.append(f"close date passed {_days(-d.days_to_close)} ago")
+    params = {
+        "title": d.title,
+        "stage": d.stage,
+        "stale_days": d.days_without_step,
+        "close_days": d.days_to_close,
+    }
+    return Reason("opportunity", ", ".join(parts), w.opportunity, params)
+
+
 def score_candidate(c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS) -> tuple[float, list[Reason]]:
     """Score one candidate; reasons come strongest first."""
     found: list[Reason | None] = [
@@ -249,6 +304,8 @@ def score_candidate(c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS) -> 
         _due(c, weights),
         _plan_gap(c, weights),
         _churn(c, weights),
+        _rfm(c, weights),
+        _deal(c, weights),
     ]
     if c.promise_due:
         text = f"Promise due: {c.promise_text}" if c.promise_text else "Promise due"
@@ -283,62 +340,3 @@ def score_candidates(
         score, reasons = score_candidate(c, weights)
         scored.append(ScoredCandidate(c, score, tuple(reasons)))
     return sorted(scored, key=lambda s: s.rank_key)
-
-
-def quota_slots(capacity: int, quotas: Mapping[Bucket, float]) -> dict[Bucket, int]:
-    """Whole slots per bucket: capacity x share, rounding remainders by largest fraction."""
-    shares = {b: Decimal(str(quotas.get(b, 0))) for b in BUCKETS}
-    if any(s < 0 or s > 1 for s in shares.values()) or set(quotas) - set(BUCKETS):
-        raise ValueError(f"quotas must be shares in [0, 1] for buckets {', '.join(BUCKETS)}")
-    if sum(shares.values()) > 1:
-        raise ValueError("quota shares must not add up to more than 1")
-    exact = {b: capacity * s for b, s in shares.items()}
-    slots = {b: int(v) for b, v in exact.items()}
-    spare = int(sum(exact.values())) - sum(slots.values())
-    by_fraction = sorted(BUCKETS, key=lambda b: (-(exact[b] - slots[b]), BUCKETS.index(b)))
-    for b in by_fraction[:spare]:
-        slots[b] += 1
-    return slots
-
-
-def select_with_quotas(
-    scored: Sequence[ScoredCandidate],
-    capacity: int,
-    quotas: Mapping[Bucket, float] = DEFAULT_QUOTAS,
-    must_visit: Iterable[Bucket] = DEFAULT_MUST_VISIT,
-) -> list[ScoredCandidate]:
-    """Pick up to `capacity` candidates: mandatory ones first, then soft quotas, then by score.
-
-    Mandatory: promises, pins and carry-overs, then the due customers of the `must_visit`
-    buckets (a due A is never left for tomorrow); they count against their bucket's quota.
-    Each bucket then takes its best *due* candidates up to its slots, and any slot left is
-    filled by score from everything remaining. Quotas share the day among grades when more
-    customers are due than fit; they never spend a slot on a customer that is not due (a C seen
-    last week) while a due one waits, so unused slots are not reserved. Returned mandatory
-    first, then by score.
-    """
-    if capacity < 0:
-        raise ValueError("capacity must be >= 0")
-    slots = quota_slots(capacity, quotas)
-    must = frozenset(must_visit)
-    ordered = sorted(scored, key=lambda s: s.rank_key)
-    promised = [s for s in ordered if s.candidate.mandatory]
-    due_musts = [s for s in ordered if not s.candidate.mandatory and s.due and s.candidate.bucket in must]
-    chosen = (promised + due_musts)[:capacity]
-    used = dict.fromkeys(BUCKETS, 0)
-    for s in chosen:
-        used[s.candidate.bucket] += 1
-
-    picked = {id(s) for s in chosen}
-    rest = [s for s in ordered if id(s) not in picked]
-    by_quota: list[ScoredCandidate] = []
-    for s in rest:
-        if len(chosen) + len(by_quota) >= capacity:
-            break
-        bucket = s.candidate.bucket
-        if s.due and used[bucket] < slots[bucket]:
-            by_quota.append(s)
-            used[bucket] += 1
-    taken = {id(s) for s in by_quota}
-    fill = [s for s in rest if id(s) not in taken][: capacity - len(chosen) - len(by_quota)]
-    return chosen + sorted(by_quota + fill, key=lambda s: s.rank_key)

@@ -9,11 +9,13 @@ Definitions (docs/simulation.md, "Reading the results"):
 - reach: at the end of the window, the share of all assigned customers (every grade, prospects
   too) visited within their grade's interval.
 - hit rate: completed visits with an order / completed visits (not-available ones included).
+- effort by grade: completed visits per bucket (A, B, C, D, prospect; the customer's grade as
+  the product has it on the day of the visit) / all completed visits.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -47,8 +49,10 @@ class Tracker:
     rep_days_absent: int = 0
     left_open: int = 0
     orders_unvisited: int = 0
+    effort: Counter[str] = field(default_factory=Counter)  # completed visits by bucket
     _daily: dict[date, dict[str, list[int]]] = field(default_factory=dict)
     _end: dict[UUID, bool] = field(default_factory=dict)
+    _visited_on: dict[date, set[UUID]] = field(default_factory=dict)  # until the day is measured
 
     def record_day(self, day: date, log: DayLog) -> None:
         self.rep_days_worked += 1
@@ -60,6 +64,7 @@ class Tracker:
         self.left_open += log.left_open
         for customer_id in log.visited:
             self.last_visit[customer_id] = day
+        self._visited_on.setdefault(day, set()).update(log.visited)
 
     def measure(self, day: date, customers: Iterable[tuple[UUID, str, str]]) -> None:
         """After a working day: per grade, how many active customers are within their interval.
@@ -68,11 +73,14 @@ class Tracker:
         also gives the end-of-window coverage of every customer it saw (for reach).
         """
         counts = self._daily.setdefault(day, {g: [0, 0] for g in (*GRADES, "prospect")})
+        visited = self._visited_on.get(day, set())
         for customer_id, grade, status in customers:
             interval = self.intervals.get(grade, 60)
             last = self.last_visit.get(customer_id)
             within = last is not None and (day - last).days <= interval
             bucket = "prospect" if status == "prospect" else grade
+            if customer_id in visited:
+                self.effort[bucket] += 1
             counts[bucket][0] += within
             counts[bucket][1] += 1
             self._end[customer_id] = within
@@ -89,6 +97,11 @@ class Tracker:
             return {}
         last = self._daily[max(self._daily)]
         return {b: (round(n / d, 4) if d else None) for b, (n, d) in last.items()}
+
+    def effort_shares(self) -> dict[str, float]:
+        """Share of the completed visits by bucket (A, B, C, D, prospect)."""
+        total = sum(self.effort.values())
+        return {b: round(self.effort[b] / total, 4) if total else 0.0 for b in (*GRADES, "prospect")}
 
     def reach(self) -> float | None:
         if not self._end:
@@ -124,6 +137,7 @@ class PlannerReport:
     escalations: int
     escalations_by_severity: dict[str, int]
     weekly: list[dict[str, Any]]
+    effort: dict[str, float]  # share of completed visits by bucket (A, B, C, D, prospect)
     wall_s: float = 0.0
     cpu_s: float = 0.0  # this process's CPU time: on a busy machine wall time says little
     timings: dict[str, float] = field(default_factory=dict)  # wall seconds by kind of event
@@ -229,6 +243,7 @@ async def finish(
         escalations=sum(severities.values()),
         escalations_by_severity={str(k): int(v) for k, v in severities.items()},
         weekly=weekly,
+        effort=tracker.effort_shares(),
     )
 
 
@@ -237,6 +252,11 @@ async def finish(
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def effort_text(effort: Mapping[str, float]) -> str:
+    """Effort shares as whole percents, A/B/C/prospects/D."""
+    return "/".join(f"{effort.get(b, 0.0) * 100:.0f}" for b in ("A", "B", "C", "prospect", "D"))
 
 
 def table(reports: Sequence[PlannerReport]) -> Any:
@@ -260,6 +280,7 @@ def table(reports: Sequence[PlannerReport]) -> Any:
         "km/visit",
         "Escalations",
         "Visits",
+        "Effort A/B/C/P/D",
         "Wall / CPU",
     ):
         grid.add_column(name, justify="left" if name == "Planner" else "right")
@@ -275,6 +296,7 @@ def table(reports: Sequence[PlannerReport]) -> Any:
             "-" if r.km_per_visit is None else f"{r.km_per_visit:.2f}",
             str(r.escalations),
             str(r.visits),
+            effort_text(r.effort),
             f"{r.wall_s:.0f} s / {r.cpu_s:.0f} s",
         )
     return grid
@@ -283,14 +305,14 @@ def table(reports: Sequence[PlannerReport]) -> Any:
 def markdown_table(reports: Sequence[PlannerReport]) -> str:
     """The same table as Markdown (for docs/simulation.md)."""
     lines = [
-        "| Planner | Attainment | A compliance | B compliance | C compliance | Reach | Hit rate | km/visit | Escalations | Visits |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Planner | Attainment | A compliance | B compliance | C compliance | Reach | Hit rate | km/visit | Escalations | Visits | Effort A/B/C/P/D (%) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in reports:
         lines.append(
             f"| {r.planner} | {_pct(r.attainment)} | {_pct(r.compliance.get('A'))} | "
             f"{_pct(r.compliance.get('B'))} | {_pct(r.compliance.get('C'))} | {_pct(r.reach)} | "
             f"{_pct(r.hit_rate)} | {r.km_per_visit if r.km_per_visit is not None else '-'} | "
-            f"{r.escalations} | {r.visits} |"
+            f"{r.escalations} | {r.visits} | {effort_text(r.effort)} |"
         )
     return "\n".join(lines)

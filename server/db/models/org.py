@@ -70,6 +70,17 @@ class OrgSettings(AuditedBase):
     grace_working_days: Mapped[int] = mapped_column(default=3)
     # Overdue tasks of one rep are grouped into one reminder per window of this many minutes.
     reminder_group_min: Mapped[int] = mapped_column(default=60)
+    # The planner's effort split by bucket over a rep's week (docs/planner.md "Effort by grade");
+    # shares add up to at most 1, D accounts and the rest take what is left.
+    effort_a: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.4"), server_default="0.4")
+    effort_b: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.3"), server_default="0.3")
+    effort_c: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.2"), server_default="0.2")
+    effort_prospect: Mapped[Decimal] = mapped_column(
+        Numeric(5, 4), default=Decimal("0.1"), server_default="0.1"
+    )
+    # An open deal asks for a visit when its expected close is this near, or its stage this stale.
+    deal_close_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    deal_stale_days: Mapped[int] = mapped_column(default=21, server_default="21")
     outcomes: Mapped[list[str]] = mapped_column(
         JSONType,
         default=lambda: ["order", "follow_up", "no_decision", "not_available", "lost"],

@@ -25,7 +25,7 @@ from server.services.admin.audit_log import PAGE_SIZE, AuditFilters, AuditLogSer
 from server.services.admin.import_rows import CustomerRows, OrderRows
 from server.services.admin.import_targets import TargetRows
 from server.services.admin.imports import ImportService
-from server.services.admin.settings import FIELDS, CompanySettingsService, settings_values
+from server.services.admin.settings import EFFORT_KEYS, FIELDS, CompanySettingsService, settings_values
 from server.services.auth.user_import import COLUMNS as USER_COLUMNS
 from server.services.auth.user_import import UserImportService
 from server.services.pipeline.import_rows import OpportunityRows
@@ -33,6 +33,7 @@ from server.services.plans.calendar import SeasonalDistributionsService
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 IMPORT_KINDS = ("customers", "orders", "targets", "opportunities", "users")
+PERCENT_KEYS = ("pace_yellow", "pace_orange", "pace_red", *EFFORT_KEYS)  # shown in %, stored as fractions
 
 
 def import_columns() -> dict[str, list[str]]:
@@ -64,7 +65,7 @@ class SettingsPages(Controller):
         self, request: Request[Any, Any, Any], services: Services, principal: Principal, data: Form
     ) -> Any:
         changes = {key: (data.get(key) or "").strip() for key in FIELDS if key in data}
-        for key in ("pace_yellow", "pace_orange", "pace_red"):
+        for key in PERCENT_KEYS:
             if changes.get(key):  # the page shows percentages; the setting is a fraction
                 try:
                     changes[key] = str(Decimal(changes[key]) / 100)
@@ -107,7 +108,7 @@ class SettingsPages(Controller):
     async def _render(self, request: Request[Any, Any, Any], services: Services, principal: Principal,
                       values: dict[str, str], errors: dict[str, str], status_code: int = 200, raw: bool = False) -> Any:  # fmt: skip
         if not raw:
-            for key in ("pace_yellow", "pace_orange", "pace_red"):
+            for key in PERCENT_KEYS:
                 values[key] = f"{(Decimal(values[key]) * 100).normalize():f}"
         distributions = await services.get(SeasonalDistributionsService).list(
             await _company(services, principal)

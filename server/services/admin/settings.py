@@ -1,7 +1,8 @@
 """Company settings an admin edits: one `org_settings` row per company (keys in docs/settings.md).
 
 Reads go through `settings_for`; every change is validated as a whole (yellow <= orange <= red,
-work start before work end) and audited with the before and after values.
+work start before work end, effort shares adding up to at most 100%) and audited with the
+before and after values.
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ FIELDS: dict[str, tuple[str, Any, Any]] = {
     "checkin_radius_m": ("int", 25, 5000),
     "order_amount_ceiling": ("money", Decimal("1"), Decimal("999999999999")),
     "photo_retention_days": ("int", 0, 3650),  # 0 keeps visit photos forever
+    "effort_a": ("share", Decimal("0"), Decimal("1")),
+    "effort_b": ("share", Decimal("0"), Decimal("1")),
+    "effort_c": ("share", Decimal("0"), Decimal("1")),
+    "effort_prospect": ("share", Decimal("0"), Decimal("1")),
+    "deal_close_days": ("int", 1, 365),
+    "deal_stale_days": ("int", 1, 365),
 }
+EFFORT_KEYS = ("effort_a", "effort_b", "effort_c", "effort_prospect")
 
 
 def settings_values(row: OrgSettings) -> dict[str, Any]:
@@ -64,7 +72,7 @@ def _parse(key: str, raw: Any) -> Any:
             raise ValueError("must be a number")
     if not low <= value <= high:
         raise ValueError(_("must be between %(low)s and %(high)s", low=low, high=high))
-    return value.quantize(Decimal("0.0001")) if kind == "fraction" else value
+    return value.quantize(Decimal("0.0001")) if kind in ("fraction", "share") else value
 
 
 class CompanySettingsService(Service):
@@ -94,6 +102,10 @@ class CompanySettingsService(Service):
         if not errors and not merged["pace_yellow"] < merged["pace_orange"] < merged["pace_red"]:
             errors.append(
                 {"field": "pace_orange", "message": _("thresholds must rise: yellow < orange < red")}
+            )
+        if not errors and sum(merged[k] for k in EFFORT_KEYS) > 1:
+            errors.append(
+                {"field": "effort_a", "message": _("the effort shares must add up to 100% or less")}
             )
         if not errors and not merged["work_start"] < merged["work_end"]:
             errors.append({"field": "work_end", "message": _("the working day must end after it starts")})

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, delete, exists, insert, select, update
 
 from server.core import i18n
 from server.core.i18n import gettext as _
-from server.core.org import OrgTree
+from server.core.org import OrgTree, company_settings
 from server.core.services import Service
 from server.core.upsert import conflict_insert, insert_or_skip
 from server.db.models import (
@@ -33,7 +33,10 @@ from server.db.models import (
 from server.domain.calendar import is_working_day
 from server.domain.compose import ALGORITHM, compose_day
 from server.domain.day_inputs import RepRow
+from server.domain.deals import DEFAULT_DEAL_RULE, DealRule
+from server.domain.effort import DEFAULT_SPLIT
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
+from server.domain.scoring import Bucket
 from server.services.notifications.outbox import Draft, NotificationsService
 from server.services.plans.calendar import load_holidays
 from server.services.tasks.planner_inputs import PlannerInputs
@@ -209,12 +212,22 @@ class PlannerService(Service):
         tree = tree or await OrgTree.load(self.session)
         inputs = await self.ctx.get(PlannerInputs).load(reps, day, tree=tree)
         policies = await self._policies(tree)
+        rules = await self._company_rules(tree, reps)
         now = self.clock.now()
         new_rows: list[dict[str, Any]] = []
         plan_stats: list[dict[str, Any]] = []
         created: dict[UUID, int] = {}
         for rep in reps:
-            composition = compose_day(rep, day, inputs[rep.id], self._intervals(policies, rep), now=now)
+            split, deal_rule = rules.get(tree.company_of(rep.org_unit_id), _DEFAULTS)
+            composition = compose_day(
+                rep,
+                day,
+                inputs[rep.id],
+                self._intervals(policies, rep),
+                now=now,
+                split=split,
+                deal_rule=deal_rule,
+            )
             new_rows += composition.new_rows
             created[rep.id] = len(composition.new_rows)
             plan_stats.append({"plan_id": plan_ids[rep.id], "plan_stats": composition.stats, "plan_at": now})
@@ -260,6 +273,22 @@ class PlannerService(Service):
             by_company[company_id][grade] = days
         return {unit_id: by_company[tree.company_of(unit_id)] for unit_id in tree.units}
 
+    async def _company_rules(
+        self, tree: OrgTree, reps: list[RepRow]
+    ) -> dict[UUID | None, tuple[dict[Bucket, float], DealRule]]:
+        """Each company's effort split and deal rule (company settings), for the reps' companies."""
+        companies = {tree.company_of(r.org_unit_id) for r in reps if r.org_unit_id is not None}
+        rules: dict[UUID | None, tuple[dict[Bucket, float], DealRule]] = {}
+        for company_id, row in (await company_settings(self.session, companies)).items():
+            split: dict[Bucket, float] = {
+                "A": float(row.effort_a),
+                "B": float(row.effort_b),
+                "C": float(row.effort_c),
+                "prospect": float(row.effort_prospect),
+            }
+            rules[company_id] = (split, DealRule(row.deal_close_days, row.deal_stale_days))
+        return rules
+
     @staticmethod
     def _intervals(policies: dict[UUID | None, dict[str, int]], rep: RepRow) -> dict[str, int]:
         return policies.get(rep.org_unit_id) or dict(DEFAULT_VISIT_INTERVALS)
@@ -293,6 +322,8 @@ def _rep_columns() -> Any:
         User.locale,
     )
 
+
+_DEFAULTS: tuple[dict[Bucket, float], DealRule] = (dict(DEFAULT_SPLIT), DEFAULT_DEAL_RULE)
 
 # Core UPDATE by primary key, executemany: the ORM's bulk UPDATE adds per-call bookkeeping.
 _PLAN_STATS = (

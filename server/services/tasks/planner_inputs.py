@@ -1,19 +1,20 @@
 """The planner's inputs for a batch of reps: one query per kind of input (customers with their
-order history, promises, recent tasks, plan gaps), never one per customer or per rep."""
+order history and RFM, promises, recent tasks, plan gaps, the week's visits by grade, open
+deals), never one per customer or per rep."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import BindParameter, bindparam, func, select
 
 from server.core.org import OrgTree
 from server.core.services import Service
-from server.db.models import Customer, Order, Promise, Task
-from server.domain.day_inputs import CustomerRow, PastTask, PromiseRow, RepDayInputs, RepRow
+from server.db.models import Customer, Opportunity, OpportunityStage, Order, Promise, Task
+from server.domain.day_inputs import CustomerRow, OpenDeal, PastTask, PromiseRow, RepDayInputs, RepRow
 from server.services.plans.progress import ProgressService
 
 CARRY_WINDOW_DAYS = 7  # unfinished tasks older than this are not carried over any more
@@ -56,6 +57,25 @@ class PlannerInputs(Service):
             )
         for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
             inputs[rep_id].remaining_gap = gap
+        for (
+            owner,
+            customer_id,
+            title,
+            stage,
+            amount,
+            probability,
+            close,
+            changed,
+        ) in await self.session.execute(_OPEN_DEALS, params):
+            deal = OpenDeal(
+                customer_id, title, stage, Decimal(amount), Decimal(probability) / 100, close, changed.date()
+            )
+            inputs[cast(UUID, owner)].deals.setdefault(customer_id, []).append(deal)  # in rep_ids: set
+        week = {**params, "monday": day - timedelta(days=day.weekday())}
+        for rep_id, grade, status, visits in await self.session.execute(_WEEK_VISITS, week):
+            bucket = "prospect" if status == "prospect" else grade
+            done = inputs[rep_id].week_visits
+            done[bucket] = done.get(bucket, 0) + visits
         return inputs
 
     async def _customers(self, rep_ids: list[UUID], day: date) -> list[CustomerRow]:
@@ -99,6 +119,42 @@ _RECENT_TASKS = select(
     (Task.local_date == _DAY) | (Task.status == "missed") | Task.carried_from_id.is_not(None),
 )
 
+# Completed customer tasks of the week's earlier days, by the customer's grade (the effort split).
+_WEEK_VISITS = (
+    select(Task.rep_id, Customer.grade, Customer.status, func.count())
+    .join(Customer, Customer.id == Task.customer_id)
+    .where(
+        Task.rep_id.in_(_REP_IDS),
+        Task.local_date >= bindparam("monday"),
+        Task.local_date < _DAY,
+        Task.status == "done",
+    )
+    .group_by(Task.rep_id, Customer.grade, Customer.status)
+)
+
+# Open opportunities of the reps' customers (a deal near its close or stale is a visit candidate;
+# every open deal's weighted amount counts towards the plan gap).
+_OPEN_DEALS = (
+    select(
+        Customer.owner_rep_id,
+        Opportunity.customer_id,
+        Opportunity.title,
+        OpportunityStage.name.label("stage"),
+        Opportunity.amount,
+        Opportunity.probability,
+        Opportunity.expected_close,
+        Opportunity.stage_changed_at,
+    )
+    .join(Customer, Customer.id == Opportunity.customer_id)
+    .join(OpportunityStage, OpportunityStage.id == Opportunity.stage_id)
+    .where(
+        Customer.owner_rep_id.in_(_REP_IDS),
+        Customer.status.in_(("active", "prospect")),
+        OpportunityStage.kind == "open",
+    )
+    .order_by(Opportunity.id)
+)
+
 _PROMISES = (
     select(Promise.id, Promise.rep_id, Promise.customer_id, Promise.text)
     .where(Promise.rep_id.in_(_REP_IDS), Promise.status == "open", Promise.due_on <= _DAY)
@@ -139,6 +195,9 @@ _CUSTOMERS = (
         _HISTORY.c.revenue,
         _HISTORY.c.first_on,
         _HISTORY.c.last_on,
+        Customer.r_score,
+        Customer.f_score,
+        Customer.m_score,
     )
     .outerjoin(_HISTORY, _HISTORY.c.customer_id == Customer.id)
     .where(Customer.owner_rep_id.in_(_REP_IDS), Customer.status.in_(("active", "prospect")))

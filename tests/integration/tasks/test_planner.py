@@ -15,7 +15,18 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.db.models import Checkin, Customer, DailyPlan, Order, Promise, Target, Task, User
+from server.db.models import (
+    Checkin,
+    Customer,
+    DailyPlan,
+    Opportunity,
+    OpportunityStageChange,
+    Order,
+    Promise,
+    Target,
+    Task,
+    User,
+)
 from server.domain.routing import haversine_m, route_order
 from server.domain.scoring import DEFAULT_WEIGHTS, REASON_ORDER
 from server.jobs.registry import run_job
@@ -35,7 +46,8 @@ async def tasks_of(session: AsyncSession, rep_id: UUID, day: date = TODAY) -> li
 
 
 async def shape_customers(session: AsyncSession, rep_id: UUID, grades: list[str]) -> list[UUID]:
-    """Give the rep's customers these grades ("P" = prospect), all long unvisited, no orders."""
+    """Give the rep's customers these grades ("P" = prospect), all long unvisited, no orders, no
+    open deals (the seeded ones would make visit candidates of their own)."""
     ids = list(
         (
             await session.scalars(
@@ -45,6 +57,11 @@ async def shape_customers(session: AsyncSession, rep_id: UUID, grades: list[str]
     )
     assert len(ids) >= len(grades)
     await session.execute(delete(Order).where(Order.customer_id.in_(ids)))
+    deals = select(Opportunity.id).where(Opportunity.customer_id.in_(ids))
+    await session.execute(
+        delete(OpportunityStageChange).where(OpportunityStageChange.opportunity_id.in_(deals))
+    )
+    await session.execute(delete(Opportunity).where(Opportunity.customer_id.in_(ids)))
     for customer_id, grade in zip(ids, grades + ["closed"] * (len(ids) - len(grades)), strict=True):
         await session.execute(
             update(Customer)

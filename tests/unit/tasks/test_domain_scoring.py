@@ -6,13 +6,11 @@ import pytest
 
 from server.domain.scoring import (
     Candidate,
+    DealSignal,
     Reason,
-    ScoredCandidate,
     ScoringWeights,
-    quota_slots,
     score_candidate,
     score_candidates,
-    select_with_quotas,
 )
 
 BASE = Candidate(customer_id="c1", grade="A", status="active", days_since_visit=0, interval_days=7)
@@ -194,141 +192,71 @@ def test_reason_json_shape() -> None:
     }
 
 
-DUE = Reason("due", "Due before your next working day", 1.0)
-
-
-def make(
-    n: int, prefix: str, score_from: float, due: bool = True, **changes: object
-) -> list[ScoredCandidate]:
-    """n candidates with descending scores; ids sort in score order; due ones carry a due reason."""
-    return [
-        ScoredCandidate(
-            replace(BASE, customer_id=f"{prefix}{i:02d}", **changes),  # type: ignore[arg-type]
-            score_from - i * 0.01,
-            (DUE,) if due else (),
-        )
-        for i in range(n)
-    ]
-
-
-def buckets(selected: list[ScoredCandidate]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for s in selected:
-        counts[s.candidate.bucket] = counts.get(s.candidate.bucket, 0) + 1
-    return counts
-
-
-@pytest.mark.parametrize(
-    ("capacity", "expected"),
-    [
-        (10, {"A": 4, "B": 3, "C": 2, "D": 0, "prospect": 1}),
-        (8, {"A": 3, "B": 2, "C": 2, "D": 0, "prospect": 1}),  # largest remainders
-        (5, {"A": 2, "B": 2, "C": 1, "D": 0, "prospect": 0}),  # tie -> bucket order
-        (0, {"A": 0, "B": 0, "C": 0, "D": 0, "prospect": 0}),
-    ],
-)
-def test_quota_slots(capacity: int, expected: dict[str, int]) -> None:
-    assert quota_slots(capacity, {"A": 0.4, "B": 0.3, "C": 0.2, "prospect": 0.1}) == expected
-
-
-@pytest.mark.parametrize("quotas", [{"A": 0.7, "B": 0.5}, {"A": -0.1}, {"A": 1.5}, {"vip": 0.1}])
-def test_quota_slots_rejects(quotas: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match="quota"):
-        quota_slots(8, quotas)  # type: ignore[arg-type]
-
-
-POOL = (
-    make(10, "a", 10.0, grade="A")
-    + make(10, "b", 5.0, grade="B")
-    + make(10, "c", 3.0, grade="C")
-    + make(10, "p", 1.0, grade="D", status="prospect")
-)
-
-
-def test_quotas_mix_grades_even_when_a_outscores_everything() -> None:
-    selected = select_with_quotas(POOL, 10, must_visit=())
-    assert buckets(selected) == {"A": 4, "B": 3, "C": 2, "prospect": 1}
-    assert [s.candidate.customer_id for s in selected[:4]] == ["a00", "a01", "a02", "a03"]
-
-
-def test_quotas_are_soft_unused_slots_go_by_score() -> None:
-    pool = make(20, "a", 10.0, grade="A") + make(2, "b", 1.0, grade="B")
-    selected = select_with_quotas(pool, 10, must_visit=())
-    assert buckets(selected) == {"A": 8, "B": 2}
-
-
-def test_quota_slots_are_kept_for_due_customers_only() -> None:
-    # Ten due A's and C's seen a few days ago: the C quota does not push out due A's.
-    pool = make(10, "a", 10.0, grade="A") + make(5, "c", 1.0, due=False, grade="C")
-    assert buckets(select_with_quotas(pool, 8, must_visit=())) == {"A": 8}
-    # A due C still gets its share when A's outscore it.
-    pool += make(1, "cd", 4.0, grade="C")
-    assert buckets(select_with_quotas(pool, 8, must_visit=())) == {"A": 7, "C": 1}
-
-
-def test_due_a_customers_are_planned_like_promises() -> None:
-    # By default a due A is never left for tomorrow: before the quotas of other grades ...
-    pool = (
-        make(6, "a", 10.0, grade="A")
-        + make(4, "b", 12.0, grade="B")
-        + make(2, "p", 9.0, grade="D", status="prospect")
-    )
-    selected = select_with_quotas(pool, 8)
-    assert buckets(selected) == {"A": 6, "B": 2}
-    # ... but after promises, pins and carry-overs; an A that is not due has no such priority.
-    promised = make(3, "m", 0.1, grade="C", promise_due=True)
-    selected = select_with_quotas(promised + pool, 8)
-    assert [s.candidate.customer_id for s in selected[:8]][:3] == ["m00", "m01", "m02"]
-    assert buckets(selected) == {"C": 3, "A": 5}
-    early = make(6, "a", 10.0, due=False, grade="A") + make(4, "b", 12.0, grade="B")
-    assert buckets(select_with_quotas(early, 4)) == {"B": 4}
-
-
-def test_grade_d_customers_fill_leftover_slots() -> None:
-    pool = make(2, "a", 10.0, grade="A") + make(5, "d", 2.0, grade="D")
-    assert buckets(select_with_quotas(pool, 5)) == {"A": 2, "D": 3}
-
-
-def test_mandatory_items_come_first_even_with_low_scores() -> None:
-    pinned = make(5, "m", 0.5, grade="C", manager_pinned=True)
-    selected = select_with_quotas(POOL + pinned, 3)
-    assert [s.candidate.customer_id for s in selected] == ["m00", "m01", "m02"]
-
-
-@pytest.mark.parametrize(
-    "flag",
-    [
-        {"manager_pinned": True},
-        {"promise_due": True},
-        {"carried_over_from": date(2026, 11, 20)},
-    ],
-)
-def test_mandatory_kinds_count_against_their_bucket(flag: dict[str, object]) -> None:
-    mandatory = make(4, "m", 0.1, grade="A", **flag)
-    selected = select_with_quotas(POOL + mandatory, 10, must_visit=())
-    ids = [s.candidate.customer_id for s in selected]
-    assert ids[:4] == ["m00", "m01", "m02", "m03"]
-    assert buckets(selected) == {"A": 4, "B": 3, "C": 2, "prospect": 1}
-
-
-def test_selection_is_deterministic_on_ties() -> None:
-    tied = [ScoredCandidate(replace(BASE, customer_id=cid), 5.0, ()) for cid in ["z", "m", "a", "q"]]
-    first = select_with_quotas(tied, 2)
-    again = select_with_quotas(list(reversed(tied)), 2)
-    assert [s.candidate.customer_id for s in first] == ["a", "m"]
-    assert first == again
-
-
-def test_capacity_edges() -> None:
-    assert select_with_quotas(POOL, 0) == []
-    assert len(select_with_quotas(POOL, 100)) == len(POOL)
-    with pytest.raises(ValueError, match="capacity"):
-        select_with_quotas(POOL, -1)
-
-
 def test_score_candidates_ranks_best_first() -> None:
     low = replace(BASE, customer_id="low", days_since_visit=1)
     high = replace(BASE, customer_id="high", days_since_visit=20)
     ranked = score_candidates([low, high])
     assert [s.candidate.customer_id for s in ranked] == ["high", "low"]
     assert ranked[0].reasons[0].code == "cadence"
+
+
+@pytest.mark.parametrize(
+    ("rfm", "since", "weight"),
+    [
+        ((5, 5, 5), 30, 2.0),  # the best buyers earn the full push
+        ((3, 3, 3), 30, 1.0),
+        ((5, 4, 5), 30, 1.83),
+        ((1, 1, 1), 30, None),  # no push for the weakest (or no orders)
+        ((5, 5, 5), 3, 0.86),  # fades right after a visit like the other order reasons (3 / 7)
+        (None, 30, None),  # not graded yet
+    ],
+)
+def test_rfm_pushes_good_buyers_within_their_grade(
+    rfm: tuple[int, int, int] | None, since: int, weight: float | None
+) -> None:
+    reason = reasons_of(replace(BASE, rfm=rfm, days_since_visit=since)).get("rfm")
+    if weight is None:
+        assert reason is None
+        return
+    assert reason is not None and reason.weight == weight
+    assert reason.params == {"r": rfm[0], "f": rfm[1], "m": rfm[2]}  # type: ignore[index]
+    assert reason.text.startswith(f"RFM {rfm[0]}-{rfm[1]}-{rfm[2]}")  # type: ignore[index]
+
+
+def test_rfm_ranks_two_otherwise_equal_customers() -> None:
+    strong = replace(BASE, customer_id="strong", days_since_visit=5, rfm=(5, 5, 4))
+    weak = replace(BASE, customer_id="weak", days_since_visit=5, rfm=(2, 1, 2))
+    assert [s.candidate.customer_id for s in score_candidates([weak, strong])] == ["strong", "weak"]
+
+
+@pytest.mark.parametrize(
+    ("stale", "close", "text"),
+    [
+        (12, 9, "Deal 'Spring order' at Proposal, 12 days without a step, closes in 9 days"),
+        (None, 1, "Deal 'Spring order' at Proposal, closes in 1 day"),
+        (30, None, "Deal 'Spring order' at Proposal, 30 days without a step"),
+        (None, -2, "Deal 'Spring order' at Proposal, close date passed 2 days ago"),
+    ],
+)
+def test_deal_reason(stale: int | None, close: int | None, text: str) -> None:
+    deal = DealSignal("Spring order", "Proposal", stale, close)
+    reason = reasons_of(replace(BASE, deal=deal))["opportunity"]
+    assert (reason.text, reason.weight) == (text, 4.0)
+    assert reason.params == {
+        "title": "Spring order",
+        "stage": "Proposal",
+        "stale_days": stale,
+        "close_days": close,
+    }
+
+
+def test_plan_gap_counts_weighted_pipeline() -> None:
+    c = replace(
+        BASE, days_since_visit=30, expected_order_value=Decimal(200), rep_remaining_gap=Decimal(10000)
+    )
+    assert reasons_of(c)["plan_gap"].weight == 0.6  # 2% of the gap
+    with_deal = replace(c, weighted_pipeline=Decimal(600))  # e.g. 1,000 at 60%
+    reason = reasons_of(with_deal)["plan_gap"]
+    assert reason.weight == 2.4 and reason.params["pipeline"] == 600.0  # (200 + 600) / 10,000 = 8%
+    only_pipeline = replace(c, expected_order_value=Decimal(0), weighted_pipeline=Decimal(1000))
+    assert reasons_of(only_pipeline)["plan_gap"].text == "Could close 10% of your remaining gap"
