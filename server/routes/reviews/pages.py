@@ -49,6 +49,7 @@ from server.services.reviews.export import (
     weekly_tables,
 )
 from server.services.reviews.metrics import REACH_FLOOR, unit_today, visible_units
+from server.services.reviews.rep_plan_views import RepPlanViews
 from server.services.reviews.scorecard import Scorecard, ScorecardService
 from server.services.reviews.standup import StandupBoard, StandupService
 from server.services.reviews.weekly import ReviewsService, WeeklyReview
@@ -162,10 +163,18 @@ async def weekly_page(
     if output == "csv":
         return _weekly_csv(review, table)
     following = review.week_start + timedelta(days=7)
+    reps = [(row.rep_id, row.name) for row in review.plan if row.rep_id is not None]
+    rep_plans = await services.get(RepPlanViews).for_review(
+        [rep_id for rep_id, _name in reps], review.week_start
+    )
+    with_plan = {view.plan.rep_id for view in rep_plans}
     return render(
         request,
         "reviews/weekly.html",
         review=review,
+        rep_plans=rep_plans,
+        reps_without_plan=[name for rep_id, name in reps if rep_id not in with_plan],
+        review_url=f"/reviews/weekly?org_unit_id={review.unit.id}&week={review.iso_week}",
         units=await visible_units(services, access),
         charts=weekly_charts(review),
         reach_floor=REACH_FLOOR,

@@ -16,6 +16,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.access import Scope
 from server.core.services import Service
@@ -217,3 +218,14 @@ def _measured(measured: Measured, item: RepPlanItem, rep_id: UUID) -> Decimal | 
         return None
     key = ("customer", item.customer_id) if item.customer_id else ("user", rep_id)
     return measured.get((item.metric, key[0], key[1]), Decimal(0))
+
+
+async def customer_choices(session: AsyncSession, rep_id: UUID) -> list[tuple[UUID, str]]:
+    """The rep's own customers (not closed) for the item form's picker, by name."""
+    rows = await session.execute(
+        select(Customer.id, Customer.name)
+        .where(Customer.owner_rep_id == rep_id, Customer.status != "closed")
+        .order_by(Customer.name)
+        .limit(1000)
+    )
+    return [(row[0], row[1]) for row in rows]

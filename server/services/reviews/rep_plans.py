@@ -81,6 +81,14 @@ class RepPlansService(Service):
             raise not_found("Rep plan", plan_id)
         return row[0], row[1]
 
+    async def item_in_scope(self, item_id: UUID, access: Scope) -> tuple[RepPlan, User, RepPlanItem]:
+        """An item with its plan and rep (404 when missing or out of scope)."""
+        item = await self.session.get(RepPlanItem, item_id)
+        if item is None:
+            raise not_found("Plan item", item_id)
+        plan, rep = await self.plan_in_scope(item.plan_id, access)
+        return plan, rep, item
+
     async def item_of(self, plan: RepPlan, item_id: UUID) -> RepPlanItem:
         item = await self.session.get(RepPlanItem, item_id)
         if item is None or item.plan_id != plan.id:
