@@ -47,9 +47,13 @@ async def act(
 async def week_actuals(engine: AsyncEngine, rep_id: UUID, customer_id: UUID) -> dict[str, Decimal]:
     """Revenue and orders of the rep, and orders and visits at the customer, in the Shanghai week."""
     async with engine.connect() as connection:
-        orders = (await connection.execute(select(Order.rep_id, Order.customer_id, Order.amount, Order.ordered_on))).all()
+        orders = (
+            await connection.execute(select(Order.rep_id, Order.customer_id, Order.amount, Order.ordered_on))
+        ).all()
         visits = (
-            await connection.execute(select(Checkin.customer_id, Checkin.checked_in_at, Checkin.checked_out_at))
+            await connection.execute(
+                select(Checkin.customer_id, Checkin.checked_in_at, Checkin.checked_out_at)
+            )
         ).all()
     in_week = [o for o in orders if MONDAY <= o.ordered_on <= SUNDAY]
     done_visits = [
@@ -71,7 +75,9 @@ async def rep_new_customers(engine: AsyncEngine, rep_id: UUID) -> Decimal:
     """The rep's customers created in the week or with their first order in it."""
     async with engine.connect() as connection:
         customers = (
-            await connection.execute(select(Customer.id, Customer.created_at).where(Customer.owner_rep_id == rep_id))
+            await connection.execute(
+                select(Customer.id, Customer.created_at).where(Customer.owner_rep_id == rep_id)
+            )
         ).all()
         orders = (await connection.execute(select(Order.customer_id, Order.ordered_on))).all()
     first: dict[UUID, date] = {}

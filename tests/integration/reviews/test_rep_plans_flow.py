@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db.models import AuditEntry, Notification
 from tests.conftest import Demo, MutableClock, login_session
-from tests.integration.checkins.test_checkins_support import API as CHECKINS, checkin_body, customers_of
+from tests.integration.checkins.test_checkins_support import API as CHECKINS
+from tests.integration.checkins.test_checkins_support import checkin_body, customers_of
 from tests.integration.reviews.rep_plans_support import (
     API,
     MONDAY,
@@ -60,14 +61,18 @@ async def test_write_submit_review_approve_today_and_achieved(
     submitted = await act(client, rep, plan_id, "submit")
     assert submitted["status"] == "submitted" and submitted["submitted_at"]
     async with engine.connect() as connection:
-        kinds = (await connection.execute(select(Notification.user_id).where(Notification.kind == "rep_plan"))).all()
+        kinds = (
+            await connection.execute(select(Notification.user_id).where(Notification.kind == "rep_plan"))
+        ).all()
     assert [row[0] for row in kinds] == [demo.user("manager1")]
     # Under review the rep cannot change the content, only comment.
     locked = await client.patch(f"{API}/{plan_id}/items/{items[0]['id']}", json={"title": "x"}, headers=rep)
     assert locked.status_code == 409 and locked.json()["errors"][0]["field"] == "title"
 
     note = await client.post(
-        f"{API}/{plan_id}/comments", json={"body": "Which customer?", "item_id": items[3]["id"]}, headers=manager
+        f"{API}/{plan_id}/comments",
+        json={"body": "Which customer?", "item_id": items[3]["id"]},
+        headers=manager,
     )
     assert note.status_code == 201, note.text
     bare = await client.post(f"{API}/{plan_id}/request-changes", json={}, headers=manager)
@@ -77,7 +82,9 @@ async def test_write_submit_review_approve_today_and_achieved(
     assert [c["body"] for c in sent_back["comments"]] == ["Name the accounts"]
     assert [c["body"] for c in sent_back["items"][3]["comments"]] == ["Which customer?"]
     fixed = await client.patch(
-        f"{API}/{plan_id}/items/{items[3]['id']}", json={"result_text": "Acme and Zenith in Pudong"}, headers=rep
+        f"{API}/{plan_id}/items/{items[3]['id']}",
+        json={"result_text": "Acme and Zenith in Pudong"},
+        headers=rep,
     )
     assert fixed.status_code == 200 and fixed.json()["result_text"] == "Acme and Zenith in Pudong"
     await act(client, rep, plan_id, "submit")
@@ -102,18 +109,24 @@ async def test_write_submit_review_approve_today_and_achieved(
         assert title in page
     assert "Visit it twice" not in page
     ticked = await client.post(
-        f"/rep-plans/items/{items[1]['id']}/done", data={"_csrf_token": csrf, "done": "1"}, follow_redirects=False
+        f"/rep-plans/items/{items[1]['id']}/done",
+        data={"_csrf_token": csrf, "done": "1"},
+        follow_redirects=False,
     )
     assert ticked.status_code == 303
     after = await client.get(f"{API}/{plan_id}", headers=rep)
     assert after.json()["items"][1]["done"] is True
     # A custom result is entered by hand, also after approval.
-    manual = await client.patch(f"{API}/{plan_id}/items/{items[4]['id']}", json={"manual_achieved": "2"}, headers=rep)
+    manual = await client.patch(
+        f"{API}/{plan_id}/items/{items[4]['id']}", json={"manual_achieved": "2"}, headers=rep
+    )
     assert manual.status_code == 200 and Decimal(manual.json()["achieved"]) == 2
 
     # A real visit with an order at the linked customer, then planned vs achieved.
     clock.set(clock.now() + timedelta(hours=1))
-    checkin = await client.post(CHECKINS, json=checkin_body(place, clock.now() - timedelta(minutes=30)), headers=rep)
+    checkin = await client.post(
+        CHECKINS, json=checkin_body(place, clock.now() - timedelta(minutes=30)), headers=rep
+    )
     assert checkin.status_code == 201, checkin.text
     out = {"checked_out_at": clock.now().isoformat(), "outcome": "order", "order_amount": "1234.50"}
     done = await client.post(f"{CHECKINS}/{checkin.json()['id']}/checkout", json=out, headers=rep)
