@@ -1,5 +1,5 @@
 """A rep's weekly plan in the browser: written on the phone against the gap, its to-do on Today
-and ticked there, approved by the manager from the weekly review on a laptop; English and Chinese
+and ticked there offline (synced once back online), approved by the manager from the weekly review on a laptop; English and Chinese
 screenshots of each screen (test-artifacts/screenshots/rep-plan-*.png)."""
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.e2e.support import SCREENSHOTS, Browsing
+from tests.e2e.support import SCREENSHOTS, Browsing, wait_until
+
+SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
+OUTBOX_EMPTY = "async () => (await window.fieldsalesOutbox.count()) === 0"
 
 LAPTOP = {"width": 1366, "height": 768}
 
@@ -47,11 +50,22 @@ def test_rep_writes_ticks_on_today_and_manager_approves(page_as: Any, browsing: 
     rep.get_by_role("button", name="Send to my manager").click()
     expect(rep.locator(".chip-yellow").first).to_have_text("Submitted")
 
+    plan_url = rep.url.split("?")[0]
+
+    # Ticked on Today without a signal: the outbox replays it once the phone is back online.
     rep.goto("/")
+    wait_until(rep, SW_ACTIVE)
     section = rep.locator("section[aria-labelledby='plan-items-title']")
     expect(section).to_contain_text("Reorder from the best customer")
+    rep.context.set_offline(True)
     section.get_by_role("button", name="Mark done: Reorder from the best customer").click()
-    expect(rep.locator(".flash-success")).to_be_visible()
+    expect(section.locator(".outbox-note")).to_be_visible()
+    rep.context.set_offline(False)
+    rep.evaluate("window.fieldsalesOutbox.flush()")
+    wait_until(rep, OUTBOX_EMPTY)
+    plan = rep.request.get(plan_url.replace("/rep-plans/", "/api/v1/rep-plans/")).json()
+    assert [item["done"] for item in plan["items"]] == [True]
+    rep.reload()
     expect(section.get_by_role("button", name="Open again: Reorder from the best customer")).to_be_visible()
     section.scroll_into_view_if_needed()
     shot(rep, "phone-en-today")

@@ -37,9 +37,10 @@ def _value(data: dict[str, str], name: str) -> str | None:
     return (data.get(name) or "").strip() or None
 
 
-def _back(data: dict[str, str], default: str) -> str:
-    """`next` when it is a path on this site, else the default (never an open redirect)."""
-    target = data.get("next") or ""
+def _back(data: dict[str, str], default: str, request: Request[Any, Any, Any] | None = None) -> str:
+    """`next` (form field, else query string) when it is a path on this site, else the default
+    (never an open redirect)."""
+    target = data.get("next") or (request.query_params.get("next") if request else None) or ""
     return target if target.startswith("/") and not target.startswith("//") else default
 
 
@@ -213,13 +214,15 @@ class RepPlanPages(Controller):
 
     @post("/rep-plans/items/{item_id:uuid}/done")
     async def tick(
-        self, principal: Principal, access: Scope, services: Services, item_id: UUID, data: FormData
-    ) -> Any:
-        """Tick a to-do done (done=1) or open again (done=0), from Today or the plan's page."""
+        self, request: Request[Any, Any, Any], principal: Principal, access: Scope, services: Services,
+        item_id: UUID, data: FormData,
+    ) -> Any:  # fmt: skip
+        """Tick a to-do done (done=1 or a checked box) or open again (done=0), from Today or the
+        plan's page; offline, Today's tick replays as PATCH /api/v1/rep-plans/{id}/items/{item}."""
         plans = services.get(RepPlansService)
         plan, rep, item = await plans.item_in_scope(item_id, access)
-        changes: dict[str, Any] = {"done": data.get("done") == "1"}
-        back = _back(data, f"/rep-plans/{plan.id}")
+        changes: dict[str, Any] = {"done": data.get("done") in ("1", "on")}
+        back = _back(data, f"/rep-plans/{plan.id}", request)
         try:
             if "manual_achieved" in data:
                 changes["manual_achieved"] = _decimal(data, "manual_achieved")

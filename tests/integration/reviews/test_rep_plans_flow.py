@@ -108,12 +108,14 @@ async def test_write_submit_review_approve_today_and_achieved(
     for title in ("Reorder from my best customer", "Revenue push", "Samples for Pudong"):
         assert title in page
     assert "Visit it twice" not in page
+    # Today's tick form: offline it replays as PATCH to the API, online it posts here and returns.
+    assert f'data-outbox="/api/v1/rep-plans/{plan_id}/items/{items[1]["id"]}"' in page
     ticked = await client.post(
-        f"/rep-plans/items/{items[1]['id']}/done",
-        data={"_csrf_token": csrf, "done": "1"},
+        f"/rep-plans/items/{items[1]['id']}/done?next=/",
+        data={"_csrf_token": csrf, "done": "on"},
         follow_redirects=False,
     )
-    assert ticked.status_code == 303
+    assert ticked.status_code == 303 and ticked.headers["location"] == "/"
     after = await client.get(f"{API}/{plan_id}", headers=rep)
     assert after.json()["items"][1]["done"] is True
     # A custom result is entered by hand, also after approval.

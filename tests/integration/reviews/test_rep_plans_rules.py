@@ -93,7 +93,9 @@ async def test_bad_input_names_the_field(
     await refused(
         {"items": [item("x", manual_achieved="3", metric="orders")]}, 422, "items[0].manual_achieved"
     )
-    await refused({"items": [{"title": "x", "colour": "red"}]}, 400, "items[0]")  # message: unknown field `colour`
+    await refused(
+        {"items": [{"title": "x", "colour": "red"}]}, 400, "items[0]"
+    )  # message: unknown field `colour`
     await refused({"items": [{"title": "x", "target_value": "lots"}]}, 400, "items[0].target_value")
 
     empty = await create(client, rep, week=WEEK)
