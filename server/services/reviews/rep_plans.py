@@ -8,6 +8,7 @@ Reads (views, review, Today) are in rep_plan_views.py; planned vs achieved in re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from server.core import i18n
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
 from server.core.errors import ProblemError, field_error, not_found
@@ -205,11 +207,10 @@ class RepPlansService(Service):
         await self.session.flush()
         manager = (await OrgTree.load(self.session)).manager_above(rep.org_unit_id, skip={rep.id})
         if manager is not None:
-            await self.ctx.get(NotificationsService).notify(
-                manager, "rep_plan", _("%(rep)s submitted a weekly plan", rep=rep.name),
-                _("Review it in the weekly review."), f"rep_plan:{plan.id}:submitted:{plan.submitted_at.isoformat()}",
-                url=f"/rep-plans/{plan.id}",
-            )  # fmt: skip
+            key = f"rep_plan:{plan.id}:submitted:{plan.submitted_at.isoformat()}"
+            await self._notify(manager, plan, key, lambda: (
+                _("%(rep)s submitted a weekly plan", rep=rep.name), _("Review it in the weekly review.")
+            ))  # fmt: skip
         return plan
 
     async def review(self, plan: RepPlan, principal: Principal, action: str, comment: str | None) -> RepPlan:
@@ -224,14 +225,26 @@ class RepPlansService(Service):
         if comment:
             await self.comment(plan, principal, comment, None, audit=False)
         await self.session.flush()
-        title = (
-            _("Your weekly plan was approved") if action == "approve" else _("Your weekly plan needs changes")
-        )
-        await self.ctx.get(NotificationsService).notify(
-            plan.rep_id, "rep_plan", title, comment or "", f"rep_plan:{plan.id}:{action}:{plan.reviewed_at.isoformat()}",
-            url=f"/rep-plans/{plan.id}",
-        )  # fmt: skip
+        key = f"rep_plan:{plan.id}:{action}:{plan.reviewed_at.isoformat()}"
+        approved = action == "approve"
+        await self._notify(plan.rep_id, plan, key, lambda: (
+            _("Your weekly plan was approved") if approved else _("Your weekly plan needs changes"), comment or ""
+        ))  # fmt: skip
         return plan
+
+    async def _notify(
+        self, user_id: UUID, plan: RepPlan, key: str, words: Callable[[], tuple[str, str]]
+    ) -> None:
+        """A notification written in the recipient's language: `words` gives (title, body)."""
+        locale = await self.session.scalar(select(User.locale).where(User.id == user_id))
+        token = i18n.current_locale.set(i18n.normalize(locale or "") or "en")
+        try:
+            heading, message = words()
+        finally:
+            i18n.current_locale.reset(token)
+        await self.ctx.get(NotificationsService).notify(
+            user_id, "rep_plan", heading, message, key, url=f"/rep-plans/{plan.id}"
+        )
 
     async def comment(
         self,

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from server.db.models import OrgUnit, User
+from server.db.models import Notification, OrgUnit, User
 from tests.conftest import Demo
 from tests.integration.checkins.test_checkins_support import customers_of
 from tests.integration.reviews.rep_plans_support import API, MONDAY, SUNDAY, WEEK, act, at, create, item
@@ -119,3 +120,29 @@ async def test_bad_input_names_the_field(
     deleted = await client.delete(f"{API}/{empty['id']}/items/{added.json()['id']}", headers=rep)
     assert deleted.status_code == 204
     assert (await client.get(f"{API}/{empty['id']}", headers=rep)).json()["items"] == []
+
+
+async def test_notifications_speak_the_recipients_language(
+    client: AsyncTestClient[Any], engine: AsyncEngine, demo: Demo, auth: Any
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(User).where(User.id == demo.user("manager1")).values(locale="zh_Hans")
+        )
+    rep = await auth("rep1")
+    plan = await create(client, rep, items=[item("Call Acme")])
+    await act(client, rep, plan["id"], "submit")
+    await act(client, await auth("manager1"), plan["id"], "request-changes", comment="Add a date")
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(Notification.user_id, Notification.title, Notification.body, Notification.url)
+                .where(Notification.kind == "rep_plan")
+                .order_by(Notification.created_at)
+            )
+        ).all()
+    to_manager, to_rep = rows
+    assert to_manager.user_id == demo.user("manager1") and to_manager.title.endswith("提交了每周计划")
+    assert to_manager.url == f"/rep-plans/{plan['id']}"
+    assert to_rep.user_id == demo.user("rep1")
+    assert (to_rep.title, to_rep.body) == ("Your weekly plan needs changes", "Add a date")
