@@ -100,4 +100,4 @@ def test_rep_writes_ticks_on_today_and_manager_approves(page_as: Any, browsing: 
     expect(manager_zh.locator("#rep-plans-title")).to_have_text("销售代表的个人计划")
     shot(manager_zh, "laptop-zh-review")
     for page in (rep, manager, rep_zh, manager_zh):
-        assert browsing.problems_of(page) == [], browsing.problems_of(page)
+        assert browsing.problems_of(page) == [], (page.url, browsing.problems_of(page))

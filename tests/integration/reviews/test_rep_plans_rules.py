@@ -38,7 +38,11 @@ async def test_scope_rep_own_manager_subtree_other_company_404(
     rep1, rep2 = await auth("rep1"), await auth("rep2")
     plan = await create(client, rep1, items=[item("Call three prospects", metric="custom", target_value=3)])
     url = f"{API}/{plan['id']}"
+    edited = await client.patch(url, json={"summary": "Prospects first"}, headers=rep1)
+    assert edited.status_code == 200 and edited.json()["summary"] == "Prospects first"
     await act(client, rep1, plan["id"], "submit")
+    locked = await client.patch(url, json={"summary": "Later"}, headers=rep1)
+    assert locked.status_code == 409 and locked.json()["errors"][0]["field"] == "status"
 
     for who in ("rep1", "manager1", "director1", "exec"):
         assert (await client.get(url, headers=await auth(who))).status_code == 200, who
