@@ -143,8 +143,20 @@ async def test_write_submit_review_approve_today_and_achieved(
     assert final[1]["attainment"] == str((truth["customer_orders"] / 1).quantize(Decimal("0.0001")))
     assert [i["measured"] for i in final] == [True, True, True, True, False]
 
+    # The weekly review's JSON and CSV carry the same planned vs achieved, one row per to-do.
+    weekly = await client.get("/api/v1/reviews/weekly", params={"week": WEEK}, headers=manager)
+    rows = [r for r in weekly.json()["rep_plans"] if r["plan_id"] == plan_id]
+    assert [(r["title"], r["achieved"]) for r in rows] == [(i["title"], i["achieved"]) for i in final]
+    exported = await client.get(
+        "/api/v1/reviews/weekly",
+        params={"week": WEEK, "format": "csv", "table": "rep_plans"},
+        headers=manager,
+    )
+    assert exported.status_code == 200 and exported.text.count(plan_id) == 5
+
     # The weekly review shows the plan, planned vs achieved, to the manager.
     await login_session(client, "manager1")
     review = await client.get("/reviews/weekly", params={"week": WEEK})
     assert review.status_code == 200
     assert "Reorder from my best customer" in review.text and "Good plan" in review.text
+    assert "table=rep_plans" in review.text
