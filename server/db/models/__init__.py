@@ -14,6 +14,7 @@ from server.db.models.orders import Order
 from server.db.models.org import Holiday, OrgSettings, OrgUnit
 from server.db.models.pipeline import Opportunity, OpportunityStage, OpportunityStageChange
 from server.db.models.plans import SeasonalDistribution, Target, TargetAdjustment
+from server.db.models.rep_plans import RepPlan, RepPlanComment, RepPlanItem
 from server.db.models.tasks import DailyPlan, Task
 from server.db.models.users import AuthToken, LoginAttempt, LoginThrottle, User
 
@@ -43,6 +44,9 @@ __all__ = [
     "OrgUnit",
     "Promise",
     "PushSubscription",
+    "RepPlan",
+    "RepPlanComment",
+    "RepPlanItem",
     "SeasonalDistribution",
     "Target",
     "TargetAdjustment",

@@ -51,11 +51,12 @@ from server.services.reviews.export import (
     weekly_tables,
 )
 from server.services.reviews.metrics import REACH_FLOOR, unit_today, visible_units
+from server.services.reviews.rep_plan_export import REP_PLAN_COLUMNS, rep_plan_rows, review_plans
 from server.services.reviews.scorecard import Scorecard, ScorecardService
 from server.services.reviews.standup import StandupBoard, StandupService
 from server.services.reviews.weekly import ReviewsService, WeeklyReview
 
-TABLES = tuple(WEEKLY_COLUMNS)
+TABLES = (*WEEKLY_COLUMNS, "rep_plans")
 
 
 async def form_error(
@@ -95,7 +96,10 @@ async def _scorecard(
     return await services.get(ScorecardService).monthly(access, unit_id, first)
 
 
-def _weekly_csv(review: WeeklyReview, table: str) -> Response[str]:
+async def _weekly_csv(services: Services, review: WeeklyReview, table: str) -> Response[str]:
+    if table == "rep_plans":
+        rows = rep_plan_rows(await review_plans(services, review))
+        return csv_response(f"weekly-{review.iso_week}-{table}", REP_PLAN_COLUMNS, rows)
     return csv_response(
         f"weekly-{review.iso_week}-{table}", WEEKLY_COLUMNS[table], weekly_tables(review)[table]
     )
@@ -105,8 +109,8 @@ def _weekly_csv(review: WeeklyReview, table: str) -> Response[str]:
     "/api/v1/reviews/weekly",
     guards=[require_login],
     tags=["reviews"],
-    summary="Weekly review: plan vs actual, compliance by grade, reach, funnel, movers",
-    description="JSON, or one table as CSV with ?format=csv&table=plan|grades|funnel|movers.",
+    summary="Weekly review: plan vs actual, compliance by grade, reach, funnel, movers, reps' own plans",
+    description="JSON, or one table as CSV with ?format=csv&table=plan|grades|funnel|movers|rep_plans.",
 )
 async def weekly_api(
     principal: Principal,
@@ -117,12 +121,15 @@ async def weekly_api(
         str | None, QueryParameter(description="ISO week like 2026-W47; default: this week")
     ] = None,
     output: Annotated[str | None, QueryParameter(name="format", description="json | csv")] = None,
-    table: Annotated[str | None, QueryParameter(description="plan | grades | funnel | movers (CSV)")] = None,
+    table: Annotated[
+        str | None, QueryParameter(description="plan | grades | funnel | movers | rep_plans (CSV)")
+    ] = None,
 ) -> Response[Any]:
     review = await _weekly(principal, access, services, org_unit_id, week)
     if query_choice("format", output, ("json", "csv")) == "csv":
-        return _weekly_csv(review, query_choice("table", table, TABLES))
-    return Response(weekly_json(review))
+        return await _weekly_csv(services, review, query_choice("table", table, TABLES))
+    plans = rep_plan_rows(await review_plans(services, review))
+    return Response({**weekly_json(review), "rep_plans": plans})
 
 
 @get(
@@ -162,12 +169,18 @@ async def weekly_page(
             raise
         return await form_error(request, "reviews/weekly.html", problem, access, services)
     if output == "csv":
-        return _weekly_csv(review, table)
+        return await _weekly_csv(services, review, table)
     following = review.week_start + timedelta(days=7)
+    reps = [(row.rep_id, row.name) for row in review.plan if row.rep_id is not None]
+    rep_plans = await review_plans(services, review)
+    with_plan = {view.plan.rep_id for view in rep_plans}
     return render(
         request,
         "reviews/weekly.html",
         review=review,
+        rep_plans=rep_plans,
+        reps_without_plan=[name for rep_id, name in reps if rep_id not in with_plan],
+        review_url=f"/reviews/weekly?org_unit_id={review.unit.id}&week={review.iso_week}",
         units=await visible_units(services, access),
         charts=weekly_charts(review),
         reach_floor=REACH_FLOOR,

@@ -17,6 +17,7 @@ from server.domain.geo import DEFAULT_RADIUS_M
 from server.services.checkins.amounts import DEFAULT_CEILING, OrderAmountsService
 from server.services.checkins.reads import OpenVisit
 from server.services.checkins.visits import CheckinsService
+from server.services.reviews.rep_plan_views import DueItem, RepPlanViews
 from server.services.tasks.tasks import DayView, TasksService
 
 
@@ -33,6 +34,8 @@ class TodayView:
     in_progress_elsewhere: list[OpenVisit] = field(default_factory=list)
     # Open visits begun on an earlier day: left open, listed to be closed.
     left_open: list[OpenVisit] = field(default_factory=list)
+    # To-dos of the rep's own weekly plan due today (or overdue and open), ticked on the page.
+    plan_items: list[DueItem] = field(default_factory=list)
 
     def context(self) -> dict[str, Any]:
         """The template context of tasks/today.html."""
@@ -44,6 +47,7 @@ class TodayView:
             "open_by_customer": self.open_by_customer,
             "in_progress_elsewhere": self.in_progress_elsewhere,
             "left_open": self.left_open,
+            "plan_items": self.plan_items,
         }
 
 
@@ -69,6 +73,7 @@ class TodayService(Service):
             open_by_customer={visit.customer_id: visit for visit in today},
             in_progress_elsewhere=[v for v in today if not _on_card(day, v)],
             left_open=[v for v in visits if v not in today],
+            plan_items=await self.ctx.get(RepPlanViews).due_today(rep.id, rep.timezone, day.local_date),
         )
 
 
