@@ -32,8 +32,11 @@ chromium:
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null); }
 
+# Two pytest-xdist workers (the machine has 2 cores); `make test PYTEST_WORKERS=0` runs serially.
+# loadgroup: tests marked xdist_group (the browser package, the resilience package) stay on one worker.
+PYTEST_WORKERS ?= 2
 test: install-test chromium
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Two app processes (ports 8001, 8002) against one PostgreSQL (DATABASE_URL, default local db "fieldsales").
 run-cluster: install

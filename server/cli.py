@@ -1,26 +1,21 @@
-"""The `fieldsales` command line (also `python -m server`)."""
+"""The `fieldsales` command line (also `python -m server`): serving, the database, jobs and keys
+here; setting up a company, backups and the simulation in server/commands/."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from server.clock import Clock, parse_at, system_clock
+from server.clock import parse_at, system_clock
+from server.commands.backup import export_cmd, import_all_cmd
+from server.commands.company import create_user, init_cmd, seed_demo_cmd
+from server.commands.simulate import simulate_cmd
 from server.config import ROOT, Settings, load_settings
-
-
-def _settings() -> Settings:
-    return load_settings()
-
-
-def _run(coro: Any) -> Any:
-    return asyncio.run(coro)
 
 
 @click.group()
@@ -44,7 +39,7 @@ def run(host: str | None, port: int | None, no_scheduler: bool, skip_prepare: bo
         overrides["SCHEDULER"] = False
     settings = load_settings(**overrides)
     if not skip_prepare:
-        _run(_prepare(settings))
+        asyncio.run(_prepare(settings))
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -78,7 +73,7 @@ async def _prepare(settings: Settings) -> None:
 @main.command()
 def prepare() -> None:
     """Upgrade the database and seed the demo company when it is empty (what `run` does first)."""
-    _run(_prepare(_settings()))
+    asyncio.run(_prepare(load_settings()))
 
 
 @main.group()
@@ -94,136 +89,12 @@ def db_upgrade(revision: str) -> None:
     from server.db.migrate import upgrade
 
     async def go() -> None:
-        engine = create_engine(_settings())
+        engine = create_engine(load_settings())
         await upgrade(engine, revision)
         await engine.dispose()
 
-    _run(go())
+    asyncio.run(go())
     click.echo("database upgraded")
-
-
-@main.command("seed-demo")
-@click.option("--reps", default=None, type=int, help="Number of reps (demo default 12).")
-@click.option("--customers", default=None, type=int, help="Number of customers.")
-@click.option("--months", default=12, type=int, help="Months of order and visit history.")
-@click.option("--seed", default=7, type=int, help="Random seed (output is deterministic per seed).")
-@click.option("--at", default=None, help="Pretend 'now' is this ISO 8601 instant.")
-@click.option(
-    "--english", is_flag=True, help="Everyone reads English (default: users in China read Chinese)."
-)
-def seed_demo_cmd(
-    reps: int | None, customers: int | None, months: int, seed: int, at: str | None, english: bool
-) -> None:
-    """Create a demo company with history (bulk inserts; progress bar on large sizes)."""
-    from server.db.engine import create_engine
-    from server.db.migrate import upgrade
-    from server.services.admin.seed import SeedOptions, database_is_empty, seed_demo
-
-    async def go() -> dict[str, Any]:
-        settings = _settings()
-        engine = create_engine(settings)
-        await upgrade(engine)
-        if not await database_is_empty(engine):
-            await engine.dispose()
-            raise click.ClickException("the database already has data; seed-demo needs an empty one")
-        options = SeedOptions(
-            reps=reps, customers=customers, months=months, seed=seed, chinese_in_china=not english
-        )
-        clock = Clock(fixed=parse_at(at)) if at else system_clock
-        result = await seed_demo(engine, settings, options, clock=clock, progress=True)
-        await engine.dispose()
-        return result
-
-    click.echo(json.dumps(_run(go()), indent=2, default=str))
-
-
-@main.command("init")
-@click.option("--company", required=True, help="The company's name.")
-@click.option("--timezone", required=True, help="The company's IANA time zone, e.g. Asia/Shanghai.")
-@click.option("--admin-email", required=True)
-@click.option("--admin-name", default="Administrator", show_default=True)
-@click.option(
-    "--password",
-    default=None,
-    help="The admin's password (prompted when omitted; leave it empty for a set-password link).",
-)
-def init_cmd(company: str, timezone: str, admin_email: str, admin_name: str, password: str | None) -> None:
-    """Set up a real company on an empty database: the company, default settings, the first admin."""
-    from server.db.engine import create_engine
-    from server.db.migrate import upgrade
-    from server.services.admin.setup import SetupService
-
-    if password is None:
-        password = click.prompt(
-            "Admin password (empty: print a set-password link)",
-            default="",
-            hide_input=True,
-            show_default=False,
-        )
-
-    async def go() -> dict[str, Any]:
-        settings = _settings()
-        engine = create_engine(settings)
-        await upgrade(engine)
-        await engine.dispose()
-        async with _services() as services:
-            return await services.get(SetupService).init_company(
-                company=company, timezone=timezone, admin_email=admin_email, admin_name=admin_name,
-                password=password or None,
-            )  # fmt: skip
-
-    result = _cli_call(go)
-    click.echo(f"created company {result['company_id']} and admin {result['admin_id']}")
-    if result["set_password_link"]:
-        settings = _settings()
-        click.echo(
-            f"the admin sets a password at http://{settings.host}:{settings.port}{result['set_password_link']}"
-        )
-
-
-@main.command("create-user")
-@click.option("--email", required=True)
-@click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["rep", "manager", "executive", "admin"]), required=True)
-@click.option("--org-unit", "org_unit", default=None, help="Org unit name or id (default: the company).")
-@click.option("--timezone", default=None, help="IANA time zone (default: the org unit's).")
-@click.option("--locale", default=None, type=click.Choice(["en", "zh-CN"]))
-@click.password_option()
-def create_user(
-    email: str,
-    name: str,
-    role: str,
-    org_unit: str | None,
-    timezone: str | None,
-    locale: str | None,
-    password: str,
-) -> None:
-    """Create a user with a password (e.g. the first admin of a company made by `init`)."""
-    from server.services.admin.setup import SetupService
-    from server.services.auth.users import UsersService
-
-    async def go() -> str:
-        async with _services() as services:
-            unit_id = await services.get(SetupService).resolve_unit(org_unit)
-            user, _link = await services.get(UsersService).create(
-                None, email=email, name=name, role=role, org_unit_id=unit_id, timezone=timezone,
-                locale=locale, password=password,
-            )  # fmt: skip
-            return str(user.id)
-
-    click.echo(f"created user {_cli_call(go)}")
-
-
-def _cli_call(make: Any) -> Any:
-    """Run a coroutine; a rule it breaks becomes a clean CLI error naming the field."""
-    from server.core.errors import ProblemError
-
-    try:
-        return _run(make())
-    except ProblemError as problem:
-        errors = (problem.extra or {}).get("errors") if isinstance(problem.extra, dict) else None
-        named = "; ".join(f"{e['field']}: {e['message']}" for e in errors or []) or problem.detail
-        raise click.ClickException(named) from None
 
 
 @main.group()
@@ -255,7 +126,7 @@ def jobs_run(name: str, at: str | None) -> None:
     async def go() -> Any:
         from sqlalchemy.ext.asyncio import async_sessionmaker
 
-        settings = _settings()
+        settings = load_settings()
         engine = create_engine(settings)
         try:
             return await run_job(name, async_sessionmaker(engine, expire_on_commit=False), settings, when)
@@ -263,7 +134,7 @@ def jobs_run(name: str, at: str | None) -> None:
             await engine.dispose()
 
     try:
-        result = _run(go())
+        result = asyncio.run(go())
     except RuntimeError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -285,121 +156,6 @@ def vapid(out: str, force: bool) -> None:
     path.write_text(generate_vapid_env())
     path.chmod(0o600)
     click.echo(f"wrote VAPID keys to {path}")
-
-
-@main.command("export")
-@click.argument("path", type=click.Path(dir_okay=False))
-def export_cmd(path: str) -> None:
-    """Export every table to a versioned .tar.gz archive."""
-    from server.db.engine import create_engine
-    from server.services.admin.backup import export_archive
-    from server.services.evidence.storage import blob_store
-
-    async def go() -> dict[str, Any]:
-        settings = _settings()
-        engine = create_engine(settings)
-        try:
-            return await export_archive(engine, Path(path), store=blob_store(settings))
-        finally:
-            await engine.dispose()
-
-    manifest = _run(go())
-    click.echo(
-        f"exported {sum(manifest['tables'].values())} rows and {manifest.get('files', 0)} files to {path}"
-    )
-
-
-@main.command("import-all")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_all_cmd(path: str) -> None:
-    """Restore an export into an empty database (upgraded to the archive's schema first)."""
-    from server.db.engine import create_engine
-    from server.db.migrate import upgrade
-    from server.services.admin.backup import RestoreError, import_archive
-    from server.services.evidence.storage import blob_store
-
-    async def go() -> dict[str, int]:
-        settings = _settings()
-        engine = create_engine(settings)
-        try:
-            await upgrade(engine)
-            return await import_archive(engine, Path(path), store=blob_store(settings))
-        finally:
-            await engine.dispose()
-
-    try:
-        restored = _run(go())
-    except RestoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-    files = restored.pop("files", 0)
-    click.echo(f"restored {sum(restored.values())} rows and {files} files from {path}")
-
-
-@main.command("simulate")
-@click.option("--weeks", default=13, show_default=True, type=click.IntRange(1, 52), help="Weeks to simulate.")
-@click.option(
-    "--reps", default=50, show_default=True, type=click.IntRange(1, 2000), help="Reps in the seeded world."
-)
-@click.option("--seed", default=7, show_default=True, type=int, help="Seed of the world and of its luck.")
-@click.option(
-    "--planner",
-    default="ours",
-    show_default=True,
-    type=click.Choice(["ours", "most-overdue", "round-robin", "random", "all"]),
-    help="Who makes the daily list; `all` runs each on the same world for a side-by-side table.",
-)
-@click.option(
-    "--start", default=None, help="First simulated day, YYYY-MM-DD (default 2026-04-01: 13 weeks = Q2)."
-)
-@click.option(
-    "--out",
-    default=None,
-    help="SVG chart path (default var/simulation/<seed>.svg); numbers go next to it as .json.",
-)
-@click.option("--keep-db", default=None, help="Keep each planner's SQLite file in this directory.")
-@click.option(
-    "--threaded-driver", is_flag=True, help="aiosqlite with its worker thread, as the app runs (slower)."
-)
-@click.option(
-    "--jobs",
-    default=None,
-    type=click.IntRange(1, 64),
-    help="Planners run at once, each in its own process (default: the CPU count).",
-)
-def simulate_cmd(
-    weeks: int,
-    reps: int,
-    seed: int,
-    planner: str,
-    start: str | None,
-    out: str | None,
-    keep_db: str | None,
-    threaded_driver: bool,
-    jobs: int | None,
-) -> None:
-    """Play a quarter with simulated reps and compare daily planners (docs/simulation.md)."""
-    import logging
-    from datetime import date
-
-    from rich.console import Console
-
-    from server.core.logging import configure_logging
-    from server.simulation.run import run_command
-    from server.simulation.template import DEFAULT_START, PLANNERS, SimulationConfig
-
-    configure_logging(level=logging.WARNING)  # the services log every visit at INFO
-    try:
-        first_day = date.fromisoformat(start) if start else DEFAULT_START
-    except ValueError as exc:
-        raise click.BadParameter("use YYYY-MM-DD", param_hint="--start") from exc
-    config = SimulationConfig(
-        weeks=weeks, reps=reps, seed=seed, start=first_day, inline_driver=not threaded_driver
-    )
-    chart = Path(out) if out else ROOT / "var" / "simulation" / f"{seed}.svg"
-    console = Console() if sys.stdout.isatty() else Console(width=150)
-    planners = list(PLANNERS) if planner == "all" else [planner]
-    workers = jobs or os.cpu_count() or 1
-    run_command(config, planners, chart, Path(keep_db) if keep_db else None, console, workers)
 
 
 @main.group()
@@ -431,16 +187,12 @@ def forecast_backtest(csv_path: str, season: int, horizon: int, as_json: bool) -
     click.echo(json.dumps(report, indent=2) if as_json else format_table(report))
 
 
-def _services() -> Any:
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from server.core.services import provide_services
-    from server.db.engine import create_engine
-
-    settings = _settings()
-    engine = create_engine(settings)
-    return provide_services(async_sessionmaker(engine, expire_on_commit=False), settings)
-
+main.add_command(seed_demo_cmd)
+main.add_command(init_cmd)
+main.add_command(create_user)
+main.add_command(export_cmd)
+main.add_command(import_all_cmd)
+main.add_command(simulate_cmd)
 
 if __name__ == "__main__":
     main()

@@ -139,6 +139,15 @@ def parse_day(field: str, raw: str | None) -> date:
     return value
 
 
+def parse_amount(raw: str | None) -> Decimal | None:
+    """A form's amount (thousands commas allowed), or None when it is not a number in the domain."""
+    try:
+        value = Decimal((raw or "").replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    return None if number_problem(value) else value
+
+
 # ---- columns: what the database can hold ----
 
 

@@ -39,11 +39,14 @@ from tests.e2e.support import (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/e2e is an e2e test (`-m "not e2e"` leaves the browser out)."""
+    """Everything under tests/e2e is an e2e test (`-m "not e2e"` leaves the browser out), and
+    runs on one pytest-xdist worker (`--dist loadgroup`): the live server, its seed and Chromium
+    are package-scoped, so the package is started once, not once per worker."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 @pytest.fixture(scope="package")

@@ -232,17 +232,19 @@ def seeded_live_server(workdir: Path, *seed_args: str) -> Iterator[LiveServer]:
 
     db_path, port = workdir / "fieldsales.db", free_port()
     env = server_env(db_path, port)
-    seed = [sys.executable, "-m", "server", "seed-demo", *seed_args, "--english"]
-    done = subprocess.run(
-        seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
     log_path = workdir / "server.log"
+    # Started first, to boot while the seed runs (as the package's live_server): with
+    # --skip-prepare and no scheduler it opens no database connection before a request arrives.
     command = [sys.executable, "-m", "server", "run", "--skip-prepare", "--port", str(port), "--no-scheduler"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", db_path, log_path, process)
     try:
+        seed = [sys.executable, "-m", "server", "seed-demo", *seed_args, "--english"]
+        done = subprocess.run(
+            seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
         server.wait_healthy()
         yield server
     finally:

@@ -37,9 +37,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One pytest-xdist worker runs the package (`--dist loadgroup`): the seeded templates are
+    # session-scoped, so they are seeded once, not once per worker.
     for item in items:
         if HERE in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.resilience)
+            item.add_marker(pytest.mark.xdist_group("resilience"))
 
 
 def _no_postgres(message: str) -> None:

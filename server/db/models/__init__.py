@@ -5,8 +5,8 @@ from server.db.models.checkins import Checkin, Promise
 from server.db.models.customers import Customer, GradeChange, VisitPolicy
 from server.db.models.digests import Digest
 from server.db.models.escalations import Escalation, EscalationEvent
-from server.db.models.evidence_forms import VisitForm, VisitFormAnswer, VisitFormVersion
 from server.db.models.evidence import VisitPhoto
+from server.db.models.evidence_forms import VisitForm, VisitFormAnswer, VisitFormVersion
 from server.db.models.forecasts import Forecast, ForecastAccuracy, ForecastRun
 from server.db.models.jobs import JobRun
 from server.db.models.notifications import Notification, PushSubscription

@@ -27,6 +27,7 @@ from server.services.plans.breakdown import BreakdownService
 from server.services.plans.calendar import SeasonalDistributionsService
 from server.services.plans.notices import PlanNotices
 from server.services.plans.targets import PlansService
+from server.services.plans.workflow import PlanWorkflowService
 
 ScopeName = Literal["org_unit", "user", "customer"]
 Metric = Literal["revenue", "visits", "new_customers"]
@@ -321,7 +322,7 @@ async def _transition(
 ) -> dict[str, Any]:
     plans = services.get(PlansService)
     target = await plans.get(access, target_id)
-    moved = await plans.transition(principal, target, action, comment)
+    moved = await services.get(PlanWorkflowService).transition(principal, target, action, comment)
     await services.get(PlanNotices).plan_moved(principal, target, action, comment)
     return {"target": target_out(target), "moved": len(moved)}
 

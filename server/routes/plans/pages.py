@@ -25,6 +25,7 @@ from server.services.plans.notices import PlanNotices
 from server.services.plans.progress import ProgressService
 from server.services.plans.targets import PlansService
 from server.services.plans.tree import PlanTreeService, parse_period, period_choices
+from server.services.plans.workflow import PlanWorkflowService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 METRICS = ("revenue", "visits", "new_customers")
@@ -158,7 +159,9 @@ class PlansPages(Controller):
         plans = services.get(PlansService)
         target = await plans.get(access, target_id)
         try:
-            moved = await plans.transition(principal, target, action, data.get("comment"))
+            moved = await services.get(PlanWorkflowService).transition(
+                principal, target, action, data.get("comment")
+            )
         except ProblemError as problem:
             return redirect(back, "error", problem.detail)
         await services.get(PlanNotices).plan_moved(principal, target, action, data.get("comment"))

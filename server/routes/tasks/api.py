@@ -15,6 +15,7 @@ from server.core.deps import DateParam, require_login, require_role
 from server.core.params import sent
 from server.core.services import Services
 from server.domain.tasks import TaskChange
+from server.services.tasks.status import TaskStatusService
 from server.services.tasks.tasks import DayView, NewTask, TaskItem, TasksService
 
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -200,7 +201,8 @@ class TasksApi(Controller):
         tasks = services.get(TasksService)
         task = await tasks.task_in_scope(task_id, access)
         change = TaskChange(*(sent(v) for v in (data.status, data.reason, data.note, data.snooze_until)))
-        return task_out(await tasks.item(await tasks.change(task, change, principal)))
+        changed = await services.get(TaskStatusService).change(task, change, principal)
+        return task_out(await tasks.item(changed))
 
 
 ROUTES = [TasksApi]

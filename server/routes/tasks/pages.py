@@ -23,6 +23,7 @@ from server.core.services import Services
 from server.core.templates import is_fragment_request, redirect, render
 from server.domain.tasks import SKIP_REASONS, TaskChange
 from server.services.evidence.forms_review import FormsReviewService
+from server.services.tasks.status import TaskStatusService
 from server.services.tasks.tasks import KINDS, NewTask, TasksService
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -57,7 +58,7 @@ class TaskPages(Controller):
         change = TaskChange(*(_form_value(data, f) for f in ("status", "reason", "note", "snooze_until")))
         back = "/" if task.rep_id == principal.id else f"/team/reps/{task.rep_id}/day?date={task.local_date}"
         try:
-            await tasks.change(task, change, principal)
+            await services.get(TaskStatusService).change(task, change, principal)
         except ProblemError as problem:
             if not is_fragment_request(request):
                 return redirect(back, "error", problem.detail)

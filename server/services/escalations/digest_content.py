@@ -1,35 +1,38 @@
 """What goes into managers' morning digests, assembled for many managers at once.
 
 Each part is one set-based query (or one progress call per distinct date) over every manager
-due in this sweep; the rows are then split per manager in Python by org subtree.
+due in this sweep; the rows are then split per manager in Python by org subtree. The reps' days
+(overdue, missed, visits) are digest_days.py.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, or_, select
 
 from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import (
-    Checkin,
-    Customer,
     Escalation,
     EscalationEvent,
     Target,
     TargetAdjustment,
-    Task,
     User,
+)
+from server.services.escalations.digest_days import (
+    NO_VISITS,
+    RepInfo,
+    missed_tasks,
+    overdue_tasks,
+    visits_by_day,
 )
 from server.services.forecasts.summaries import ForecastSummaries
 from server.services.plans.progress import ProgressService, ScopeProgress
-from server.services.tasks.tasks import MOVED
 
 ESCALATION_CHANGES = ("opened", "climbed", "severity_changed", "reopened")
 PACE_METRICS = ("revenue", "visits")
@@ -46,14 +49,6 @@ class DueManager:
     yesterday: date  # the previous working day of the manager's unit (Monday -> Friday)
 
 
-@dataclass(frozen=True)
-class RepInfo:
-    id: UUID
-    name: str
-    unit_id: UUID
-    timezone: str
-
-
 async def build_contents(
     services: Services, tree: OrgTree, managers: list[DueManager], now: datetime
 ) -> dict[UUID, dict[str, Any]]:
@@ -66,9 +61,9 @@ async def build_contents(
         reps_by_unit[rep.unit_id].append(rep)
     pace = await _pace_rows(services, tree, managers, reps_by_unit)
     changes = await _escalation_changes(services, all_units, min(m.since for m in managers), reps, tree)
-    overdue = await _overdue(services, list(reps), now, min(m.local_date for m in managers))
+    overdue = await overdue_tasks(services, list(reps), now, min(m.local_date for m in managers))
     yesterdays = {m.yesterday for m in managers}
-    visits = await _yesterdays_visits(services, reps, yesterdays)
+    visits = await visits_by_day(services, reps, yesterdays)
     missed = await missed_tasks(services, list(reps), yesterdays)
     open_escalations = await _open_escalations(services, all_units, reps, tree)
     waiting = await approvals_waiting(services, all_units, reps)
@@ -105,14 +100,11 @@ async def build_contents(
                 )
             ],
             "visits": [
-                {"rep_id": str(r.id), "name": r.name, **visits.get((r.id, yesterday), _NO_VISITS)}
+                {"rep_id": str(r.id), "name": r.name, **visits.get((r.id, yesterday), NO_VISITS)}
                 for r in team_reps
             ],
         }
     return contents
-
-
-_NO_VISITS = {"planned": 0, "done": 0, "checkins": 0}
 
 
 async def _reps(services: Services, units: set[UUID]) -> dict[UUID, RepInfo]:
@@ -218,65 +210,6 @@ async def _escalation_changes(
     return changes
 
 
-async def _overdue(
-    services: Services, rep_ids: list[UUID], now: datetime, today: date
-) -> dict[UUID, list[dict[str, Any]]]:
-    """Today's tasks still planned past their due time, per rep (earlier days are "missed")."""
-    if not rep_ids:
-        return {}
-    rows = await services.session.execute(
-        select(Task.id, Task.rep_id, Task.due_at, Task.local_date, _what())
-        .outerjoin(Customer, Customer.id == Task.customer_id)
-        .where(
-            Task.rep_id.in_(rep_ids), Task.status == "planned", Task.due_at < now, Task.local_date >= today
-        )
-        .order_by(Task.due_at, Task.id)
-    )
-    found: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        found[row.rep_id].append(
-            {
-                "task_id": str(row.id),
-                "what": row.what,
-                "due_at": row.due_at.isoformat(),
-                "local_date": row.local_date.isoformat(),
-            }
-        )
-    return dict(found)
-
-
-def _what() -> Any:
-    return func.coalesce(Task.title, Customer.name, Task.kind).label("what")
-
-
-async def missed_tasks(
-    services: Services, rep_ids: list[UUID], days: set[date]
-) -> dict[tuple[UUID, date], list[dict[str, Any]]]:
-    """Each rep's unfinished tasks of the given days: missed, or still open whatever job ran first.
-
-    A task the day-closing sweep has not reached yet (still planned, or snoozed within the day)
-    counts as missed too, so the digest says the same before and after plan-day closes the day.
-    """
-    if not rep_ids or not days:
-        return {}
-    still_open = or_(
-        Task.status.in_(("missed", "planned")),
-        and_(Task.status == "snoozed", or_(Task.status_reason.is_(None), Task.status_reason != MOVED)),
-    )
-    rows = await services.session.execute(
-        select(Task.id, Task.rep_id, Task.local_date, Task.kind, _what())
-        .outerjoin(Customer, Customer.id == Task.customer_id)
-        .where(Task.rep_id.in_(rep_ids), Task.local_date.in_(days), still_open)
-        .order_by(Task.rank.is_(None), Task.rank, Task.id)
-    )
-    found: dict[tuple[UUID, date], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        found[(row.rep_id, row.local_date)].append(
-            {"task_id": str(row.id), "what": row.what, "kind": row.kind}
-        )
-    return dict(found)
-
-
 async def _open_escalations(
     services: Services, units: set[UUID], reps: dict[UUID, RepInfo], tree: OrgTree
 ) -> list[tuple[UUID, dict[str, Any]]]:
@@ -362,45 +295,3 @@ def _subject_name(subject_type: str, subject_id: UUID, reps: dict[UUID, RepInfo]
     if subject_type == "user":
         return reps[subject_id].name if subject_id in reps else "?"
     return tree.units[subject_id].name if subject_id in tree.units else "?"
-
-
-async def _yesterdays_visits(
-    services: Services, reps: dict[UUID, RepInfo], days: set[date]
-) -> dict[tuple[UUID, date], dict[str, int]]:
-    """Visit tasks planned vs done, and completed check-ins, per rep per local day."""
-    if not reps or not days:
-        return {}
-    result: dict[tuple[UUID, date], dict[str, int]] = defaultdict(lambda: dict(_NO_VISITS))
-    planned = await services.session.execute(
-        select(
-            Task.rep_id,
-            Task.local_date,
-            func.count(Task.id),
-            func.sum(case((Task.status == "done", 1), else_=0)),
-        )
-        .where(Task.rep_id.in_(list(reps)), Task.kind == "visit", Task.local_date.in_(days))
-        .group_by(Task.rep_id, Task.local_date)
-    )
-    for rep_id, day, count, done in planned:
-        result[(rep_id, day)].update(planned=int(count), done=int(done or 0))
-    # Check-ins count on the rep's local day: one query per distinct time zone and day.
-    by_zone: dict[str, list[UUID]] = defaultdict(list)
-    for rep in reps.values():
-        by_zone[rep.timezone].append(rep.id)
-    for zone, ids in by_zone.items():
-        for day in days:
-            start = datetime.combine(day, time.min, ZoneInfo(zone)).astimezone(UTC)
-            end = datetime.combine(day + timedelta(days=1), time.min, ZoneInfo(zone)).astimezone(UTC)
-            rows = await services.session.execute(
-                select(Checkin.rep_id, func.count(Checkin.id))
-                .where(
-                    Checkin.rep_id.in_(ids),
-                    Checkin.checked_out_at.is_not(None),
-                    Checkin.checked_in_at >= start,
-                    Checkin.checked_in_at < end,
-                )
-                .group_by(Checkin.rep_id)
-            )
-            for rep_id, count in rows:
-                result[(rep_id, day)]["checkins"] = int(count)
-    return dict(result)

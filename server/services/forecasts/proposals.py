@@ -27,6 +27,7 @@ from server.domain.forecast import period_bounds
 from server.services.forecasts.queries import ForecastQueries
 from server.services.plans.breakdown import BreakdownService
 from server.services.plans.targets import PlansService
+from server.services.plans.workflow import PlanWorkflowService
 
 CENT = Decimal("0.01")
 
@@ -126,5 +127,5 @@ class ProposalService(Service):
         shares = percent_shares({child_id: value for (_s, child_id), value in amounts.items()})
         children_rows = await self.ctx.get(BreakdownService).by_org(principal, parent, "explicit", shares)
         if submit:
-            await plans.transition(principal, parent, "submit")
+            await self.ctx.get(PlanWorkflowService).transition(principal, parent, "submit")
         return parent, children_rows

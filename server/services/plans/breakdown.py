@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import delete, select
 
@@ -29,21 +29,16 @@ from server.domain.breakdown import (
     shares_even,
     shares_from_actuals,
     split_amount,
-    split_grid,
     split_period,
 )
 from server.domain.plans import FieldProblem
+from server.services.plans.breakdown_grid import BreakdownGrid, draft_child, places_for
 from server.services.plans.calendar import load_holidays
 from server.services.plans.progress import ProgressService
 from server.services.plans.targets import EDITABLE, PlansService, target_key
 
 ORG_METHODS = ("explicit", "last_period", "even")
 FINER = {"year": ("quarter", "month", "week"), "quarter": ("month", "week"), "month": ("week",), "week": ()}
-
-
-def places_for(metric: str, amount: Decimal) -> int:
-    """Counted metrics split into whole numbers (when the parent is whole); money into cents."""
-    return 0 if metric != "revenue" and amount == amount.to_integral_value() else 2
 
 
 def previous_period(start: date, end: date, granularity: str) -> tuple[date, date]:
@@ -74,6 +69,10 @@ def explicit_shares(shares: Mapping[UUID, Decimal], children: list[UUID]) -> dic
 
 
 class BreakdownService(Service):
+    @property
+    def grid(self) -> BreakdownGrid:
+        return self.ctx.get(BreakdownGrid)
+
     async def by_org(
         self,
         principal: Principal,
@@ -84,7 +83,7 @@ class BreakdownService(Service):
         """Split an org unit's target over its sub-units, or over its reps at the lowest level."""
         child_scope, amounts = await self.org_split(parent, method, shares)
         rows = [
-            self._child(
+            draft_child(
                 parent, child_scope, child, parent.granularity, parent.period_start, parent.period_end, amount
             )
             for child, amount in amounts.items()
@@ -100,7 +99,7 @@ class BreakdownService(Service):
         await self._check_parent(parent)
         if parent.scope != "org_unit":
             raise field_error("scope", "only an org unit's target splits over children (use time for others)")
-        if await self._time_parent(parent) is not None:
+        if await self.grid.time_parent(parent) is not None:
             raise field_error(
                 "dimension",
                 "split the unit's top target over its children; its quarters, months and weeks follow",
@@ -140,12 +139,12 @@ class BreakdownService(Service):
         if stored and stored != parent.weights:
             parent.weights, parent.distribution_id = stored, distribution_id
         rows = [
-            self._child(parent, parent.scope, parent.scope_id, granularity, p.start, p.end, p.amount, stored)
+            draft_child(parent, parent.scope, parent.scope_id, granularity, p.start, p.end, p.amount, stored)
             for p in parts
         ]
         detail = {"dimension": "time", "granularity": granularity, "seasonal": bool(stored)}
         children = await self._replace_children(principal, parent, rows, detail)
-        await self._mirror(parent, children, await self._org_cells(parent), replace=True)
+        await self.grid.mirror(parent, children, await self.grid.org_cells(parent), replace=True)
         return children
 
     async def time_split(
@@ -157,7 +156,7 @@ class BreakdownService(Service):
     ) -> tuple[list[SubPeriod], dict[str, Any] | None]:
         """The periods and amounts a time breakdown would give, and the weights it would store."""
         await self._check_parent(parent)
-        if await self._follows_parent_unit(parent):
+        if await self.grid.follows_parent_unit(parent):
             raise field_error(
                 "granularity",
                 "this target's periods follow its parent unit's breakdown (already split the same way)",
@@ -224,111 +223,6 @@ class BreakdownService(Service):
                     [{"field": "status", "message": "re-plan of a broken-down target"}],
                 )
 
-    async def _time_parent(self, target: Target) -> Target | None:
-        if target.parent_id is None:
-            return None
-        parent = await self.session.get(Target, target.parent_id)
-        same = parent is not None and (parent.scope, parent.scope_id) == (target.scope, target.scope_id)
-        return parent if same else None
-
-    async def _top(self, target: Target) -> Target:
-        top = target
-        while (parent := await self._time_parent(top)) is not None:
-            top = parent
-        return top
-
-    async def _live_children(self, target: Target, same_scope: bool) -> list[Target]:
-        rows = await self.session.scalars(
-            select(Target)
-            .where(Target.parent_id == target.id, Target.status != "superseded")
-            .order_by(Target.period_start, Target.scope_id)
-        )
-        # One per period and scope: the approved one (in force) over a pending re-plan of it.
-        current: dict[tuple[Any, ...], Target] = {}
-        for t in rows:
-            if ((t.scope, t.scope_id) == (target.scope, target.scope_id)) != same_scope:
-                continue
-            key = (t.scope, t.scope_id, t.granularity, t.period_start, t.period_end)
-            held = current.get(key)
-            if held is None or (t.status == "approved") > (held.status == "approved"):
-                current[key] = t
-        return list(current.values())
-
-    async def _cell(self, scope: str, scope_id: UUID, like: Target) -> Target | None:
-        return await self.session.scalar(
-            select(Target).where(
-                Target.scope == scope, Target.scope_id == scope_id, Target.metric == like.metric,
-                Target.granularity == like.granularity, Target.period_start == like.period_start,
-                Target.period_end == like.period_end, Target.status != "superseded",
-            ).order_by(Target.version.desc()).limit(1)
-        )  # fmt: skip
-
-    async def _org_cells(self, target: Target) -> list[Target]:
-        """The org children's cells of the target's period (linked at the scope's top target)."""
-        top = await self._top(target)
-        linked = await self._live_children(top, same_scope=False)
-        if top.id == target.id:
-            return linked
-        cells = [await self._cell(c.scope, c.scope_id, target) for c in linked]
-        return [c for c in cells if c is not None]
-
-    async def _follows_parent_unit(self, target: Target) -> bool:
-        """True when the unit above this scope has split this period over time already."""
-        top = await self._top(target)
-        link = await self.session.get(Target, top.parent_id) if top.parent_id else None
-        if link is None:
-            return False
-        above = await self._cell(link.scope, link.scope_id, target)
-        return above is not None and bool(await self._live_children(above, same_scope=True))
-
-    async def _mirror(
-        self, cell: Target, time_children: list[Target], org_cells: list[Target], replace: bool = False
-    ) -> None:
-        """The org children's cells under `cell`'s time children, split so every child's periods
-        sum to its own total and every period's children to the cell's part (a grid), then the
-        same one level down, and for the org children's own org children."""
-        if not org_cells or not time_children:
-            return
-        places = places_for(cell.metric, Decimal(0))
-        replaced: list[UUID] = []
-        for org_cell in org_cells:
-            existing = await self._live_children(org_cell, same_scope=True)
-            if existing and not replace:
-                return  # already mirrored (an earlier breakdown of this cell)
-            locked = [t for t in existing if t.status not in EDITABLE]
-            if locked:
-                raise ProblemError(
-                    409,
-                    f"The periods of {org_cell.scope} {org_cell.scope_id} are already {locked[0].status}; "
-                    "adjust them instead of breaking this target down again.",
-                    [{"field": "status", "message": f"children are {locked[0].status}"}],
-                )
-            replaced += [t.id for t in existing]
-        grid = split_grid(
-            {i: c.amount for i, c in enumerate(org_cells)}, {j: t.amount for j, t in enumerate(time_children)},
-            places,
-        )  # fmt: skip
-        created = {
-            (i, j): self._child(org_cell, org_cell.scope, org_cell.scope_id, part.granularity,
-                                part.period_start, part.period_end, grid[i][j])
-            for i, org_cell in enumerate(org_cells)
-            for j, part in enumerate(time_children)
-        }  # fmt: skip
-        rows = list(created.values())
-        versions = await self.ctx.get(PlansService).next_versions([target_key(r) for r in rows], replaced)
-        if replaced:
-            await self.session.execute(delete(Target).where(Target.id.in_(replaced)))
-        for row in rows:
-            row.version = versions[target_key(row)]
-        self.session.add_all(rows)
-        await self.session.flush()
-        for j, part in enumerate(time_children):  # one level down: the part's own periods
-            below = await self._live_children(part, same_scope=True)
-            await self._mirror(part, below, [created[(i, j)] for i in range(len(org_cells))])
-        for i, org_cell in enumerate(org_cells):  # and the children's own org children
-            own = [created[(i, j)] for j in range(len(time_children))]
-            await self._mirror(org_cell, own, await self._org_cells(org_cell), replace=True)
-
     async def org_children(self, tree: OrgTree, unit_id: UUID) -> tuple[str, list[UUID]]:
         sub_units = tree.children.get(unit_id, [])
         if sub_units:
@@ -353,32 +247,6 @@ class BreakdownService(Service):
         tree = await OrgTree.load(self.session)
         home = await self.ctx.get(ProgressService).homes(target.scope, [target.scope_id], tree)
         return tree.company_of(home[target.scope_id].unit_id) if target.scope_id in home else None
-
-    @staticmethod
-    def _child(
-        parent: Target,
-        scope: str,
-        scope_id: UUID,
-        granularity: str,
-        start: date,
-        end: date,
-        amount: Decimal,
-        weights: dict[str, Any] | None = None,
-    ) -> Target:
-        return Target(
-            id=uuid4(),
-            scope=scope,
-            scope_id=scope_id,
-            metric=parent.metric,
-            granularity=granularity,
-            period_start=start,
-            period_end=end,
-            amount=amount,
-            parent_id=parent.id,
-            weights=weights if weights is not None else parent.weights,
-            distribution_id=parent.distribution_id,
-            status="draft",
-        )
 
     async def _replace_children(
         self,
@@ -425,7 +293,7 @@ class BreakdownService(Service):
         self.session.add_all(rows)
         await self.session.flush()
         if mirror_below:  # the new org children take the parent's quarters, months and weeks
-            await self._mirror(parent, await self._live_children(parent, same_scope=True), rows)
+            await self.grid.mirror(parent, await self.grid.live_children(parent, same_scope=True), rows)
         await self.ctx.get(AuditService).record(
             principal.id,
             "target.broken_down",

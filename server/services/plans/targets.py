@@ -1,22 +1,20 @@
-"""Targets: who sees them, creating them, versions, and the draft -> submitted -> approved flow.
+"""Targets: who sees them, creating and editing them, and their versions.
 
-A plan is a target with its descendants (parent_id). Submitting, approving and returning act on
-the target and every descendant in the matching state, so a team's year plan, its months and its
-reps move together. Approving a target supersedes any other approved target with the same key
-(scope, scope id, metric, granularity, period): that is how a re-plan (version + 1) takes over.
+A plan is a target with its descendants (parent_id); the draft -> submitted -> approved flow that
+moves a plan as a whole is services/plans/workflow.py. A target's key is (scope, scope id, metric,
+granularity, period); a re-plan is the same key's next version.
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from server.core.access import Principal, Scope
 from server.core.audit import AuditService
@@ -32,8 +30,7 @@ from server.domain.plans import (
     check_period,
     check_weights,
 )
-from server.services.plans.approvals import check_four_eyes
-from server.services.plans.ledger import PlanIndex, PlanLedger, in_force_below
+from server.services.plans.ledger import PlanIndex, in_force_below
 from server.services.plans.progress import chunks
 
 EDITABLE = frozenset({"draft", "returned"})
@@ -78,20 +75,6 @@ def visible_targets(access: Scope) -> ColumnElement[bool]:
         and_(Target.scope == "org_unit", access.unit_clause(Target.scope_id)),
         by_customer,
     )
-
-
-@dataclass(frozen=True)
-class Transition:
-    from_states: frozenset[str]
-    to_state: str
-    verb: str
-
-
-TRANSITIONS = {
-    "submit": Transition(frozenset({"draft", "returned"}), "submitted", "submitted"),
-    "approve": Transition(frozenset({"submitted"}), "approved", "approved"),
-    "return": Transition(frozenset({"submitted"}), "returned", "returned"),
-}
 
 
 class PlansService(Service):
@@ -258,102 +241,6 @@ class PlansService(Service):
             distribution_id=target.distribution_id,
         )
 
-    async def transition(
-        self, principal: Principal, target: Target, action: str, comment: str | None = None
-    ) -> builtins.list[Target]:
-        """Submit, approve or return a target and its descendants in the matching state."""
-        rule = TRANSITIONS[action]
-        if target.status not in rule.from_states:
-            allowed = " or ".join(sorted(rule.from_states))
-            raise ProblemError(
-                409,
-                f"Target is {target.status}; only {allowed} targets can be {rule.verb}.",
-                [{"field": "status", "message": f"is {target.status}, must be {allowed}"}],
-            )
-        if action == "return" and not (comment or "").strip():
-            raise field_error("comment", "say what to change when returning a plan")
-        if action == "approve" and target.parent_id is not None:
-            parent_status = await self.session.scalar(
-                select(Target.status).where(Target.id == target.parent_id)
-            )
-            if parent_status != "approved":
-                raise ProblemError(
-                    409,
-                    f"The parent target is {parent_status}; approve the parent (it approves this too).",
-                    [{"field": "parent_id", "message": f"parent is {parent_status}"}],
-                )
-        roots = [target] + await self._breakdown_siblings(target, rule.from_states)
-        below = await self.descendants([r.id for r in roots])
-        moved = roots + [t for t in below if t.status in rule.from_states]
-        now = self.clock.now()
-        if action == "approve":
-            submitters = {t.submitted_by for t in moved}
-            await check_four_eyes(self.session, self.settings, principal, submitters, "plan")
-            for old, new in await self._replanned(moved):
-                await self._take_over(principal, old, new)
-        for item in moved:
-            item.status = rule.to_state
-            if action == "submit":
-                item.submitted_by = principal.id
-            elif action == "approve":
-                item.approved_by, item.approved_at = principal.id, now
-                item.baseline_amount = item.amount
-            else:
-                item.review_comment = comment
-        if action == "approve":
-            await self._supersede(principal, moved)
-        await self.session.flush()
-        self.audit_many(principal, f"target.{rule.verb}", moved, {"comment": comment} if comment else {})
-        if action == "approve":
-            await self.ctx.get(PlanLedger).enforce_for([target])
-        return moved
-
-    async def _breakdown_siblings(self, target: Target, states: frozenset[str]) -> builtins.list[Target]:
-        """The other children of the same breakdown (a parent's months, or its reps) in these
-        states: a breakdown is submitted, approved and returned as a whole, so it adds up."""
-        if target.parent_id is None or target.version > 1:
-            return []
-        parent = await self.session.get(Target, target.parent_id)
-        if parent is None:
-            return []
-        same_scope = (parent.scope, parent.scope_id) == (target.scope, target.scope_id)
-        rows = await self.session.scalars(
-            select(Target).where(
-                Target.parent_id == parent.id, Target.id != target.id, Target.status.in_(states),
-                Target.version == 1,
-            )
-        )  # fmt: skip
-        return [t for t in rows if ((t.scope, t.scope_id) == (parent.scope, parent.scope_id)) == same_scope]
-
-    async def _replanned(self, approving: Sequence[Target]) -> builtins.list[tuple[Target, Target]]:
-        """(approved version, its re-plan) for every approving target that re-plans one."""
-        keys = {target_key(t): t for t in approving if t.version > 1}
-        pairs = []
-        for part in chunks(sorted({k[1] for k in keys})):
-            rows = await self.session.scalars(
-                select(Target).where(Target.scope_id.in_(part), Target.status == "approved")
-            )
-            pairs += [(old, keys[target_key(old)]) for old in rows if target_key(old) in keys]
-        return pairs
-
-    async def _take_over(self, principal: Principal, old: Target, new: Target) -> None:
-        """A re-plan takes the approved version's place: the plan moves with the new amount (its
-        children re-split, the parents above move by the difference) and the children follow."""
-        ledger = self.ctx.get(PlanLedger)
-        index = await ledger.load(old)
-        try:
-            change = index.change(old, new.amount, "parent")
-        except FieldProblem as problem:
-            raise field_error("amount", problem.message, status_code=409) from None
-        index.enforce(change.amounts)
-        ledger.write(principal.id, index, change, {"replanned_by": str(new.id)}, rebaseline=True)
-        await self.session.execute(
-            update(Target).where(Target.parent_id == old.id, Target.id != new.id).values(parent_id=new.id)
-        )
-        old.status = "superseded"
-        await self.session.flush()
-        self.audit_many(principal, "target.superseded", [old], {"by": str(new.id)})
-
     async def descendants(self, root_ids: Sequence[UUID]) -> builtins.list[Target]:
         """Every live target below these (breadth first, parents before children)."""
         found: list[Target] = []
@@ -369,19 +256,6 @@ class PlansService(Service):
             found += level
             frontier = [t.id for t in level]
         return found
-
-    async def _supersede(self, principal: Principal, approved: Sequence[Target]) -> None:
-        keys = {target_key(t): t.id for t in approved}
-        ids = {t.id for t in approved}
-        old: list[Target] = []
-        for part in chunks(sorted({k[1] for k in keys})):
-            candidates = await self.session.scalars(
-                select(Target).where(Target.scope_id.in_(part), Target.status == "approved")
-            )
-            old += [t for t in candidates if t.id not in ids and target_key(t) in keys]
-        for target in old:
-            target.status = "superseded"
-        self.audit_many(principal, "target.superseded", old, {})
 
     def audit_many(
         self, principal: Principal, action: str, targets: Sequence[Target], extra: dict[str, Any]

@@ -38,6 +38,7 @@ from server.domain.plan_invariant import PlanCell, violations
 from server.services.plans.adjustments import AdjustmentsService
 from server.services.plans.breakdown import FINER, BreakdownService
 from server.services.plans.targets import PlansService
+from server.services.plans.workflow import PlanWorkflowService
 from tests.conftest import MutableClock
 
 ZONE = "Asia/Shanghai"
@@ -221,7 +222,9 @@ class Run:
 
         async def move(services: Services, principal: Principal, access: Scope) -> Any:
             target = await services.get(PlansService).get(access, chosen.id)
-            return await services.get(PlansService).transition(principal, target, action, "Please revise")
+            return await services.get(PlanWorkflowService).transition(
+                principal, target, action, "Please revise"
+            )
 
         result = await self.op(actor, move)
         if action == "approve" and chosen.submitted_by == self.world.people[actor].id:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import uuid4
@@ -37,12 +36,14 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+# A fixed browser key pair and auth secret: the parametrized ids below carry them, and every
+# pytest-xdist worker must collect the same ids.
 P256DH = b64(
-    ec.generate_private_key(ec.SECP256R1())
+    ec.derive_private_key(0x5EED_F1E1D_5A1E5, ec.SECP256R1())
     .public_key()
     .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
 )
-AUTH = b64(os.urandom(16))
+AUTH = b64(bytes(range(16)))
 
 
 def claimed(attempts: int = 1, **changes: Any) -> Claimed:
@@ -149,7 +150,7 @@ ENDPOINT = "https://fcm.googleapis.com/fcm/send/abc"
         ("http://10.0.0.1:9000/push/x", P256DH, AUTH, True, ["endpoint"]),
         (ENDPOINT, P256DH + "A", AUTH, False, ["keys.p256dh"]),
         (ENDPOINT, b64(b"\x04" * 65), AUTH, False, ["keys.p256dh"]),
-        (ENDPOINT, P256DH, b64(os.urandom(17)), False, ["keys.auth"]),
+        (ENDPOINT, P256DH, b64(bytes(range(17))), False, ["keys.auth"]),
         (ENDPOINT, P256DH, "", False, ["keys.auth"]),
     ],
 )

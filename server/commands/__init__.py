@@ -1,0 +1,1 @@
+"""Sub-commands of `fieldsales` (server/cli.py adds them), one module per purpose."""
