@@ -111,8 +111,19 @@ def db_upgrade(revision: str) -> None:
 @click.option(
     "--english", is_flag=True, help="Everyone reads English (default: users in China read Chinese)."
 )
+@click.option(
+    "--bulk/--no-bulk",
+    default=None,
+    help="PostgreSQL generates the history itself (default from 200,000 customers on).",
+)
 def seed_demo_cmd(
-    reps: int | None, customers: int | None, months: int, seed: int, at: str | None, english: bool
+    reps: int | None,
+    customers: int | None,
+    months: int,
+    seed: int,
+    at: str | None,
+    english: bool,
+    bulk: bool | None,
 ) -> None:
     """Create a demo company with history (bulk inserts; progress bar on large sizes)."""
     from server.db.engine import create_engine
@@ -127,7 +138,12 @@ def seed_demo_cmd(
             await engine.dispose()
             raise click.ClickException("the database already has data; seed-demo needs an empty one")
         options = SeedOptions(
-            reps=reps, customers=customers, months=months, seed=seed, chinese_in_china=not english
+            reps=reps,
+            customers=customers,
+            months=months,
+            seed=seed,
+            chinese_in_china=not english,
+            bulk=bulk,
         )
         clock = Clock(fixed=parse_at(at)) if at else system_clock
         result = await seed_demo(engine, settings, options, clock=clock, progress=True)
@@ -135,6 +151,25 @@ def seed_demo_cmd(
         return result
 
     click.echo(json.dumps(_run(go()), indent=2, default=str))
+
+
+@db.command("partitions")
+@click.option("--months-ahead", default=3, type=int, help="Months after this one to create now.")
+def db_partitions(months_ahead: int) -> None:
+    """Create the monthly partitions of the partitioned tables ahead (PostgreSQL; docs/scale.md)."""
+    from datetime import date
+
+    from server.db.engine import create_engine
+    from server.db.partitions import ensure_partitions
+
+    async def go() -> list[str]:
+        engine = create_engine(_settings())
+        async with engine.begin() as connection:
+            created = await ensure_partitions(connection, date.today(), months_ahead)
+        await engine.dispose()
+        return created
+
+    click.echo(json.dumps({"created": _run(go())}))
 
 
 @main.command("init")
