@@ -132,7 +132,7 @@ def seed_demo_cmd(
 
     async def go() -> dict[str, Any]:
         settings = _settings()
-        engine = create_engine(settings)
+        engine = create_engine(settings, command_timeout=None)  # a batch: statements run for minutes
         await upgrade(engine)
         if not await database_is_empty(engine):
             await engine.dispose()

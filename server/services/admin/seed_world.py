@@ -87,7 +87,8 @@ async def _copy(
     records = [tuple(json.dumps(row[c]) if c in json_columns else row[c] for c in columns) for row in rows]
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None, "COPY needs the asyncpg connection"
-    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    # No statement timeout: at 10,000 reps one COPY into indexed tables runs for minutes.
+    await driver.copy_records_to_table(table.name, records=records, columns=columns, timeout=None)
 
 
 def progress_bar(enabled: bool, total: int) -> Any:
