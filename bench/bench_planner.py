@@ -6,7 +6,19 @@
     .venv/bin/python -m bench.bench_planner
     dropdb -h 127.0.0.1 -U postgres fs_bench_planner
 
-Floor: one SQL scan of every rep's candidate customers (the least any planner must read).
+Floors, in the same run:
+- scan: one SQL scan of every rep's candidate customers;
+- inputs: one statement reading what the planner needs to rank them — every rep's active
+  customers and prospects with their last 365 days of orders (count, sum, first, last) — with
+  the rows fetched into Python (the planner ranks them there). The target: the planning within
+  3x of this floor and >= 500 reps/s (issue 25).
+
+At 10,000 reps (docs/scale.md):
+
+    createdb -h 127.0.0.1 -U postgres bench_scale
+    export DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench_scale
+    .venv/bin/fieldsales seed-demo --reps 10000 --customers 1000000 --at 2026-11-18T02:00:00Z
+    .venv/bin/python -m bench.bench_planner
 Figures: the full job (claim, close-day, plan, notify, commit) through run_job like the
 scheduler; the planning alone (no notifications, rolled back); and the steady-state run 15
 minutes later, when every rep already has a plan. It deletes earlier plans and tasks first, so
@@ -17,11 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
@@ -79,6 +91,33 @@ async def floor_scan(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[fl
     return best, rows
 
 
+INPUTS_FLOOR = text(
+    """
+    SELECT c.id, c.owner_rep_id, c.grade, c.status, c.lat, c.lng, c.last_visit_on, c.next_visit_due,
+           c.last_order_on, h.orders, h.revenue, h.first_on, h.last_on
+    FROM customers c
+    JOIN users u ON u.id = c.owner_rep_id AND u.role = 'rep'
+    LEFT JOIN (
+        SELECT customer_id, count(*) AS orders, sum(amount) AS revenue, min(ordered_on) AS first_on,
+               max(ordered_on) AS last_on
+        FROM orders WHERE ordered_on > :since AND ordered_on <= :day GROUP BY customer_id
+    ) h ON h.customer_id = c.id
+    WHERE c.status IN ('active', 'prospect')
+    """
+)
+
+
+async def floor_inputs(sessionmaker: async_sessionmaker[AsyncSession], day: date) -> float:
+    """Best of three: the planner's inputs for every rep in one statement, fetched."""
+    best = float("inf")
+    for _ in range(3):
+        async with sessionmaker() as session:
+            started = time.perf_counter()
+            (await session.execute(INPUTS_FLOOR, {"since": day - timedelta(days=365), "day": day})).all()
+            best = min(best, time.perf_counter() - started)
+    return best
+
+
 async def planning_only(sessionmaker: async_sessionmaker[AsyncSession], settings: Any, at: datetime) -> float:
     """The sweep's planning without notifications or commit (rolled back)."""
     async with sessionmaker() as session:
@@ -102,6 +141,8 @@ async def main() -> None:
         customers = await session.scalar(select(func.count()).select_from(Customer))
     await reset(sessionmaker)
     floor_s, candidates = await floor_scan(sessionmaker)
+    day = at.date()
+    inputs_s = await floor_inputs(sessionmaker, day)
     plan_s = await planning_only(sessionmaker, settings, at)
 
     started = time.perf_counter()
@@ -119,12 +160,17 @@ async def main() -> None:
     )
     print(f"floor         {floor_s * 1000:9.1f} ms   one scan of every rep's candidate customers")
     print(
+        f"inputs floor  {inputs_s * 1000:9.1f} ms   candidates + 365 days of orders, one statement, fetched"
+    )
+    print(
         f"planning      {plan_s * 1000:9.1f} ms   {plan_s / max(planned, 1) * 1000:.2f} ms/rep, "
-        f"{plan_s / floor_s:.1f}x floor (no notifications, rolled back)"
+        f"{plan_s / floor_s:.1f}x scan, {plan_s / inputs_s:.2f}x inputs floor, "
+        f"{planned / plan_s:.0f} reps/s (no notifications, rolled back)"
     )
     print(
         f"plan-day job  {sweep_s * 1000:9.1f} ms   {sweep_s / max(planned, 1) * 1000:.2f} ms/rep, "
-        f"{sweep_s / floor_s:.1f}x floor: {planned} reps planned, {result.get('tasks')} tasks, "
+        f"{sweep_s / floor_s:.1f}x scan, {sweep_s / inputs_s:.2f}x inputs floor, "
+        f"{planned / sweep_s:.0f} reps/s: {planned} reps planned, {result.get('tasks')} tasks, "
         f"{result.get('notified')} notified"
     )
     print(

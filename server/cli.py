@@ -97,6 +97,25 @@ def db_upgrade(revision: str) -> None:
     click.echo("database upgraded")
 
 
+@db.command("partitions")
+@click.option("--months-ahead", default=3, type=int, help="Months after this one to create now.")
+def db_partitions(months_ahead: int) -> None:
+    """Create the monthly partitions of the partitioned tables ahead (PostgreSQL; docs/scale.md)."""
+    from datetime import date
+
+    from server.db.engine import create_engine
+    from server.db.partitions import ensure_partitions
+
+    async def go() -> list[str]:
+        engine = create_engine(load_settings())
+        async with engine.begin() as connection:
+            created = await ensure_partitions(connection, date.today(), months_ahead)
+        await engine.dispose()
+        return created
+
+    click.echo(json.dumps({"created": asyncio.run(go())}))
+
+
 @main.group()
 def jobs() -> None:
     """Scheduled jobs: list them or run one now."""

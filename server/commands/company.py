@@ -22,8 +22,19 @@ from server.config import load_settings
 @click.option(
     "--english", is_flag=True, help="Everyone reads English (default: users in China read Chinese)."
 )
+@click.option(
+    "--bulk/--no-bulk",
+    default=None,
+    help="PostgreSQL generates the history itself (default from 200,000 customers on).",
+)
 def seed_demo_cmd(
-    reps: int | None, customers: int | None, months: int, seed: int, at: str | None, english: bool
+    reps: int | None,
+    customers: int | None,
+    months: int,
+    seed: int,
+    at: str | None,
+    english: bool,
+    bulk: bool | None,
 ) -> None:
     """Create a demo company with history (bulk inserts; progress bar on large sizes)."""
     from server.db.engine import create_engine
@@ -32,13 +43,18 @@ def seed_demo_cmd(
 
     async def go() -> dict[str, Any]:
         settings = load_settings()
-        engine = create_engine(settings)
+        engine = create_engine(settings, command_timeout=None)  # a batch: statements run for minutes
         await upgrade(engine)
         if not await database_is_empty(engine):
             await engine.dispose()
             raise click.ClickException("the database already has data; seed-demo needs an empty one")
         options = SeedOptions(
-            reps=reps, customers=customers, months=months, seed=seed, chinese_in_china=not english
+            reps=reps,
+            customers=customers,
+            months=months,
+            seed=seed,
+            chinese_in_china=not english,
+            bulk=bulk,
         )
         clock = Clock(fixed=parse_at(at)) if at else system_clock
         result = await seed_demo(engine, settings, options, clock=clock, progress=True)

@@ -27,7 +27,7 @@ from server.db.base import metadata
 MIGRATIONS_DIR = ROOT / "server" / "db" / "migrations"
 
 
-def engine_kwargs(settings: Settings) -> dict[str, Any]:
+def engine_kwargs(settings: Settings, command_timeout: float | None = 60) -> dict[str, Any]:
     if settings.is_sqlite:
         # One file, one writer: wait for the lock rather than fail with "database is locked".
         return {"connect_args": {"timeout": 30}}
@@ -41,7 +41,7 @@ def engine_kwargs(settings: Settings) -> dict[str, Any]:
         # asyncpg: bound connect and statement time so an outage gives a quick 503, not a hang.
         "connect_args": {
             "timeout": settings.db_timeout_s,
-            "command_timeout": 60,
+            "command_timeout": command_timeout,
             "server_settings": {"application_name": "fieldsales"},
         },
     }
@@ -90,7 +90,9 @@ async def _ping_once(connection: Any) -> None:
     await connection.execute("SELECT 1")
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, command_timeout: float | None = 60) -> AsyncEngine:
+    """The engine; `command_timeout` bounds each PostgreSQL statement (None: unbounded, for batch
+    commands such as seed-demo at 10,000 reps, whose single statements run for minutes)."""
     url = settings.effective_database_url
     if settings.is_sqlite and ":///" in url:
         path = url.split(":///", 1)[1]
@@ -98,7 +100,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, **engine_kwargs(settings))
+    engine = create_async_engine(url, **engine_kwargs(settings, command_timeout))
     if settings.is_sqlite:
         _sqlite_pragmas(engine)
     elif _asyncpg(settings):

@@ -22,6 +22,15 @@ def compare_type(
     return None  # default comparison
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Monthly partitions (server/db/partitions.py) are not models: their parent table is."""
+    if type_ == "table" and name:
+        from server.db.partitions import is_partition_name
+
+        return not is_partition_name(name)
+    return True
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -54,7 +63,7 @@ async def autogenerate_diff(engine: AsyncEngine) -> list[Any]:
     def _compare(connection: Any) -> list[Any]:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": compare_type},
+            opts={"compare_type": compare_type, "include_name": include_name},
         )
         return list(compare_metadata(context, metadata))
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import server.db.models  # noqa: F401  (registers every table on the metadata)
 from server.db.base import metadata
-from server.db.migrate import compare_type
+from server.db.migrate import compare_type, include_name
 
 config = context.config
 
@@ -21,6 +21,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=compare_type,
+        include_name=include_name,
         compare_server_default=False,
     )
     with context.begin_transaction():

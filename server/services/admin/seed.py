@@ -19,6 +19,7 @@ from server.config import Settings
 from server.core.services import provide_services
 from server.db.models import OrgSettings, OrgUnit, User, VisitPolicy
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
+from server.services.admin.seed_bulk import seed_history_in_database, use_bulk
 from server.services.admin.seed_history import seed_customers_and_history
 from server.services.admin.seed_month import deal_forms, seed_month_orders
 from server.services.admin.seed_org import build_org
@@ -79,7 +80,10 @@ async def seed_demo(
             ],
             now,
         )
-    counts = await seed_customers_and_history(engine, world, customers, options, progress)
+    if use_bulk(engine, customers, options):
+        counts = await seed_history_in_database(engine, world, customers, options, progress)
+    else:
+        counts = await seed_customers_and_history(engine, world, customers, options, progress)
     deal_forms(world)
     async with engine.begin() as connection:
         counts["targets"] = await seed_targets(connection, world, options)

@@ -1,7 +1,7 @@
 """visit forms (issue 24): company-defined forms, their versions, and the answers of each visit
 
 Revision ID: forms_0004
-Revises: setup_0003
+Revises: photos_0004
 Create Date: 2026-12-05 06:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "forms_0004"
-down_revision: str | None = "setup_0003"
+down_revision: str | None = "photos_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

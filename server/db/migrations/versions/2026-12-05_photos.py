@@ -1,7 +1,7 @@
 """photos: visit_photos (issue 24) and the company's photo retention
 
 Revision ID: photos_0004
-Revises: setup_0003
+Revises: repplan_0004
 Create Date: 2026-12-05 06:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "photos_0004"
-down_revision: str | None = "setup_0003"
+down_revision: str | None = "repplan_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """planner: the company's effort split by grade and when an open deal asks for a visit
 
 Revision ID: planner_0004
-Revises: setup_0003
+Revises: pipeline_0004
 Create Date: 2026-12-05 06:20:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "planner_0004"
-down_revision: str | None = "setup_0003"
+down_revision: str | None = "pipeline_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

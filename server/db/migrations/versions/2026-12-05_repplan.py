@@ -2,7 +2,7 @@
 rep_plan_items.opportunity_id has no FK until the opportunities table is merged
 
 Revision ID: repplan_0004
-Revises: setup_0003
+Revises: planner_0004
 Create Date: 2026-12-05 05:51:16.967977
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "repplan_0004"
-down_revision: str | None = "setup_0003"
+down_revision: str | None = "planner_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
