@@ -38,6 +38,7 @@ from tests.e2e.support import (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything under tests/e2e is an e2e test (`-m "not e2e"` leaves the browser out), and
     runs on one pytest-xdist worker (`--dist loadgroup`): the live server, its seed and Chromium
