@@ -33,7 +33,7 @@ chromium:
 	  (sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null); }
 
 # Two pytest-xdist workers (the machine has 2 cores); `make test PYTEST_WORKERS=0` runs serially.
-# loadgroup: tests marked xdist_group (the browser package, the resilience package) stay on one worker.
+# loadgroup: the browser and resilience packages each stay on one worker (GROUPED_PACKAGES, tests/conftest.py).
 PYTEST_WORKERS ?= 2
 test: install-test chromium
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

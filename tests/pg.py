@@ -47,7 +47,10 @@ def _throwaway_cluster() -> Iterator[str | None]:
     workdir = tempfile.mkdtemp(prefix="fieldsales-pg-")
     os.chmod(workdir, 0o777)
     data = os.path.join(workdir, "data")
+    # Per process (each pytest-xdist worker starts its own cluster), and never a port in use.
     port = 55432 + os.getpid() % 1000
+    while _port_open("127.0.0.1", port):
+        port += 1
     as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     try:
         subprocess.run(

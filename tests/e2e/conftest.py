@@ -38,10 +38,12 @@ from tests.e2e.support import (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything under tests/e2e is an e2e test (`-m "not e2e"` leaves the browser out), and
-    runs on one pytest-xdist worker (`--dist loadgroup`): the live server, its seed and Chromium
-    are package-scoped, so the package is started once, not once per worker."""
+    runs on one pytest-xdist worker (GROUPED_PACKAGES in tests/conftest.py; the xdist_group mark
+    says the same): the live server, its seed and Chromium are package-scoped, so the package
+    is started once, not once per worker."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.path)).parents:

@@ -36,9 +36,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "resilience: real processes, kill -9, outages, fuzzing, memory")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # One pytest-xdist worker runs the package (`--dist loadgroup`): the seeded templates are
-    # session-scoped, so they are seeded once, not once per worker.
+    # One pytest-xdist worker runs the package (GROUPED_PACKAGES in tests/conftest.py; the
+    # xdist_group mark says the same): the seeded templates are session-scoped, so they are
+    # seeded once, not once per worker.
     for item in items:
         if HERE in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.resilience)
