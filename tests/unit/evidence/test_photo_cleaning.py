@@ -61,7 +61,11 @@ def test_orientation_is_applied_and_dropped() -> None:
 
 @pytest.mark.parametrize(
     ("offset", "expected"),
-    [(None, "2026-11-18T09:58:00"), ("+08:00", "2026-11-18T09:58:00+08:00"), ("-05:30", "2026-11-18T09:58:00-05:30")],
+    [
+        (None, "2026-11-18T09:58:00"),
+        ("+08:00", "2026-11-18T09:58:00+08:00"),
+        ("-05:30", "2026-11-18T09:58:00-05:30"),
+    ],
 )
 def test_capture_time_comes_from_exif(offset: str | None, expected: str) -> None:
     assert clean_photo(_jpeg_with(offset=offset), 40_000_000, 320).taken_at.isoformat() == expected  # type: ignore[union-attr]
