@@ -114,6 +114,7 @@ def test_offline_visit_with_two_photos_survives_closing_the_browser(
             )
             expect(photos.locator("li.photo.is-waiting")).to_have_count(number)
         expect(photos.locator("li.photo").first).to_contain_text("Waiting to sync")
+        photos.scroll_into_view_if_needed()
         screenshot(page, "rep-visit-photos-offline-360")
         page.get_by_label("No decision").check()
         assert page.evaluate(
