@@ -18,7 +18,16 @@ import pytest
 from PIL import Image, ImageFilter
 from playwright.sync_api import expect
 
-from tests.e2e.support import CHROMIUM_ARGS, PHONE, TIMEOUT_MS, LiveServer, screenshot, sign_in, wait_until
+from tests.e2e.support import (
+    CHROMIUM_ARGS,
+    PHONE,
+    TIMEOUT_MS,
+    Browsing,
+    LiveServer,
+    screenshot,
+    sign_in,
+    wait_until,
+)
 from tests.e2e.test_rep_day_offline import (
     OUTBOX_EMPTY,
     STOPS_STORED,
@@ -31,6 +40,7 @@ from tests.e2e.test_rep_day_offline import (
 pytestmark = pytest.mark.e2e
 
 SHANGHAI = "Asia/Shanghai"
+LAPTOP = {"width": 1366, "height": 768}
 REP = "rep5"  # no other browser test visits as rep5 on the package's server
 QUEUED_PHOTOS = """async () => (await window.FieldsalesOutboxCore.all())
   .filter((r) => r.meta && r.meta.kind === "photo")
@@ -104,6 +114,7 @@ def test_offline_visit_with_two_photos_survives_closing_the_browser(
             )
             expect(photos.locator("li.photo.is-waiting")).to_have_count(number)
         expect(photos.locator("li.photo").first).to_contain_text("Waiting to sync")
+        photos.scroll_into_view_if_needed()
         screenshot(page, "rep-visit-photos-offline-360")
         page.get_by_label("No decision").check()
         assert page.evaluate(
@@ -167,3 +178,67 @@ def test_offline_visit_with_two_photos_survives_closing_the_browser(
     finally:
         context.close()
     assert errors == []
+
+
+def test_a_manager_reviews_and_deletes_a_photo_on_the_rep_day(
+    browsing: Browsing, live_server: LiveServer
+) -> None:
+    """Laptop size, in Chinese: the rep's visit with its photo on the manager's rep-day page."""
+    rep = browsing.new_page(permissions=["geolocation"], geolocation={"latitude": 0, "longitude": 0})
+    sign_in(rep, "rep6")
+    me = rep.request.get("/api/v1/me").json()
+    customer = next(
+        c for c in rep.request.get("/api/v1/customers?page_size=50").json()["items"] if c["lat"] is not None
+    )
+    csrf = {"X-CSRF-Token": rep.locator("meta[name='csrf-token']").get_attribute("content")}
+    checkin_id = str(uuid.uuid4())
+    body = {"id": checkin_id, "customer_id": customer["id"], "checked_in_at": rep.evaluate("new Date().toISOString()"),
+            "lat": customer["lat"], "lng": customer["lng"], "accuracy_m": 10}  # fmt: skip
+    assert rep.request.post("/api/v1/checkins", data=body, headers=csrf).status == 201
+    photo = rep.request.post(
+        f"/api/v1/checkins/{checkin_id}/photos",
+        multipart={"id": str(uuid.uuid4()), "photo": {"name": "shelf.jpg", "mimeType": "image/jpeg", "buffer": camera_photo(90)}},
+        headers=csrf,
+    )  # fmt: skip
+    assert photo.status == 201, photo.text()
+
+    admin = browsing.new_page()
+    sign_in(admin, "admin")
+    users = admin.request.get("/api/v1/users?limit=500").json()
+    users = users["items"] if isinstance(users, dict) else users
+    mine = next(u for u in users if u["id"] == me["id"])
+    boss = next(u for u in users if u["role"] == "manager" and u["org_unit_id"] == mine["org_unit_id"])
+    day = admin.evaluate(
+        "(tz) => new Intl.DateTimeFormat('en-CA', {timeZone: tz}).format(new Date())", mine["timezone"]
+    )
+
+    laptop = browsing.browser.new_context(
+        base_url=live_server.url,
+        viewport=LAPTOP,
+        locale="zh-CN",
+        extra_http_headers={"Accept-Language": "zh-CN"},
+    )
+    browsing.contexts.append(laptop)
+    laptop.set_default_timeout(TIMEOUT_MS)
+    manager = laptop.new_page()
+    manager_errors: list[str] = []
+    manager.on("pageerror", lambda error: manager_errors.append(str(error)))
+    sign_in(manager, boss["email"].split("@")[0])
+    manager.goto(f"/team/reps/{me['id']}/day?date={day}")
+    section = manager.locator("section[aria-labelledby='visit-photos-title']")
+    expect(section.get_by_role("heading", name="拜访照片")).to_be_visible()
+    thumb = section.locator(f"img[src='/api/v1/photos/{photo.json()['id']}/thumbnail']")
+    expect(thumb).to_have_count(1)
+    wait_until(
+        manager,
+        "async () => [...document.querySelectorAll('.photo img')].every((i) => i.complete && i.naturalWidth > 0)",
+    )
+    section.locator("details.photo-delete summary").click()
+    screenshot(manager, "manager-rep-day-photos-1366-zh")
+    manager.on("dialog", lambda dialog: dialog.accept())
+    section.get_by_label("原因").fill("照片里有顾客的脸")
+    section.get_by_role("button", name="删除照片").click()
+    expect(manager.get_by_text("照片已删除。")).to_be_visible()
+    expect(manager.locator(f"img[src='/api/v1/photos/{photo.json()['id']}/thumbnail']")).to_have_count(0)
+    assert rep.request.get(f"/api/v1/checkins/{checkin_id}/photos").json() == []
+    assert manager_errors == [] and browsing.problems_of(rep) == []

@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db.models import VisitPhoto
 from tests.conftest import Demo, MutableClock
-from tests.integration.checkins.test_checkins_support import API, count_rows, north_of
+from tests.integration.checkins.test_checkins_support import (
+    API,
+    checkin_body,
+    count_rows,
+    customers_of,
+    north_of,
+)
 from tests.integration.evidence.photo_support import jpeg, png, upload, visit_of
 
 
@@ -178,3 +184,20 @@ async def test_a_replay_stores_the_photo_once(
             await connection.execute(select(VisitPhoto.content_type).where(VisitPhoto.id == UUID(photo_id)))
         ).scalar_one()
     assert stored == "image/jpeg"
+
+
+async def test_a_photo_sent_before_its_check_in_is_refused_and_accepted_after_it(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: AsyncEngine, clock: MutableClock
+) -> None:
+    """The outbox sends a visit's photos after its check-in; should one arrive first anyway, it
+    is refused without a trace, and the same upload succeeds once the check-in is there."""
+    headers = await auth("rep1")
+    [place] = await customers_of(engine, demo.user("rep1"))
+    body = checkin_body(place, clock.now())
+    photo_id, data = str(uuid4()), jpeg()
+    early = await upload(client, headers, body["id"], data, photo_id=photo_id)
+    assert early.status_code == 404 and early.json()["errors"][0]["field"] == "checkin_id"
+    assert await count_rows(engine, VisitPhoto, VisitPhoto.id == UUID(photo_id)) == 0
+    assert (await client.post(API, json=body, headers=headers)).status_code == 201
+    late = await upload(client, headers, body["id"], data, photo_id=photo_id)
+    assert late.status_code == 201, late.text

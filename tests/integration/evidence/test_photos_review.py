@@ -35,9 +35,9 @@ async def test_customer_page_and_rep_day_show_the_photos(
     assert rep_day.text.count("/thumbnail") == 2
     # The pages that load these fragments point at them.
     page = await client.get(f"/team/reps/{demo.user('rep1')}/day", params={"date": "2026-11-18"})
-    assert f'hx-get="/evidence/reps/{demo.user("rep1")}/day/photos?date=2026-11-18"' in page.text
+    assert f'data-photo-fragment="/evidence/reps/{demo.user("rep1")}/day/photos?date=2026-11-18"' in page.text
     customer = await client.get(f"/customers/{place.id}")
-    assert f'hx-get="/evidence/customers/{place.id}/photos"' in customer.text
+    assert f'data-photo-fragment="/evidence/customers/{place.id}/photos"' in customer.text
     # Another team's manager sees neither.
     await login_session(client, "manager2")
     assert (await client.get(f"/evidence/customers/{place.id}/photos")).status_code == 404

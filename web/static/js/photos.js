@@ -207,9 +207,30 @@
     render(root);
   }
 
+  /* ---- Review pages: the customer's photo history, the manager's rep day ---- */
+
+  // Loaded when online only (offline the placeholder stays, and no error toast): the fragment's
+  // markup replaces the section's, and htmx then boosts its delete forms.
+  async function loadFragment(section) {
+    if (!navigator.onLine || section.dataset.loaded) return;
+    try {
+      const response = await fetch(section.dataset.photoFragment, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+      if (!response.ok) return;
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      section.replaceChildren(...doc.head.querySelectorAll("link[rel='stylesheet']"), ...doc.body.childNodes);
+      section.dataset.loaded = "true";
+      if (window.htmx) window.htmx.process(section);
+    } catch (err) {
+      /* no connection after all: the placeholder stays */
+    }
+  }
+
   function init() {
     document.querySelectorAll("[data-photos]").forEach(initRoot);
+    document.querySelectorAll("[data-photo-fragment]").forEach(loadFragment);
   }
+
+  window.addEventListener("online", () => document.querySelectorAll("[data-photo-fragment]").forEach(loadFragment));
 
   // Sent or refused on the way: show the server's list again.
   document.addEventListener("outbox:changed", () => {
