@@ -79,6 +79,8 @@ def test_a_deal_moved_on_at_an_offline_check_out_syncs_once(
     deal.select_option(str(deal_id))
     expect(page.get_by_label("Deal title")).to_be_hidden()
     page.get_by_label("Stage").select_option("Negotiation")
+    page.get_by_label("Deal", exact=True).scroll_into_view_if_needed()
+    screenshot(page, "pipeline-checkout-deal-phone-en")
     page.get_by_role("button", name="Check out").click()
     expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
     assert page.evaluate("window.fieldsalesOutbox.count()") == 2

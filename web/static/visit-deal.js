@@ -50,6 +50,7 @@
     const stageSelect = box.querySelector("[name='opportunity.stage']");
     stageSelect.replaceChildren(...(stages || []).filter((s) => s.active && s.kind !== "lost").map((s) => option(s.name, `${s.name} · ${s.default_probability}%`)));
     const dealSelect = box.querySelector("[name='deal']");
+    const chosen = dealSelect.value;
     const keep = Array.from(dealSelect.options).slice(0, 2);
     const open = ((deals && deals.items) || []).map((d) => {
       const item = option(d.id, `${d.title} · ${d.stage}`);
@@ -59,6 +60,8 @@
       return item;
     });
     dealSelect.replaceChildren(...keep, ...open);
+    dealSelect.value = chosen; // re-inserting options must not change the rep's choice
+    toggle(box);
     box.dataset.ready = "true";
   }
 
