@@ -71,6 +71,7 @@ def test_a_deal_moved_on_at_an_offline_check_out_syncs_once(
     page.goto(f"/checkins/new?customer_id={customer_id}")
     # The deal and stage lists load while online and stay on the phone for the offline visit.
     expect(page.locator("[data-visit-deal][data-ready='true']")).to_have_count(1)
+    expect(page.get_by_label("Deal", exact=True)).to_have_value("")  # no deal unless the rep picks one
     page.context.set_offline(True)
     page.get_by_role("button", name="Check in here").click()
     expect(page.get_by_text("Checked in on this phone — waiting to sync")).to_be_visible()
@@ -79,6 +80,8 @@ def test_a_deal_moved_on_at_an_offline_check_out_syncs_once(
     deal.select_option(str(deal_id))
     expect(page.get_by_label("Deal title")).to_be_hidden()
     page.get_by_label("Stage").select_option("Negotiation")
+    page.get_by_label("Deal", exact=True).scroll_into_view_if_needed()
+    screenshot(page, "pipeline-checkout-deal-phone-en")
     page.get_by_role("button", name="Check out").click()
     expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
     assert page.evaluate("window.fieldsalesOutbox.count()") == 2

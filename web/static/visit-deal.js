@@ -47,18 +47,23 @@
       cached(STAGES_KEY, "/api/v1/pipeline/stages"),
       cached(dealsKey(customerId), `/api/v1/opportunities?customer_id=${customerId}&status=open&limit=50`),
     ]);
+    const labels = JSON.parse(box.dataset.stageLabels || "{}"); // the default stages, translated
+    const label = (name) => labels[name] || name;
     const stageSelect = box.querySelector("[name='opportunity.stage']");
-    stageSelect.replaceChildren(...(stages || []).filter((s) => s.active && s.kind !== "lost").map((s) => option(s.name, `${s.name} · ${s.default_probability}%`)));
+    stageSelect.replaceChildren(...(stages || []).filter((s) => s.active && s.kind !== "lost").map((s) => option(s.name, `${label(s.name)} · ${s.default_probability}%`)));
     const dealSelect = box.querySelector("[name='deal']");
+    const chosen = dealSelect.value;
     const keep = Array.from(dealSelect.options).slice(0, 2);
     const open = ((deals && deals.items) || []).map((d) => {
-      const item = option(d.id, `${d.title} · ${d.stage}`);
+      const item = option(d.id, `${d.title} · ${label(d.stage)}`);
       item.dataset.stage = d.stage;
       item.dataset.amount = d.amount;
       item.dataset.expectedClose = d.expected_close || "";
       return item;
     });
     dealSelect.replaceChildren(...keep, ...open);
+    dealSelect.value = chosen; // re-inserting options must not change the rep's choice
+    toggle(box);
     box.dataset.ready = "true";
   }
 
