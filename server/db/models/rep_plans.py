@@ -1,8 +1,5 @@
 """Reps' own weekly plans (reviews area): how a rep will close their gap this week, as to-do items
 with a due time, resources and a measured result, reviewed by their manager.
-
-`opportunity_id` is a plain UUID column: the opportunities table lives on another branch, and the
-foreign key is added when the two meet.
 """
 
 from __future__ import annotations
@@ -48,7 +45,7 @@ class RepPlanItem(AuditedBase):
     target_value: Mapped[Decimal | None] = mapped_column(Money)
     result_text: Mapped[str | None] = mapped_column(String(300))  # "3 new accounts in Pudong"
     customer_id: Mapped[UUID | None] = mapped_column(ForeignKey("customers.id"))
-    opportunity_id: Mapped[UUID | None]  # no FK yet: see the module docstring
+    opportunity_id: Mapped[UUID | None] = mapped_column(ForeignKey("opportunities.id", ondelete="SET NULL"))
     manual_achieved: Mapped[Decimal | None] = mapped_column(Money)  # custom results, entered by hand
     done_at: Mapped[datetime | None]
 

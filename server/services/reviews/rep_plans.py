@@ -25,7 +25,7 @@ from server.core.errors import ProblemError, field_error, not_found
 from server.core.i18n import gettext as _
 from server.core.org import OrgTree
 from server.core.services import Service
-from server.db.models import Customer, RepPlan, RepPlanComment, RepPlanItem, User
+from server.db.models import Customer, Opportunity, RepPlan, RepPlanComment, RepPlanItem, User
 from server.domain.calendar import local_date
 from server.domain.rep_plans import METRICS, editable, next_status, target_problem, week_of
 from server.services.notifications.outbox import NotificationsService
@@ -327,6 +327,13 @@ class RepPlansService(Service):
                 raise not_found(
                     "Customer", customer_id, "customer_id" if index is None else f"items[{index}].customer_id"
                 )
+        opportunity_id = values.get("opportunity_id")
+        if opportunity_id is not None:
+            # The rep's own deal (as with customers): one a rep cannot see is not there for them.
+            deal = await self.session.get(Opportunity, opportunity_id)
+            if deal is None or deal.owner_rep_id != rep.id:
+                field = "opportunity_id" if index is None else f"items[{index}].opportunity_id"
+                raise not_found("Opportunity", opportunity_id, field)
         return {name: out.get(name) for name in ITEM_FIELDS}
 
     @staticmethod

@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from server.db.models import Notification, OrgUnit, User
+from server.db.models import Notification, Opportunity, OrgUnit, User
 from tests.conftest import Demo
 from tests.integration.checkins.test_checkins_support import customers_of
 from tests.integration.reviews.rep_plans_support import API, MONDAY, SUNDAY, WEEK, act, at, create, item
@@ -95,6 +95,15 @@ async def test_bad_input_names_the_field(
     await refused({"items": [item("x", due_at=at(SUNDAY + timedelta(days=1), 9))]}, 422, "items[0].due_at")
     await refused({"items": [item("x", due_at="2026-11-18T09:00:00")]}, 422, "items[0].due_at")
     await refused({"items": [item("x", customer_id=str(other_customer.id))]}, 404, "items[0].customer_id")
+    async with AsyncSession(engine) as session:  # deals: another rep's is not there for this one
+        others_deal = await session.scalar(
+            select(Opportunity.id).where(Opportunity.owner_rep_id == demo.user("rep2")).limit(1)
+        )
+        own_deal = await session.scalar(
+            select(Opportunity.id).where(Opportunity.owner_rep_id == demo.user("rep1")).limit(1)
+        )
+    assert others_deal is not None and own_deal is not None  # the demo seed gives every rep deals
+    await refused({"items": [item("x", opportunity_id=str(others_deal))]}, 404, "items[0].opportunity_id")
     await refused(
         {"items": [item("x", manual_achieved="3", metric="orders")]}, 422, "items[0].manual_achieved"
     )
@@ -110,6 +119,13 @@ async def test_bad_input_names_the_field(
     await refused({"title": ""}, 422, "title", f"{API}/{empty['id']}/items")
     added = await client.post(f"{API}/{empty['id']}/items", json=item("Ring Acme"), headers=rep)
     assert added.status_code == 201
+    deal_item = await client.post(
+        f"{API}/{empty['id']}/items", json=item("Close it", opportunity_id=str(own_deal)), headers=rep
+    )
+    assert deal_item.status_code == 201 and deal_item.json()["opportunity_id"] == str(own_deal)
+    await client.delete(f"{API}/{empty['id']}/items/{deal_item.json()['id']}", headers=rep)
+    await refused({"title": "x", "opportunity_id": str(others_deal)}, 404, "opportunity_id",
+                  f"{API}/{empty['id']}/items")  # fmt: skip
     await refused({"metric": "visits", "target_value": "1.5"}, 422, "target_value",
                   f"{API}/{empty['id']}/items/{added.json()['id']}", "patch")  # fmt: skip
     await refused({"body": " "}, 422, "body", f"{API}/{empty['id']}/comments")

@@ -1,5 +1,5 @@
-"""repplan: reps' weekly plans (rep_plans), their to-do items and review comments;
-rep_plan_items.opportunity_id has no FK until the opportunities table is merged
+"""repplan: reps' weekly plans (rep_plans), their to-do items (linked to customers and deals)
+and review comments
 
 Revision ID: repplan_0004
 Revises: planner_0004
@@ -64,6 +64,12 @@ def upgrade() -> None:
         sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_rep_plan_items_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["opportunity_id"],
+            ["opportunities.id"],
+            name=op.f("fk_rep_plan_items_opportunity_id_opportunities"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["plan_id"],
