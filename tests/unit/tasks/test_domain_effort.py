@@ -105,9 +105,13 @@ def test_due_customers_come_first_up_to_their_ceiling_for_the_week() -> None:
     others = make(10, "b", 12.0, grade="B") + make(5, "c", 11.0, grade="C")
     selected = select_for_effort(due_as + others, 8, SPLIT, WeekSoFar({}, working_days_left=5))
     assert buckets(selected) == {"A": 8}
-    # Friday, with 18 A visits already in a week of 32: a due A waits beyond the ceiling.
+    # Friday, with 18 A visits already in a week of 32 (ceiling 18): due A's get the allowance
+    # of 5 more points (2 visits of 40), the rest waits; a deal's customer gets no allowance.
     week = WeekSoFar({"A": 18, "B": 8, "C": 4, "prospect": 2}, working_days_left=1)
-    assert buckets(select_for_effort(due_as + others, 8, SPLIT, week)).get("A", 0) == 0
+    assert buckets(select_for_effort(due_as + others, 8, SPLIT, week)).get("A", 0) == 2
+    deal = DealSignal("Spring order", "Proposal", 30, None)
+    a_deal = make(1, "ad", 1.0, grade="A", days_since_visit=1, deal=deal)
+    assert "ad00" not in {s.candidate.customer_id for s in select_for_effort(a_deal + others, 8, SPLIT, week)}
 
 
 def test_due_a_customers_go_before_other_due_customers() -> None:
