@@ -70,7 +70,9 @@ def question(page: Any, row: int, **answers: str) -> None:
         box.get_by_label("Required: check-out waits for an answer").check()
 
 
-def build_shelf_form(browsing: Browsing) -> Any:
+def build_shelf_form(browsing: Browsing, grades: tuple[str, ...] = (), photo_question: bool = False) -> Any:
+    """The "Shelf check" form through the admin's builder, for the customers of `grades` (all
+    grades when empty), with a required photo question if `photo_question`."""
     page = browsing.new_page()
     page.set_viewport_size(LAPTOP)
     sign_in(page, "admin")
@@ -109,6 +111,11 @@ def build_shelf_form(browsing: Browsing) -> Any:
         choices="Acme\nGlobex",
         choices_zh="艾克米\n环球",
     )
+    if photo_question:
+        page.get_by_role("button", name="More questions").click()
+        question(page, 3, label="Shelf photo", key="shelf_photo", kind="photo", required="yes")
+    for grade in grades:
+        page.locator(f"input[name='grade_{grade}']").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Visit form saved.")).to_be_visible()
     expect(page.get_by_role("heading", name="Shelf check")).to_be_visible()

@@ -381,7 +381,7 @@
         general.hidden = false;
       }
     }
-    const first = form.querySelector("[aria-invalid='true']");
+    const first = form.querySelector("[aria-invalid='true']:not([type='hidden'])"); // a photo question has nothing to focus
     if (first && first.focus) first.focus();
   }
 

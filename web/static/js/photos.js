@@ -237,7 +237,20 @@
     document.querySelectorAll("[data-photos][data-bound]").forEach(render);
   });
 
+  // For visitforms.js: how many photos this page shows for a visit (stored or waiting on the
+  // phone), so a form's photo question is answered by the photos actually taken. null when the
+  // page has no photo section for that visit (the form then keeps the number the rep entered).
+  function count(checkinId) {
+    let shown = null;
+    document.querySelectorAll("[data-photos]").forEach((root) => {
+      const visit = visitOf(root);
+      const list = part(root, "photo-list");
+      if (visit && list && visit.id === checkinId) shown = Math.max(shown || 0, list.children.length);
+    });
+    return shown;
+  }
+
   document.addEventListener("htmx:load", init);
-  window.fieldsalesPhotos = { init };
+  window.fieldsalesPhotos = { init, count };
   init();
 })();
