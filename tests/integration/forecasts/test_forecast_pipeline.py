@@ -47,10 +47,17 @@ async def add_deals(session: AsyncSession, demo: Demo, rep: UUID) -> None:
     ]
     session.add_all(
         Opportunity(
-            company_id=demo.company_id, org_unit_id=customer.org_unit_id, customer_id=customer.id,
-            title=title, amount=amount, stage_id=kind[stage].id, probability=probability,
-            expected_close=close, owner_rep_id=rep, stage_changed_at=DEFAULT_NOW,
-        )  # fmt: skip
+            company_id=demo.company_id,
+            org_unit_id=customer.org_unit_id,
+            customer_id=customer.id,
+            title=title,
+            amount=amount,
+            stage_id=kind[stage].id,
+            probability=probability,
+            expected_close=close,
+            owner_rep_id=rep,
+            stage_changed_at=DEFAULT_NOW,
+        )
         for title, stage, amount, probability, close in deals
     )
     await session.commit()
