@@ -123,6 +123,24 @@ def rest_band(period_band: Band, share: float) -> Band:
     )
 
 
+def with_pipeline(rest: Band, weighted: float) -> Band:
+    """The expected rest of a period with the open pipeline: the larger of the model's rest and
+    the probability-weighted open deals expected to close in it (never their sum: the model's rest
+    already expects what usually closes, deals included, so adding them would count them twice).
+
+    When the pipeline is the larger, the point and the upper bound move up by the difference; the
+    lower bound stays the model's, since any of the deals can still slip or be lost."""
+    if weighted <= rest.point:
+        return rest
+    return Band(weighted, rest.low, rest.high + weighted - rest.point)
+
+
+def lifted(band: Band, lift: float) -> Band:
+    """A band raised by a known pipeline lift (a unit: the sum of its reps' lifts), as
+    `with_pipeline` raises it: the point and the upper bound, not the lower bound."""
+    return Band(band.point + lift, band.low, band.high + lift)
+
+
 def combine_bands(bands: Sequence[Band]) -> Band:
     """Sum of periods (months -> quarter): points add; half-widths add in quadrature on each side
     (errors of different months treated as independent)."""

@@ -14,6 +14,7 @@ from server.domain.forecast import (
     bias,
     combine_bands,
     compose_in_period,
+    lifted,
     mase,
     naive_scale,
     period_bounds,
@@ -21,6 +22,7 @@ from server.domain.forecast import (
     reconcile_ols,
     rolling_origins,
     wape,
+    with_pipeline,
     within_band_share,
 )
 
@@ -205,3 +207,14 @@ def test_in_period_interval_covers_the_final_at_its_nominal_rate(day: int) -> No
         _point, low, high = compose_in_period(Decimal(repr(sum(amounts[:day]))), band, days, days - day)
         inside += float(low) <= sum(amounts) <= float(high)
     assert 0.76 <= inside / draws <= 0.84
+
+
+def test_pipeline_is_the_larger_of_the_model_rest_and_the_weighted_deals_never_their_sum() -> None:
+    rest = Band(1000.0, 600.0, 1500.0)
+    assert with_pipeline(rest, 0.0) == rest
+    assert with_pipeline(rest, 800.0) == rest  # the model already expects more than the deals
+    raised = with_pipeline(rest, 5000.0)
+    assert raised == Band(5000.0, 600.0, 5500.0)  # point and upper bound up by 4000, not the floor
+    assert lifted(rest, 4000.0) == raised
+    point, low, high = compose_in_period(Decimal("2000.00"), raised, 1, 1)
+    assert (point, low, high) == (Decimal("7000.00"), Decimal("2600.00"), Decimal("7500.00"))

@@ -47,6 +47,9 @@ class Forecast(Base):
     model_point: Mapped[float] = mapped_column(Float)
     model_low: Mapped[float] = mapped_column(Float)
     model_high: Mapped[float] = mapped_column(Float)
+    # the probability-weighted open pipeline expected to close in the rest of the period (an input
+    # of the expected rest, docs/forecasting.md); NULL on forecasts stored before it was one
+    pipeline: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("run_id", "scope", "scope_id", "period"),

@@ -62,6 +62,7 @@ def forecast_out(view: ForecastView) -> dict[str, Any]:
         "high": row.high,
         "interval": 0.8,
         "actual_to_date": row.actual_to_date,
+        "pipeline": row.pipeline,
         "plan": view.plan,
         "gap_to_plan": view.gap_to_plan,
         "projected_to_miss": view.projected_to_miss,

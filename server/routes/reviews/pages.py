@@ -3,7 +3,8 @@
 - `/reviews/weekly`, `/reviews/scorecard` (pages; `?format=csv` downloads a table) and
   `GET /api/v1/reviews/weekly|scorecard` (JSON, or CSV with `?format=csv`).
 - `/standup` (cards), `/standup/present` (one rep at a time, with the meeting timer) and
-  `GET /api/v1/standup` (the same data as JSON, or CSV with `?format=csv`). A manager opens their
+  `GET /api/v1/standup` (the same data as JSON, with the unit's forecast vs plan under
+  `forecast`, or CSV with `?format=csv`). A manager opens their
   own team for today in the team's time zone; `org_unit_id` and `date` pick another visible unit
   or day. A rep gets only their own card.
 
@@ -254,7 +255,19 @@ async def standup_api(
     board = await _board(principal, access, services, org_unit_id, day)
     if query_choice("format", output, ("json", "csv")) == "csv":
         return _csv(board)
-    return Response(standup_json(board))
+    return Response({**standup_json(board), "forecast": await _forecast(principal, board, services)})
+
+
+async def _forecast(principal: Principal, board: StandupBoard, services: Services) -> list[dict[str, Any]]:
+    """The unit's month and quarter forecast vs plan (ForecastSummaries), as the board shows it;
+    empty for a rep: a unit's forecast is for its managers (as GET /api/v1/forecasts)."""
+    if principal.is_rep:
+        return []
+    tree = await OrgTree.load(services.session)
+    found = await services.get(ForecastSummaries).for_units(
+        tree, {board.unit.id: board.unit.id}, services.clock.now()
+    )
+    return found[board.unit.id]
 
 
 async def _standup_page(
@@ -270,17 +283,11 @@ async def _standup_page(
         return await form_error(request, template, problem, access, services)
     if output == "csv":
         return _csv(board)
-    forecast: dict[Any, list[dict[str, Any]]] = {board.unit.id: []}
-    if not principal.is_rep:  # a unit's forecast is for its managers (as GET /api/v1/forecasts)
-        tree = await OrgTree.load(services.session)
-        forecast = await services.get(ForecastSummaries).for_units(
-            tree, {board.unit.id: board.unit.id}, services.clock.now()
-        )
     return render(
         request,
         template,
         board=board,
-        forecast=forecast[board.unit.id],
+        forecast=await _forecast(principal, board, services),
         units=await visible_units(services, access),
         previous_day=board.day - timedelta(days=1),
         next_day=board.day + timedelta(days=1),

@@ -17,11 +17,11 @@ from server.db.models import Order, User
 from server.domain.forecast import add_months, month_key
 
 
-def month_expr(session: AsyncSession) -> ColumnElement[Any]:
-    """'YYYY-MM' of orders.ordered_on on either engine."""
+def month_expr(session: AsyncSession, column: Any = Order.ordered_on) -> ColumnElement[Any]:
+    """'YYYY-MM' of a date column (orders.ordered_on by default) on either engine."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(Order.ordered_on, "YYYY-MM")
-    return func.strftime("%Y-%m", Order.ordered_on)
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
 
 
 @dataclass

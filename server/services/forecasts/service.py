@@ -1,8 +1,10 @@
 """Forecast runs: the weekly refit (model choice by backtest per level, fit, OLS reconciliation
 along the org tree) and the nightly in-period update (same model bands, new actuals to date).
 
-Within a month the forecast is actual to date + the model's month forecast scaled by the share of
-working days left; quarters add the months' bands (half-widths in quadrature). A unit's point is
+Within a month the forecast is actual to date + the expected rest: the larger of the model's month
+forecast scaled by the share of working days left and the probability-weighted open pipeline
+expected to close in the rest of the month; quarters add the months' bands (half-widths in
+quadrature). A unit's point is
 the sum of its reps' points to the cent, so children always sum to their parent.
 """
 
@@ -28,13 +30,16 @@ from server.domain.forecast import (
     add_months,
     combine_bands,
     compose_in_period,
+    lifted,
     month_key,
     period_bounds,
     quarter_key,
     rest_band,
+    with_pipeline,
 )
 from server.services.forecasts.engine import HorizonScore
 from server.services.forecasts.history import History, load_history
+from server.services.forecasts.pipeline import load_pipeline
 from server.services.plans.calendar import load_holidays
 
 HORIZON = 6  # months fitted: covers the current and next quarter from any month
@@ -241,6 +246,9 @@ class ForecastService(Service):
         periods = [*months, this_q, next_q]  # months beyond the next: kept for the nightly update
         wd_total = working_days(date.fromisoformat(current + "-01"), month_end(as_of), holidays)
         wd_left = working_days(as_of, month_end(as_of), holidays)
+        last = date.fromisoformat(max(months, default=current) + "-01")
+        pipeline = await load_pipeline(self.session, run.company_id, history.reps, as_of, month_end(last))
+        lifts: dict[tuple[UUID, str], float] = {}  # (rep, month) -> how far the pipeline raised it
         leaf_points: dict[tuple[UUID, str], Decimal] = {}
         rows: list[Forecast] = []
         for node in sorted(nodes, key=lambda n: n.scope != "user"):
@@ -254,12 +262,17 @@ class ForecastService(Service):
                 if any(m not in month_bands[node.key] for m in ahead):
                     continue  # beyond what the refit covered
                 bands = [month_bands[node.key][m] for m in ahead]
-                rest = [
-                    _scaled(month_bands[node.key][m], wd_left, wd_total)
-                    if m == current
-                    else month_bands[node.key][m]
-                    for m in ahead
-                ]
+                rest = []
+                for m in ahead:
+                    month_band = month_bands[node.key][m]
+                    band = _scaled(month_band, wd_left, wd_total) if m == current else month_band
+                    if node.scope == "user":
+                        raised = with_pipeline(band, float(pipeline.get((node.scope_id, m), 0)))
+                        lifts[(node.scope_id, m)] = raised.point - band.point
+                        rest.append(raised)
+                    else:
+                        rest.append(lifted(band, sum(lifts.get((r, m), 0.0) for r in reps)))
+                weighted = sum((pipeline.get((r, m), Decimal(0)) for r in reps for m in ahead), Decimal(0))
                 total = combine_bands(rest) if rest else Band(0.0, 0.0, 0.0)
                 point, low, high = compose_in_period(actual, total, 1, 1)
                 if node.scope == "user":
@@ -285,6 +298,7 @@ class ForecastService(Service):
                         model_point=model.point,
                         model_low=model.low,
                         model_high=model.high,
+                        pipeline=weighted,
                     )
                 )
         self.session.add_all(rows)

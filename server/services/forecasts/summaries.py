@@ -62,6 +62,7 @@ def summary_row(item: CurrentForecast, record: ForecastAccuracy | None) -> dict[
         "low": str(row.low),
         "high": str(row.high),
         "actual": str(row.actual_to_date),
+        "pipeline": None if row.pipeline is None else str(row.pipeline),
         "plan": None if item.plan is None else str(item.plan),
         "gap": None if item.gap_to_plan is None else str(item.gap_to_plan),
         "projected_to_miss": item.projected_to_miss,
