@@ -133,46 +133,46 @@ async def main() -> None:
     settings = load_settings()
     if settings.is_sqlite:
         raise SystemExit("Set DATABASE_URL to the seeded PostgreSQL database (see the module docstring).")
-    engine = create_engine(settings)
+    engine = create_engine(settings, command_timeout=None)  # 10,000 reps: statements beyond 60 s
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     async with sessionmaker() as session:
         at = await sweep_moment(session)
         reps = await session.scalar(select(func.count()).select_from(User).where(User.role == "rep"))
         customers = await session.scalar(select(func.count()).select_from(Customer))
     await reset(sessionmaker)
+    print(f"database      {engine.url.render_as_string(hide_password=True)}", flush=True)
     floor_s, candidates = await floor_scan(sessionmaker)
-    day = at.date()
-    inputs_s = await floor_inputs(sessionmaker, day)
-    plan_s = await planning_only(sessionmaker, settings, at)
-
-    started = time.perf_counter()
-    result = await run_job("plan-day", sessionmaker, settings, at) or {}
-    sweep_s = time.perf_counter() - started
-    started = time.perf_counter()
-    steady = await run_job("plan-day", sessionmaker, settings, at + timedelta(minutes=15)) or {}
-    steady_s = time.perf_counter() - started
-    await engine.dispose()
-
-    planned = int(result.get("planned_reps", 0))
-    print(f"database      {engine.url.render_as_string(hide_password=True)}")
     print(
         f"data          {reps} reps, {customers} customers ({candidates} candidates), sweep at {at.isoformat()}"
     )
-    print(f"floor         {floor_s * 1000:9.1f} ms   one scan of every rep's candidate customers")
+    print(f"floor         {floor_s * 1000:9.1f} ms   one scan of every rep's candidate customers", flush=True)
+    inputs_s = await floor_inputs(sessionmaker, at.date())
     print(
-        f"inputs floor  {inputs_s * 1000:9.1f} ms   candidates + 365 days of orders, one statement, fetched"
+        f"inputs floor  {inputs_s * 1000:9.1f} ms   candidates + 365 days of orders, one statement, fetched",
+        flush=True,
     )
+    plan_s = await planning_only(sessionmaker, settings, at)
     print(
-        f"planning      {plan_s * 1000:9.1f} ms   {plan_s / max(planned, 1) * 1000:.2f} ms/rep, "
+        f"planning      {plan_s * 1000:9.1f} ms   {plan_s / max(reps or 1, 1) * 1000:.2f} ms/rep, "
         f"{plan_s / floor_s:.1f}x scan, {plan_s / inputs_s:.2f}x inputs floor, "
-        f"{planned / plan_s:.0f} reps/s (no notifications, rolled back)"
+        f"{(reps or 0) / plan_s:.0f} reps/s (no notifications, rolled back)",
+        flush=True,
     )
+    started = time.perf_counter()
+    result = await run_job("plan-day", sessionmaker, settings, at) or {}
+    sweep_s = time.perf_counter() - started
+    planned = int(result.get("planned_reps", 0))
     print(
         f"plan-day job  {sweep_s * 1000:9.1f} ms   {sweep_s / max(planned, 1) * 1000:.2f} ms/rep, "
         f"{sweep_s / floor_s:.1f}x scan, {sweep_s / inputs_s:.2f}x inputs floor, "
         f"{planned / sweep_s:.0f} reps/s: {planned} reps planned, {result.get('tasks')} tasks, "
-        f"{result.get('notified')} notified"
+        f"{result.get('notified')} notified",
+        flush=True,
     )
+    started = time.perf_counter()
+    steady = await run_job("plan-day", sessionmaker, settings, at + timedelta(minutes=15)) or {}
+    steady_s = time.perf_counter() - started
+    await engine.dispose()
     print(
         f"steady state  {steady_s * 1000:9.1f} ms   next run, nothing to plan ({steady.get('planned_reps')} reps)"
     )

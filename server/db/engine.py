@@ -42,7 +42,9 @@ def engine_kwargs(settings: Settings, command_timeout: float | None = 60) -> dic
         "connect_args": {
             "timeout": settings.db_timeout_s,
             "command_timeout": command_timeout,
-            "server_settings": {"application_name": "fieldsales"},
+            # JIT compiles the sweeps' big aggregates afresh on every run: at 10,000 reps it cost
+            # 3.3 s of a 13.8 s visits aggregate (docs/scale.md). Off for the app's sessions.
+            "server_settings": {"application_name": "fieldsales", "jit": "off"},
         },
     }
 
