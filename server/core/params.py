@@ -21,6 +21,9 @@ from server.core.i18n import gettext as _
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
+# The documented shape of an ISO week (for OpenAPI): a value of this shape that names no real week
+# (2025-W53) is a 422, one of another shape a 400.
+WEEK_PATTERN = r"^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 T = TypeVar("T")
@@ -62,12 +65,12 @@ def query_week(raw: str | None) -> date | None:
     if not raw:
         return None
     match = _WEEK.fullmatch(raw)
+    if match is None or not re.fullmatch(WEEK_PATTERN, raw):
+        raise field_error("week", _("must be an ISO week like 2026-W47"), 400)
     try:
-        if match is None:
-            raise ValueError(raw)
         return date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError:
-        raise field_error("week", _("must be an ISO week like 2026-W47"), 400) from None
+        raise field_error("week", _("must be an ISO week like 2026-W47"), 422) from None
 
 
 def query_month(raw: str | None) -> date | None:

@@ -131,7 +131,9 @@ class ForecastsApi(Controller):
         period: Annotated[str, QueryParameter(pattern=PERIOD_PATTERN, description="YYYY-MM or YYYY-Qn")],
         scope_name: Annotated[str, QueryParameter(name="scope", description="user | org_unit")] = "user",
         scope_id: UUID | None = None,
-        by: Annotated[str, QueryParameter(description="week (last run of each week) | day")] = "week",
+        by: Annotated[
+            str, QueryParameter(pattern="^(week|day)$", description="week (last run of each week) | day")
+        ] = "week",
     ) -> dict[str, Any]:
         if by not in ("week", "day"):
             raise field_error("by", "must be one of week, day", 400)

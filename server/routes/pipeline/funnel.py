@@ -15,7 +15,7 @@ from server.core.access import Scope
 from server.core.csv import csv_response
 from server.core.deps import require_login
 from server.core.services import Services
-from server.services.pipeline.funnel import FunnelReport, FunnelRow, FunnelService
+from server.services.pipeline.funnel import PERIOD_PATTERN, FunnelReport, FunnelRow, FunnelService
 
 
 class ConversionOut(msgspec.Struct):
@@ -114,7 +114,7 @@ async def funnel(
     # `scope` is Litestar's reserved name for the ASGI scope: the query parameter is aliased.
     scope_name: Annotated[Literal["user", "org_unit"] | None, QueryParameter(name="scope")] = None,
     scope_id: UUID | None = None,
-    period: Annotated[str | None, Parameter(max_length=10)] = None,
+    period: Annotated[str | None, Parameter(max_length=10, pattern=PERIOD_PATTERN)] = None,
     output: Annotated[Literal["json", "csv"], QueryParameter(name="format")] = "json",
 ) -> Response[Any]:
     chosen = scope_name or ("user" if access.principal.is_rep else "org_unit")

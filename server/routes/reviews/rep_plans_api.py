@@ -17,7 +17,7 @@ from litestar.params import Parameter
 
 from server.core.access import Principal, Scope
 from server.core.deps import require_login, require_role
-from server.core.params import query_choice, query_week
+from server.core.params import WEEK_PATTERN, query_choice, query_week
 from server.core.services import Services
 from server.db.models import User
 from server.domain.rep_plans import STATUSES
@@ -58,7 +58,9 @@ class ItemPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PlanCreate(msgspec.Struct, forbid_unknown_fields=True):
-    week: Annotated[str, msgspec.Meta(max_length=10)] | None = None  # 2026-W47; default this week
+    week: Annotated[str, msgspec.Meta(max_length=10, pattern=WEEK_PATTERN)] | None = (
+        None  # default: this week
+    )
     summary: Text | None = None
     items: Annotated[list[ItemCreate], msgspec.Meta(max_length=50)] = []
 
@@ -191,8 +193,12 @@ class RepPlansApi(Controller):
         services: Services,
         access: Scope,
         rep_id: UUID | None = None,
-        week: Annotated[str | None, Parameter(description="ISO week like 2026-W47")] = None,
-        status: Annotated[str | None, Parameter(description=" | ".join(STATUSES))] = None,
+        week: Annotated[
+            str | None, Parameter(description="ISO week like 2026-W47", pattern=WEEK_PATTERN)
+        ] = None,
+        status: Annotated[
+            str | None, Parameter(description=" | ".join(STATUSES), pattern=f"^({'|'.join(STATUSES)})$")
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> list[PlanOut]:

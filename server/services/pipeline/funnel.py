@@ -4,6 +4,7 @@ one progress load for the revenue gaps; the figures themselves come from domain.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -53,9 +54,15 @@ class FunnelReport:
     rows: list[FunnelRow]  # the team's reps, or the unit's child units
 
 
+PERIOD_PATTERN = r"^[0-9]{4}-((0[1-9]|1[0-2])|W(0[1-9]|[1-4][0-9]|5[0-3]))$"
+
+
 def parse_period(raw: str | None, today: date) -> Period:
-    """ "2026-11" (a month) or "2026-W47" (an ISO week); the current month when not given."""
+    """ "2026-11" (a month) or "2026-W47" (an ISO week); the current month when not given. A value
+    of the documented shape that names no real period (2025-W53, year 0) is a 422, not a 400."""
     raw = raw or today.strftime("%Y-%m")
+    if not re.fullmatch(PERIOD_PATTERN, raw):
+        raise field_error("period", _("must be a month like 2026-11 or a week like 2026-W47"), 400)
     try:
         if "-W" in raw:
             year, week = raw.split("-W")
@@ -66,7 +73,7 @@ def parse_period(raw: str | None, today: date) -> Period:
             start = date(int(year), int(month), 1)
             end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
     except ValueError:
-        raise field_error("period", _("must be a month like 2026-11 or a week like 2026-W47"), 400) from None
+        raise field_error("period", _("must be a month like 2026-11 or a week like 2026-W47"), 422) from None
     plan_start = end.replace(day=1)  # a week spanning two months is judged against the later one
     plan_end = plan_start.replace(day=calendar.monthrange(plan_start.year, plan_start.month)[1])
     return Period(raw, start, end, plan_start, plan_end)
