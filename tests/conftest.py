@@ -327,7 +327,9 @@ async def mint_token(client: AsyncTestClient[Any], local: str, kind: str) -> str
     state = client.app.state
     engine = _TEST_ENGINES.get(client)
     if engine is None:  # a second client a test opened on the fixture's app (another browser)
-        engine = [e for c, e in _TEST_ENGINES.items() if c.app is client.app][-1]
+        same_app = [e for c, e in _TEST_ENGINES.items() if c.app is client.app]
+        # ...or on an app of its own (a second process): that app's engine, same database.
+        engine = same_app[-1] if same_app else state.engine
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     async with provide_services(sessionmaker, state.settings, state.clock) as services:
         email = local if "@" in local else f"{local}@demo.example"

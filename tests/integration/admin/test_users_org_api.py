@@ -9,20 +9,29 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.app import create_app
+from server.config import Settings
 from server.db.models import AuditEntry, Customer, OrgSettings, Task, User
-from tests.conftest import Demo, login_session
+from tests.conftest import Demo, MutableClock, login_session
 
 PASSWORD = "bamboo-river-stone"
 
 
 async def test_deactivated_users_tokens_and_sessions_answer_401_at_once(
-    client: AsyncTestClient[Any], demo: Demo, auth: Any, session: AsyncSession
+    client: AsyncTestClient[Any],
+    demo: Demo,
+    auth: Any,
+    session: AsyncSession,
+    settings: Settings,
+    clock: MutableClock,
 ) -> None:
     admin = await auth("admin")
     rep_bearer = await auth("rep1")
     assert (await client.get("/api/v1/me", headers=rep_bearer)).status_code == 200
-    # A second client holds rep1's browser session (cookie).
-    async with AsyncTestClient(app=client.app, base_url="http://testserver.local") as browser:
+    # A second client holds rep1's browser session (cookie), on an app of its own, as a second
+    # process would (two test clients on one app would share its pool across two event loops).
+    second_app = create_app(settings, clock=clock)
+    async with AsyncTestClient(app=second_app, base_url="http://testserver.local") as browser:
         await login_session(browser, "rep1")
         assert (await browser.get("/api/v1/me")).status_code == 200
         owned = await session.scalar(
