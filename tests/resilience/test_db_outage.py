@@ -2,7 +2,7 @@
 recovers by itself when it comes back (no restart of the app).
 
 The app (with its scheduler) runs on a private PostgreSQL cluster (never the shared server on
-5432). Under a light load (4 clients: check-ins, GET /api/v1/me, GET /api/v1/checkins, /readyz)
+5432). Under a light load (6 clients: check-ins, GET /api/v1/me (2), GET /api/v1/checkins, /readyz (2))
 the database goes away for 10 s, in two ways:
 
 - stopped (`pg_ctl stop -m fast`, then `pg_ctl start`): connections are refused;
@@ -62,7 +62,9 @@ class Hit:
 
 
 class Load:
-    """Four light clients; each sends a request, then waits 0.25 s, until told to stop."""
+    """Light clients; each sends a request, then waits 0.25 s, until told to stop. Six of them (the
+    four kinds, readyz and me twice) so that enough requests land inside a 10 s outage even when
+    each waits seconds for its 503 on a busy machine (a frozen server answers nothing)."""
 
     def __init__(self, base_url: str, tokens: dict[str, str], customers: dict[str, list[str]]) -> None:
         self.base_url, self.tokens, self.customers = base_url, tokens, customers
@@ -83,15 +85,15 @@ class Load:
         return hit
 
     async def client(self, n: int) -> None:
-        rep = REPS[n % len(REPS)]
+        rep = REPS[n % 4]  # the four signed-in reps (see _rig)
         auth = {"Authorization": self.tokens[rep]}
         async with httpx.AsyncClient(base_url=self.base_url, timeout=CLIENT_TIMEOUT_S) as client:
             while not self.stop.is_set():
-                if n == 0:
+                if n % 4 == 0:
                     await self._one(client, "readyz", "GET", "/readyz")
-                elif n == 1:
+                elif n % 4 == 1:
                     await self._one(client, "me", "GET", "/api/v1/me", headers=auth)
-                elif n == 2:
+                elif n % 4 == 2:
                     await self._one(client, "list", "GET", "/api/v1/checkins?limit=5", headers=auth)
                 else:
                     body = {
@@ -115,7 +117,7 @@ class Load:
 
 async def _scenario(load: Load, down: Callable[[], Any], up: Callable[[], Any]) -> dict[str, float]:
     marks: dict[str, float] = {}
-    clients = [asyncio.create_task(load.client(n)) for n in range(4)]
+    clients = [asyncio.create_task(load.client(n)) for n in range(6)]
     try:
         await asyncio.sleep(3)  # a baseline of healthy answers
         marks["down_begin"] = time.monotonic()
