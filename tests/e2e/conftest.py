@@ -33,6 +33,7 @@ from tests.e2e.support import (
     Browsing,
     LiveServer,
     free_port,
+    keep_reps_in_daylight,
     server_env,
     sign_in,
 )
@@ -96,6 +97,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             pytest.fail(
                 f"seed-demo failed ({seed.returncode}):\n{seed.stdout[-2000:]}\n{seed.stderr[-4000:]}"
             )
+        keep_reps_in_daylight(db_path)
         server.wait_healthy()
         yield server
     finally:

@@ -13,8 +13,10 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -223,6 +225,22 @@ def wait_until(page: Any, predicate: str, arg: Any = None, timeout_ms: int = TIM
     )
 
 
+def keep_reps_in_daylight(db_path: Path) -> None:
+    """Move each seeded rep whose local time is now outside 07:00-17:00 into a fixed-offset zone
+    where it is about noon. The demo puts some reps in Los Angeles; between 08:00 and 14:00 UTC
+    it is night there, Today has no plan due before 06:00 local (as it should), and a browser
+    test run at that hour would find no stops. Reps in daylight keep their zone."""
+    now = datetime.now(UTC)
+    offset = 12 - now.hour
+    offset = offset - 24 if offset > 14 else offset + 24 if offset < -12 else offset
+    noon_zone = "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-4 is UTC+4
+    with sqlite3.connect(db_path) as db:
+        reps = db.execute("SELECT id, timezone FROM users WHERE role = 'rep'").fetchall()
+        for rep_id, zone in reps:
+            if not 7 <= now.astimezone(ZoneInfo(zone)).hour < 17:
+                db.execute("UPDATE users SET timezone = ? WHERE id = ?", (noon_zone, rep_id))
+
+
 def seeded_live_server(workdir: Path, *seed_args: str) -> Iterator[LiveServer]:
     """A server of its own on a demo seeded with `seed_args` (English pages), stopped afterwards.
 
@@ -245,6 +263,7 @@ def seeded_live_server(workdir: Path, *seed_args: str) -> Iterator[LiveServer]:
             seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
         )
         assert done.returncode == 0, done.stderr[-3000:]
+        keep_reps_in_daylight(db_path)
         server.wait_healthy()
         yield server
     finally:
