@@ -77,6 +77,95 @@ def status_for_lag(lag: Decimal, thresholds: Thresholds = DEFAULT_THRESHOLDS) ->
     return PaceStatus.GREEN
 
 
+@dataclass(frozen=True)
+class PeriodDays:
+    """The calendar side of progress: the same for every target sharing a period, as-of date,
+    holiday set and seasonal weights, so a caller pacing many targets computes it once per key."""
+
+    fraction: Decimal  # weighted share of the period elapsed by the end of as_of, unrounded
+    elapsed: int  # working days
+    total: int
+    left: int
+
+
+def period_days(
+    start: date,
+    end: date,
+    as_of: date,
+    holidays: frozenset[date] = NO_HOLIDAYS,
+    month_weights: Mapping[int, Decimal] | None = None,
+) -> PeriodDays:
+    """Elapsed fraction and working days of [start, end] by the end of `as_of`."""
+    return PeriodDays(
+        fraction=weighted_elapsed_fraction(start, end, as_of, holidays, month_weights),
+        elapsed=working_days(start, min(as_of, end), holidays) if as_of >= start else 0,
+        total=working_days(start, end, holidays),
+        left=working_days(max(start, as_of + timedelta(days=1)), end, holidays),
+    )
+
+
+MonthWeights = tuple[tuple[int, Decimal], ...]  # seasonal weights in a hashable form, sorted by month
+
+
+class PeriodCalendars:
+    """period_days for one as-of date, computed once per distinct (period, holidays, weights).
+
+    Progress for every rep asks the same few calendar questions thousands of times (a plan's
+    targets share a period, a unit's reps its holidays); only the arithmetic is per target.
+    """
+
+    def __init__(self, as_of: date) -> None:
+        self.as_of = as_of
+        self._known: dict[tuple[date, date, frozenset[date], MonthWeights | None], PeriodDays] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def days(
+        self, start: date, end: date, holidays: frozenset[date], month_weights: MonthWeights | None
+    ) -> PeriodDays:
+        key = (start, end, holidays, month_weights)
+        found = self._known.get(key)
+        if found is None:
+            weights = dict(month_weights) if month_weights is not None else None
+            found = self._known[key] = period_days(start, end, self.as_of, holidays, weights)
+        return found
+
+
+def progress_on(
+    amount: Decimal, actual: Decimal, days: PeriodDays, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> Progress:
+    """Progress of `actual` against `amount` given the period's calendar (see compute_progress)."""
+    fraction = days.fraction
+    expected = amount * fraction
+
+    pace = ratio(actual / expected) if expected > 0 else None
+    # Classify the rounded lag so the status always agrees with the figure shown next to it.
+    lag = max(Decimal(0), Decimal(1) - pace) if pace is not None else None
+
+    warnable = days.elapsed >= thresholds.min_working_days
+    status = status_for_lag(lag, thresholds) if warnable and lag is not None else PaceStatus.NONE
+
+    gap = max(Decimal(0), amount - actual)
+    return Progress(
+        target=money(amount),
+        actual=money(actual),
+        expected_to_date=money(expected),
+        elapsed_fraction=ratio(fraction),
+        pace=pace,
+        lag=lag,
+        status=status,
+        warnable=warnable,
+        attainment=ratio(actual / amount) if amount > 0 else None,
+        projection=money(actual / fraction) if fraction > 0 else None,
+        remaining_gap=money(gap),
+        working_days_elapsed=days.elapsed,
+        working_days_total=days.total,
+        working_days_left=days.left,
+        required_daily_run_rate=money(gap / days.left) if days.left else None,
+    )
+
+
 def compute_progress(
     amount: Decimal,
     actual: Decimal,
@@ -93,35 +182,4 @@ def compute_progress(
     before the period) -> pace, lag and attainment None and status NONE; a period without a
     working day -> calendar days; no working day left -> no run-rate; counted metrics alike.
     """
-    fraction = weighted_elapsed_fraction(start, end, as_of, holidays, month_weights)
-    expected = amount * fraction
-
-    pace = ratio(actual / expected) if expected > 0 else None
-    # Classify the rounded lag so the status always agrees with the figure shown next to it.
-    lag = max(Decimal(0), Decimal(1) - pace) if pace is not None else None
-
-    elapsed_days = working_days(start, min(as_of, end), holidays) if as_of >= start else 0
-    total_days = working_days(start, end, holidays)
-    days_left = working_days(max(start, as_of + timedelta(days=1)), end, holidays)
-
-    warnable = elapsed_days >= thresholds.min_working_days
-    status = status_for_lag(lag, thresholds) if warnable and lag is not None else PaceStatus.NONE
-
-    gap = max(Decimal(0), amount - actual)
-    return Progress(
-        target=money(amount),
-        actual=money(actual),
-        expected_to_date=money(expected),
-        elapsed_fraction=ratio(fraction),
-        pace=pace,
-        lag=lag,
-        status=status,
-        warnable=warnable,
-        attainment=ratio(actual / amount) if amount > 0 else None,
-        projection=money(actual / fraction) if fraction > 0 else None,
-        remaining_gap=money(gap),
-        working_days_elapsed=elapsed_days,
-        working_days_total=total_days,
-        working_days_left=days_left,
-        required_daily_run_rate=money(gap / days_left) if days_left else None,
-    )
+    return progress_on(amount, actual, period_days(start, end, as_of, holidays, month_weights), thresholds)

@@ -7,18 +7,32 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.audit import AuditService
 from server.core.errors import field_error
 from server.core.org import OrgTree, company_settings
 from server.core.services import Service
+from server.core.upsert import dialect_of
+from server.db.id_lists import id_batches, in_ids
 from server.db.models import Holiday, SeasonalDistribution
 from server.domain.breakdown import month_weights_from_json
 from server.domain.pace import Thresholds
+
+
+def _holidays_statement(postgresql: bool) -> Any:
+    return select(Holiday.org_unit_id, Holiday.day).where(
+        in_ids(Holiday.org_unit_id, "units", postgresql),
+        Holiday.day >= bindparam("start"),
+        Holiday.day <= bindparam("end"),
+    )
+
+
+_HOLIDAYS = {postgresql: _holidays_statement(postgresql) for postgresql in (False, True)}
 
 
 async def load_holidays(
@@ -29,14 +43,12 @@ async def load_holidays(
     needed = {u for chain in chains.values() for u in chain}
     if not needed:
         return {}
-    rows = await session.execute(
-        select(Holiday.org_unit_id, Holiday.day).where(
-            Holiday.org_unit_id.in_(needed), Holiday.day >= start, Holiday.day <= end
-        )
-    )
+    postgresql = dialect_of(session) == "postgresql"
     own: dict[UUID, set[date]] = defaultdict(set)
-    for unit, day in rows:
-        own[unit].add(day)
+    for units in id_batches(list(needed), postgresql):
+        rows = await session.execute(_HOLIDAYS[postgresql], {"units": units, "start": start, "end": end})
+        for unit, day in rows:
+            own[unit].add(day)
     return {unit: frozenset().union(*(own.get(u, set()) for u in chain)) for unit, chain in chains.items()}
 
 

@@ -16,28 +16,32 @@ never a query per scope. What counts as the actual (documented in docs/plans.md)
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import BindParameter, bindparam, literal, select
+from sqlalchemy import BindParameter, Text, bindparam, cast, literal, select
 
 from server.core.org import OrgTree
 from server.core.services import Service
+from server.core.upsert import dialect_of
+from server.db.id_lists import chunks, id_batches, in_ids
 from server.db.models import Customer, Target, User
 from server.domain.breakdown import month_weights_from_json
-from server.domain.pace import Progress, Thresholds, compute_progress
+from server.domain.pace import MonthWeights, PeriodCalendars, Progress, Thresholds, progress_on
 from server.domain.plans import GRANULARITIES, METRICS, SCOPES, check_choice
 from server.services.plans.actuals import new_customers_query, revenue_query, utc_window, visits_query
 from server.services.plans.calendar import load_holidays, load_thresholds
 
-_CHUNK = 5000  # bound the IN lists (SQLite's variable limit; planner friendliness)
-
-T = TypeVar("T")
+# The longest period of each granularity in days (check_period: a target is at most one
+# granularity long), so a target containing as_of starts at most this many days - 1 before it:
+# the bound keeps the targets index scan to a rep's current periods, not its whole history.
+LONGEST_PERIOD_DAYS = {"week": 7, "month": 31, "quarter": 92, "year": 366}
 
 
 @dataclass(frozen=True)
@@ -54,14 +58,13 @@ class ScopeProgress:
     progress: Progress
 
 
-@dataclass(frozen=True)
-class _TargetRow:
+class _TargetRow(NamedTuple):
     id: UUID
     scope_id: UUID
     period_start: date
     period_end: date
     amount: Decimal
-    weights: dict[str, Any] | None
+    weights: str | None  # the stored JSON text: decoded once per distinct document, not per row
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,10 @@ class ScopeHome:
     timezone: str
 
 
-def chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
-    for offset in range(0, len(items), size):
-        yield items[offset : offset + size]
-
-
-def _weights_key(weights: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((str(k), str(v)) for k, v in (weights or {}).items()))
+def stored_month_weights(document: str | None) -> MonthWeights | None:
+    """Stored seasonal weights (JSON text) as sorted (month, weight) pairs; None for none."""
+    raw = json.loads(document) if document is not None else None
+    return tuple(sorted(month_weights_from_json(raw).items())) if raw else None
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,11 @@ class _Loaded(NamedTuple):
     end: date
 
 
-def _targets_statement(scope: str) -> Any:
-    """Approved targets of `scope` containing :as_of, with each scope's home unit and time zone."""
+def _targets_statement(scope: str, postgresql: bool) -> Any:
+    """Approved targets of `scope` containing :as_of, with each scope's home unit and time zone.
+
+    The scope ids are :ids, bound as one array on PostgreSQL (server/db/id_lists.py).
+    """
     home_unit: Any = {"user": User.org_unit_id, "customer": Customer.org_unit_id}.get(scope, Target.scope_id)
     columns = (
         Target.id,
@@ -114,7 +117,7 @@ def _targets_statement(scope: str) -> Any:
         Target.period_start,
         Target.period_end,
         Target.amount,
-        Target.weights,
+        cast(Target.weights, Text).label("weights"),
     )
     if scope == "user":
         query = select(*columns, home_unit.label("home_unit"), User.timezone.label("home_tz"))
@@ -126,18 +129,19 @@ def _targets_statement(scope: str) -> Any:
     as_of: BindParameter[date] = bindparam("as_of")
     return query.where(
         Target.scope == scope,
-        Target.scope_id.in_(bindparam("ids", expanding=True)),
+        in_ids(Target.scope_id, "ids", postgresql),
         Target.metric == bindparam("metric"),
         Target.granularity == bindparam("granularity"),
         Target.status == "approved",
         Target.period_start <= as_of,
+        Target.period_start >= bindparam("earliest_start"),
         Target.period_end >= as_of,
     ).order_by(Target.version, Target.approved_at)  # approval supersedes: should two overlap, the newest wins
 
 
 # Built once: a call only binds values (building the statement and its cache key per call, with
 # every id coerced one by one, cost more than running it).
-_TARGETS = {scope: _targets_statement(scope) for scope in SCOPES}
+_TARGETS = {(scope, pg): _targets_statement(scope, pg) for scope in SCOPES for pg in (False, True)}
 
 
 class ProgressService(Service):
@@ -219,23 +223,25 @@ class ProgressService(Service):
         thresholds: dict[UUID, Thresholds],
     ) -> dict[UUID, ScopeProgress]:
         result: dict[UUID, ScopeProgress] = {}
-        # Parse each distinct set of seasonal weights once (a plan's targets share theirs).
-        parsed = {
-            _weights_key(r.weights): month_weights_from_json(r.weights) for r in targets.values() if r.weights
+        # The calendar part once per distinct (period, holidays, weights), each distinct weights
+        # document decoded once (a plan's targets share theirs): per target only the arithmetic.
+        calendars = PeriodCalendars(query.as_of)
+        weights = {
+            document: stored_month_weights(document) for document in {r.weights for r in targets.values()}
         }
+        no_holidays: frozenset[date] = frozenset()
+        default = Thresholds()
+        zero = Decimal(0)
         for scope_id, row in targets.items():
             unit = homes[scope_id].unit_id
-            actual = actuals.get(scope_id, Decimal(0))
-            progress = compute_progress(
-                row.amount,
-                actual,
+            actual = actuals.get(scope_id, zero)
+            days = calendars.days(
                 row.period_start,
                 row.period_end,
-                query.as_of,
-                holidays.get(unit, frozenset()) if unit else frozenset(),
-                parsed[_weights_key(row.weights)] if row.weights else None,
-                thresholds[unit] if unit else Thresholds(),
+                holidays.get(unit, no_holidays) if unit else no_holidays,
+                weights[row.weights],
             )
+            progress = progress_on(row.amount, actual, days, thresholds[unit] if unit else default)
             result[scope_id] = ScopeProgress(
                 query.scope, scope_id, row.id, row.period_start, row.period_end, row.amount, actual, progress
             )
@@ -258,9 +264,17 @@ class ProgressService(Service):
         """The approved targets containing as_of, and each scope's home (joined, not re-queried)."""
         found: dict[UUID, _TargetRow] = {}
         homes: dict[UUID, ScopeHome] = {}
-        params = {"metric": metric, "granularity": granularity, "as_of": as_of}
-        for part in chunks(ids):
-            for row in await self.session.execute(_TARGETS[scope], {**params, "ids": list(part)}):
+        earliest_start = as_of - timedelta(days=LONGEST_PERIOD_DAYS[granularity] - 1)
+        params = {
+            "metric": metric,
+            "granularity": granularity,
+            "as_of": as_of,
+            "earliest_start": earliest_start,
+        }
+        postgresql = dialect_of(self.session) == "postgresql"
+        statement = _TARGETS[scope, postgresql]
+        for part in id_batches(ids, postgresql):
+            for row in await self.session.execute(statement, {**params, "ids": part}):
                 found[row.scope_id] = _TargetRow(*row[:6])
                 homes[row.scope_id] = ScopeHome(row.home_unit, row.home_tz or tree.timezone(row.home_unit))
         return found, homes
@@ -351,8 +365,11 @@ class ProgressService(Service):
 
 
 __all__ = [
+    "LONGEST_PERIOD_DAYS",
     "ProgressQuery",
     "ProgressService",
     "ScopeHome",
     "ScopeProgress",
+    "chunks",  # re-exported: the plans and import services batch their id lists with it
+    "stored_month_weights",
 ]

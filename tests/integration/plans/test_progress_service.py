@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.core.services import Services
 from server.db.models import Checkin, Customer, Holiday, Order, OrgSettings, Target, User
-from server.domain.pace import PaceStatus
+from server.domain.pace import PaceStatus, Thresholds, compute_progress
 from server.services.plans.progress import ProgressService
 from tests.conftest import Demo, MutableClock
 
@@ -283,3 +283,65 @@ async def test_unknown_metric_is_refused(
         await services(session, settings, clock).for_scopes(
             "user", [demo.user("rep1")], AS_OF, metric="profit"
         )
+
+
+async def test_every_rep_at_once_equals_each_rep_computed_alone(
+    session: AsyncSession, demo: Demo, settings: Any, clock: MutableClock
+) -> None:
+    """The calendar shared per (period, holidays, weights) must not leak between reps: a holiday
+    on one team and seasonal weights on one rep's target change only their own figures."""
+    reps = list((await session.execute(select(User.id, User.org_unit_id).where(User.role == "rep"))).all())
+    team = demo.units["Shanghai Team 1"]
+    assert 0 < sum(unit == team for _, unit in reps) < len(reps)
+    await session.execute(
+        insert(Holiday).values(id=uuid.uuid4(), org_unit_id=team, day=date(2026, 11, 16), name="Team day")
+    )
+    # November weighs 0: this rep's month target falls back to calendar days (18 of 30 by the 18th).
+    no_november = {str(month): str({11: 0, 12: 20}.get(month, 8)) for month in range(1, 13)}
+    weighted = next(rep for rep, unit in reps if unit != team)
+    await session.execute(
+        update(Target)
+        .where(Target.scope_id == weighted, Target.granularity == "month", Target.period_start == NOV_START)
+        .values(weights=no_november)
+    )
+    row = (
+        await session.scalars(select(OrgSettings).where(OrgSettings.company_id == demo.company_id))
+    ).first()
+    thresholds = (
+        Thresholds(row.pace_yellow, row.pace_orange, row.pace_red, row.grace_working_days)
+        if row
+        else Thresholds()
+    )
+
+    result = await services(session, settings, clock).for_scopes("user", [rep for rep, _ in reps], AS_OF)
+
+    assert set(result) == {rep for rep, _ in reps}
+    for rep, unit in reps:
+        holidays = frozenset({date(2026, 11, 16)}) if unit == team else frozenset()
+        weights = {int(m): Decimal(w) for m, w in no_november.items()} if rep == weighted else None
+        item = result[rep]
+        actual = await raw_revenue(session, [rep], NOV_START, AS_OF)
+        alone = compute_progress(
+            item.target, actual, NOV_START, NOV_END, AS_OF, holidays, weights, thresholds
+        )
+        assert item.actual == actual
+        assert item.progress == alone, rep
+        fraction = (
+            Decimal(18) / 30 if rep == weighted else Decimal(12) / 20 if unit == team else Decimal(13) / 21
+        )
+        assert item.progress.elapsed_fraction == fraction.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+async def test_more_ids_than_one_in_list_holds(
+    session: AsyncSession, demo: Demo, settings: Any, clock: MutableClock
+) -> None:
+    """Past 5,000 ids SQLite binds chunks and PostgreSQL one array: the same answer either way."""
+    rep_ids = list((await session.scalars(select(User.id).where(User.role == "rep"))).all())
+    progress = services(session, settings, clock)
+    alone = await progress.for_scopes("user", rep_ids, AS_OF)
+    unknown = [uuid.uuid4() for _ in range(6000)]
+    # The reps on both sides of the 5,000th id, and twice (asked twice, answered once).
+    mixed = [*rep_ids[:4], *unknown, *rep_ids[4:], rep_ids[0]]
+
+    assert await progress.for_scopes("user", mixed, AS_OF) == alone
+    assert len(alone) == len(rep_ids)
