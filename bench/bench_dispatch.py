@@ -34,7 +34,7 @@ from server.db.engine import create_engine
 from server.db.migrate import upgrade
 from server.db.models import Notification, PushSubscription, User
 from server.services.notifications.outbox import Claimed, Draft, NotificationsService
-from server.services.notifications.push import Dispatcher
+from server.services.notifications.push import BATCH_SIZE, Dispatcher
 from server.services.notifications.push_sender import payload_for, vapid_claims
 from tests.fakepush import FakePushService, push_settings
 
@@ -223,7 +223,7 @@ def main() -> None:
     parser.add_argument("--notifications", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=BATCH_SIZE)
     args = parser.parse_args()
     name = f"fs_bench_dispatch_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))

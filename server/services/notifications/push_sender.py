@@ -126,20 +126,29 @@ class PushSender:
         # Explicit on every request, whatever session it goes through.
         self._timeout = aiohttp.ClientTimeout(total=settings.push_timeout_s)
         self._allowed = allowed_hosts(settings.push_allowed_hosts)
-        self._refused: dict[str, str | None] = {}  # endpoint -> why not (None: fine), for this run
+        self._endpoints: dict[str, tuple[str | None, str]] = {}  # see _endpoint()
         self._signed: dict[str, tuple[float, dict[str, str]]] = {}  # audience -> (signed at, headers)
 
     def vapid_headers(self, endpoint: str, now_s: float) -> dict[str, str]:
         """Authorization (and Crypto-Key) for `endpoint`'s push service, signed once per hour.
         exp is checked by the push service against real time, so `now_s` is the wall clock, not
         the domain clock (which a job run with --at may have set in the past)."""
-        aud = audience(endpoint)
+        aud = self._endpoint(endpoint)[1]
         cached = self._signed.get(aud)
         if cached is None or now_s - cached[0] > JWT_LIFETIME_S - JWT_RENEW_S:
             headers = self.vapid.sign(vapid_claims(self.settings.vapid_subject, endpoint, now_s))
             cached = (now_s, dict(headers))
             self._signed[aud] = cached
         return dict(cached[1])  # a copy: the caller adds its own headers
+
+    def _endpoint(self, endpoint: str) -> tuple[str | None, str]:
+        """(why the endpoint is refused, or None; its push service's origin), worked out once
+        per sender (one dispatcher run), not once per message."""
+        known = self._endpoints.get(endpoint)
+        if known is None:
+            problem = endpoint_problem(endpoint, self.settings.push_allow_insecure_localhost, self._allowed)
+            known = self._endpoints[endpoint] = (problem, "" if problem else audience(endpoint))
+        return known
 
     @classmethod
     @asynccontextmanager
@@ -156,11 +165,7 @@ class PushSender:
         self, target: Target, payload: str, ttl_s: int, urgency: str, tag: str | None
     ) -> SendResult:
         """Encrypt and POST one message; never raises, the result says what to do next."""
-        if target.endpoint not in self._refused:
-            self._refused[target.endpoint] = endpoint_problem(
-                target.endpoint, self.settings.push_allow_insecure_localhost, self._allowed
-            )
-        refused = self._refused[target.endpoint]
+        refused = self._endpoint(target.endpoint)[0]
         if refused:  # registered before the rules tightened, or the allow-list changed since
             return SendResult("rejected", f"endpoint {refused}")
         headers = self.vapid_headers(target.endpoint, time.time())
