@@ -224,7 +224,7 @@ class Dispatcher:
                 await self._send_all(sender, messages, answers)
         except TimeoutError:
             log.warning(
-                "push_batch_deadline", claimed=len(batch), finished=sum(a is not None for a in answers)
+                "push_batch_deadline", claimed=len(batch), answered=sum(a is not None for a in answers)
             )
         fold_answers(batch, messages, answers, now, results)
         async with provide_services(self.sessionmaker, self.settings, self.clock) as services:
@@ -268,8 +268,8 @@ class Dispatcher:
     async def _send_all(
         self, sender: PushSender, messages: list[PushMessage], answers: list[SendResult | None]
     ) -> None:
-        """Fill `answers` in place, so what finished before a deadline is kept. A few workers
-        pull from one queue: a task per message cost more CPU than the HTTP client itself."""
+        """Fill `answers` in place, so what finished before a deadline is kept. As many workers
+        as request slots pull from the batch's messages: no task per notification and per push."""
         queue = iter(enumerate(messages))
 
         async def worker() -> None:
