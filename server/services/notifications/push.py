@@ -31,7 +31,7 @@ from server.services.notifications.push_sender import PushSender, SendResult, Ta
 
 log = structlog.get_logger("fieldsales.push")
 
-BATCH_SIZE = 200
+BATCH_SIZE = 500  # per-batch cost (two short transactions) over more messages: 8% less CPU than 200
 PIPELINE = 2  # batches in flight per dispatcher
 # A claimed row is ours until the lease ends; a crashed dispatcher's rows are due again then.
 # A batch stops waiting at the deadline, well inside the lease, so a push can never land after
@@ -136,7 +136,7 @@ class DispatchStats:
 
 
 @dataclass
-class _BatchResults:
+class BatchResults:
     outcomes: list[Outcome] = field(default_factory=list)
     ok: set[UUID] = field(default_factory=set)
     gone: set[UUID] = field(default_factory=set)
@@ -214,13 +214,19 @@ class Dispatcher:
             if not batch:
                 return 0
             targets = await services.get(PushSubscriptionsService).active_for({n.user_id for n in batch})
-        results = _BatchResults()
-        sends = [self._deliver_one(sender, n, targets.get(n.user_id, []), now, results) for n in batch]
+        results = BatchResults()
+        messages: list[PushMessage] = []
+        for notification in batch:
+            messages.extend(self._messages(notification, targets.get(notification.user_id, []), now, results))
+        answers: list[SendResult | None] = [None] * len(messages)
         try:
             async with asyncio.timeout(BATCH_DEADLINE.total_seconds()):
-                await asyncio.gather(*sends)
+                await self._send_all(sender, messages, answers)
         except TimeoutError:
-            log.warning("push_batch_deadline", claimed=len(batch), finished=len(results.outcomes))
+            log.warning(
+                "push_batch_deadline", claimed=len(batch), answered=sum(a is not None for a in answers)
+            )
+        fold_answers(batch, messages, answers, now, results)
         async with provide_services(self.sessionmaker, self.settings, self.clock) as services:
             await services.get(NotificationsService).record_outcomes(results.outcomes)
             await services.get(PushSubscriptionsService).record_results(
@@ -232,34 +238,78 @@ class Dispatcher:
         stats.deliveries += results.delivered
         return len(batch)
 
-    async def _deliver_one(
-        self,
-        sender: PushSender,
-        notification: Claimed,
-        targets: list[Target],
-        now: datetime,
-        out: _BatchResults,
-    ) -> None:
+    @staticmethod
+    def _messages(
+        notification: Claimed, targets: list[Target], now: datetime, out: BatchResults
+    ) -> list[PushMessage]:
+        """What to push for one notification, or its outcome at once when nothing is to be pushed."""
         if notification.read_at is not None:  # seen in the app while deferred: don't buzz the phone
             out.outcomes.append(
                 Outcome(notification.id, notification.attempts, "skipped", last_error="read before delivery")
             )
-            return
+            return []
+        if not targets:
+            out.outcomes.append(decide(notification, [], now))
+            return []
         policy = push_policy(notification.kind)
         # The push service should keep it only as long as it still matters from when it was due.
         ttl = policy.ttl - (now - notification.deliver_after)
-        if targets and ttl <= timedelta(0):
+        if ttl <= timedelta(0):
             out.outcomes.append(
                 Outcome(notification.id, notification.attempts, "dead", last_error="expired before delivery")
             )
-            return
+            return []
         payload = payload_for(notification)
-        sends = [
-            sender.send(t, payload, int(ttl.total_seconds()), policy.urgency, notification.tag)
-            for t in targets
+        ttl_s = int(ttl.total_seconds())
+        return [
+            PushMessage(notification.id, t, payload, ttl_s, policy.urgency, notification.tag) for t in targets
         ]
-        results: list[SendResult] = list(await asyncio.gather(*sends))
-        for target, result in zip(targets, results, strict=True):
+
+    async def _send_all(
+        self, sender: PushSender, messages: list[PushMessage], answers: list[SendResult | None]
+    ) -> None:
+        """Fill `answers` in place, so what finished before a deadline is kept. As many workers
+        as request slots pull from the batch's messages: no task per notification and per push."""
+        queue = iter(enumerate(messages))
+
+        async def worker() -> None:
+            for i, m in queue:
+                answers[i] = await sender.send(m.target, m.payload, m.ttl_s, m.urgency, m.tag)
+
+        workers = min(len(messages), max(1, self.settings.push_concurrency))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One notification to one subscription."""
+
+    notification_id: UUID
+    target: Target
+    payload: str
+    ttl_s: int
+    urgency: str
+    tag: str | None
+
+
+def fold_answers(
+    batch: list[Claimed],
+    messages: list[PushMessage],
+    answers: list[SendResult | None],
+    now: datetime,
+    out: BatchResults,
+) -> None:
+    """Each notification whose every push got an answer gets its outcome; one cut off by the
+    batch deadline gets none (nor do its subscriptions) and is due again when its lease ends."""
+    answered: dict[UUID, list[tuple[Target, SendResult | None]]] = {}
+    for message, answer in zip(messages, answers, strict=True):
+        answered.setdefault(message.notification_id, []).append((message.target, answer))
+    for notification in batch:
+        pushes = answered.get(notification.id, [])
+        results = [answer for _, answer in pushes if answer is not None]
+        if not pushes or len(results) < len(pushes):  # decided before sending, or cut off
+            continue
+        for target, result in zip((t for t, _ in pushes), results, strict=True):
             {"ok": out.ok, "gone": out.gone}.get(result.kind, out.failed).add(target.id)
         out.delivered += sum(1 for r in results if r.kind == "ok")
         out.outcomes.append(decide(notification, results, now))

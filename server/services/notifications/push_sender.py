@@ -123,19 +123,32 @@ class PushSender:
         self.http = http
         self.vapid = Vapid.from_string(private_key=settings.vapid_private_key)  # parsed once
         self._slots = asyncio.Semaphore(max(1, settings.push_concurrency))
+        # Explicit on every request, whatever session it goes through.
+        self._timeout = aiohttp.ClientTimeout(total=settings.push_timeout_s)
+        self._allowed = allowed_hosts(settings.push_allowed_hosts)
+        self._endpoints: dict[str, tuple[str | None, str]] = {}  # see _endpoint()
         self._signed: dict[str, tuple[float, dict[str, str]]] = {}  # audience -> (signed at, headers)
 
     def vapid_headers(self, endpoint: str, now_s: float) -> dict[str, str]:
         """Authorization (and Crypto-Key) for `endpoint`'s push service, signed once per hour.
         exp is checked by the push service against real time, so `now_s` is the wall clock, not
         the domain clock (which a job run with --at may have set in the past)."""
-        aud = audience(endpoint)
+        aud = self._endpoint(endpoint)[1]
         cached = self._signed.get(aud)
         if cached is None or now_s - cached[0] > JWT_LIFETIME_S - JWT_RENEW_S:
             headers = self.vapid.sign(vapid_claims(self.settings.vapid_subject, endpoint, now_s))
             cached = (now_s, dict(headers))
             self._signed[aud] = cached
         return dict(cached[1])  # a copy: the caller adds its own headers
+
+    def _endpoint(self, endpoint: str) -> tuple[str | None, str]:
+        """(why the endpoint is refused, or None; its push service's origin), worked out once
+        per sender (one dispatcher run), not once per message."""
+        known = self._endpoints.get(endpoint)
+        if known is None:
+            problem = endpoint_problem(endpoint, self.settings.push_allow_insecure_localhost, self._allowed)
+            known = self._endpoints[endpoint] = (problem, "" if problem else audience(endpoint))
+        return known
 
     @classmethod
     @asynccontextmanager
@@ -152,37 +165,32 @@ class PushSender:
         self, target: Target, payload: str, ttl_s: int, urgency: str, tag: str | None
     ) -> SendResult:
         """Encrypt and POST one message; never raises, the result says what to do next."""
-        refused = endpoint_problem(
-            target.endpoint,
-            self.settings.push_allow_insecure_localhost,
-            allowed_hosts(self.settings.push_allowed_hosts),
-        )
+        refused = self._endpoint(target.endpoint)[0]
         if refused:  # registered before the rules tightened, or the allow-list changed since
             return SendResult("rejected", f"endpoint {refused}")
         headers = self.vapid_headers(target.endpoint, time.time())
-        headers["Urgency"] = urgency
+        headers.update({"TTL": str(ttl_s), "Urgency": urgency, "Content-Encoding": "aes128gcm"})
         if tag:
             headers["Topic"] = topic_for(tag)
         subscription = {"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}}
         try:
-            async with self._slots:
-                # pywebpush's webpush_async() would sign a fresh JWT per message; its WebPusher
-                # encrypts (aes128gcm) and posts through our session with our headers.
-                response = await WebPusher(subscription, aiohttp_session=self.http).send_async(
-                    payload,
-                    headers,
-                    ttl=ttl_s,
-                    content_encoding="aes128gcm",
-                    # pywebpush's default is no timeout at all.
-                    timeout=self.settings.push_timeout_s,
-                )
-                if response.status > 202:
-                    raise WebPushException(f"Push failed: {response.status}", response=response)
-            return SendResult("ok", "accepted")
-        except WebPushException as exc:
-            status = exc.status_code
-            retry_after = exc.retry_after if exc.response is not None else None
-            result = classify_status(status, retry_after) if status else SendResult("rejected", exc.message)
+            # pywebpush encrypts (RFC 8291, aes128gcm); we post the record ourselves. Its
+            # webpush_async() would sign a fresh JWT per message, and its send_async() re-wraps
+            # the headers and decodes the answer's text: a tenth of the dispatcher's CPU.
+            # Encrypting before taking a slot keeps the slots for requests on the wire.
+            body = WebPusher(subscription).encode(payload.encode(), "aes128gcm")["body"]
+            async with (
+                self._slots,
+                self.http.post(
+                    target.endpoint, data=body, headers=headers, timeout=self._timeout
+                ) as response,
+            ):
+                await response.read()  # an unread answer would cost the pooled connection
+            if response.status <= 202:
+                return SendResult("ok", "accepted")
+            result = classify_status(response.status, response.headers.get("Retry-After"))
+        except WebPushException as exc:  # keys pywebpush cannot use
+            result = SendResult("rejected", exc.message)
         except TimeoutError:
             result = SendResult("retry", "timeout")
         except aiohttp.ClientConnectorError as exc:

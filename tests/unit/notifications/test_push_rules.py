@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from uuid import uuid4
 
-import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -17,7 +16,7 @@ from server.config import Settings
 from server.routes.notifications.push import subscription_errors
 from server.services.notifications import push_sender
 from server.services.notifications.outbox import Claimed
-from server.services.notifications.push import decide
+from server.services.notifications.push import BatchResults, PushMessage, decide, fold_answers
 from server.services.notifications.push_sender import (
     PushSender,
     SendResult,
@@ -189,21 +188,31 @@ def test_outcome_of_one_notification(
     assert outcome.sent_at == (NOW if status == "sent" else None)
 
 
-class _FakePusher:
-    """Stands in for pywebpush's WebPusher: records what each send was given."""
+class _FakeResponse:
+    def __init__(self, status: int, headers: dict[str, str]) -> None:
+        self.status, self.headers = status, headers
 
-    calls: ClassVar[list[dict[str, Any]]] = []
-    status = 201
+    async def __aenter__(self) -> _FakeResponse:
+        return self
 
-    def __init__(self, subscription: dict[str, Any], aiohttp_session: Any = None) -> None:
-        self.subscription = subscription
+    async def __aexit__(self, *exc: object) -> None:
+        return None
 
-    async def send_async(self, data: str, headers: dict[str, Any], **kwargs: Any) -> Any:
-        type(self).calls.append(
-            {"endpoint": self.subscription["endpoint"], "headers": dict(headers), **kwargs}
-        )
+    async def read(self) -> bytes:
+        return b""
+
+
+class _FakeHttp:
+    """Stands in for the sender's aiohttp session: records each POST, answers `status`."""
+
+    def __init__(self, status: int = 201, headers: dict[str, str] | None = None) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.status, self.headers = status, headers or {}
+
+    def post(self, url: str, *, data: bytes, headers: dict[str, str], timeout: Any) -> _FakeResponse:
+        self.calls.append({"endpoint": url, "body": data, "headers": dict(headers), "timeout": timeout})
         headers["Authorization"] = "changed by the callee"  # must not leak into the next message
-        return type("Response", (), {"status": type(self).status})()
+        return _FakeResponse(self.status, self.headers)
 
 
 def _jwt_claims(authorization: str) -> dict[str, Any]:
@@ -223,18 +232,16 @@ async def test_each_push_service_gets_its_own_vapid_jwt_reused_for_the_hour_and_
         PUSH_ALLOWED_HOSTS="",
         _env_file=None,
     )  # type: ignore[call-arg]
-    _FakePusher.calls = []
-    monkeypatch.setattr(push_sender, "WebPusher", _FakePusher)
+    http = _FakeHttp()
     wall = [1_800_000_000.0]
     monkeypatch.setattr(push_sender.time, "time", lambda: wall[0])
-    async with aiohttp.ClientSession() as http:
-        sender = PushSender(settings, http)
-        for endpoint in ("https://a.example/x", "https://b.example/y", "https://a.example/z"):
-            result = await sender.send(Target(uuid4(), endpoint, P256DH, AUTH), "{}", 60, "high", "t")
-            assert result.kind == "ok"
-        wall[0] += 3601  # past the renewal point: a fresh signature with a later exp
-        await sender.send(Target(uuid4(), "https://a.example/x", P256DH, AUTH), "{}", 60, "high", None)
-    calls = _FakePusher.calls
+    sender = PushSender(settings, http)  # type: ignore[arg-type]
+    for endpoint in ("https://a.example/x", "https://b.example/y", "https://a.example/z"):
+        result = await sender.send(Target(uuid4(), endpoint, P256DH, AUTH), "{}", 60, "high", "t")
+        assert result.kind == "ok"
+    wall[0] += 3601  # past the renewal point: a fresh signature with a later exp
+    await sender.send(Target(uuid4(), "https://a.example/x", P256DH, AUTH), "{}", 60, "high", None)
+    calls = http.calls
     claims = [_jwt_claims(call["headers"]["Authorization"]) for call in calls]
     assert [c["aud"] for c in claims] == ["https://a.example", "https://b.example"] + [
         "https://a.example"
@@ -242,21 +249,52 @@ async def test_each_push_service_gets_its_own_vapid_jwt_reused_for_the_hour_and_
     assert calls[0]["headers"]["Authorization"] == calls[2]["headers"]["Authorization"]  # reused
     assert calls[3]["headers"]["Authorization"] != calls[0]["headers"]["Authorization"]  # renewed
     assert claims[0]["exp"] == 1_800_000_000 + 12 * 3600 and claims[3]["exp"] == claims[0]["exp"] + 3601
-    assert [call["timeout"] for call in calls] == [3.5] * 4
+    assert [call["timeout"].total for call in calls] == [3.5] * 4
     assert calls[0]["headers"]["Urgency"] == "high" and calls[0]["headers"]["Topic"] == "t"
-    assert "Topic" not in calls[3]["headers"] and calls[0]["ttl"] == 60
-    assert calls[0]["content_encoding"] == "aes128gcm"
+    assert "Topic" not in calls[3]["headers"] and calls[0]["headers"]["TTL"] == "60"
+    assert calls[0]["headers"]["Content-Encoding"] == "aes128gcm"
+    # An aes128gcm record (RFC 8188): 16-byte salt, record size 4096, a 65-byte key id (the
+    # sender's ephemeral public key), then the ciphertext of the payload, padding and tag.
+    body = calls[0]["body"]
+    assert int.from_bytes(body[16:20], "big") == 4096 and body[20] == 65 and len(body) > 86 + 16
 
 
-async def test_a_refused_push_is_classified_from_its_status(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("status", "headers", "kind", "retry_after_s"),
+    [(410, {}, "gone", None), (404, {}, "gone", None), (429, {"Retry-After": "120"}, "retry", 120)],
+)
+async def test_a_refused_push_is_classified_from_its_answer(
+    status: int, headers: dict[str, str], kind: str, retry_after_s: int | None
+) -> None:
     private, public = generate_vapid_keys()
     settings = Settings(
         VAPID_PRIVATE_KEY=private, VAPID_PUBLIC_KEY=public, PUSH_ALLOWED_HOSTS="", _env_file=None
     )  # type: ignore[call-arg]
-    monkeypatch.setattr(push_sender, "WebPusher", _FakePusher)
-    monkeypatch.setattr(_FakePusher, "status", 410)
-    async with aiohttp.ClientSession() as http:
-        result = await PushSender(settings, http).send(
-            Target(uuid4(), "https://a.example/x", P256DH, AUTH), "{}", 60, "high", None
-        )
-    assert result.kind == "gone"
+    http = _FakeHttp(status, headers)
+    result = await PushSender(settings, http).send(  # type: ignore[arg-type]
+        Target(uuid4(), "https://a.example/x", P256DH, AUTH), "{}", 60, "high", None
+    )
+    assert (result.kind, result.retry_after_s) == (kind, retry_after_s)
+
+
+def test_a_notification_cut_off_by_the_batch_deadline_gets_no_outcome() -> None:
+    """Only a notification whose every push was answered is recorded (with its subscriptions);
+    one cut off keeps its lease and is due again when the lease ends."""
+    done, cut = claimed(), claimed()
+    phone, laptop, tablet = (Target(uuid4(), f"https://a.example/{n}", P256DH, AUTH) for n in "pqr")
+    messages = [
+        PushMessage(done.id, phone, "{}", 60, "high", None),
+        PushMessage(done.id, laptop, "{}", 60, "high", None),
+        PushMessage(cut.id, tablet, "{}", 60, "high", None),
+        PushMessage(cut.id, phone, "{}", 60, "high", None),
+    ]
+    answers = [
+        SendResult("ok", "accepted"),
+        SendResult("gone", "HTTP 410"),
+        SendResult("ok", "accepted"),
+        None,
+    ]
+    out = BatchResults()
+    fold_answers([done, cut], messages, answers, NOW, out)
+    assert [(o.id, o.status, o.sent_at) for o in out.outcomes] == [(done.id, "sent", NOW)]
+    assert (out.ok, out.gone, out.failed, out.delivered) == ({phone.id}, {laptop.id}, set(), 1)
