@@ -70,7 +70,7 @@ def eligible(s: ScoredCandidate) -> bool:
     """Worth a slot of its bucket's share: mandatory, due, a deal to move, never visited, a
     quarter of its interval since the last visit, or a prospect not seen for a week."""
     c = s.candidate
-    if c.mandatory or s.due or c.deal is not None or c.days_since_visit is None:
+    if s.mandatory or s.due or c.deal is not None or c.days_since_visit is None:
         return True
     if c.status == "prospect":
         return c.days_since_visit >= min(PROSPECT_REVISIT_DAYS, c.interval_days)
@@ -105,19 +105,19 @@ def select_for_effort(
     def take(s: ScoredCandidate) -> None:
         chosen.append(s)
         picked.add(id(s))
-        counts[s.candidate.bucket] += 1
+        counts[s.bucket] += 1
 
     for s in ordered:
-        if s.candidate.mandatory and len(chosen) < capacity:
+        if s.mandatory and len(chosen) < capacity:
             take(s)
     must = frozenset(must_visit)
     urgent = [
         s
         for s in ordered
-        if id(s) not in picked and ((s.due and s.candidate.bucket in must) or s.candidate.deal is not None)
+        if id(s) not in picked and ((s.due and s.bucket in must) or s.candidate.deal is not None)
     ]
     for s in sorted(urgent, key=lambda s: s.candidate.deal is not None):  # stable: by score within
-        bucket = s.candidate.bucket
+        bucket = s.bucket
         limit = ceiling(bucket) + (DUE_A_ALLOWANCE * week_total if s.due and bucket in must else 0)
         if len(chosen) < capacity and counts[bucket] + 1 <= limit:
             take(s)
@@ -125,7 +125,7 @@ def select_for_effort(
     pools: dict[Bucket, list[ScoredCandidate]] = {b: [] for b in BUCKETS}
     for s in ordered:
         if id(s) not in picked and eligible(s):
-            pools[s.candidate.bucket].append(s)
+            pools[s.bucket].append(s)
     for pool in pools.values():
         pool.reverse()  # best last: pop() takes it
     while len(chosen) < capacity:
@@ -139,8 +139,8 @@ def select_for_effort(
         take(pools[bucket].pop())
 
     rest = [s for s in ordered if id(s) not in picked]
-    rest.sort(key=lambda s: (not eligible(s), counts[s.candidate.bucket] + 1 > ceiling(s.candidate.bucket)))
+    rest.sort(key=lambda s: (not eligible(s), counts[s.bucket] + 1 > ceiling(s.bucket)))
     for s in rest[: capacity - len(chosen)]:
         take(s)
-    first = [s for s in chosen if s.candidate.mandatory]
-    return first + sorted((s for s in chosen if not s.candidate.mandatory), key=lambda s: s.rank_key)
+    first = [s for s in chosen if s.mandatory]
+    return first + sorted((s for s in chosen if not s.mandatory), key=lambda s: s.rank_key)
