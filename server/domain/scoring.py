@@ -138,9 +138,13 @@ class DealSignal:
     days_to_close: int | None  # set when near: days to the expected close (< 0: passed)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
-    """Everything the planner knows about one customer for one rep and day."""
+    """Everything the planner knows about one customer for one rep and day.
+
+    Treated as immutable, but not frozen: the sweep builds one per customer of every rep, and a
+    frozen dataclass's __init__ (object.__setattr__ per field) costs several times a plain one.
+    """
 
     customer_id: UUID | str
     grade: Grade
@@ -363,9 +367,13 @@ def score_only(c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS) -> tuple
     weights cannot change the sum), so the same float. The planner scores every candidate but
     shows the reasons of only the few it picks (ScoredCandidate writes them on first use).
     """
-    found = components(c, weights)
-    rounded = sorted([round(value, 2) for _, value in found], reverse=True)
-    return round(sum(rounded), 2), any(code == "due" for code, _ in found)
+    rounded: list[float] = []
+    due = False
+    for code, value in components(c, weights):
+        rounded.append(round(value, 2))
+        due = due or code == "due"
+    rounded.sort(reverse=True)
+    return round(sum(rounded), 2), due
 
 
 def score_candidates(
