@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from types import MappingProxyType
 
 from server.domain.scoring import BUCKETS, Bucket, ScoredCandidate
@@ -42,6 +43,7 @@ ELIGIBLE_FROM = 0.25  # share of its interval after which a customer may take a 
 PROSPECT_REVISIT_DAYS = 7  # a prospect may take a prospecting slot again after a week
 # Buckets whose due customers are picked first among the due: A accounts are kept weekly.
 DEFAULT_MUST_VISIT: tuple[Bucket, ...] = ("A",)
+_RANK = attrgetter("rank_key")  # best first
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def select_for_effort(
     def ceiling(bucket: Bucket) -> float:
         return (split.get(bucket, 0.0) + tolerance) * week_total
 
-    ordered = sorted(scored, key=lambda s: s.rank_key)
+    ordered = sorted(scored, key=_RANK)  # usually sorted already (rank_candidates): one pass
     chosen: list[ScoredCandidate] = []
     picked: set[int] = set()
 
@@ -138,9 +140,10 @@ def select_for_effort(
         bucket = min(open_buckets, key=lambda b: (counts[b] / split[b], pools[b][-1].rank_key, b))
         take(pools[bucket].pop())
 
-    rest = [s for s in ordered if id(s) not in picked]
-    rest.sort(key=lambda s: (not eligible(s), counts[s.bucket] + 1 > ceiling(s.bucket)))
-    for s in rest[: capacity - len(chosen)]:
-        take(s)
+    if len(chosen) < capacity:  # most days are full by now: the rest is not even looked at
+        rest = [s for s in ordered if id(s) not in picked]
+        rest.sort(key=lambda s: (not eligible(s), counts[s.bucket] + 1 > ceiling(s.bucket)))
+        for s in rest[: capacity - len(chosen)]:
+            take(s)
     first = [s for s in chosen if s.mandatory]
-    return first + sorted((s for s in chosen if not s.mandatory), key=lambda s: s.rank_key)
+    return first + sorted((s for s in chosen if not s.mandatory), key=_RANK)
