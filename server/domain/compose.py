@@ -47,6 +47,7 @@ GRADES = ("A", "B", "C", "D")
 ROUTED_KINDS = ("visit", "follow_up", "collect")  # kinds done at the customer's door
 OPEN_STATUSES = ("planned", "snoozed")  # still to do today: ranked and routed
 OCCUPYING_STATUSES = ("planned", "snoozed", "done")  # count against the day's capacity
+_ZERO = Decimal(0)  # immutable: one for every candidate without orders or deals
 
 
 @dataclass
@@ -86,7 +87,7 @@ def build_candidate(
     ):
         interval = (customer.next_visit_due - customer.last_visit_on).days  # a customer-specific rhythm
     orders = customer.orders or 0
-    expected = Decimal(customer.revenue or 0) / orders if orders else Decimal(0)
+    expected = Decimal(customer.revenue or 0) / orders if orders else _ZERO
     usual = None
     if orders >= 2 and customer.first_on and customer.last_on:
         usual = max(1, round((customer.last_on - customer.first_on).days / (orders - 1)))
@@ -112,7 +113,7 @@ def build_candidate(
         lat=customer.lat,
         lng=customer.lng,
         rfm=_rfm(customer),
-        weighted_pipeline=weighted_pipeline(deals) if deals else Decimal(0),
+        weighted_pipeline=weighted_pipeline(deals) if deals else _ZERO,
         deal=deal_signal(deals, day, deal_rule, days_since_visit) if deals else None,
     )
 
@@ -231,9 +232,7 @@ def compose_day(
         "selected": len(rows),
         "mandatory": sum(1 for s in selected if s.mandatory),
         "must_visit": sum(
-            1
-            for s in selected
-            if not s.mandatory and s.due and s.bucket in DEFAULT_MUST_VISIT
+            1 for s in selected if not s.mandatory and s.due and s.bucket in DEFAULT_MUST_VISIT
         ),
         "carried_over": sum(1 for s in selected if s.candidate.carried_over_from),
         "promises": sum(1 for s in selected if s.candidate.promise_due),

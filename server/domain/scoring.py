@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Any, Literal
 from uuid import UUID
 
@@ -231,11 +232,15 @@ def _percent_text(share: Decimal) -> str:
 def readiness(c: Candidate) -> float:
     """How ready the customer is to order again: time since it was last met or ordered, over its
     usual order interval (the grade's visit interval when it has no habit yet); at most 1."""
-    contact = [d for d in (c.days_since_visit, c.days_since_last_order) if d is not None]
-    if not contact:
-        return 1.0
+    visit, order = c.days_since_visit, c.days_since_last_order
+    if visit is None:
+        if order is None:
+            return 1.0
+        latest = order
+    else:
+        latest = visit if order is None else min(visit, order)
     cycle = c.usual_order_interval_days or c.interval_days
-    return min(1.0, max(0, min(contact)) / max(1, cycle))
+    return min(1.0, max(0, latest) / max(1, cycle))
 
 
 def _plan_gap_share(c: Candidate) -> Decimal | None:
@@ -395,9 +400,5 @@ def rank_candidates(
     for c in candidates:
         score, due = score_only(c, weights)
         scored.append(ScoredCandidate(c, score, due=due, weights=weights))
-    scored.sort(key=_rank_key)
+    scored.sort(key=attrgetter("rank_key"))
     return scored
-
-
-def _rank_key(s: ScoredCandidate) -> tuple[float, str]:
-    return s.rank_key
