@@ -3,6 +3,7 @@
     createdb -h 127.0.0.1 -U postgres fs_bench_planner
     export DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/fs_bench_planner
     .venv/bin/fieldsales seed-demo --reps 1000 --customers 100000
+    psql -h 127.0.0.1 -U postgres fs_bench_planner -c ANALYZE  # else the floor may take minutes
     .venv/bin/python -m bench.bench_planner
     dropdb -h 127.0.0.1 -U postgres fs_bench_planner
 
