@@ -37,8 +37,8 @@ from server.domain.scoring import (
     Candidate,
     ScoredCandidate,
     ScoringWeights,
+    rank_candidates,
     score_candidate,
-    score_candidates,
 )
 
 ALGORITHM = "score-effort-route/2"
@@ -47,6 +47,7 @@ GRADES = ("A", "B", "C", "D")
 ROUTED_KINDS = ("visit", "follow_up", "collect")  # kinds done at the customer's door
 OPEN_STATUSES = ("planned", "snoozed")  # still to do today: ranked and routed
 OCCUPYING_STATUSES = ("planned", "snoozed", "done")  # count against the day's capacity
+_ZERO = Decimal(0)  # immutable: one for every candidate without orders or deals
 
 
 @dataclass
@@ -70,8 +71,13 @@ def build_candidate(
     pinned: bool = False,
     deals: list[OpenDeal] | None = None,
     deal_rule: DealRule = DEFAULT_DEAL_RULE,
+    lead_days: int | None = None,
 ) -> Candidate:
-    """Turn a customer row into the scoring input, deriving order habits from its history."""
+    """Turn a customer row into the scoring input, deriving order habits from its history.
+
+    `lead_days`: days_to_next_working_day(day), when the caller has it (the same for every
+    candidate of a day).
+    """
     grade = cast(Grade, customer.grade if customer.grade in GRADES else "D")
     interval = intervals.get(grade) or 30
     if (
@@ -81,7 +87,7 @@ def build_candidate(
     ):
         interval = (customer.next_visit_due - customer.last_visit_on).days  # a customer-specific rhythm
     orders = customer.orders or 0
-    expected = Decimal(customer.revenue or 0) / orders if orders else Decimal(0)
+    expected = Decimal(customer.revenue or 0) / orders if orders else _ZERO
     usual = None
     if orders >= 2 and customer.first_on and customer.last_on:
         usual = max(1, round((customer.last_on - customer.first_on).days / (orders - 1)))
@@ -103,11 +109,11 @@ def build_candidate(
         days_since_last_order=(day - last_order).days if last_order else None,
         carried_over_from=carried_from,
         manager_pinned=pinned,
-        days_to_next_working_day=days_to_next_working_day(day),
+        days_to_next_working_day=days_to_next_working_day(day) if lead_days is None else lead_days,
         lat=customer.lat,
         lng=customer.lng,
         rfm=_rfm(customer),
-        weighted_pipeline=weighted_pipeline(deals) if deals else Decimal(0),
+        weighted_pipeline=weighted_pipeline(deals) if deals else _ZERO,
         deal=deal_signal(deals, day, deal_rule, days_since_visit) if deals else None,
     )
 
@@ -178,34 +184,38 @@ def compose_day(
             task.score, task.reasons = score, [r.to_json() for r in reasons]
 
     carry = open_carry_overs(inputs, customers) if fill else {}
-    candidates = [
-        build_candidate(
-            customer,
-            day,
-            intervals,
-            gap,
-            inputs.promises.get(customer.id),
-            carry[customer.id].local_date if customer.id in carry else None,
-            deals=inputs.deals.get(customer.id),
-            deal_rule=deal_rule,
-        )
-        for customer in customers.values()
-        if customer.id not in taken
-    ]
-    candidates += [  # a task without a customer carries over as itself: no cadence, no quota
-        Candidate(
-            customer_id=key,
-            grade="D",
-            status="active",
-            days_since_visit=0,
-            interval_days=1,
-            days_to_next_working_day=0,  # not a visit: never "due" by cadence
-            carried_over_from=task.local_date,
-        )
-        for key, task in carry.items()
-        if isinstance(key, str)
-    ]
-    scored = score_candidates(candidates, weights) if slots else []
+    open_customers = [customer for customer in customers.values() if customer.id not in taken]
+    alone = [(key, task) for key, task in carry.items() if isinstance(key, str)]
+    candidates: list[Candidate] = []
+    if slots:  # nothing to pick: no candidate is built (only counted, for the stats)
+        lead = days_to_next_working_day(day)
+        candidates = [
+            build_candidate(
+                customer,
+                day,
+                intervals,
+                gap,
+                inputs.promises.get(customer.id),
+                carry[customer.id].local_date if customer.id in carry else None,
+                deals=inputs.deals.get(customer.id),
+                deal_rule=deal_rule,
+                lead_days=lead,
+            )
+            for customer in open_customers
+        ]
+        candidates += [  # a task without a customer carries over as itself: no cadence, no quota
+            Candidate(
+                customer_id=key,
+                grade="D",
+                status="active",
+                days_since_visit=0,
+                interval_days=1,
+                days_to_next_working_day=0,  # not a visit: never "due" by cadence
+                carried_over_from=task.local_date,
+            )
+            for key, task in alone
+        ]
+    scored = rank_candidates(candidates, weights)
     week = _week_so_far(inputs, customers, day)
     selected = select_for_effort(scored, slots, split, week)
     due_at = end_of_day(day, rep.timezone)
@@ -214,17 +224,15 @@ def compose_day(
 
     buckets: dict[str, int] = {}
     for s in selected:
-        buckets[s.candidate.bucket] = buckets.get(s.candidate.bucket, 0) + 1
+        buckets[s.bucket] = buckets.get(s.bucket, 0) + 1
     stats = {
-        "candidates": len(candidates),
+        "candidates": len(open_customers) + len(alone),
         "capacity": rep.daily_capacity,
         "kept": len(inputs.day_tasks),
         "selected": len(rows),
-        "mandatory": sum(1 for s in selected if s.candidate.mandatory),
+        "mandatory": sum(1 for s in selected if s.mandatory),
         "must_visit": sum(
-            1
-            for s in selected
-            if not s.candidate.mandatory and s.due and s.candidate.bucket in DEFAULT_MUST_VISIT
+            1 for s in selected if not s.mandatory and s.due and s.bucket in DEFAULT_MUST_VISIT
         ),
         "carried_over": sum(1 for s in selected if s.candidate.carried_over_from),
         "promises": sum(1 for s in selected if s.candidate.promise_due),

@@ -29,9 +29,12 @@ class RepRow:
         return (self.start_lat, self.start_lng)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CustomerRow:
-    """A customer with the aggregate of its orders over the last 365 days."""
+    """A customer with the aggregate of its orders over the last 365 days.
+
+    Read only; not frozen because the sweep builds one per candidate (see Candidate).
+    """
 
     id: UUID
     owner_rep_id: UUID

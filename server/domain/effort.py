@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from types import MappingProxyType
 
 from server.domain.scoring import BUCKETS, Bucket, ScoredCandidate
@@ -42,6 +43,7 @@ ELIGIBLE_FROM = 0.25  # share of its interval after which a customer may take a 
 PROSPECT_REVISIT_DAYS = 7  # a prospect may take a prospecting slot again after a week
 # Buckets whose due customers are picked first among the due: A accounts are kept weekly.
 DEFAULT_MUST_VISIT: tuple[Bucket, ...] = ("A",)
+_RANK = attrgetter("rank_key")  # best first
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def eligible(s: ScoredCandidate) -> bool:
     """Worth a slot of its bucket's share: mandatory, due, a deal to move, never visited, a
     quarter of its interval since the last visit, or a prospect not seen for a week."""
     c = s.candidate
-    if c.mandatory or s.due or c.deal is not None or c.days_since_visit is None:
+    if s.mandatory or s.due or c.deal is not None or c.days_since_visit is None:
         return True
     if c.status == "prospect":
         return c.days_since_visit >= min(PROSPECT_REVISIT_DAYS, c.interval_days)
@@ -98,26 +100,26 @@ def select_for_effort(
     def ceiling(bucket: Bucket) -> float:
         return (split.get(bucket, 0.0) + tolerance) * week_total
 
-    ordered = sorted(scored, key=lambda s: s.rank_key)
+    ordered = sorted(scored, key=_RANK)  # usually sorted already (rank_candidates): one pass
     chosen: list[ScoredCandidate] = []
     picked: set[int] = set()
 
     def take(s: ScoredCandidate) -> None:
         chosen.append(s)
         picked.add(id(s))
-        counts[s.candidate.bucket] += 1
+        counts[s.bucket] += 1
 
     for s in ordered:
-        if s.candidate.mandatory and len(chosen) < capacity:
+        if s.mandatory and len(chosen) < capacity:
             take(s)
     must = frozenset(must_visit)
     urgent = [
         s
         for s in ordered
-        if id(s) not in picked and ((s.due and s.candidate.bucket in must) or s.candidate.deal is not None)
+        if id(s) not in picked and ((s.due and s.bucket in must) or s.candidate.deal is not None)
     ]
     for s in sorted(urgent, key=lambda s: s.candidate.deal is not None):  # stable: by score within
-        bucket = s.candidate.bucket
+        bucket = s.bucket
         limit = ceiling(bucket) + (DUE_A_ALLOWANCE * week_total if s.due and bucket in must else 0)
         if len(chosen) < capacity and counts[bucket] + 1 <= limit:
             take(s)
@@ -125,7 +127,7 @@ def select_for_effort(
     pools: dict[Bucket, list[ScoredCandidate]] = {b: [] for b in BUCKETS}
     for s in ordered:
         if id(s) not in picked and eligible(s):
-            pools[s.candidate.bucket].append(s)
+            pools[s.bucket].append(s)
     for pool in pools.values():
         pool.reverse()  # best last: pop() takes it
     while len(chosen) < capacity:
@@ -138,9 +140,10 @@ def select_for_effort(
         bucket = min(open_buckets, key=lambda b: (counts[b] / split[b], pools[b][-1].rank_key, b))
         take(pools[bucket].pop())
 
-    rest = [s for s in ordered if id(s) not in picked]
-    rest.sort(key=lambda s: (not eligible(s), counts[s.candidate.bucket] + 1 > ceiling(s.candidate.bucket)))
-    for s in rest[: capacity - len(chosen)]:
-        take(s)
-    first = [s for s in chosen if s.candidate.mandatory]
-    return first + sorted((s for s in chosen if not s.candidate.mandatory), key=lambda s: s.rank_key)
+    if len(chosen) < capacity:  # most days are full by now: the rest is not even looked at
+        rest = [s for s in ordered if id(s) not in picked]
+        rest.sort(key=lambda s: (not eligible(s), counts[s.bucket] + 1 > ceiling(s.bucket)))
+        for s in rest[: capacity - len(chosen)]:
+            take(s)
+    first = [s for s in chosen if s.mandatory]
+    return first + sorted((s for s in chosen if not s.mandatory), key=_RANK)

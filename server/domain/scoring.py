@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Any, Literal
 from uuid import UUID
 
@@ -62,6 +63,9 @@ REASON_ORDER: tuple[ReasonCode, ...] = (
 )
 Bucket = Literal["A", "B", "C", "D", "prospect"]
 BUCKETS: tuple[Bucket, ...] = ("A", "B", "C", "D", "prospect")
+
+
+_GRADE_FIELDS = {"A": "grade_a", "B": "grade_b", "C": "grade_c", "D": "grade_d"}
 
 
 @dataclass(frozen=True)
@@ -99,12 +103,8 @@ class ScoringWeights:
 
     def grade_weight(self, grade: Grade) -> float:
         """Cadence weight of a grade."""
-        return {
-            "A": self.grade_a,
-            "B": self.grade_b,
-            "C": self.grade_c,
-            "D": self.grade_d,
-        }[grade]
+        weight: float = getattr(self, _GRADE_FIELDS[grade])
+        return weight
 
 
 DEFAULT_WEIGHTS = ScoringWeights()
@@ -139,9 +139,13 @@ class DealSignal:
     days_to_close: int | None  # set when near: days to the expected close (< 0: passed)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
-    """Everything the planner knows about one customer for one rep and day."""
+    """Everything the planner knows about one customer for one rep and day.
+
+    Treated as immutable, but not frozen: the sweep builds one per customer of every rep, and a
+    frozen dataclass's __init__ (object.__setattr__ per field) costs several times a plain one.
+    """
 
     customer_id: UUID | str
     grade: Grade
@@ -174,21 +178,46 @@ class Candidate:
         return "prospect" if self.status == "prospect" else self.grade
 
 
-@dataclass(frozen=True)
 class ScoredCandidate:
-    candidate: Candidate
-    score: float
-    reasons: tuple[Reason, ...]
+    """A candidate with its score, and what selection asks of it, worked out once.
+
+    Reasons are written on first use when not given: the planner scores every candidate but
+    shows the reasons of the few it picks (rank_candidates).
+    """
+
+    __slots__ = ("_reasons", "_weights", "bucket", "candidate", "due", "mandatory", "rank_key", "score")
+
+    def __init__(
+        self,
+        candidate: Candidate,
+        score: float,
+        reasons: Iterable[Reason] | None = None,
+        *,
+        due: bool | None = None,
+        weights: ScoringWeights = DEFAULT_WEIGHTS,
+    ) -> None:
+        self.candidate = candidate
+        self.score = score
+        self._weights = weights
+        self._reasons = tuple(reasons) if reasons is not None else None
+        if due is None:
+            # Due today by its grade's cadence (see components): the only kind a quota slot is kept for.
+            due = any(r.code == "due" for r in self.reasons)
+        self.due = due
+        # Higher score first; the customer id breaks ties so the order is reproducible.
+        self.rank_key = (-score, str(candidate.customer_id))
+        self.bucket = candidate.bucket
+        self.mandatory = candidate.mandatory
 
     @property
-    def due(self) -> bool:
-        """Due today by its grade's cadence (see _due): the only kind a quota slot is kept for."""
-        return any(r.code == "due" for r in self.reasons)
+    def reasons(self) -> tuple[Reason, ...]:
+        """The reasons behind the score, strongest first (score_candidate's)."""
+        if self._reasons is None:
+            self._reasons = tuple(score_candidate(self.candidate, self._weights)[1])
+        return self._reasons
 
-    @property
-    def rank_key(self) -> tuple[float, str]:
-        """Higher score first; the customer id breaks ties so the order is reproducible."""
-        return (-self.score, str(self.candidate.customer_id))
+    def __repr__(self) -> str:
+        return f"ScoredCandidate({self.candidate!r}, {self.score!r})"
 
 
 def _days(n: int) -> str:
@@ -200,87 +229,118 @@ def _percent_text(share: Decimal) -> str:
     return "<1%" if percent < 1 else f"{percent}%"
 
 
-def _cadence(c: Candidate, w: ScoringWeights) -> Reason | None:
-    overdue = min(overdue_ratio(c.days_since_visit, c.interval_days), w.overdue_cap)
-    value = w.grade_weight(c.grade) * overdue
-    if value <= 0:
-        return None
-    every = f"every {_days(c.interval_days)}"
-    if c.days_since_visit is None:
-        text = f"Grade {c.grade}, never visited ({every})"
-    else:
-        text = f"Grade {c.grade}, {_days(c.days_since_visit)} since last visit ({every})"
-    params = {"grade": c.grade, "days": c.days_since_visit, "interval": c.interval_days}
-    return Reason("cadence", text, value, params)
-
-
 def readiness(c: Candidate) -> float:
     """How ready the customer is to order again: time since it was last met or ordered, over its
     usual order interval (the grade's visit interval when it has no habit yet); at most 1."""
-    contact = [d for d in (c.days_since_visit, c.days_since_last_order) if d is not None]
-    if not contact:
-        return 1.0
+    visit, order = c.days_since_visit, c.days_since_last_order
+    if visit is None:
+        if order is None:
+            return 1.0
+        latest = order
+    else:
+        latest = visit if order is None else min(visit, order)
     cycle = c.usual_order_interval_days or c.interval_days
-    return min(1.0, max(0, min(contact)) / max(1, cycle))
+    return min(1.0, max(0, latest) / max(1, cycle))
 
 
-def _due(c: Candidate, w: ScoringWeights) -> Reason | None:
-    """The last working day on which a visit keeps the customer within its interval (or later)."""
-    if c.days_since_visit is not None and c.days_since_visit + c.days_to_next_working_day <= c.interval_days:
-        return None
-    value = w.grade_weight(c.grade) * w.due
-    if value <= 0:
-        return None
-    params = {"grade": c.grade, "interval": c.interval_days}
-    return Reason("due", "Due before your next working day", value, params)
-
-
-def _plan_gap(c: Candidate, w: ScoringWeights) -> Reason | None:
+def _plan_gap_share(c: Candidate) -> Decimal | None:
+    """What a visit could bring (expected order + weighted pipeline) over the rep's gap."""
     expected = c.expected_order_value + c.weighted_pipeline
     if c.rep_remaining_gap <= 0 or expected <= 0:
         return None
-    share = expected / c.rep_remaining_gap
+    return expected / c.rep_remaining_gap
+
+
+def components(c: Candidate, w: ScoringWeights = DEFAULT_WEIGHTS) -> list[tuple[ReasonCode, float]]:
+    """Each component of the score (see the module doc) with its unrounded value, if present.
+
+    The one place the numbers are worked out: score_candidate writes the reasons of these
+    components, score_only adds them up; the planner calls this for every candidate.
+    """
+    found: list[tuple[ReasonCode, float]] = []
+    since_visit, interval = c.days_since_visit, c.interval_days
+    overdue = min(overdue_ratio(since_visit, interval), w.overdue_cap)
+    grade = w.grade_weight(c.grade)
+    if (value := grade * overdue) > 0:
+        found.append(("cadence", value))
+    # Due: the last working day on which a visit keeps the customer within its interval (or later).
+    if since_visit is None or since_visit + c.days_to_next_working_day > interval:
+        if (value := grade * w.due) > 0:
+            found.append(("due", value))
     ready = readiness(c)
-    value = w.plan_gap * min(1.0, float(share) / w.plan_gap_full_share) * ready
-    if value <= 0:
-        return None
+    if (share := _plan_gap_share(c)) is not None:
+        if (value := w.plan_gap * min(1.0, float(share) / w.plan_gap_full_share) * ready) > 0:
+            found.append(("plan_gap", value))
+    usual, since_order = c.usual_order_interval_days, c.days_since_last_order
+    if c.status == "active" and usual and usual > 0 and since_order is not None:
+        if since_order >= w.churn_lateness * usual and (value := w.churn_risk * ready) > 0:
+            found.append(("churn_risk", value))
+    if c.rfm is not None:
+        r, f, m = c.rfm
+        if (value := w.rfm * (r + f + m - 3) / 12 * ready) > 0:
+            found.append(("rfm", value))
+    if c.deal is not None and w.opportunity > 0:
+        found.append(("opportunity", w.opportunity))
+    if c.promise_due:
+        found.append(("promise_due", w.promise_due))
+    if c.status == "prospect":
+        found.append(("prospecting", w.prospecting))
+    if c.carried_over_from is not None:
+        found.append(("carry_over", w.carry_over))
+    if c.manager_pinned:
+        found.append(("manager_pin", w.manager_pin))
+    return found
+
+
+def _reason(c: Candidate, code: ReasonCode, value: float) -> Reason:
+    """The reason a rep reads for one component (its weight rounded as shown)."""
+    weight = round(value, 2)
+    if code == "cadence":
+        every = f"every {_days(c.interval_days)}"
+        if c.days_since_visit is None:
+            text = f"Grade {c.grade}, never visited ({every})"
+        else:
+            text = f"Grade {c.grade}, {_days(c.days_since_visit)} since last visit ({every})"
+        params = {"grade": c.grade, "days": c.days_since_visit, "interval": c.interval_days}
+        return Reason("cadence", text, weight, params)
+    if code == "due":
+        params = {"grade": c.grade, "interval": c.interval_days}
+        return Reason("due", "Due before your next working day", weight, params)
+    if code == "plan_gap":
+        return _plan_gap(c, weight)
+    if code == "churn_risk":
+        usual, since = c.usual_order_interval_days, c.days_since_last_order
+        text = f"Ordering later than usual ({since} d vs {usual} d)"
+        return Reason("churn_risk", text, weight, {"days": since, "usual": usual})
+    if code == "rfm" and c.rfm is not None:
+        r, f, m = c.rfm
+        text = f"RFM {r}-{f}-{m}: how recently, how often and how much it buys"
+        return Reason("rfm", text, weight, {"r": r, "f": f, "m": m})
+    if code == "opportunity" and c.deal is not None:
+        return _deal(c.deal, weight)
+    if code == "promise_due":
+        text = f"Promise due: {c.promise_text}" if c.promise_text else "Promise due"
+        return Reason("promise_due", text, weight, {"text": c.promise_text})
+    if code == "prospecting":
+        return Reason("prospecting", "Prospect: new business", weight)
+    if code == "carry_over" and c.carried_over_from is not None:
+        day = c.carried_over_from.isoformat()
+        return Reason("carry_over", f"Carried over from {day}", weight, {"date": day})
+    return Reason("manager_pin", "Pinned by your manager", weight)
+
+
+def _plan_gap(c: Candidate, weight: float) -> Reason:
+    share, ready = _plan_gap_share(c) or Decimal(0), readiness(c)
     params = {"share": float(round(share, 4)), "readiness": round(ready, 2)}
     if c.weighted_pipeline > 0:
         params["pipeline"] = float(round(c.weighted_pipeline, 2))
     if share >= 1:
-        return Reason("plan_gap", "Could close all of your remaining gap", value, params)
+        return Reason("plan_gap", "Could close all of your remaining gap", weight, params)
     text = f"Could close {_percent_text(share)} of your remaining gap"
-    return Reason("plan_gap", text, value, params)
+    return Reason("plan_gap", text, weight, params)
 
 
-def _churn(c: Candidate, w: ScoringWeights) -> Reason | None:
-    usual, since = c.usual_order_interval_days, c.days_since_last_order
-    if c.status != "active" or not usual or usual <= 0 or since is None:
-        return None
-    if since < w.churn_lateness * usual:
-        return None
-    value = w.churn_risk * readiness(c)
-    if value <= 0:
-        return None
-    text = f"Ordering later than usual ({since} d vs {usual} d)"
-    return Reason("churn_risk", text, value, {"days": since, "usual": usual})
-
-
-def _rfm(c: Candidate, w: ScoringWeights) -> Reason | None:
-    if c.rfm is None:
-        return None
-    r, f, m = c.rfm
-    value = w.rfm * (r + f + m - 3) / 12 * readiness(c)
-    if value <= 0:
-        return None
-    text = f"RFM {r}-{f}-{m}: how recently, how often and how much it buys"
-    return Reason("rfm", text, value, {"r": r, "f": f, "m": m})
-
-
-def _deal(c: Candidate, w: ScoringWeights) -> Reason | None:
-    d = c.deal
-    if d is None or w.opportunity <= 0:
-        return None
+def _deal(d: DealSignal, weight: float) -> Reason:
     parts = [f"Deal '{d.title}' at {d.stage}"]
     if d.days_without_step is not None:
         parts.append(f"{_days(d.days_without_step)} without a step")
@@ -294,49 +354,51 @@ def _deal(c: Candidate, w: ScoringWeights) -> Reason | None:
         "stale_days": d.days_without_step,
         "close_days": d.days_to_close,
     }
-    return Reason("opportunity", ", ".join(parts), w.opportunity, params)
+    return Reason("opportunity", ", ".join(parts), weight, params)
 
 
 def score_candidate(c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS) -> tuple[float, list[Reason]]:
     """Score one candidate; reasons come strongest first."""
-    found: list[Reason | None] = [
-        _cadence(c, weights),
-        _due(c, weights),
-        _plan_gap(c, weights),
-        _churn(c, weights),
-        _rfm(c, weights),
-        _deal(c, weights),
-    ]
-    if c.promise_due:
-        text = f"Promise due: {c.promise_text}" if c.promise_text else "Promise due"
-        found.append(Reason("promise_due", text, weights.promise_due, {"text": c.promise_text}))
-    if c.status == "prospect":
-        found.append(Reason("prospecting", "Prospect: new business", weights.prospecting))
-    if c.carried_over_from is not None:
-        day = c.carried_over_from.isoformat()
-        found.append(
-            Reason(
-                "carry_over",
-                f"Carried over from {day}",
-                weights.carry_over,
-                {"date": day},
-            )
-        )
-    if c.manager_pinned:
-        found.append(Reason("manager_pin", "Pinned by your manager", weights.manager_pin))
-
     # Round each weight first so the shown weights add up to the shown score.
-    reasons = [Reason(r.code, r.text, round(r.weight, 2), r.params) for r in found if r is not None]
+    reasons = [_reason(c, code, value) for code, value in components(c, weights)]
     reasons.sort(key=lambda r: (-r.weight, REASON_ORDER.index(r.code)))
     return round(sum(r.weight for r in reasons), 2), reasons
+
+
+def score_only(c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS) -> tuple[float, bool]:
+    """score_candidate's score, to the bit, and whether it is due, without writing any reason.
+
+    The same rounded weights added in the same order (strongest first: the order of equal
+    weights cannot change the sum), so the same float. The planner scores every candidate but
+    shows the reasons of only the few it picks (ScoredCandidate writes them on first use).
+    """
+    rounded: list[float] = []
+    due = False
+    for code, value in components(c, weights):
+        rounded.append(round(value, 2))
+        due = due or code == "due"
+    rounded.sort(reverse=True)
+    return round(sum(rounded), 2), due
 
 
 def score_candidates(
     candidates: Iterable[Candidate], weights: ScoringWeights = DEFAULT_WEIGHTS
 ) -> list[ScoredCandidate]:
-    """Score every candidate; best first."""
+    """Score every candidate, with its reasons; best first."""
     scored = []
     for c in candidates:
         score, reasons = score_candidate(c, weights)
-        scored.append(ScoredCandidate(c, score, tuple(reasons)))
+        scored.append(ScoredCandidate(c, score, reasons))
     return sorted(scored, key=lambda s: s.rank_key)
+
+
+def rank_candidates(
+    candidates: Iterable[Candidate], weights: ScoringWeights = DEFAULT_WEIGHTS
+) -> list[ScoredCandidate]:
+    """score_candidates' ranking with the reasons left to be written on first use; best first."""
+    scored = []
+    for c in candidates:
+        score, due = score_only(c, weights)
+        scored.append(ScoredCandidate(c, score, due=due, weights=weights))
+    scored.sort(key=attrgetter("rank_key"))
+    return scored

@@ -4,6 +4,7 @@ from itertools import pairwise, permutations
 import pytest
 
 from server.domain.routing import (
+    distance_matrix,
     haversine_m,
     nearest_neighbour_order,
     route_length_m,
@@ -114,3 +115,13 @@ def test_two_opt_fixes_a_crossing_left_by_nearest_neighbour() -> None:
     best = min(permutations(["A", "B", "C", "D"]), key=lambda p: length(start, stops, list(p)))
     assert length(start, stops, improved) == pytest.approx(length(start, stops, list(best)))
     assert length(start, stops, improved) < length(start, stops, greedy) - 100
+
+
+def test_the_distance_matrix_is_haversine_to_the_bit() -> None:
+    rng = random.Random(3)
+    for _ in range(50):
+        near = [(31.2 + rng.uniform(-0.3, 0.3), 121.4 + rng.uniform(-0.3, 0.3)) for _ in range(8)]
+        far = [(rng.uniform(-89.9, 89.9), rng.uniform(-180, 180)) for _ in range(4)]
+        points = near + far
+        matrix = distance_matrix(points)
+        assert matrix == [[haversine_m(*a, *b) for b in points] for a in points]
