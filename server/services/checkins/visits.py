@@ -93,15 +93,21 @@ class CheckinsService(VisitEffects):
         # as a replay. PostgreSQL makes this INSERT wait for the other transaction to finish. An
         # arrival older than one already recorded is closed at that one in the same INSERT.
         visit = {"visit_rep": rep.id, "visit_id": body.id, "visit_at": checked_in_at}
-        checkin = await self.session.scalar(
-            INSERT_ONCE[self.session.get_bind().dialect.name == "postgresql"],
-            values | visit,
-            execution_options={"populate_existing": True},
-        )
-        if checkin is None:
+        inserted = (
+            await self.session.execute(
+                INSERT_ONCE[self.session.get_bind().dialect.name == "postgresql"], values | visit
+            )
+        ).first()
+        if inserted is None:
             winner = await self.session.get(Checkin, body.id, populate_existing=True)
             assert winner is not None  # the conflicting row is committed, hence visible
             return self._replayed_checkin(winner, rep, plain, digest), False
+        # The row as stored, for the answer: never added to the session (it is written already).
+        checkin = Checkin(
+            **values,
+            checked_out_at=inserted.checked_out_at,
+            closed_by_checkin_id=inserted.closed_by_checkin_id,
+        )
         if arrival.earlier_open:
             await self._close_earlier_visits(visit)
         log.info(
