@@ -10,13 +10,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from server.core.access import Principal
 from server.core.audit import AuditService
 from server.db.models import Checkin, Customer, Promise, Task
 from server.domain.policy import next_due
-from server.services.checkins.context import PLANNED_VISIT
+from server.services.checkins.context import PLANNED_VISIT, task_of
 from server.services.checkins.reads import DEFAULT_INTERVALS, CheckinReads
 from server.services.checkins.statements import CLOSE_EARLIER_OPEN, INSERT_TASK, TASK_DONE, VISIT_DATES
 
@@ -49,8 +48,8 @@ class VisitEffects(CheckinReads):
         if checkin.task_id is not None:
             return named
         params = {"rep_id": rep.id, "customer_id": checkin.customer_id, "visit_date": visit_date}
-        task: Task | None = await self.session.scalar(PLANNED_VISIT, params)
-        return task
+        planned = (await self.session.execute(PLANNED_VISIT, params)).first()
+        return task_of(*planned) if planned is not None else None
 
     async def _complete_task(
         self,
@@ -68,11 +67,9 @@ class VisitEffects(CheckinReads):
         if task is None or task.rep_id != rep.id or task.status == "done":
             return
         before = task.status
-        # Plain UPDATEs, and the loaded objects told what was written (no unit-of-work flush).
+        # A plain UPDATE (the task was read as plain columns: no unit-of-work flush).
         done = {"status": "done", "checkin_id": checkin.id, "status_changed_at": now, "updated_at": now}
         await self.session.execute(TASK_DONE, {"task_id": task.id, **done})
-        for name, value in done.items():
-            set_committed_value(task, name, value)
         if task.promise_id is not None:  # a visit that keeps a promise closes it
             await self.session.execute(
                 update(Promise)

@@ -21,7 +21,6 @@ from server.db.models import Checkin, Customer, Order, OrgSettings, Promise, Tas
 from server.domain.checkin import DEFAULT_OUTCOMES
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.checkins.statements import SETTINGS_ABOVE
-from server.services.evidence.forms_answers import VisitAnswersService
 
 DEFAULT_INTERVALS: dict[str, int] = {grade: days for grade, days in DEFAULT_VISIT_INTERVALS.items()}
 
@@ -89,13 +88,6 @@ class CheckinReads(Service):
         if unit_id not in cache:
             cache[unit_id] = await self.session.scalar(SETTINGS_ABOVE, {"unit_id": unit_id})
         return cache[unit_id]
-
-    def remember_company(self, unit_id: UUID, company_id: UUID | None, settings: OrgSettings | None) -> None:
-        """What a check-out's first statement read about the company above `unit_id` (context.py),
-        so neither `org_settings` nor the visit forms ask again in this session."""
-        self.session.info.setdefault("checkins.org_settings", {})[unit_id] = settings
-        if company_id is not None:
-            self.ctx.get(VisitAnswersService).remember_company(unit_id, company_id)
 
     async def outcomes_for(self, customer: Customer) -> list[str]:
         return outcomes_of(await self.org_settings(customer.org_unit_id))

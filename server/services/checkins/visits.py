@@ -15,7 +15,6 @@ from uuid import UUID, uuid4
 
 import structlog
 from sqlalchemy import Row
-from sqlalchemy.orm.attributes import set_committed_value
 
 from server.core.access import Principal, Scope
 from server.core.errors import ProblemError, not_found
@@ -33,7 +32,7 @@ from server.domain.checkin import (
 from server.domain.geo import DEFAULT_RADIUS_M, Fix, geo_status, implausible_flags
 from server.domain.routing import haversine_m
 from server.services.checkins.amounts import OrderAmountsService
-from server.services.checkins.context import ARRIVAL, VISIT
+from server.services.checkins.context import ARRIVAL, VISIT, visit_of
 from server.services.checkins.effects import VisitEffects
 from server.services.checkins.reads import CheckinRecord, outcomes_of, reject
 from server.services.checkins.statements import CLAIM_CHECKOUT, INSERT_ONCE, INSERT_ORDER, INSERT_PROMISE
@@ -162,13 +161,15 @@ class CheckinsService(VisitEffects):
         digest = body_hash(plain)
         # The arrival with its customer, task, company and settings in one statement (context.py).
         # A stale copy is harmless: the conditional UPDATE below is what settles a race.
-        visit = (await self.session.execute(VISIT, {"checkin_id": checkin_id})).first()
-        if visit is None or visit.Checkin.rep_id != rep.id:
+        row = (await self.session.execute(VISIT, {"checkin_id": checkin_id})).first()
+        if row is None or row.rep_id != rep.id:
             raise not_found("Check-in", checkin_id, "checkin_id")
-        checkin, customer, settings = visit.Checkin, visit.Customer, visit.OrgSettings
+        visit = visit_of(row)
+        checkin, customer, settings = visit.checkin, visit.customer, visit.settings
         if checkin.checkout_hash is not None:
             return await self._replayed_checkout(checkin, plain, digest), False
-        self.remember_company(customer.org_unit_id, visit.company_id, settings)
+        if visit.company_id is not None:  # the visit forms need not look for it again
+            self.ctx.get(VisitAnswersService).remember_company(customer.org_unit_id, visit.company_id)
         visit_date = local_date(checkin.checked_in_at, rep.timezone)
         outcomes = outcomes_of(settings)
         problems = checkout_problems(body, checkin.checked_in_at, received_at, outcomes, visit_date)
@@ -184,7 +185,7 @@ class CheckinsService(VisitEffects):
         large = amount is not None and await self.ctx.get(OrderAmountsService).check(
             customer, amount, visit_date, bool(body.amount_confirmed), settings
         )
-        task = await self._task_of(rep, checkin, visit.Task, visit_date)
+        task = await self._task_of(rep, checkin, visit.task, visit_date)
         walk_in = task is None and checkin.task_id is None
         # A walk-in's task gets its id now, so the claim below links it; it is added after the claim.
         task_id = uuid4() if walk_in else task.id if task is not None else checkin.task_id
@@ -203,10 +204,11 @@ class CheckinsService(VisitEffects):
             "task_id": task_id,
         }
         if await self.session.scalar(CLAIM_CHECKOUT, {"checkin_id": checkin.id, **written}) is None:
-            await self.session.refresh(checkin)
-            return await self._replayed_checkout(checkin, plain, digest), False
-        for name, value in written.items():  # the loaded arrival now holds what was written
-            set_committed_value(checkin, name, value)
+            winner = await self.session.get(Checkin, checkin.id, populate_existing=True)
+            assert winner is not None
+            return await self._replayed_checkout(winner, plain, digest), False
+        for name, value in written.items():  # the arrival read above now holds what was written
+            setattr(checkin, name, value)
         await self.ctx.get(VisitAnswersService).store(checkin, answers, body.checked_out_at)
         order_id = promise_id = None
         ordered_on = None
@@ -237,7 +239,7 @@ class CheckinsService(VisitEffects):
                 created_at=received_at,
             )
         await self._complete_task(rep, checkin, task, walk_in, visit_date, received_at)
-        await self._update_customer(customer, visit.interval, visit_date, ordered_on, received_at)
+        await self._update_customer(customer, visit.policy_days, visit_date, ordered_on, received_at)
         if body.opportunity is not None:
             await self.ctx.get(VisitDeals).record(rep, checkin.id, customer.id, body.opportunity)
         log.info(
