@@ -88,7 +88,7 @@ def _visit() -> Any:
     chain = ancestors_cte(unit)
     company = select(chain.c.id).where(chain.c.parent_id.is_(None)).limit(1).scalar_subquery()
     policies = VisitPolicy.__table__.c
-    interval = (  # as CheckinReads._interval: the company's policy for the grade, when it sets days
+    interval = (  # the company's policy for the customer's grade, when it sets days
         select(policies.interval_days)
         .where(
             policies.company_id.in_(select(chain.c.id)),
@@ -147,6 +147,7 @@ def task_of(task_id: UUID, rep_id: UUID, status: str, promise_id: UUID | None) -
 
 
 def visit_of(row: Row[Any]) -> Visit:
+    """The VISIT row as the check-out's model objects."""
     checkin = Checkin(**{name: row._mapping[name] for name in CHECKIN_FIELDS})
     customer = Customer(
         id=row.customer_id,
@@ -165,15 +166,14 @@ def visit_of(row: Row[Any]) -> Visit:
         )
     task = None
     if row.task_rep_id is not None:
-        task = Task(
-            id=row.task_id, rep_id=row.task_rep_id, status=row.task_status, promise_id=row.task_promise_id
-        )
+        task = task_of(row.task_id, row.task_rep_id, row.task_status, row.task_promise_id)
     return Visit(checkin, customer, task, settings, row.company_id, row.interval, bool(row.has_forms))
 
 
 ARRIVAL = _arrival()
 VISIT = _visit()
 # A visit at a customer with no task named: today's open visit task of the rep there, if any.
+# A snoozed or missed visit that happened after all still counts.
 OPEN_STATUSES = ("planned", "snoozed", "missed")
 PLANNED_VISIT = (
     select(_TASKS.c.id, _TASKS.c.rep_id, _TASKS.c.status, _TASKS.c.promise_id)
