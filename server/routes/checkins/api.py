@@ -152,6 +152,8 @@ class CheckinsApi(Controller):
         self, principal: Principal, services: Services, checkin_id: UUID, data: CheckoutIn
     ) -> Response[CheckinOut]:
         record, first = await services.get(CheckinsService).check_out(principal, checkin_id, data)
+        if first and not data.answers:  # answers are stored only by a check-out: there are none
+            return Response(CheckinOut.of(record))
         return Response(await _with_answers(services, record), headers=None if first else REPLAYED)
 
     @get("/", summary="Check-ins in the caller's scope, newest first (dates in the caller's time zone)")

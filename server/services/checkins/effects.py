@@ -9,47 +9,30 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import update
 
 from server.core.access import Principal
 from server.core.audit import AuditService
 from server.db.models import Checkin, Customer, Promise, Task
 from server.domain.policy import next_due
-from server.services.checkins.reads import CheckinReads
-from server.services.checkins.statements import (
-    CHECKIN_TASK,
-    CLOSE_BY,
-    CLOSE_EARLIER_OPEN,
-    INSERT_TASK,
-    NEXT_ARRIVAL,
-    TASK_DONE,
-    VISIT_DATES,
-)
+from server.services.checkins.context import PLANNED_VISIT, task_of
+from server.services.checkins.reads import DEFAULT_INTERVALS, CheckinReads
+from server.services.checkins.statements import CLOSE_EARLIER_OPEN, INSERT_TASK, TASK_DONE, VISIT_DATES
 
-# Tasks a visit can complete: a snoozed or missed visit that happened after all still counts.
-OPEN_TASK_STATUSES = ("planned", "snoozed", "missed")
 WALK_IN = "walk_in"  # tasks.source of a visit made at a customer that was not on the day's list
 
 
 class VisitEffects(CheckinReads):
     """The check-out's writes beyond the check-in row (the caller owns the transaction)."""
 
-    async def _one_open_visit(self, checkin: Checkin) -> None:
+    async def _close_earlier_visits(self, visit: dict[str, Any]) -> None:
         """A rep is at one customer at a time: arriving somewhere closes any earlier visit still
-        open, at this arrival's time; and an arrival older than one already recorded (an outbox
-        replayed late, a second phone) is itself closed at the next arrival. Closed this way, a
-        visit keeps no outcome and can still be checked out (checkout_hash stays NULL), so no
-        visit and nothing typed about it is lost (docs/checkins.md, "One open visit")."""
-        params = {"visit_rep": checkin.rep_id, "visit_id": checkin.id, "visit_at": checkin.checked_in_at}
-        await self.session.execute(CLOSE_EARLIER_OPEN, params)
-        later = (await self.session.execute(NEXT_ARRIVAL, params)).first()
-        if later is not None:
-            await self.session.execute(
-                CLOSE_BY, {"visit_id": checkin.id, "visit_at": later.checked_in_at, "closer_id": later.id}
-            )
-            set_committed_value(checkin, "checked_out_at", later.checked_in_at)
-            set_committed_value(checkin, "closed_by_checkin_id", later.id)
+        open, at this arrival's time (and an arrival older than one already recorded is closed at
+        the next arrival by its own INSERT, statements.py). Closed this way, a visit keeps no
+        outcome and can still be checked out (checkout_hash stays NULL), so no visit and nothing
+        typed about it is lost (docs/checkins.md, "One open visit"). Run only when the arrival's
+        read saw such a visit (context.py), which a new arrival seldom has."""
+        await self.session.execute(CLOSE_EARLIER_OPEN, visit)
 
     async def _insert(self, statement: Any, **values: Any) -> UUID:
         """A plain INSERT of one row (column defaults apply); returns its new id."""
@@ -57,37 +40,36 @@ class VisitEffects(CheckinReads):
         await self.session.execute(statement, {"id": row_id, **values})
         return row_id
 
-    async def _complete_task(self, rep: Principal, checkin: Checkin, visit_date: date, now: datetime) -> None:
-        """Mark the visit's task done: the one named at check-in, else today's planned visit."""
+    async def _task_of(
+        self, rep: Principal, checkin: Checkin, named: Task | None, visit_date: date
+    ) -> Task | None:
+        """The task a visit completes: the one named at check-in (read with the arrival), else
+        today's open visit task of the rep at this customer."""
         if checkin.task_id is not None:
-            task = await self.session.get(Task, checkin.task_id)
-        else:
-            task = await self.session.scalar(
-                select(Task)
-                .where(
-                    Task.rep_id == rep.id,
-                    Task.customer_id == checkin.customer_id,
-                    Task.local_date == visit_date,
-                    Task.kind == "visit",
-                    Task.status.in_(OPEN_TASK_STATUSES),
-                )
-                .order_by(Task.rank.asc().nulls_last())
-                .limit(1)
-            )
-        if task is None and checkin.task_id is None:
+            return named
+        params = {"rep_id": rep.id, "customer_id": checkin.customer_id, "visit_date": visit_date}
+        planned = (await self.session.execute(PLANNED_VISIT, params)).first()
+        return task_of(*planned) if planned is not None else None
+
+    async def _complete_task(
+        self,
+        rep: Principal,
+        checkin: Checkin,
+        task: Task | None,
+        walk_in: bool,
+        visit_date: date,
+        now: datetime,
+    ) -> None:
+        """Mark the visit's task done (the claim linked it to the check-in), or add the walk-in's."""
+        if walk_in:
             await self._add_walk_in(rep, checkin, visit_date, now)
             return
         if task is None or task.rep_id != rep.id or task.status == "done":
             return
         before = task.status
-        # Plain UPDATEs, and the loaded objects told what was written (no unit-of-work flush).
+        # A plain UPDATE (the task was read as plain columns: no unit-of-work flush).
         done = {"status": "done", "checkin_id": checkin.id, "status_changed_at": now, "updated_at": now}
         await self.session.execute(TASK_DONE, {"task_id": task.id, **done})
-        for name, value in done.items():
-            set_committed_value(task, name, value)
-        if checkin.task_id != task.id:
-            await self.session.execute(CHECKIN_TASK, {"checkin_id": checkin.id, "task_id": task.id})
-            set_committed_value(checkin, "task_id", task.id)
         if task.promise_id is not None:  # a visit that keeps a promise closes it
             await self.session.execute(
                 update(Promise)
@@ -104,8 +86,9 @@ class VisitEffects(CheckinReads):
         )
 
     async def _add_walk_in(self, rep: Principal, checkin: Checkin, visit_date: date, now: datetime) -> None:
-        """A visit at a customer not on the day's list joins it, done (a walk-in)."""
-        task_id = uuid4()
+        """A visit at a customer not on the day's list joins it, done (a walk-in), under the id
+        the check-out's claim already gave the check-in."""
+        task_id = checkin.task_id
         await self.session.execute(
             INSERT_TASK,
             {
@@ -115,16 +98,21 @@ class VisitEffects(CheckinReads):
                 "reminders_sent": 0, "created_at": now, "updated_at": now,
             },
         )  # fmt: skip
-        await self.session.execute(CHECKIN_TASK, {"checkin_id": checkin.id, "task_id": task_id})
-        set_committed_value(checkin, "task_id", task_id)
         await self.ctx.get(AuditService).append(
             rep.id, "task.walk_in", "task", task_id, None, {"status": "done", "checkin_id": checkin.id}
         )
 
     async def _update_customer(
-        self, customer: Customer, visit_date: date, ordered_on: date | None, now: datetime
+        self,
+        customer: Customer,
+        policy_days: int | None,
+        visit_date: date,
+        ordered_on: date | None,
+        now: datetime,
     ) -> None:
-        interval = await self._interval(customer.org_unit_id, customer.grade)
+        """The customer's visit (and order) dates; `policy_days` is the company's interval for
+        the customer's grade, read with the arrival (None: the default)."""
+        interval = policy_days or DEFAULT_INTERVALS.get(customer.grade, DEFAULT_INTERVALS["D"])
         params = {
             "customer_id": customer.id,
             "visit_date": visit_date,

@@ -20,7 +20,7 @@ from server.core.services import Service
 from server.db.models import Checkin, Customer, Order, OrgSettings, Promise, Task
 from server.domain.checkin import DEFAULT_OUTCOMES
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
-from server.services.checkins.statements import POLICIES_ABOVE, SETTINGS_ABOVE
+from server.services.checkins.statements import SETTINGS_ABOVE
 
 DEFAULT_INTERVALS: dict[str, int] = {grade: days for grade, days in DEFAULT_VISIT_INTERVALS.items()}
 
@@ -88,15 +88,6 @@ class CheckinReads(Service):
         if unit_id not in cache:
             cache[unit_id] = await self.session.scalar(SETTINGS_ABOVE, {"unit_id": unit_id})
         return cache[unit_id]
-
-    async def _interval(self, unit_id: UUID, grade: str) -> int:
-        """The company's visit interval for `grade` (its policy, else the default)."""
-        cache = self.session.info.setdefault("checkins.intervals", {})
-        if unit_id not in cache:  # every grade's policy at once, once per unit per session
-            rows = await self.session.execute(POLICIES_ABOVE, {"unit_id": unit_id})
-            cache[unit_id] = {**DEFAULT_INTERVALS, **{g: days for g, days in rows if days}}
-        intervals: dict[str, int] = cache[unit_id]
-        return intervals.get(grade, DEFAULT_INTERVALS["D"])
 
     async def outcomes_for(self, customer: Customer) -> list[str]:
         return outcomes_of(await self.org_settings(customer.org_unit_id))

@@ -13,7 +13,7 @@ from sqlalchemy import Select, Table, bindparam, case, insert, or_, select, upda
 
 from server.core.org import ancestors_cte
 from server.core.upsert import insert_or_skip
-from server.db.models import Checkin, Customer, Order, OrgSettings, OrgUnit, Promise, Task, VisitPolicy
+from server.db.models import Checkin, Customer, Order, OrgSettings, OrgUnit, Promise, Task
 
 _CUSTOMERS: Table = Customer.__table__
 _CHECKINS: Table = Checkin.__table__
@@ -47,21 +47,33 @@ def _visit_dates_update(with_order: bool) -> Any:
 # through the ORM cost more than running it. Plain-table (Core) statements where no entity is
 # needed back.
 VISIT_DATES = {False: _visit_dates_update(False), True: _visit_dates_update(True)}
+
+
+def _next_arrival(column: str) -> Any:
+    """The rep's first arrival after this one (by the time, then the id), if the server has one:
+    a check-in older than one already recorded is closed at that arrival, in its INSERT."""
+    c = _CHECKINS.c
+    return (
+        select(c[column])
+        .where(
+            c.rep_id == bindparam("visit_rep", type_=c.rep_id.type),
+            c.id != bindparam("visit_id", type_=c.id.type),
+            c.checked_in_at > bindparam("visit_at", type_=c.checked_in_at.type),
+        )
+        .order_by(c.checked_in_at, c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# On the plain table: the ORM's bulk-insert path and an entity built from RETURNING cost more than
+# the INSERT itself. Only what the database decided comes back; the service knows the rest.
 INSERT_ONCE = {
-    postgres: insert_or_skip("postgresql" if postgres else "sqlite", Checkin, ["id"]).returning(Checkin)
+    postgres: insert_or_skip("postgresql" if postgres else "sqlite", _CHECKINS, ["id"])
+    .values(checked_out_at=_next_arrival("checked_in_at"), closed_by_checkin_id=_next_arrival("id"))
+    .returning(_CHECKINS.c.checked_out_at, _CHECKINS.c.closed_by_checkin_id)
     for postgres in (False, True)
 }
-PREVIOUS_FIX = (  # the rep's last located arrival up to this one: how fast would they have moved?
-    select(_CHECKINS.c.lat, _CHECKINS.c.lng, _CHECKINS.c.checked_in_at)
-    .where(
-        _CHECKINS.c.rep_id == bindparam("rep_id", type_=_CHECKINS.c.rep_id.type),
-        _CHECKINS.c.checked_in_at <= bindparam("at", type_=_CHECKINS.c.checked_in_at.type),
-        _CHECKINS.c.lat.is_not(None),
-        _CHECKINS.c.lng.is_not(None),
-    )
-    .order_by(_CHECKINS.c.checked_in_at.desc())
-    .limit(1)
-)
 INSERT_ORDER = insert(Order.__table__)
 INSERT_PROMISE = insert(Promise.__table__)
 TASK_DONE = (
@@ -74,14 +86,9 @@ TASK_DONE = (
         }
     )
 )
-CHECKIN_TASK = (
-    update(_CHECKINS)
-    .where(_CHECKINS.c.id == bindparam("checkin_id", type_=_CHECKINS.c.id.type))
-    .values(task_id=bindparam("task_id", type_=_CHECKINS.c.task_id.type))
-)
 _CHECKOUT_COLUMNS = (
     "checked_out_at", "checkout_received_at", "checkout_hash", "outcome", "order_amount", "notes",
-    "next_step", "next_step_due", "extra",
+    "next_step", "next_step_due", "extra", "task_id",
 )  # fmt: skip
 CLAIM_CHECKOUT = (  # only the first writer's UPDATE matches (checkout_hash still NULL)
     update(_CHECKINS)
@@ -109,24 +116,6 @@ CLOSE_EARLIER_OPEN = (  # the rep's other open visits that began before this arr
         closed_by_checkin_id=bindparam("visit_id", type_=_C.id.type),
     )
 )
-NEXT_ARRIVAL = (  # the rep's first arrival after this one, if the server has one already
-    select(_C.id, _C.checked_in_at)
-    .where(
-        _C.rep_id == bindparam("visit_rep", type_=_C.rep_id.type),
-        _C.id != bindparam("visit_id", type_=_C.id.type),
-        _C.checked_in_at > bindparam("visit_at", type_=_C.checked_in_at.type),
-    )
-    .order_by(_C.checked_in_at)
-    .limit(1)
-)
-CLOSE_BY = (
-    update(_CHECKINS)
-    .where(_C.id == bindparam("visit_id", type_=_C.id.type), _C.checked_out_at.is_(None))
-    .values(
-        checked_out_at=bindparam("visit_at", type_=_C.checked_out_at.type),
-        closed_by_checkin_id=bindparam("closer_id", type_=_C.id.type),
-    )
-)
 
 
 def _company_chain() -> Select[tuple[UUID]]:
@@ -138,6 +127,3 @@ def _company_chain() -> Select[tuple[UUID]]:
 
 # Built once: a recursive CTE costs more to build than to run.
 SETTINGS_ABOVE = select(OrgSettings).where(OrgSettings.company_id.in_(_company_chain()))
-POLICIES_ABOVE = select(VisitPolicy.grade, VisitPolicy.interval_days).where(
-    VisitPolicy.company_id.in_(_company_chain())
-)

@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import Row
 
 from server.core.access import Principal, Scope
 from server.core.errors import ProblemError, not_found
-from server.db.models import Checkin, Customer
+from server.db.models import Checkin
 from server.domain.calendar import local_date
 from server.domain.checkin import (
     CheckinIn,
@@ -32,16 +32,11 @@ from server.domain.checkin import (
 from server.domain.geo import DEFAULT_RADIUS_M, Fix, geo_status, implausible_flags
 from server.domain.routing import haversine_m
 from server.services.checkins.amounts import OrderAmountsService
+from server.services.checkins.context import ARRIVAL, VISIT, visit_of
 from server.services.checkins.effects import VisitEffects
 from server.services.checkins.reads import CheckinRecord, outcomes_of, reject
-from server.services.checkins.statements import (
-    CLAIM_CHECKOUT,
-    INSERT_ONCE,
-    INSERT_ORDER,
-    INSERT_PROMISE,
-    PREVIOUS_FIX,
-)
-from server.services.evidence.forms_answers import VisitAnswersService
+from server.services.checkins.statements import CLAIM_CHECKOUT, INSERT_ONCE, INSERT_ORDER, INSERT_PROMISE
+from server.services.evidence.forms_answers import CheckedAnswers, VisitAnswersService
 from server.services.pipeline.visits import VisitDeals
 
 log = structlog.get_logger("fieldsales.checkins")
@@ -68,23 +63,21 @@ class CheckinsService(VisitEffects):
         try:
             if problems := checkin_problems(body, received_at):
                 raise reject(problems)
-            customer = await self.customer_in_scope(scope, body.customer_id)
-            if body.task_id is not None:
-                await self.task_for_visit(rep, body.task_id, body.customer_id)
+            arrival = await self._arrival(rep, scope, body)
         except ProblemError:
             existing = await self.session.get(Checkin, body.id)
             if existing is not None:
                 return self._replayed_checkin(existing, rep, plain, digest), False
             raise
-        settings = await self.org_settings(customer.org_unit_id)
-        radius = float(settings.checkin_radius_m) if settings else DEFAULT_RADIUS_M
-        distance, flags = await self._distance_and_flags(rep.id, customer, body)
+        radius = float(arrival.radius_m) if arrival.radius_m is not None else DEFAULT_RADIUS_M
+        distance, flags = _distance_and_flags(arrival, body)
+        checked_in_at = body.checked_in_at.astimezone(UTC)
         values = {
             "id": body.id,
             "rep_id": rep.id,
-            "customer_id": customer.id,
+            "customer_id": arrival.id,
             "task_id": body.task_id,
-            "checked_in_at": body.checked_in_at.astimezone(UTC),
+            "checked_in_at": checked_in_at,
             "received_at": received_at,
             "lat": body.lat,
             "lng": body.lng,
@@ -96,17 +89,26 @@ class CheckinsService(VisitEffects):
             "extra": {"request": plain},
         }
         # A concurrent identical request may commit first: then nothing is inserted and we answer
-        # as a replay. PostgreSQL makes this INSERT wait for the other transaction to finish.
-        checkin = await self.session.scalar(
-            INSERT_ONCE[self.session.get_bind().dialect.name == "postgresql"],
-            values,
-            execution_options={"populate_existing": True},
-        )
-        if checkin is None:
+        # as a replay. PostgreSQL makes this INSERT wait for the other transaction to finish. An
+        # arrival older than one already recorded is closed at that one in the same INSERT.
+        visit = {"visit_rep": rep.id, "visit_id": body.id, "visit_at": checked_in_at}
+        inserted = (
+            await self.session.execute(
+                INSERT_ONCE[self.session.get_bind().dialect.name == "postgresql"], values | visit
+            )
+        ).first()
+        if inserted is None:
             winner = await self.session.get(Checkin, body.id, populate_existing=True)
             assert winner is not None  # the conflicting row is committed, hence visible
             return self._replayed_checkin(winner, rep, plain, digest), False
-        await self._one_open_visit(checkin)
+        # The row as stored, for the answer: never added to the session (it is written already).
+        checkin = Checkin(
+            **values,
+            checked_out_at=inserted.checked_out_at,
+            closed_by_checkin_id=inserted.closed_by_checkin_id,
+        )
+        if arrival.earlier_open:
+            await self._close_earlier_visits(visit)
         log.info(
             "checkin_recorded",
             checkin_id=str(body.id),
@@ -130,24 +132,24 @@ class CheckinsService(VisitEffects):
             raise _conflict(f"Check-in {stored.id}", changed_fields(stored.extra.get("request"), plain))
         return CheckinRecord(stored)
 
-    async def _distance_and_flags(
-        self, rep_id: UUID, customer: Customer, body: CheckinIn
-    ) -> tuple[float | None, list[str]]:
-        if body.lat is None or body.lng is None:
-            return None, []
-        flags: list[str] = []
-        distance = None
-        if customer.lat is None or customer.lng is None:
-            flags.append("customer_not_located")  # no_fix would otherwise look like the phone's fault
-        else:
-            distance = haversine_m(customer.lat, customer.lng, body.lat, body.lng)
-        previous = await self.session.execute(
-            PREVIOUS_FIX, {"rep_id": rep_id, "at": body.checked_in_at.astimezone(UTC)}
-        )
-        row = previous.first()
-        fix = Fix(row.lat, row.lng, row.checked_in_at) if row else None
-        flags += implausible_flags(body.accuracy_m, fix, Fix(body.lat, body.lng, body.checked_in_at))
-        return distance, flags
+    async def _arrival(self, rep: Principal, scope: Scope, body: CheckinIn) -> Row[Any]:
+        """The customer in scope (else 404), the rep's own task for it (404 / 422), and what the
+        rules need besides: one statement (context.py)."""
+        params = {
+            "customer_id": body.customer_id,
+            "rep_id": rep.id,
+            "at": body.checked_in_at.astimezone(UTC),
+            "task_id": body.task_id,
+        }
+        arrival = (await self.session.execute(ARRIVAL, params)).first()
+        if arrival is None or not scope.sees_customer(arrival.owner_rep_id, arrival.org_unit_id):
+            raise not_found("Customer", body.customer_id, "customer_id")
+        if body.task_id is not None:
+            if arrival.task_id is None or arrival.task_rep_id != rep.id:
+                raise not_found("Task", body.task_id, "task_id")
+            if arrival.task_customer_id != body.customer_id:
+                raise reject([{"field": "task_id", "message": "belongs to another customer"}])
+        return arrival
 
     async def check_out(
         self, rep: Principal, checkin_id: UUID, body: CheckoutIn
@@ -157,25 +159,36 @@ class CheckinsService(VisitEffects):
         received_at = self.clock.now()
         plain = canonical_body(body)
         digest = body_hash(plain)
-        # By primary key: the arrival and its customer are usually in this session already. A
-        # stale copy is harmless: the conditional UPDATE below is what settles a race.
-        checkin = await self.session.get(Checkin, checkin_id)
-        if checkin is None or checkin.rep_id != rep.id:
+        # The arrival with its customer, task, company and settings in one statement (context.py).
+        # A stale copy is harmless: the conditional UPDATE below is what settles a race.
+        row = (await self.session.execute(VISIT, {"checkin_id": checkin_id})).first()
+        if row is None or row.rep_id != rep.id:
             raise not_found("Check-in", checkin_id, "checkin_id")
-        customer = await self.customer(checkin.customer_id)
+        visit = visit_of(row)
+        checkin, customer, settings = visit.checkin, visit.customer, visit.settings
         if checkin.checkout_hash is not None:
             return await self._replayed_checkout(checkin, plain, digest), False
-        settings = await self.org_settings(customer.org_unit_id)
+        if visit.company_id is not None:  # the visit forms need not look for it again
+            self.ctx.get(VisitAnswersService).remember_company(customer.org_unit_id, visit.company_id)
         visit_date = local_date(checkin.checked_in_at, rep.timezone)
         outcomes = outcomes_of(settings)
         problems = checkout_problems(body, checkin.checked_in_at, received_at, outcomes, visit_date)
-        answers, answer_problems = await self.ctx.get(VisitAnswersService).check(customer, body.answers or [])
+        answers: list[CheckedAnswers] = []
+        answer_problems: list[dict[str, str]] = []
+        if body.answers or visit.has_forms:  # no form and no answer: nothing to check
+            answers, answer_problems = await self.ctx.get(VisitAnswersService).check(
+                customer, body.answers or []
+            )
         if problems := problems + answer_problems:
             raise reject(problems)
         amount = body.order_amount.quantize(Decimal("0.01")) if body.order_amount is not None else None
         large = amount is not None and await self.ctx.get(OrderAmountsService).check(
             customer, amount, visit_date, bool(body.amount_confirmed), settings
         )
+        task = await self._task_of(rep, checkin, visit.task, visit_date)
+        walk_in = task is None and checkin.task_id is None
+        # A walk-in's task gets its id now, so the claim below links it; it is added after the claim.
+        task_id = uuid4() if walk_in else task.id if task is not None else checkin.task_id
         # Only the first writer's UPDATE matches; a racing duplicate waits for it, matches nothing
         # and is answered as a replay below.
         written = {
@@ -188,12 +201,14 @@ class CheckinsService(VisitEffects):
             "next_step": body.next_step,
             "next_step_due": body.next_step_due,
             "extra": {**checkin.extra, "checkout_request": plain},
+            "task_id": task_id,
         }
         if await self.session.scalar(CLAIM_CHECKOUT, {"checkin_id": checkin.id, **written}) is None:
-            await self.session.refresh(checkin)
-            return await self._replayed_checkout(checkin, plain, digest), False
-        for name, value in written.items():  # the loaded arrival now holds what was written
-            set_committed_value(checkin, name, value)
+            winner = await self.session.get(Checkin, checkin.id, populate_existing=True)
+            assert winner is not None
+            return await self._replayed_checkout(winner, plain, digest), False
+        for name, value in written.items():  # the arrival read above now holds what was written
+            setattr(checkin, name, value)
         await self.ctx.get(VisitAnswersService).store(checkin, answers, body.checked_out_at)
         order_id = promise_id = None
         ordered_on = None
@@ -223,8 +238,8 @@ class CheckinsService(VisitEffects):
                 status="open",
                 created_at=received_at,
             )
-        await self._complete_task(rep, checkin, visit_date, received_at)
-        await self._update_customer(customer, visit_date, ordered_on, received_at)
+        await self._complete_task(rep, checkin, task, walk_in, visit_date, received_at)
+        await self._update_customer(customer, visit.policy_days, visit_date, ordered_on, received_at)
         if body.opportunity is not None:
             await self.ctx.get(VisitDeals).record(rep, checkin.id, customer.id, body.opportunity)
         log.info(
@@ -241,3 +256,20 @@ class CheckinsService(VisitEffects):
                 f"The check-out of {stored.id}", changed_fields(stored.extra.get("checkout_request"), plain)
             )
         return await self.record(stored)
+
+
+def _distance_and_flags(arrival: Row[Any], body: CheckinIn) -> tuple[float | None, list[str]]:
+    """Distance to the customer and what looks implausible about the fix (the speed since the
+    rep's previous located arrival, read with the customer)."""
+    if body.lat is None or body.lng is None:
+        return None, []
+    flags: list[str] = []
+    distance = None
+    if arrival.lat is None or arrival.lng is None:
+        flags.append("customer_not_located")  # no_fix would otherwise look like the phone's fault
+    else:
+        distance = haversine_m(arrival.lat, arrival.lng, body.lat, body.lng)
+    previous = arrival.previous_at
+    fix = Fix(arrival.previous_lat, arrival.previous_lng, previous) if previous is not None else None
+    flags += implausible_flags(body.accuracy_m, fix, Fix(body.lat, body.lng, body.checked_in_at))
+    return distance, flags

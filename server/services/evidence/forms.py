@@ -103,6 +103,10 @@ class VisitFormsService(Service):
         company: UUID = cache[unit_id]
         return company
 
+    def remember_company(self, unit_id: UUID, company_id: UUID) -> None:
+        """The company above a unit, as a caller's own statement read it (the check-out's)."""
+        self.session.info.setdefault("evidence.company_of", {})[unit_id] = company_id
+
     async def _fields_of(self, form_id: UUID, version: int) -> list[dict[str, Any]]:
         fields = await self.session.scalar(
             select(VisitFormVersion.fields).where(
