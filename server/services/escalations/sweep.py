@@ -19,6 +19,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from server.core.id_lists import among
 from server.core.org import OrgTree, company_settings
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
@@ -129,7 +130,7 @@ class EscalationsService(Service):
         for offset in range(0, len(ids), _ID_CHUNK):
             query = (
                 select(Escalation)
-                .where(Escalation.id.in_(ids[offset : offset + _ID_CHUNK]))
+                .where(among(Escalation.id, ids[offset : offset + _ID_CHUNK]))
                 .order_by(Escalation.id)
                 .execution_options(populate_existing=True)
             )
@@ -141,7 +142,7 @@ class EscalationsService(Service):
         table = Escalation.__table__
         for offset in range(0, len(seen), _ID_CHUNK):
             chunk = seen[offset : offset + _ID_CHUNK]
-            await self.session.execute(update(table).where(table.c.id.in_(chunk)).values(last_seen_at=now))
+            await self.session.execute(update(table).where(among(table.c.id, chunk)).values(last_seen_at=now))
         if refreshed:
             statement = (
                 update(table)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, select, union_all
 from sqlalchemy.orm import aliased
 
+from server.core.id_lists import among
 from server.db.models import Checkin, Customer, Order, User, rep_day_actuals
 
 _rolled = rep_day_actuals.c
@@ -55,12 +56,12 @@ def revenue_query(scope: str, keys: Sequence[UUID], start: date, end: date) -> A
     if scope == "customer":
         key = Order.customer_id
         in_period = Order.ordered_on.between(start, end)
-        return select(key, func.sum(Order.amount)).where(key.in_(keys), in_period).group_by(key)
+        return select(key, func.sum(Order.amount)).where(among(key, keys), in_period).group_by(key)
     rolled_days = _rolled.day.between(start, end)
     if scope == "user":
         return (
             select(_rolled.rep_id, func.sum(_rolled.revenue))
-            .where(_rolled.rep_id.in_(keys), rolled_days)
+            .where(among(_rolled.rep_id, keys), rolled_days)
             .group_by(_rolled.rep_id)
         )
     # An order belongs to its rep's (current) unit; an order without a rep to its customer's unit.
@@ -68,14 +69,16 @@ def revenue_query(scope: str, keys: Sequence[UUID], start: date, end: date) -> A
         select(User.org_unit_id.label("key"), func.sum(_rolled.revenue).label("value"))
         .select_from(rep_day_actuals)
         .join(User, User.id == _rolled.rep_id)
-        .where(rolled_days, User.org_unit_id.in_(keys))
+        .where(rolled_days, among(User.org_unit_id, keys))
         .group_by(User.org_unit_id)
     )
     without_rep = (
         select(Customer.org_unit_id.label("key"), func.sum(Order.amount).label("value"))
         .select_from(Order)
         .join(Customer, Customer.id == Order.customer_id)
-        .where(Order.rep_id.is_(None), Order.ordered_on.between(start, end), Customer.org_unit_id.in_(keys))
+        .where(
+            Order.rep_id.is_(None), Order.ordered_on.between(start, end), among(Customer.org_unit_id, keys)
+        )
         .group_by(Customer.org_unit_id)
     )
     return _summed(by_reps, without_rep)
@@ -90,12 +93,12 @@ def visits_query(scope: str, keys: Sequence[UUID], begin: datetime, finish: date
             Checkin.checked_in_at < finish,
         )
         key = Checkin.customer_id
-        return select(key, func.count(Checkin.id)).where(key.in_(keys), done).group_by(key)
+        return select(key, func.count(Checkin.id)).where(among(key, keys), done).group_by(key)
     first, stop, edges = whole_utc_days(begin, finish)
     unit = scope == "org_unit"
     rolled_key = User.org_unit_id if unit else _rolled.rep_id
     rolled = select(rolled_key.label("key"), func.sum(_rolled.visits).label("value")).where(
-        rolled_key.in_(keys), _rolled.day >= first, _rolled.day < stop
+        among(rolled_key, keys), _rolled.day >= first, _rolled.day < stop
     )
     if unit:
         rolled = rolled.select_from(rep_day_actuals).join(User, User.id == _rolled.rep_id)
@@ -103,7 +106,7 @@ def visits_query(scope: str, keys: Sequence[UUID], begin: datetime, finish: date
     raw_key = User.org_unit_id if unit else Checkin.rep_id
     for low, high in edges:  # one select per edge: each a range of one index (an OR is not)
         raw = select(raw_key.label("key"), func.count().label("value")).where(
-            raw_key.in_(keys),
+            among(raw_key, keys),
             Checkin.checked_out_at.is_not(None),
             Checkin.checked_in_at >= low,
             Checkin.checked_in_at < high,
@@ -123,6 +126,6 @@ def new_customers_query(scope: str, keys: Sequence[UUID], start: date, end: date
     key = {"user": Customer.owner_rep_id, "customer": Customer.id, "org_unit": Customer.org_unit_id}[scope]
     return (
         select(key, func.count(Customer.id))
-        .where(key.in_(keys), Customer.id.in_(first_order_in_period))
+        .where(among(key, keys), Customer.id.in_(first_order_in_period))
         .group_by(key)
     )
