@@ -57,7 +57,7 @@ async def _prepare(settings: Settings) -> None:
     from server.db.migrate import upgrade
     from server.services.admin.seed import DEMO_LOGINS, DEMO_PASSWORD, database_is_empty, seed_demo
 
-    engine = create_engine(settings)
+    engine = create_engine(settings, command_timeout=None)  # a migration's backfill may run for minutes
     await upgrade(engine)
     if await database_is_empty(engine):
         click.echo("Empty database: seeding the demo organisation ...")
@@ -89,7 +89,7 @@ def db_upgrade(revision: str) -> None:
     from server.db.migrate import upgrade
 
     async def go() -> None:
-        engine = create_engine(load_settings())
+        engine = create_engine(load_settings(), command_timeout=None)  # a backfill may run for minutes
         await upgrade(engine, revision)
         await engine.dispose()
 
@@ -114,6 +114,23 @@ def db_partitions(months_ahead: int) -> None:
         return created
 
     click.echo(json.dumps({"created": asyncio.run(go())}))
+
+
+@db.command("rebuild-actuals")
+def db_rebuild_actuals() -> None:
+    """Recompute the per rep and day actuals rollup (rep_day_actuals) from orders and check-ins."""
+    from server.db.actuals_rollup import rebuild
+    from server.db.engine import create_engine
+
+    async def go() -> int:
+        engine = create_engine(load_settings(), command_timeout=None)  # minutes at 10,000 reps
+        try:
+            async with engine.begin() as connection:
+                return await rebuild(connection)
+        finally:
+            await engine.dispose()
+
+    click.echo(json.dumps({"rep_day_actuals": asyncio.run(go())}))
 
 
 @main.group()

@@ -241,6 +241,8 @@ async def _empty_tables(engine: AsyncEngine) -> None:
             await connection.execute(text("PRAGMA foreign_keys=OFF"))
             for name in reversed(tables):
                 await connection.execute(text(f"DELETE FROM {name}"))
+            # Deleting orders and checkins moved the trigger-kept rollup below zero: empty it last.
+            await connection.execute(text("DELETE FROM rep_day_actuals"))
             await connection.execute(text("PRAGMA foreign_keys=ON"))
 
 

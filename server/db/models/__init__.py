@@ -1,5 +1,6 @@
 """All models, imported here so metadata (and Alembic) sees every table."""
 
+from server.db.models.actuals import rep_day_actuals
 from server.db.models.audit import AuditEntry
 from server.db.models.checkins import Checkin, Promise
 from server.db.models.customers import Customer, GradeChange, VisitPolicy
@@ -57,4 +58,5 @@ __all__ = [
     "VisitFormVersion",
     "VisitPhoto",
     "VisitPolicy",
+    "rep_day_actuals",
 ]

@@ -25,7 +25,9 @@ from sqlalchemy.sql.elements import BindParameter
 
 import server.db.models  # noqa: F401  (every table on the metadata)
 from server.clock import Clock, system_clock
+from server.db.actuals_rollup import triggers_suspended
 from server.db.base import metadata
+from server.db.models import rep_day_actuals
 from server.services.evidence.photos_archive import add_photo_files, restore_photo_files
 from server.services.evidence.storage import BlobStore
 
@@ -61,7 +63,8 @@ def _decoder(column: Column[Any]) -> Any:
 
 
 def _tables() -> list[Table]:
-    return list(metadata.sorted_tables)
+    # The rollup is derived from orders and checkins: not archived, rebuilt by the restore.
+    return [table for table in metadata.sorted_tables if table.name != rep_day_actuals.name]
 
 
 async def _schema_revisions(engine: AsyncEngine) -> list[str]:
@@ -132,7 +135,7 @@ async def import_archive(engine: AsyncEngine, path: Path, store: BlobStore | Non
                 if await connection.scalar(select(func.count()).select_from(table)):
                     raise RestoreError(f"table {table.name} is not empty; restore needs an empty database")
         restored: dict[str, int] = {}
-        async with engine.begin() as connection:  # all or nothing
+        async with engine.begin() as connection, triggers_suspended(connection):  # all or nothing
             for table in _tables():
                 restored[table.name] = await _restore_table(connection, table, archive)
         for name, expected in manifest["tables"].items():

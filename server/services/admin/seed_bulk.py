@@ -24,6 +24,7 @@ import asyncpg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.db.actuals_rollup import rebuild_statements
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.services.admin.seed_history import CONTACTS, ORDER_AT_VISIT, OTHER_OUTCOMES, RECENT_DAYS
 from server.services.admin.seed_org import NAME_PARTS
@@ -257,6 +258,10 @@ async def seed_history_in_database(
             spent["build indexes"] += time.perf_counter() - started
             if foreign_keys_off:
                 await connection.execute("SET session_replication_role = DEFAULT")
+                # The replica role kept the rollup's triggers off too: count the history once.
+                async with connection.transaction():
+                    for statement in rebuild_statements("postgresql"):
+                        await connection.execute(statement)
             await connection.execute("ANALYZE customers; ANALYZE checkins; ANALYZE orders")
         finally:
             await connection.close()

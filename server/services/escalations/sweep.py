@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from server.core.org import OrgTree, company_settings
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
+from server.db.id_lists import among
 from server.db.models import Escalation, EscalationEvent
 from server.domain.escalation import FORECAST_MISS, resolution_step
 from server.domain.worktime import business_climb
@@ -35,6 +36,18 @@ SWEPT_RULES = (*PACE_RULES, FORECAST_MISS)  # the rules this sweep opens and res
 DEFAULT_CLIMB_HOURS = 24  # when a company has no org_settings row
 _OPEN = Escalation.state != "resolved"
 _INSERT_CHUNK = 500
+_ID_CHUNK = 5000  # ids per IN list (SQLite's variable limit)
+_DECIDING_COLUMNS = (
+    Escalation.id,
+    Escalation.dedup_key,
+    Escalation.org_unit_id,
+    Escalation.severity,
+    Escalation.level,
+    Escalation.state,
+    Escalation.clear_count,
+    Escalation.level_changed_at,
+    Escalation.snapshot,
+)
 
 
 def climb_steps(hours: int) -> tuple[timedelta, ...]:
@@ -53,12 +66,29 @@ class EscalationsService(Service):
         climb_hours = await self._climb_hours(ladder.tree)
         counts: Counter[str] = Counter()
         notices: list[EscalationNotice] = []
-        open_escalations = await self._open_escalations()
-        calendar = await WorkCalendar.load(
-            self.session, ladder.tree, {e.org_unit_id for e in open_escalations}, now
-        )
-        for escalation in open_escalations:
-            finding = findings.pop(escalation.dedup_key, None)
+        open_rows = await self._open_rows()
+        calendar = await WorkCalendar.load(self.session, ladder.tree, {r.org_unit_id for r in open_rows}, now)
+        # Most open escalations are simply still failing as before: those get one set-based
+        # UPDATE; only the ones that move (worse, cleared, due to climb) are loaded as objects.
+        moving: dict[UUID, Finding | None] = {}
+        seen: list[UUID] = []
+        refreshed: list[dict[str, Any]] = []
+        for row in open_rows:
+            finding = findings.pop(row.dedup_key, None)
+            hours = climb_hours.get(ladder.tree.company_of(row.org_unit_id), DEFAULT_CLIMB_HOURS)
+            if (
+                finding is None
+                or SEVERITY_RANK[finding.severity] > SEVERITY_RANK[row.severity]
+                or (row.state == "open" and _climb_due(row, now, climb_steps(hours), calendar))
+            ):
+                moving[row.id] = finding
+            elif row.clear_count or row.snapshot != finding.snapshot:
+                refreshed.append({"_id": row.id, "snapshot": finding.snapshot})
+            else:
+                seen.append(row.id)
+        await self._mark_seen(seen, refreshed, now)
+        for escalation in await self._load(list(moving)):
+            finding = moving[escalation.id]
             if finding is not None:
                 self._still_failing(escalation, finding, now, counts, notices)
             else:
@@ -83,16 +113,56 @@ class EscalationsService(Service):
         found = await company_settings(self.session, tree.companies())
         return {company: max(1, row.escalation_climb_h) for company, row in found.items()}
 
-    async def _open_escalations(self) -> list[Escalation]:
+    async def _open_rows(self) -> list[Any]:
+        """The open escalations of the swept rules, only the columns the sweep decides on."""
         # Locked in id order so two sweeps never deadlock and the second sees the first's result.
         query = (
-            select(Escalation)
+            select(*_DECIDING_COLUMNS)
             .where(_OPEN, Escalation.rule.in_(SWEPT_RULES))
             .order_by(Escalation.id)
             .with_for_update()
-            .execution_options(populate_existing=True)
         )
-        return list(await self.session.scalars(query))
+        return list(await self.session.execute(query))
+
+    async def _load(self, ids: list[UUID]) -> list[Escalation]:
+        """The escalations that move this sweep, as objects (already locked by _open_rows)."""
+        loaded: list[Escalation] = []
+        for offset in range(0, len(ids), _ID_CHUNK):
+            query = (
+                select(Escalation)
+                .where(among(Escalation.id, ids[offset : offset + _ID_CHUNK]))
+                .order_by(Escalation.id)
+                .execution_options(populate_existing=True)
+            )
+            loaded += await self.session.scalars(query)
+        return loaded
+
+    async def _mark_seen(self, seen: list[UUID], refreshed: list[dict[str, Any]], now: datetime) -> None:
+        """Still failing: last seen now; a changed snapshot (and a reset clear count) written too."""
+        table = Escalation.__table__
+        for offset in range(0, len(seen), _ID_CHUNK):
+            chunk = seen[offset : offset + _ID_CHUNK]
+            await self.session.execute(update(table).where(among(table.c.id, chunk)).values(last_seen_at=now))
+        if refreshed:
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("_id"))
+                .values(snapshot=bindparam("snapshot"), clear_count=0, last_seen_at=now)
+            )
+            await self.session.execute(statement, refreshed)
+        # Objects of these rows this session already holds mirror the UPDATEs (no second write).
+        held = {o.id: o for o in self.session.identity_map.values() if isinstance(o, Escalation)}
+        for escalation_id in seen:
+            if escalation_id in held:
+                set_committed_value(held[escalation_id], "last_seen_at", now)
+        for values in refreshed:
+            if values["_id"] in held:
+                for name, value in (
+                    ("snapshot", values["snapshot"]),
+                    ("clear_count", 0),
+                    ("last_seen_at", now),
+                ):
+                    set_committed_value(held[values["_id"]], name, value)
 
     def _still_failing(
         self,
@@ -263,6 +333,15 @@ class EscalationsService(Service):
                 note=note,
             )
         )
+
+
+def _climb_due(row: Any, now: datetime, steps: tuple[timedelta, ...], calendar: WorkCalendar) -> bool:
+    """Whether an open escalation, still failing at its severity, climbs a rung now."""
+    unit = row.org_unit_id
+    _level, due_at = business_climb(
+        row.level, row.level_changed_at, now, steps, calendar.tree.timezone(unit), calendar.holidays(unit)
+    )
+    return due_at is not None
 
 
 def _new_row(finding: Finding, now: datetime) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.core.access import Principal, Scope
@@ -19,6 +19,7 @@ from server.services.escalations.inbox import EscalationInbox
 from tests.conftest import Demo
 from tests.integration.escalations.test_ladder_scenario import (
     Play,
+    add_order,
     escalations_about,
     history,
     hold_pace,
@@ -220,3 +221,55 @@ async def test_visits_pace_is_a_rule_of_its_own(
         states = {e.subject_id: e.state for e in await session.scalars(select(Escalation))}
     assert states.pop(catching_up) == "resolved"
     assert states[other] == "open" and set(states.values()) == {"open"}  # the others: still behind
+
+
+async def test_a_steady_sweep_writes_only_what_changed(
+    demo: Demo, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Still failing as before: one set-based UPDATE for every open escalation (last seen now),
+    not one per row; a changed figure rewrites that escalation's snapshot, nothing else."""
+    rep1 = demo.user("rep1")
+    await quiet_december(sessionmaker, demo, {"rep1"})
+    await steer(sessionmaker, settings, rep1, utc(2, 20), "0.85")
+    assert (await sweep(sessionmaker, settings, utc(2, 20)))["opened"] >= 1
+    async with sessionmaker() as session:
+        (before,) = await escalations_about(session, rep1)
+        open_count = len(list(await session.scalars(select(Escalation.id).where(Escalation.state == "open"))))
+    updates: list[tuple[str, bool]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
+        # (SQLite's sweep first takes the writer lock with an UPDATE of no row: not counted.)
+        if statement.lstrip().upper().startswith("UPDATE ESCALATIONS") and "0 = 1" not in statement:
+            updates.append((statement, many))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await sweep(sessionmaker, settings, utc(2, 20, 15))
+        assert len(updates) == 1 and not updates[0][1]  # however many are open
+        async with sessionmaker() as session:
+            (after,) = await escalations_about(session, rep1)
+            assert after.last_seen_at == utc(2, 20, 15) and after.snapshot == before.snapshot
+            seen_now = await session.scalar(
+                select(func.count()).where(
+                    Escalation.state == "open", Escalation.last_seen_at == utc(2, 20, 15)
+                )
+            )
+            assert seen_now == open_count > 0
+        updates.clear()
+        async with sessionmaker() as session:  # an order for rep1: same severity, other figures
+            await add_order(session, rep1, Decimal("10.00"), judged_on(utc(2, 20), SHANGHAI))
+            await session.commit()
+        await sweep(sessionmaker, settings, utc(2, 20, 30))
+        rewrites = [statement for statement, _many in updates if "snapshot" in statement]
+        assert len(rewrites) == 1 and len(updates) <= 2  # the one snapshot rewritten (+ the others seen)
+        async with sessionmaker() as session:
+            (moved,) = await escalations_about(session, rep1)
+            assert Decimal(moved.snapshot["actual"]) == Decimal(before.snapshot["actual"]) + Decimal("10.00")
+            assert (moved.severity, moved.level, moved.last_seen_at) == (
+                before.severity,
+                before.level,
+                utc(2, 20, 30),
+            )
+            assert [e[0] for e in await history(session, moved.id)] == ["opened"]
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
