@@ -34,7 +34,7 @@ from server.core.services import provide_services
 from server.db.base import metadata
 from server.db.engine import create_engine
 from server.db.migrate import upgrade
-from tests.pg import PgAdmin, database_url, postgres_server
+from tests.pg import BackgroundDropper, PgAdmin, database_url, postgres_server
 
 ENGINES = ("sqlite", "postgresql")
 # A fixed "now" for tests: a Wednesday, well into the year, during working hours in Shanghai.
@@ -93,6 +93,8 @@ class DatabaseCopies:
     def __init__(self, workdir: Path, pg_server: str | None) -> None:
         self.workdir = workdir
         self.pg = PgAdmin(pg_server) if pg_server else None
+        self.dropper = BackgroundDropper(pg_server) if pg_server else None
+        self.retired = 0
         self.prefix = f"fieldsales_test_{uuid4().hex[:10]}"
         self.urls: dict[str, str | None] = {
             "sqlite": f"sqlite+aiosqlite:///{workdir / 'test.db'}",
@@ -105,8 +107,13 @@ class DatabaseCopies:
         assert url is not None
         template = self._template(engine_name, kind)
         if engine_name == "postgresql":
-            assert self.pg is not None
-            self.pg.drop(self.prefix)
+            assert self.pg is not None and self.dropper is not None
+            # The used copy is renamed away and dropped in the background (DROP waits for a
+            # checkpoint); the fresh copy takes the fixed working name at once.
+            trash = f"{self.prefix}_old{self.retired}"
+            if self.pg.rename_away(self.prefix, trash):
+                self.retired += 1
+                self.dropper.drop_later(trash)
             self.pg.create(self.prefix, template=template)
         else:
             _copy_sqlite(Path(template), self.workdir / "test.db")
@@ -133,6 +140,8 @@ class DatabaseCopies:
     def close(self) -> None:
         if self.pg is None:
             return
+        assert self.dropper is not None
+        self.dropper.close()
         try:
             for (engine_name, _kind), name in self.templates.items():
                 if engine_name == "postgresql":

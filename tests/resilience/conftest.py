@@ -1,11 +1,12 @@
 """Resilience tests (issue #12): real app processes, kill -9, a database outage, fuzzing, memory.
 
 Fixtures:
-- `pg_admin`: admin URL of a PostgreSQL server for this run (the machine's 127.0.0.1:5432, or a
-  throwaway cluster when there is none). Never stopped by these tests: the outage test starts its
-  own cluster (`ThrowawayCluster`).
+- `pg_admin`: admin URL of a PostgreSQL server for this run (tests/pg.py: a throwaway cluster
+  with durability off, else the machine's 127.0.0.1:5432). Never stopped by these tests: the
+  outage test starts its own cluster (`ThrowawayCluster`).
 - `pg_template`: a database seeded once per session (`seed-demo`: 8 reps, 120 customers,
-  3 months, as of SEED_AT); `pg_db` clones it per test (CREATE DATABASE ... TEMPLATE) and drops it.
+  3 months, as of SEED_AT); `pg_db` clones it per test (CREATE DATABASE ... TEMPLATE) and drops it
+  in the background.
 - `sqlite_seeded`: the same company in a SQLite file, seeded once; `sqlite_db` copies it per test.
 """
 
@@ -20,11 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg import BackgroundDropper, postgres_server
 from tests.resilience.support import (
-    ThrowawayCluster,
     create_database,
     drop_database,
-    main_postgres_admin_url,
     seed_demo,
 )
 
@@ -56,19 +56,13 @@ def _no_postgres(message: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[str]:
-    url = main_postgres_admin_url()
-    if url is not None:
+    """The same server choice as the rest of the suite (tests/pg.py): a throwaway cluster with
+    durability off, else the machine's server. The outage test stops a cluster of its own."""
+    with postgres_server() as url:
+        if url is None:
+            _no_postgres("NO POSTGRESQL AVAILABLE: resilience tests on PostgreSQL are SKIPPED")
+        assert url is not None
         yield url
-        return
-    cluster = ThrowawayCluster()
-    if not cluster.available:
-        _no_postgres("NO POSTGRESQL AVAILABLE: resilience tests on PostgreSQL are SKIPPED")
-    try:
-        cluster.init()
-        cluster.start()
-        yield cluster.admin_url
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture(scope="session")
@@ -83,15 +77,25 @@ def pg_template(pg_admin: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         drop_database(pg_admin, name)
 
 
+@pytest.fixture(scope="session")
+def pg_dropper(pg_admin: str) -> Iterator[BackgroundDropper]:
+    """Drops the per-test copies off the tests' path (DROP DATABASE waits for a checkpoint)."""
+    dropper = BackgroundDropper(pg_admin)
+    try:
+        yield dropper
+    finally:
+        dropper.close()
+
+
 @pytest.fixture
-def pg_db(pg_admin: str, pg_template: str) -> Iterator[str]:
+def pg_db(pg_admin: str, pg_template: str, pg_dropper: BackgroundDropper) -> Iterator[str]:
     """SQLAlchemy URL of a fresh copy of the seeded company."""
     name = f"fs_res_{uuid.uuid4().hex[:10]}"
     url = create_database(pg_admin, name, template=pg_template)
     try:
         yield url
     finally:
-        drop_database(pg_admin, name)
+        pg_dropper.drop_later(name)
 
 
 @pytest.fixture(scope="session")
