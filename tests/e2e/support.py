@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -241,10 +242,16 @@ def keep_reps_in_daylight(db_path: Path) -> None:
                 db.execute("UPDATE users SET timezone = ? WHERE id = ?", (noon_zone, rep_id))
 
 
+# seed-demo arguments -> a seeded database file of this run, copied for each module that asks
+# for the same world (seeding is a process start, the migrations and the seed: seconds each).
+_SEEDED: dict[tuple[str, ...], Path] = {}
+
+
 def seeded_live_server(workdir: Path, *seed_args: str) -> Iterator[LiveServer]:
     """A server of its own on a demo seeded with `seed_args` (English pages), stopped afterwards.
 
     For browser modules that need a world of a particular size rather than the package's server.
+    Modules asking for the same world get a copy of the first one's freshly seeded database.
     """
     import sys
 
@@ -258,11 +265,19 @@ def seeded_live_server(workdir: Path, *seed_args: str) -> Iterator[LiveServer]:
         process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", db_path, log_path, process)
     try:
-        seed = [sys.executable, "-m", "server", "seed-demo", *seed_args, "--english"]
-        done = subprocess.run(
-            seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
+        template = _SEEDED.get(seed_args)
+        if template is None:
+            seed = [sys.executable, "-m", "server", "seed-demo", *seed_args, "--english"]
+            done = subprocess.run(
+                seed, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            with sqlite3.connect(db_path) as db:  # fold the WAL into the file before copying it
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            template = _SEEDED[seed_args] = workdir.parent / f"seeded-{len(_SEEDED)}.db"
+            shutil.copyfile(db_path, template)
+        else:  # the same world as an earlier module's: a copy, not a second seed-demo run
+            shutil.copyfile(template, db_path)
         keep_reps_in_daylight(db_path)
         server.wait_healthy()
         yield server
