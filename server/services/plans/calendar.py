@@ -49,7 +49,14 @@ async def load_holidays(
         rows = await session.execute(_HOLIDAYS[postgresql], {"units": units, "start": start, "end": end})
         for unit, day in rows:
             own[unit].add(day)
-    return {unit: frozenset().union(*(own.get(u, set()) for u in chain)) for unit, chain in chains.items()}
+    # Units with the same days share one set object: the pace calendar is cached per holiday set,
+    # and an identical object compares at once where an equal one compares day by day.
+    shared: dict[frozenset[date], frozenset[date]] = {}
+    return {
+        unit: shared.setdefault(days, days)
+        for unit, chain in chains.items()
+        for days in [frozenset().union(*(own.get(u, set()) for u in chain))]
+    }
 
 
 async def load_thresholds(
