@@ -129,6 +129,22 @@ class RowContext:
             return customer.owner_rep_id == self.principal.id
         return customer.org_unit_id in self.access.unit_ids
 
+    @staticmethod
+    def new_ref(row: dict[str, str], seen: set[str]) -> str:
+        """The row's external_ref, refused when an earlier row of the file has it (`seen` grows)."""
+        ref = required(row, "external_ref")
+        if ref in seen:
+            raise FieldProblem("external_ref", "appears twice in the file")
+        seen.add(ref)
+        return ref
+
+    def customer_of(self, row: dict[str, str], customers: dict[str, Customer]) -> Customer:
+        """The customer the row's customer_ref names, refused when it is not in the caller's scope."""
+        customer = customers.get(required(row, "customer_ref"))
+        if customer is None or not self.sees_customer(customer):
+            raise FieldProblem("customer_ref", "no customer with this external_ref in your scope")
+        return customer
+
 
 class Handler(ABC):
     COLUMNS: ClassVar[dict[str, bool]] = {}
@@ -177,10 +193,7 @@ class CustomerRows(Handler):
         seen: set[str] = set()
         for number, row in rows:
             try:
-                ref = required(row, "external_ref")
-                if ref in seen:
-                    raise FieldProblem("external_ref", "appears twice in the file")
-                seen.add(ref)
+                ref = ctx.new_ref(row, seen)
                 values = self._values(row, units, owners)
                 current = existing.get(ref)
                 if current is None:
@@ -233,17 +246,12 @@ class OrderRows(Handler):
         customers = await ctx.customers({r.get("customer_ref", "") for _, r in rows})
         reps = await ctx.users({r["rep_email"].lower() for _, r in rows if r.get("rep_email")})
         existing = await self._existing({r.get("external_ref", "") for _, r in rows})
-        today = ctx.service.clock.now().date()
+        today = ctx.service.clock.local_date(ctx.principal.timezone)  # the importer's today
         seen: set[str] = set()
         for number, row in rows:
             try:
-                ref = required(row, "external_ref")
-                if ref in seen:
-                    raise FieldProblem("external_ref", "appears twice in the file")
-                seen.add(ref)
-                customer = customers.get(required(row, "customer_ref"))
-                if customer is None or not ctx.sees_customer(customer):
-                    raise FieldProblem("customer_ref", "no customer with this external_ref in your scope")
+                ref = ctx.new_ref(row, seen)
+                customer = ctx.customer_of(row, customers)
                 rep_id = customer.owner_rep_id
                 if row.get("rep_email"):
                     rep = reps.get(row["rep_email"].lower())

@@ -41,13 +41,8 @@ class OpportunityRows(Handler):
         seen: set[str] = set()
         for number, row in rows:
             try:
-                ref = required(row, "external_ref")
-                if ref in seen:
-                    raise FieldProblem("external_ref", "appears twice in the file")
-                seen.add(ref)
-                customer = customers.get(required(row, "customer_ref"))
-                if customer is None or not ctx.sees_customer(customer):
-                    raise FieldProblem("customer_ref", "no customer with this external_ref in your scope")
+                ref = ctx.new_ref(row, seen)
+                customer = ctx.customer_of(row, customers)
                 stage = by_name.get(row["stage"].lower()) if row.get("stage") else first_open
                 if stage is None:
                     raise FieldProblem(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import AuditEntry, Customer, Order, Target
-from tests.conftest import Demo, login_session
+from tests.conftest import Demo, MutableClock, login_session
 
 CUSTOMERS = """external_ref,name,org_unit,owner_email,lat,lng,status,potential
 IMP-1,Harbor Foods,Shanghai Team 1,rep1@demo.example,31.23,121.47,active,50000
@@ -212,3 +213,22 @@ async def post_bytes(
     return await client.post(
         f"/api/v1/import/{kind}{query}", headers={**headers, "content-type": "text/csv"}, content=raw
     )
+
+
+async def test_order_dates_are_judged_by_the_importers_own_today(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, clock: MutableClock, session: AsyncSession
+) -> None:
+    """17:30 UTC on 18 November is 01:30 on the 19th in Shanghai: a Shanghai manager's orders of
+    the 20th are "tomorrow" (the one day of slack), not two days ahead as the UTC date would say."""
+    clock.set(datetime(2026, 11, 18, 17, 30, tzinfo=UTC))
+    headers = await auth("manager1")
+    assert (await post_csv(client, headers, "customers", CUSTOMERS)).status_code == 200
+    tomorrow = "external_ref,customer_ref,amount,ordered_on\nLOC-1,IMP-1,10.00,2026-11-20\n"
+    accepted = await post_csv(client, headers, "orders", tomorrow)
+    assert accepted.status_code == 200 and accepted.json()["created"] == 1, accepted.text
+    later = await post_csv(
+        client, headers, "orders", tomorrow.replace("LOC-1", "LOC-2").replace("-20", "-21")
+    )
+    assert later.status_code == 422
+    assert [(e["row"], e["field"]) for e in later.json()["errors"]] == [(2, "ordered_on")]
+    assert await count(session, Order, Order.external_ref == "LOC-2") == 0
