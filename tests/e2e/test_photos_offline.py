@@ -30,11 +30,10 @@ from tests.e2e.support import (
 )
 from tests.e2e.test_rep_day_offline import (
     OUTBOX_EMPTY,
-    STOPS_STORED,
-    SW_ACTIVE,
     open_stop,
     stand_at,
     stops_of,
+    store_today,
 )
 
 pytestmark = pytest.mark.e2e
@@ -87,14 +86,7 @@ def test_offline_visit_with_two_photos_survives_closing_the_browser(
     try:
         page = context.pages[0] if context.pages else context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
-        sign_in(page, REP)
-        plan_anyway = page.get_by_role("button", name="Plan my day anyway")
-        if plan_anyway.count():  # a weekend or holiday: the rep works anyway
-            plan_anyway.click()
-            expect(page.locator("#task-list")).to_be_visible()
-        wait_until(page, SW_ACTIVE)
-        page.reload()
-        wait_until(page, STOPS_STORED)
+        store_today(page, REP)
         stop = stops_of(page)[0]
         before = {
             c["id"] for c in page.request.get(f"/api/v1/checkins?customer_id={stop['customer_id']}").json()

@@ -9,40 +9,27 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e import own_world
 from tests.e2e import test_checkins_browser as checkins_browser
-from tests.e2e.support import Browsing, LiveServer, screenshot, sign_in, wait_until
+from tests.e2e.support import Browsing, screenshot, sign_in, wait_until
 
 pytestmark = pytest.mark.e2e
+
+# A server and browser of this module's own (tests/e2e/own_world.py): what its tests change must
+# not reach other modules' reps.
+live_server, browser, browsing = own_world.live_server, own_world.browser, own_world.browsing
 
 SHANGHAI = "Asia/Shanghai"
 SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
 STOPS_STORED = "async () => document.getElementById('task-list')?.dataset.stored === 'true'"
 OUTBOX_EMPTY = "async () => (await window.fieldsalesOutbox.count()) === 0"
 VISIT_URL = re.compile(r"/checkins/[0-9a-f-]{36}$")
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    yield from checkins_browser.live_server.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_driver: Any, live_server: LiveServer) -> Iterator[Any]:
-    yield from checkins_browser.browser.__wrapped__(playwright_driver, live_server)  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def browsing(browser: Any, live_server: LiveServer) -> Iterator[Browsing]:
-    session = Browsing(browser, live_server)
-    yield session
-    session.close()
 
 
 def today_online(browsing: Browsing, login: str, **options: Any) -> Any:
@@ -53,6 +40,13 @@ def today_online(browsing: Browsing, login: str, **options: Any) -> Any:
         geolocation={"latitude": 0, "longitude": 0, "accuracy": 15},
         **options,
     )
+    store_today(page, login)
+    return page
+
+
+def store_today(page: Any, login: str) -> None:
+    """Sign in on `page`, plan the day even on a weekend or holiday, let the service worker take
+    control, and wait until Today stored its stops on the phone."""
     sign_in(page, login)
     plan_anyway = page.get_by_role("button", name="Plan my day anyway")
     if plan_anyway.count():  # a weekend or holiday: the rep works anyway
@@ -62,7 +56,6 @@ def today_online(browsing: Browsing, login: str, **options: Any) -> Any:
     page.reload()
     assert page.evaluate("Boolean(navigator.serviceWorker.controller)")
     wait_until(page, STOPS_STORED)
-    return page
 
 
 def stops_of(page: Any) -> list[dict[str, Any]]:

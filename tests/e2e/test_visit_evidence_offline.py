@@ -12,51 +12,36 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e import test_checkins_browser as checkins_browser
-from tests.e2e.support import Browsing, LiveServer, screenshot, sign_in, wait_until
+from tests.e2e import own_world
+from tests.e2e.support import Browsing, LiveServer, screenshot, wait_until
 from tests.e2e.test_photos_offline import QUEUED_PHOTOS, camera_photo, open_profile
 from tests.e2e.test_rep_day_offline import (
     OUTBOX_EMPTY,
     STOPS_STORED,
-    SW_ACTIVE,
     api,
     checkin_ids,
     open_stop,
     stand_at,
     stops_of,
+    store_today,
 )
 from tests.e2e.test_visit_forms_browser import build_shelf_form
 
 pytestmark = pytest.mark.e2e
 
+# A server and browser of this module's own (tests/e2e/own_world.py): what its tests change must
+# not reach other modules' reps.
+live_server, browser, browsing = own_world.live_server, own_world.browser, own_world.browsing
+
 REP = "rep1"
 ALL_LOADED = """async () => [...document.querySelectorAll('[data-photos] img')]
   .every((i) => i.complete && i.naturalWidth > 0)"""
-
-
-# A server of this module's own: the form assigned here must not reach the package server's reps.
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    yield from checkins_browser.live_server.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_driver: Any, live_server: LiveServer) -> Iterator[Any]:
-    yield from checkins_browser.browser.__wrapped__(playwright_driver, live_server)  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def browsing(browser: Any, live_server: LiveServer) -> Iterator[Browsing]:
-    session = Browsing(browser, live_server)
-    yield session
-    session.close()
 
 
 def answer_rows(
@@ -87,14 +72,7 @@ def test_offline_visit_with_two_photos_and_a_form_survives_closing_the_browser(
     try:
         page = context.pages[0] if context.pages else context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
-        sign_in(page, REP)
-        plan_anyway = page.get_by_role("button", name="Plan my day anyway")
-        if plan_anyway.count():  # a weekend or holiday: the rep works anyway
-            plan_anyway.click()
-            expect(page.locator("#task-list")).to_be_visible()
-        wait_until(page, SW_ACTIVE)
-        page.reload()
-        wait_until(page, STOPS_STORED)
+        store_today(page, REP)
         stop = stops_of(page)[0]
         grade = stop["customer"]["grade"]
         assert grade, stop

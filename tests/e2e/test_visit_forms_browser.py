@@ -6,13 +6,12 @@ answers, the app is closed and reopened online, and exactly one set of answers i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e import test_checkins_browser as checkins_browser
+from tests.e2e import own_world
 from tests.e2e.support import Browsing, LiveServer, screenshot, sign_in, wait_until
 from tests.e2e.test_rep_day_offline import (
     OUTBOX_EMPTY,
@@ -26,25 +25,12 @@ from tests.e2e.test_rep_day_offline import (
 
 pytestmark = pytest.mark.e2e
 
+# A server and browser of this module's own (tests/e2e/own_world.py): what its tests change must
+# not reach other modules' reps.
+live_server, browser, browsing = own_world.live_server, own_world.browser, own_world.browsing
+
 LAPTOP = {"width": 1366, "height": 768}
 BLOCKED = "Answer the required questions of the visit form before you check out."
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    yield from checkins_browser.live_server.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_driver: Any, live_server: LiveServer) -> Iterator[Any]:
-    yield from checkins_browser.browser.__wrapped__(playwright_driver, live_server)  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def browsing(browser: Any, live_server: LiveServer) -> Iterator[Browsing]:
-    session = Browsing(browser, live_server)
-    yield session
-    session.close()
 
 
 def question(page: Any, row: int, **answers: str) -> None:
