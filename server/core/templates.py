@@ -129,6 +129,26 @@ def read_flashes(request: Request[Any, Any, Any]) -> list[Flash]:
         return []
 
 
+@cache
+def _has_flash_region(template: str) -> bool:
+    """Pages extend the layout (base.html, or _fragment.html for htmx), which shows the flashes;
+    partials such as the inbox badge do not."""
+    source = (TEMPLATES_DIR / template).read_text(encoding="utf-8")
+    return "extends base_template" in source
+
+
+def _shows_flashes(request: Request[Any, Any, Any], template: str) -> bool:
+    """Only a response that displays the flash may consume it. Otherwise a background request
+    that crosses the redirect (the inbox badge's poll, the service worker precaching the offline
+    page) would take the cookie, and the page the user lands on would say nothing."""
+    if not _has_flash_region(template):
+        return False
+    if request.headers.get("hx-request"):
+        return True
+    # A document load (or a client without fetch metadata); not a script's fetch().
+    return request.headers.get("sec-fetch-dest", "document") == "document"
+
+
 def flash(response: Response[Any], category: str, message: str) -> Response[Any]:
     """Queue a message for the next page (Post/Redirect/Get)."""
     payload = base64.urlsafe_b64encode(json.dumps([[category, message]]).encode()).decode()
@@ -149,7 +169,7 @@ def render(
     `trigger_event` names an event htmx fires on the page when the response arrives (HX-Trigger).
     """
     user = request.scope.get("user")
-    flashes = read_flashes(request)
+    flashes = read_flashes(request) if _shows_flashes(request, template) else []
     ctx = {
         "request": request,
         "base_template": "_fragment.html" if is_fragment_request(request) else "base.html",

@@ -1,0 +1,46 @@
+"""A flash message (Post/Redirect/Get) is consumed only by the response that shows it: a
+background request crossing the redirect (the inbox badge's poll, the service worker precaching
+the offline page) must not take it from the page the user lands on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response
+from litestar.testing import AsyncTestClient
+
+from server.core.templates import FLASH_COOKIE, flash
+from tests.conftest import Demo, login_session
+
+
+def flash_cookie(message: str) -> str:
+    response: Response[Any] = Response(content=None)
+    flash(response, "success", message)
+    return str(response.cookies[0].value)
+
+
+def deletes_flash(response: Any) -> bool:
+    return any(value.startswith(f"{FLASH_COOKIE}=") for value in response.headers.get_list("set-cookie"))
+
+
+async def test_only_the_page_that_shows_a_flash_consumes_it(client: AsyncTestClient[Any], demo: Demo) -> None:
+    await login_session(client, "rep1")
+    client.cookies.set(FLASH_COOKIE, flash_cookie("Plan approved."))
+
+    badge = await client.get("/inbox/badge", headers={"HX-Request": "true", "Sec-Fetch-Dest": "empty"})
+    assert badge.status_code == 200 and not deletes_flash(badge)
+
+    precache = await client.get("/offline", headers={"Sec-Fetch-Dest": "empty"})
+    assert precache.status_code == 200 and not deletes_flash(precache)
+    assert "Plan approved." not in precache.text, "a precached page must not keep a flash"
+
+    page = await client.get("/inbox", headers={"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate"})
+    assert "Plan approved." in page.text and deletes_flash(page)
+
+
+async def test_an_htmx_request_shows_and_consumes_the_flash(client: AsyncTestClient[Any], demo: Demo) -> None:
+    await login_session(client, "rep1")
+    client.cookies.set(FLASH_COOKIE, flash_cookie("Comment added."))
+    fragment = await client.get("/inbox", headers={"HX-Request": "true", "Sec-Fetch-Dest": "empty"})
+    assert 'hx-swap-oob="innerHTML"' in fragment.text and "Comment added." in fragment.text
+    assert deletes_flash(fragment)
