@@ -125,3 +125,25 @@ async def test_metrics_exposes_request_latency_and_database_gauges(
     assert 'fieldsales_request_duration_seconds_count{method="GET",route="/healthz",status="200"}' in body
     assert "fieldsales_outbox_backlog 0.0" in body
     assert 'fieldsales_escalations_open{severity="red"} 0.0' in body
+
+
+async def test_no_guard_or_dependency_runs_in_a_worker_thread(client: AsyncTestClient[Any]) -> None:
+    # Litestar runs plain-function guards and dependencies in a thread pool: a thread hop on
+    # every request. Every one the app declares is a coroutine function.
+    import inspect
+
+    from litestar.handlers import HTTPRouteHandler
+
+    handlers = [h for route in client.app.routes for h in route.route_handlers]  # type: ignore[union-attr]
+    sync: set[str] = set()
+    for handler in handlers:
+        if not isinstance(handler, HTTPRouteHandler):
+            continue
+        for layer in handler.ownership_layers:
+            for guard in layer.guards or []:
+                if not inspect.iscoroutinefunction(guard):
+                    sync.add(f"guard {getattr(guard, '__qualname__', guard)}")
+        for key, provider in handler.resolve_dependencies().items():
+            if provider.sync_to_thread:  # a plain function called inline is fine; a thread is not
+                sync.add(f"dependency {key}")
+    assert len(handlers) > 100 and sorted(sync) == []
