@@ -13,9 +13,11 @@ fills.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,11 +36,16 @@ log = structlog.get_logger()
 
 BULK_FROM = 200_000  # customers: from here on PostgreSQL generates the history itself
 CHUNK = 50_000  # customers per round trip
+# Connections generating chunks side by side: PostgreSQL runs each INSERT ... SELECT on one core,
+# so one connection leaves the machine's other core idle for most of the load.
+WORKERS = 2
+# Shared by the workers' sessions (a temp table is one session's): dropped at the end.
+_SHARED_TABLES = "seed_profile, seed_reps"
 
 # Each customer's draw: Pareto size, status, how many orders a year, the cadence its expected
 # revenue earns (Pareto ABC over every customer, as grading later does: classify_abc's SQL).
 _PROFILES = """
-CREATE TEMP TABLE seed_profile AS
+CREATE UNLOGGED TABLE seed_profile AS
 WITH drawn AS (
     SELECT s AS serial, least(400.0, power(1.0 - random(), -1.0 / 1.16)) AS size, random() AS roll
     FROM generate_series(1, $1::int) s
@@ -174,6 +181,32 @@ def _dsn(engine: AsyncEngine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+@dataclass
+class _Chunk:
+    """What one chunk of customers gives back: its counts and the per-rep figures (_collect)."""
+
+    counts: dict[str, int]
+    revenue: dict[int, Decimal]
+    recent_visits: dict[int, int]
+    month: list[tuple[uuid.UUID, tuple[uuid.UUID, uuid.UUID, float, Any]]]
+
+
+def _chunk_seed(seed: int, index: int) -> float:
+    """Each chunk draws from its own seeded stream, so the history does not depend on which
+    worker ran which chunk, or in what order."""
+    return ((seed % 1000) / 1000.0 + index * 0.6180339887498949) % 1.0
+
+
+async def _session(dsn: str, replica: bool) -> asyncpg.Connection:
+    connection = await asyncpg.connect(dsn)
+    await connection.execute("SET temp_buffers = '512MB'")
+    await connection.execute("SET work_mem = '64MB'")
+    await connection.execute("SET maintenance_work_mem = '256MB'")
+    if replica:
+        await connection.execute("SET session_replication_role = replica")
+    return connection
+
+
 async def seed_history_in_database(
     engine: AsyncEngine, world: World, customers: int, options: SeedOptions, progress: bool
 ) -> dict[str, int]:
@@ -182,20 +215,19 @@ async def seed_history_in_database(
     reps = len(world.reps)
     base, extra = divmod(customers, reps)
     seed = str(options.seed)
-    connection = await asyncpg.connect(_dsn(engine))
+    dsn = _dsn(engine)
+    connection = await _session(dsn, replica=False)
     bar = progress_bar(progress, customers)
-    totals = {"customers": 0, "orders": 0, "visits": 0, "orders_at_visits": 0}
     spent: dict[str, float] = defaultdict(float)
+    chunks: dict[int, _Chunk] = {}
     try:
-        await connection.execute("SET temp_buffers = '512MB'")
-        await connection.execute("SET work_mem = '64MB'")
-        await connection.execute("SET maintenance_work_mem = '256MB'")
         foreign_keys_off = await _foreign_keys_off(connection)
         indexes = await _drop_secondary_indexes(connection)
+        await connection.execute(f"DROP TABLE IF EXISTS {_SHARED_TABLES}")  # a crashed run's
         await connection.execute("SELECT setseed($1::float8)", ((options.seed % 1000) / 1000.0))
         await connection.execute(
-            "CREATE TEMP TABLE seed_reps (rep_idx int PRIMARY KEY, rep_id uuid, team_id uuid, tz text,"
-            " lat float8, lng float8)"
+            "CREATE UNLOGGED TABLE seed_reps (rep_idx int PRIMARY KEY, rep_id uuid, team_id uuid,"
+            " tz text, lat float8, lng float8)"
         )
         await connection.copy_records_to_table(
             "seed_reps",
@@ -210,48 +242,57 @@ async def seed_history_in_database(
             options.months,
             *(DEFAULT_VISIT_INTERVALS[g] for g in "ABCD"),
         )
-        for low in range(1, customers + 1, CHUNK):
-            high = min(customers, low + CHUNK - 1)
-            async with connection.transaction():
-                run = _Timed(connection, spent)
-                await run("customers", _CHUNK_CUSTOMERS, low, high, seed, history_days, extra, base)
-                await run("visits", _CHUNK_VISITS, world.today, this_month, seed, history_days)
-                await run(
-                    "orders", _CHUNK_ORDERS, world.today, this_month, seed, history_days, ORDER_AT_VISIT
-                )
-                await run("analyze", "ANALYZE seed_v; ANALYZE seed_o")
-                await run(
-                    "insert customers",
-                    _INSERT_CUSTOMERS,
-                    world.today,
-                    world.now,
-                    list(NAME_PARTS[0]),
-                    list(NAME_PARTS[1]),
-                    list(CONTACTS),
-                    list(NAME_PARTS[2]),
-                )
-                await run("insert checkins", _INSERT_VISITS, list(OTHER_OUTCOMES))
-                await run("insert orders", _INSERT_ORDERS, world.now)
-                started = time.perf_counter()
-                await _collect(connection, world, this_month)
-                spent["collect"] += time.perf_counter() - started
-                counts = await connection.fetchrow(
-                    "SELECT (SELECT count(*) FROM seed_c) AS c, (SELECT count(*) FROM seed_v) AS v,"
-                    " (SELECT count(*) FROM seed_o) AS o,"
-                    " (SELECT count(*) FROM seed_o WHERE checkin_id IS NOT NULL) AS ov"
-                )
-                await connection.execute("DROP TABLE seed_c, seed_v, seed_o")
-            totals["customers"] += counts["c"]
-            totals["visits"] += counts["v"]
-            totals["orders"] += counts["o"]
-            totals["orders_at_visits"] += counts["ov"]
-            if bar:
-                bar.advance(bar.task_ids[0], counts["c"])
-        await connection.execute("DROP TABLE seed_profile, seed_reps")
+        pending = iter(enumerate(range(1, customers + 1, CHUNK)))  # shared: next free chunk
+
+        async def work() -> None:
+            session = await _session(dsn, replica=foreign_keys_off)
+            try:
+                for index, low in pending:
+                    high = min(customers, low + CHUNK - 1)
+                    async with session.transaction():
+                        await session.execute("SELECT setseed($1::float8)", _chunk_seed(options.seed, index))
+                        run = _Timed(session, spent)
+                        await run("customers", _CHUNK_CUSTOMERS, low, high, seed, history_days, extra, base)
+                        await run("visits", _CHUNK_VISITS, world.today, this_month, seed, history_days)
+                        await run(
+                            "orders",
+                            _CHUNK_ORDERS,
+                            world.today,
+                            this_month,
+                            seed,
+                            history_days,
+                            ORDER_AT_VISIT,
+                        )
+                        await run("analyze", "ANALYZE seed_v; ANALYZE seed_o")
+                        await run(
+                            "insert customers",
+                            _INSERT_CUSTOMERS,
+                            world.today,
+                            world.now,
+                            list(NAME_PARTS[0]),
+                            list(NAME_PARTS[1]),
+                            list(CONTACTS),
+                            list(NAME_PARTS[2]),
+                        )
+                        await run("insert checkins", _INSERT_VISITS, list(OTHER_OUTCOMES))
+                        await run("insert orders", _INSERT_ORDERS, world.now)
+                        started = time.perf_counter()
+                        chunks[index] = await _collect(session, world, this_month)
+                        spent["collect"] += time.perf_counter() - started
+                        await session.execute("DROP TABLE seed_c, seed_v, seed_o")
+                    if bar:
+                        bar.advance(bar.task_ids[0], chunks[index].counts["customers"])
+            finally:
+                await session.close()
+
+        async with asyncio.TaskGroup() as workers:
+            for _ in range(WORKERS):
+                workers.create_task(work())
     finally:
         if bar:
             bar.stop()
         try:
+            await connection.execute(f"DROP TABLE IF EXISTS {_SHARED_TABLES}")
             started = time.perf_counter()
             for definition in indexes:
                 await connection.execute(definition)
@@ -265,7 +306,23 @@ async def seed_history_in_database(
             await connection.execute("ANALYZE customers; ANALYZE checkins; ANALYZE orders")
         finally:
             await connection.close()
-    log.info("seed history generated", seconds={k: round(v, 1) for k, v in spent.items()})
+    log.info("seed history generated", workers=WORKERS, seconds={k: round(v, 1) for k, v in spent.items()})
+    return _merge(world, [chunks[i] for i in sorted(chunks)])
+
+
+def _merge(world: World, chunks: list[_Chunk]) -> dict[str, int]:
+    """Into the World in chunk order, whichever worker finished first (month_visits is a list)."""
+    by_idx = {i: r["id"] for i, r in enumerate(world.reps)}
+    totals = {"customers": 0, "orders": 0, "visits": 0, "orders_at_visits": 0}
+    for chunk in chunks:
+        for key in totals:
+            totals[key] += chunk.counts[key]
+        for idx, revenue in chunk.revenue.items():
+            world.revenue_by_rep[by_idx[idx]] += revenue
+        for idx, n in chunk.recent_visits.items():
+            world.recent_visits_by_rep[by_idx[idx]] += n
+        for rep_id, visit in chunk.month:
+            world.month_visits[rep_id].append(visit)
     return totals
 
 
@@ -303,31 +360,41 @@ class _Timed:
         self.spent[step] += time.perf_counter() - started
 
 
-async def _collect(connection: asyncpg.Connection, world: World, this_month: int) -> None:
-    """The per-rep figures the targets are set from, and this month's visits (seed_month.py)."""
-    by_idx = {i: r["id"] for i, r in enumerate(world.reps)}
+async def _collect(connection: asyncpg.Connection, world: World, this_month: int) -> _Chunk:
+    """The chunk's counts, the per-rep figures the targets are set from, and this month's visits
+    (seed_month.py), by rep index; _merge adds them to the World."""
     year_ago = world.today - timedelta(days=365)
-    for row in await connection.fetch(
-        "SELECT c.rep_idx, sum(o.amount) AS revenue FROM seed_o o JOIN seed_c c ON c.id = o.customer_id"
-        " WHERE o.ordered_on >= $1 GROUP BY c.rep_idx",
-        year_ago,
-    ):
-        world.revenue_by_rep[by_idx[row["rep_idx"]]] += Decimal(row["revenue"])
-    for row in await connection.fetch(
-        "SELECT c.rep_idx, count(*) AS n FROM seed_v v JOIN seed_c c USING (serial)"
-        " WHERE v.days_ago <= $1 GROUP BY c.rep_idx",
-        RECENT_DAYS,
-    ):
-        world.recent_visits_by_rep[by_idx[row["rep_idx"]]] += int(row["n"])
-    month: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID, float, Any]]] = defaultdict(list)
-    for row in await connection.fetch(
-        "SELECT c.rep_id, v.id, v.customer_id, CASE WHEN c.status = 'active' AND NOT c.dormant"
-        " THEN c.size ELSE 0.0 END AS size, v.days_ago FROM seed_v v JOIN seed_c c USING (serial)"
-        " WHERE v.days_ago <= $1",
-        this_month,
-    ):
-        month[row["rep_id"]].append(
-            (row["id"], row["customer_id"], row["size"], world.today - timedelta(days=row["days_ago"]))
+    counts = await connection.fetchrow(
+        "SELECT (SELECT count(*) FROM seed_c) AS customers, (SELECT count(*) FROM seed_v) AS visits,"
+        " (SELECT count(*) FROM seed_o) AS orders,"
+        " (SELECT count(*) FROM seed_o WHERE checkin_id IS NOT NULL) AS orders_at_visits"
+    )
+    revenue = {
+        row["rep_idx"]: Decimal(row["revenue"])
+        for row in await connection.fetch(
+            "SELECT c.rep_idx, sum(o.amount) AS revenue FROM seed_o o JOIN seed_c c ON c.id = o.customer_id"
+            " WHERE o.ordered_on >= $1 GROUP BY c.rep_idx",
+            year_ago,
         )
-    for rep_id, visits in month.items():
-        world.month_visits[rep_id].extend(visits)
+    }
+    recent = {
+        row["rep_idx"]: int(row["n"])
+        for row in await connection.fetch(
+            "SELECT c.rep_idx, count(*) AS n FROM seed_v v JOIN seed_c c USING (serial)"
+            " WHERE v.days_ago <= $1 GROUP BY c.rep_idx",
+            RECENT_DAYS,
+        )
+    }
+    month = [
+        (
+            row["rep_id"],
+            (row["id"], row["customer_id"], row["size"], world.today - timedelta(days=row["days_ago"])),
+        )
+        for row in await connection.fetch(
+            "SELECT c.rep_id, v.id, v.customer_id, CASE WHEN c.status = 'active' AND NOT c.dormant"
+            " THEN c.size ELSE 0.0 END AS size, v.days_ago FROM seed_v v JOIN seed_c c USING (serial)"
+            " WHERE v.days_ago <= $1",
+            this_month,
+        )
+    ]
+    return _Chunk(dict(counts), revenue, recent, month)
