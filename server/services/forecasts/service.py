@@ -37,7 +37,7 @@ from server.domain.forecast import (
     rest_band,
     with_pipeline,
 )
-from server.services.forecasts.engine import HorizonScore
+from server.services.forecasts.engine import Backtest, HorizonScore
 from server.services.forecasts.history import History, load_history
 from server.services.forecasts.pipeline import load_pipeline
 from server.services.plans.calendar import load_holidays
@@ -45,6 +45,9 @@ from server.services.plans.calendar import load_holidays
 HORIZON = 6  # months fitted: covers the current and next quarter from any month
 BACKTEST_HORIZON = 3
 WINDOWS = 12
+# A level's method is chosen on at most this many of its series (engine.sample: evenly spread by
+# revenue); every series still gets the chosen method's full backtest as its track record.
+SELECTION_SAMPLE = 200
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ class ForecastService(Service):
             return None
         for level in sorted({n.level for n in nodes}):
             level_series = {n.key: series[n.key] for n in nodes if n.level == level}
-            result = engine.backtest(level_series, horizon=BACKTEST_HORIZON, windows=WINDOWS)
+            result = _choose_and_score(level_series)
             methods[level] = result.chosen
             bands.update(engine.predict(level_series, result.chosen, horizon=HORIZON))
             scored: list[tuple[UUID | None, HorizonScore]] = [
@@ -303,6 +306,24 @@ class ForecastService(Service):
                 )
         self.session.add_all(rows)
         await self.session.flush()
+
+
+def _choose_and_score(level_series: dict[str, list[float]]) -> Backtest:
+    """The level's method: every candidate backtested on a bounded, deterministic sample of the
+    level's series (all of them when there are few); then the chosen method alone backtested on
+    every series, which is each series' track record and the level's accuracy. Points only: no
+    interval is stored from a backtest."""
+    from server.services.forecasts import engine
+
+    picked = engine.sample(level_series, SELECTION_SAMPLE)
+    choice = engine.backtest(
+        {k: level_series[k] for k in picked}, horizon=BACKTEST_HORIZON, windows=WINDOWS, intervals=False
+    )
+    if len(picked) == len(level_series) or not choice.scores:
+        return choice
+    return engine.backtest(
+        level_series, horizon=BACKTEST_HORIZON, windows=WINDOWS, methods=(choice.chosen,), intervals=False
+    )
 
 
 def _months_of(period: str) -> list[str]:
