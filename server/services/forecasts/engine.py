@@ -18,6 +18,7 @@ from typing import Any
 from server.domain.forecast import Band, reconcile_ols, rolling_origins, within_band_share
 
 METHODS = ("SeasonalNaive", "AutoETS", "AutoTheta", "CrostonOptimized")
+NO_INTERVALS = frozenset({"CrostonOptimized"})  # its band is its point
 LEVEL = 80
 MIN_TRAIN = 3  # months of history before the first backtest origin
 
@@ -94,27 +95,37 @@ def _frame(keys: Sequence[str], values: Any) -> Any:
 
 def _forecast(
     keys: Sequence[str], values: Any, methods: Sequence[str], season: int, h: int, intervals: bool
-) -> tuple[Any, Any, dict[str, tuple[Any, Any, Any]]]:
-    """Fit `methods` on every series and forecast h steps: (row of each output line in `keys`,
-    its step ahead 1..h, method -> (point, low, high) arrays; low/high are the point without
-    intervals or when the model has none), read column-wise from statsforecast's frame."""
+) -> dict[str, tuple[Any, Any, Any]]:
+    """Fit `methods` on every series and forecast h steps: method -> (point, low, high), each a
+    (series in `keys` order, step 1..h) array read column-wise from statsforecast's frame. low and
+    high are the point without `intervals` and for a model that has no interval of its own
+    (Croston): asked for one, statsforecast would fail it over to the seasonal-naive fallback."""
     import numpy as np
     import pandas as pd
 
-    kwargs = {"level": [LEVEL]} if intervals else {}
-    fc = _sf(season, methods).forecast(df=_frame(keys, values), h=h, **kwargs)
-    if "unique_id" not in fc.columns:
-        fc = fc.reset_index()
-    rows = pd.Index(keys).get_indexer(fc["unique_id"])
+    frame = _frame(keys, values)
     lengths = np.array([len(v) for v in values], dtype=np.int64)
-    step = fc["ds"].to_numpy(dtype=np.int64) - lengths[rows]
     out = {}
-    for method in methods:
-        point = fc[method].to_numpy(dtype=np.float64)
-        low = fc[f"{method}-lo-{LEVEL}"].to_numpy(np.float64) if f"{method}-lo-{LEVEL}" in fc else point
-        high = fc[f"{method}-hi-{LEVEL}"].to_numpy(np.float64) if f"{method}-hi-{LEVEL}" in fc else point
-        out[method] = (point, low, high)
-    return rows, step, out
+    banded = [m for m in methods if m not in NO_INTERVALS] if intervals else []
+    for group, kwargs in (
+        (banded, {"level": [LEVEL]}),
+        ([m for m in methods if m not in banded], {}),
+    ):
+        if not group:
+            continue
+        fc = _sf(season, group).forecast(df=frame, h=h, **kwargs)
+        if "unique_id" not in fc.columns:
+            fc = fc.reset_index()
+        rows = pd.Index(keys).get_indexer(fc["unique_id"])
+        step = fc["ds"].to_numpy(dtype=np.int64) - lengths[rows] - 1
+        for method in group:
+            arrays = []
+            for column in (method, f"{method}-lo-{LEVEL}", f"{method}-hi-{LEVEL}"):
+                array = np.full((len(keys), h), np.nan)
+                array[rows, step] = fc[column if column in fc else method].to_numpy(np.float64)
+                arrays.append(array)
+            out[method] = (arrays[0], arrays[1], arrays[2])
+    return out
 
 
 def sample(series: Mapping[str, Sequence[float]], limit: int) -> list[str]:
@@ -154,17 +165,20 @@ def backtest(
     low = {m: np.empty(shape) for m in methods}
     high = {m: np.empty(shape) for m in methods}
     scale = np.empty((n, o))  # the in-sample seasonal naive error each origin's MASE divides by
+    fitted = [m for m in methods if m != "SeasonalNaive"]  # seasonal naive: in numpy, all at once
     for j, train_len in enumerate(origins):
         actual[:, j, :] = y[:, train_len : train_len + horizon]
         scale[:, j] = _naive_scale(y[:, :train_len], season)
-        rows, step, fc = _forecast(
-            keys, y[:, :train_len], methods, _season_for(train_len, season), horizon, intervals
-        )
-        for m in methods:
-            p, lo, hi = fc[m]
-            point[m][rows, j, step - 1] = p
-            low[m][rows, j, step - 1] = lo
-            high[m][rows, j, step - 1] = hi
+        s = _season_for(train_len, season)
+        if fitted:
+            fc = _forecast(keys, y[:, :train_len], fitted, s, horizon, intervals)
+            for m in fitted:
+                point[m][:, j, :], low[m][:, j, :], high[m][:, j, :] = fc[m]
+        if "SeasonalNaive" in methods:
+            p, lo, hi = _seasonal_naive(y[:, :train_len], s, horizon)
+            point["SeasonalNaive"][:, j, :] = p
+            low["SeasonalNaive"][:, j, :] = lo if intervals else p
+            high["SeasonalNaive"][:, j, :] = hi if intervals else p
     result = Backtest(chosen="SeasonalNaive")
     for m in methods:
         result.scores[m] = _scores(actual, point[m], low[m], high[m], scale, intervals, pooled=True)[0]
@@ -268,10 +282,7 @@ def predict(
         y = np.array([[float(x) for x in series[k]] for k in keys], dtype=np.float64)
         point, low, high = _seasonal_naive(y, s, horizon)
     else:
-        rows, step, fc = _forecast(keys, list(series.values()), [method], s, horizon, True)
-        point, low, high = (np.full((len(keys), horizon), np.nan) for _ in range(3))
-        for target, values in zip((point, low, high), fc[method], strict=True):
-            target[rows, step - 1] = values
+        point, low, high = _forecast(keys, list(series.values()), [method], s, horizon, True)[method]
     low, high = np.minimum(low, point), np.maximum(high, point)
     return {
         key: [

@@ -17,12 +17,16 @@ from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.domains import column_problems
+from server.core.errors import ProblemError
 from server.core.org import OrgTree
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
+from server.db.base import Base
 from server.db.models import Forecast, ForecastAccuracy, ForecastRun
 from server.domain.calendar import month_end, working_days
 from server.domain.forecast import (
@@ -47,7 +51,7 @@ BACKTEST_HORIZON = 3
 WINDOWS = 12
 # A level's method is chosen on at most this many of its series (engine.sample: evenly spread by
 # revenue); every series still gets the chosen method's full backtest as its track record.
-SELECTION_SAMPLE = 200
+SELECTION_SAMPLE = 100
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class ForecastService(Service):
         run = await self._claim(company_id, "refit", as_of, engine.engine_version(), {}, None)
         if run is None:
             return None
+        accuracy: list[dict[str, Any]] = []
         for level in sorted({n.level for n in nodes}):
             level_series = {n.key: series[n.key] for n in nodes if n.level == level}
             result = _choose_and_score(level_series)
@@ -95,21 +100,22 @@ class ForecastService(Service):
             scored += [
                 (scope_of[key], score) for key, scores in result.per_series.items() for score in scores
             ]
-            self.session.add_all(
-                ForecastAccuracy(
-                    run_id=run.id,
-                    level=level,
-                    scope_id=scope_id,
-                    horizon=score.horizon,
-                    method=result.chosen,
-                    wape=score.wape,
-                    bias=score.bias,
-                    mase=score.mase,
-                    within=score.within,
-                    n=score.n,
-                )
+            accuracy += [
+                {
+                    "run_id": run.id,
+                    "level": level,
+                    "scope_id": scope_id,
+                    "horizon": score.horizon,
+                    "method": result.chosen,
+                    "wape": score.wape,
+                    "bias": score.bias,
+                    "mase": score.mase,
+                    "within": score.within,
+                    "n": score.n,
+                }
                 for scope_id, score in scored
-            )
+            ]
+        await _insert(self.session, ForecastAccuracy, accuracy)
         bands, how = self._reconcile(history, nodes, bands)
         run.methods = {**methods, "reconciliation": how}
         first = month_key(as_of)
@@ -253,7 +259,7 @@ class ForecastService(Service):
         pipeline = await load_pipeline(self.session, run.company_id, history.reps, as_of, month_end(last))
         lifts: dict[tuple[UUID, str], float] = {}  # (rep, month) -> how far the pipeline raised it
         leaf_points: dict[tuple[UUID, str], Decimal] = {}
-        rows: list[Forecast] = []
+        rows: list[dict[str, Any]] = []
         for node in sorted(nodes, key=lambda n: n.scope != "user"):
             reps = [node.scope_id] if node.scope == "user" else history.leaves_of[node.scope_id]
             for period in periods:
@@ -285,27 +291,38 @@ class ForecastService(Service):
                     low, high = min(low, point), max(high, point)
                 model = combine_bands(bands)
                 rows.append(
-                    Forecast(
-                        run_id=run.id,
-                        company_id=run.company_id,
-                        level=node.level,
-                        scope=node.scope,
-                        scope_id=node.scope_id,
-                        period=period,
-                        method=methods.get(node.level, "SeasonalNaive"),
-                        as_of=as_of,
-                        point=point,
-                        low=low,
-                        high=high,
-                        actual_to_date=actual,
-                        model_point=model.point,
-                        model_low=model.low,
-                        model_high=model.high,
-                        pipeline=weighted,
-                    )
+                    {
+                        "run_id": run.id,
+                        "company_id": run.company_id,
+                        "level": node.level,
+                        "scope": node.scope,
+                        "scope_id": node.scope_id,
+                        "period": period,
+                        "method": methods.get(node.level, "SeasonalNaive"),
+                        "as_of": as_of,
+                        "point": point,
+                        "low": low,
+                        "high": high,
+                        "actual_to_date": actual,
+                        "model_point": model.point,
+                        "model_low": model.low,
+                        "model_high": model.high,
+                        "pipeline": weighted,
+                    }
                 )
-        self.session.add_all(rows)
-        await self.session.flush()
+        await _insert(self.session, Forecast, rows)
+        await self.session.flush()  # the run row's methods
+
+
+async def _insert(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Core INSERT of computed rows, one executemany (ORM objects cost more than the forecast at
+    thousands of rows), checked against their columns as every ORM flush is (core/domains.py)."""
+    mapper = inspect(model)
+    errors = [{"field": f, "message": m} for row in rows for f, m in column_problems(mapper, row)]
+    if errors:
+        raise ProblemError(422, f"Invalid value: {', '.join(sorted({e['field'] for e in errors}))}", errors)
+    if rows:
+        await session.execute(insert(model.__table__), rows)
 
 
 def _choose_and_score(level_series: dict[str, list[float]]) -> Backtest:
