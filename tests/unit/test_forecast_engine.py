@@ -204,3 +204,23 @@ def test_a_method_must_beat_seasonal_naive_by_more_than_one_standard_error() -> 
     clear = engine.backtest(trend, horizon=1, windows=6, intervals=False)
     assert clear.chosen != "SeasonalNaive"
     assert all(s.coverage is None for s in clear.scores[clear.chosen])  # points only
+
+
+def test_the_woodbury_form_of_mintrace_equals_hierarchicalforecast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large hierarchies reconcile without the leaves x leaves matrix; the same numbers."""
+    rng = random.Random(12)
+    leaves = [f"rep{i}" for i in range(60)]
+    parents: dict[str, list[str]] = {f"team{t}": leaves[t * 6 : (t + 1) * 6] for t in range(10)}
+    parents |= {"region0": leaves[:30], "region1": leaves[30:], "company": list(leaves)}
+    base = {node: [rng.uniform(1_000, 90_000) for _ in range(4)] for node in [*leaves, *parents]}
+    library, how = engine.reconcile(leaves, parents, base)
+    assert how == "hierarchicalforecast MinTrace(ols)"
+    monkeypatch.setattr(engine, "DENSE_LEAVES", 50)
+    woodbury, how = engine.reconcile(leaves, parents, base)
+    assert how == "MinTrace(ols), Woodbury form (numpy)"
+    assert set(woodbury) == set(library)
+    for node, values in library.items():
+        assert woodbury[node] == pytest.approx(values, rel=1e-9, abs=1e-6)
+    for unit, below in parents.items():
+        for h in range(4):
+            assert woodbury[unit][h] == pytest.approx(sum(woodbury[leaf][h] for leaf in below), rel=1e-12)
