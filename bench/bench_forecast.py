@@ -1,11 +1,15 @@
-"""The weekly forecast refit for a 1,000-rep company on PostgreSQL: wall time and peak memory,
+"""The weekly forecast refit for a 1,000-rep company on PostgreSQL: wall time, CPU and peak memory,
 against the floor of one SQL pass reading the same order history.
 
 Floor: `SELECT rep_id, to_char(ordered_on, 'YYYY-MM'), SUM(amount) FROM orders JOIN users ...
-WHERE ordered_on < as_of GROUP BY 1, 2` (the refit's own read, timed alone in the same run).
-The refit is the real service call (ForecastService.refit: history read, rolling-origin backtest of
-every candidate per level, fit, MinTrace reconciliation, in-period composition, rows stored),
-then the nightly update of the next day. Both write: use a throwaway database.
+WHERE ordered_on < as_of GROUP BY 1, 2`, run serially (one backend does all of it) and fetched,
+timed alone in the same run. The refit is the real service call (ForecastService.refit: history
+read, each level's method chosen on a sample of its series, the chosen method's backtest of every
+series, fit, MinTrace reconciliation, in-period composition, rows stored, commit), then the
+nightly update of the next day. Each reports wall time and CPU: this process's, plus its
+database backend's read from /proc (PostgreSQL on this host), which a busy machine inflates far
+less than wall time; ratios are to the floor of the same run. Both write: use a throwaway
+database.
 
     createdb -h 127.0.0.1 -U postgres bench_fcast
     DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench_fcast \\
