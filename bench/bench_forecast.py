@@ -1,11 +1,15 @@
-"""The weekly forecast refit for a 1,000-rep company on PostgreSQL: wall time and peak memory,
+"""The weekly forecast refit for a 1,000-rep company on PostgreSQL: wall time, CPU and peak memory,
 against the floor of one SQL pass reading the same order history.
 
 Floor: `SELECT rep_id, to_char(ordered_on, 'YYYY-MM'), SUM(amount) FROM orders JOIN users ...
-WHERE ordered_on < as_of GROUP BY 1, 2` (the refit's own read, timed alone in the same run).
-The refit is the real service call (ForecastService.refit: history read, rolling-origin backtest of
-every candidate per level, fit, MinTrace reconciliation, in-period composition, rows stored),
-then the nightly update of the next day. Both write: use a throwaway database.
+WHERE ordered_on < as_of GROUP BY 1, 2`, run serially (one backend does all of it) and fetched,
+timed alone in the same run. The refit is the real service call (ForecastService.refit: history
+read, each level's method chosen on a sample of its series, the chosen method's backtest of every
+series, fit, MinTrace reconciliation, in-period composition, rows stored, commit), then the
+nightly update of the next day. Each reports wall time and CPU: this process's, plus its
+database backend's read from /proc (PostgreSQL on this host), which a busy machine inflates far
+less than wall time; ratios are to the floor of the same run. Both write: use a throwaway
+database.
 
     createdb -h 127.0.0.1 -U postgres bench_fcast
     DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench_fcast \\
@@ -23,17 +27,22 @@ import os
 import resource
 import statistics
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.clock import Clock
 from server.config import Settings
 from server.core.org import OrgTree
-from server.core.services import provide_services
+from server.core.services import Services
 from server.db.engine import create_engine
-from server.db.models import Forecast, ForecastRun, Order, User
+from server.db.models import Forecast, ForecastAccuracy, ForecastRun, Order, User
 
 FLOOR_SQL = text(
     "SELECT o.rep_id, to_char(o.ordered_on, 'YYYY-MM') AS month, SUM(o.amount) FROM orders o "
@@ -43,6 +52,67 @@ FLOOR_SQL = text(
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def backend_cpu(pid: int) -> float | None:
+    """utime + stime of a local PostgreSQL backend (None when the server is not on this host)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float  # this process
+    db_cpu: float | None  # the session's database backend
+
+    @property
+    def total_cpu(self) -> float | None:
+        return None if self.db_cpu is None else self.cpu + self.db_cpu
+
+
+async def measured(session: AsyncSession, work: Callable[[], Awaitable[Any]]) -> tuple[Sample, Any]:
+    pid = int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+    db_before, cpu_before, started = backend_cpu(pid), time.process_time(), time.perf_counter()
+    result = await work()
+    wall, cpu, db_after = time.perf_counter() - started, time.process_time() - cpu_before, backend_cpu(pid)
+    db = None if db_before is None or db_after is None else db_after - db_before
+    return Sample(wall, cpu, db), result
+
+
+async def floor(sessionmaker: async_sessionmaker[AsyncSession], as_of: date) -> tuple[Sample, int]:
+    """The floor, fetched; serial so its one backend's CPU is all the database did for it."""
+    async with sessionmaker() as session:
+        await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        sample, rows = await measured(session, lambda: session.execute(FLOOR_SQL, {"as_of": as_of}))
+        count = len(rows.all())
+        await session.rollback()
+        return sample, count
+
+
+async def service_call(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, call: str, company: UUID, day: date
+) -> tuple[Sample, ForecastRun | None]:
+    """ForecastService.refit or .update in its own transaction, the commit timed with it."""
+    from server.services.forecasts.service import ForecastService
+
+    async with sessionmaker() as session:
+        service = Services(session=session, settings=settings, clock=Clock()).get(ForecastService)
+
+        async def work() -> ForecastRun | None:
+            run = await getattr(service, call)(company, day)
+            await session.commit()
+            return cast(ForecastRun | None, run)
+
+        return await measured(session, work)
+
+
+def _cpu(sample: Sample) -> str:
+    db = "-" if sample.db_cpu is None else f"{sample.db_cpu:.2f} s"
+    return f"CPU: this process {sample.cpu:.2f} s, database {db}"
 
 
 async def main(database_url: str, as_of: date, floor_runs: int) -> None:
@@ -57,10 +127,8 @@ async def main(database_url: str, as_of: date, floor_runs: int) -> None:
         await session.commit()
     floors = []
     for _ in range(floor_runs):
-        async with sessionmaker() as session:
-            started = time.perf_counter()
-            rows = (await session.execute(FLOOR_SQL, {"as_of": as_of})).all()
-            floors.append(time.perf_counter() - started)
+        sample, rows = await floor(sessionmaker, as_of)
+        floors.append(sample)
     # The model libraries load lazily in the job; import them first so the refit's time is the
     # work, and report their import separately.
     started = time.perf_counter()
@@ -70,43 +138,49 @@ async def main(database_url: str, as_of: date, floor_runs: int) -> None:
 
     import_s = time.perf_counter() - started
     rss_before = peak_rss_mb()
-    from server.services.forecasts.service import ForecastService
-
-    async with provide_services(sessionmaker, settings, Clock()) as services:
-        started, cpu_started = time.perf_counter(), time.process_time()
-        run = await services.get(ForecastService).refit(company, as_of)
-        refit_s, refit_cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        assert run is not None
-        methods = dict(run.methods)
-        run_id = run.id
+    refit, run = await service_call(sessionmaker, settings, "refit", company, as_of)
+    assert run is not None
+    methods, run_id = dict(run.methods), run.id
     rss_refit = peak_rss_mb()
-    async with provide_services(sessionmaker, settings, Clock()) as services:
-        started, cpu_started = time.perf_counter(), time.process_time()
-        update = await services.get(ForecastService).update(company, as_of + timedelta(days=1))
-        update_s, update_cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        assert update is not None
+    update, run = await service_call(sessionmaker, settings, "update", company, as_of + timedelta(days=1))
+    assert run is not None
     async with sessionmaker() as session:
         stored = await session.scalar(
             select(func.count()).select_from(Forecast).where(Forecast.run_id == run_id)
         )
+        accuracy = await session.scalar(
+            select(func.count()).select_from(ForecastAccuracy).where(ForecastAccuracy.run_id == run_id)
+        )
     await engine.dispose()
-    floor = statistics.median(floors)
-    print(f"reps {reps:,}, orders before {as_of}: {orders:,}; history rows {len(rows):,}")
+    wall = statistics.median(s.wall for s in floors)
+    totals = [t for s in floors if (t := s.total_cpu) is not None]
+    floor_cpu = statistics.median(totals) if totals else None
+    print(f"reps {reps:,}, orders before {as_of}: {orders:,}; history rows {rows:,}")
     print(
-        f"floor: one GROUP BY (rep, month) pass      median {floor:8.3f} s  (min {min(floors):.3f}, n={floor_runs})"
+        f"floor: one GROUP BY (rep, month) pass, serial, fetched: wall median {wall:.3f} s "
+        f"(min {min(s.wall for s in floors):.3f}, n={floor_runs}); "
+        + _cpu(min(floors, key=lambda s: s.total_cpu or s.wall))
+        + " (the run with the least CPU)"
     )
-    print(f"statsforecast + hierarchicalforecast import  {import_s:8.2f} s")
-    print(
-        f"weekly refit (backtest, fit, reconcile, store) {refit_s:7.1f} s  = {refit_s / floor:,.0f}x the floor"
-        f"  (this process's CPU {refit_cpu:.1f} s)"
-    )
-    print(
-        f"nightly update (no fit)                      {update_s:8.2f} s  = {update_s / floor:,.1f}x the floor"
-        f"  (CPU {update_cpu:.1f} s)"
-    )
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
+    print(f"statsforecast + hierarchicalforecast import  {import_s:.2f} s")
+    for name, sample in (
+        ("weekly refit (choose, backtest, fit, reconcile, store, commit)", refit),
+        ("nightly update (no fit)", update),
+    ):
+        cpu_ratio = (
+            ""
+            if floor_cpu is None or sample.total_cpu is None
+            else (
+                f"; CPU (process + database) {sample.total_cpu:.2f} s = {sample.total_cpu / floor_cpu:.2f}x the floor's"
+                f" {floor_cpu:.2f} s"
+            )
+        )
+        print(
+            f"{name}: wall {sample.wall:.2f} s = {sample.wall / wall:.2f}x the floor; {_cpu(sample)}{cpu_ratio}"
+        )
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
     print(f"peak RSS: {rss_before:,.0f} MB before the refit (libraries loaded), {rss_refit:,.0f} MB after")
-    print(f"forecast rows stored per run: {stored:,}; methods: {methods}")
+    print(f"rows stored by the refit: {stored:,} forecasts, {accuracy:,} accuracy; methods: {methods}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Monthly revenue history per rep (one GROUP BY over orders) and the org tree's sums of it."""
+"""Monthly revenue history per rep (one GROUP BY over the per rep and day rollup of orders) and the
+org tree's sums of it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.org import OrgTree
-from server.db.models import Order, User
+from server.db.models import Order, User, rep_day_actuals
 from server.domain.forecast import add_months, month_key
 
 
@@ -44,18 +45,23 @@ class History:
 
 
 async def load_history(session: AsyncSession, tree: OrgTree, company_id: UUID, as_of: date) -> History:
-    """One GROUP BY (rep, month) over the company's orders before `as_of`."""
+    """One GROUP BY (rep, month) over the company's orders before `as_of` (from the rollup)."""
     units = tree.subtree(company_id)
     rows_reps = await session.execute(
         select(User.id, User.org_unit_id).where(User.org_unit_id.in_(units), User.role == "rep")
     )
     reps = {rep: unit for rep, unit in rows_reps.tuples() if unit is not None}
-    month = month_expr(session)
+    # The per rep and day rollup (kept by triggers, server/db/actuals_rollup.py) instead of every
+    # order: its day is the order's ordered_on and its revenue the orders' amounts, so the sums are
+    # the same; days whose orders were all deleted keep a row with `orders` 0, left out here so
+    # the months with orders are the same too.
+    rolled = rep_day_actuals.c
+    month = month_expr(session, rolled.day)
     rows = await session.execute(
-        select(Order.rep_id, month.label("month"), func.sum(Order.amount))
-        .join(User, User.id == Order.rep_id)
-        .where(User.org_unit_id.in_(units), User.role == "rep", Order.ordered_on < as_of)
-        .group_by(Order.rep_id, month)
+        select(rolled.rep_id, month.label("month"), func.sum(rolled.revenue))
+        .join(User, User.id == rolled.rep_id)
+        .where(User.org_unit_id.in_(units), User.role == "rep", rolled.day < as_of, rolled.orders > 0)
+        .group_by(rolled.rep_id, month)
     )
     amounts: dict[UUID, dict[str, Decimal]] = defaultdict(dict)
     first: str | None = None
