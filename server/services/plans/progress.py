@@ -37,6 +37,7 @@ from server.domain.pace import MonthWeights, PeriodCalendars, Progress, Threshol
 from server.domain.plans import GRANULARITIES, METRICS, SCOPES, check_choice
 from server.services.plans.actuals import new_customers_query, revenue_query, utc_window, visits_query
 from server.services.plans.calendar import load_holidays, load_thresholds
+from server.services.plans.shared_actuals import SharedActuals
 
 # The longest period of each granularity in days (check_period: a target is at most one
 # granularity long), so a target containing as_of starts at most this many days - 1 before it:
@@ -106,7 +107,8 @@ class _Loaded(NamedTuple):
 
 
 def _targets_statement(scope: str, postgresql: bool) -> Any:
-    """Approved targets of `scope` containing :as_of, with each scope's home unit and time zone.
+    """Approved targets of `scope` containing :as_of, with each scope's home unit and time zone,
+    for the metrics :metrics and granularities :granularities (several questions, one read).
 
     The scope ids are :ids, bound as one array on PostgreSQL (server/db/id_lists.py).
     """
@@ -118,6 +120,8 @@ def _targets_statement(scope: str, postgresql: bool) -> Any:
         Target.period_end,
         Target.amount,
         cast(Target.weights, Text).label("weights"),
+        Target.metric,
+        Target.granularity,
     )
     if scope == "user":
         query = select(*columns, home_unit.label("home_unit"), User.timezone.label("home_tz"))
@@ -130,8 +134,8 @@ def _targets_statement(scope: str, postgresql: bool) -> Any:
     return query.where(
         Target.scope == scope,
         in_ids(Target.scope_id, "ids", postgresql),
-        Target.metric == bindparam("metric"),
-        Target.granularity == bindparam("granularity"),
+        Target.metric.in_(bindparam("metrics", expanding=True)),
+        Target.granularity.in_(bindparam("granularities", expanding=True)),
         Target.status == "approved",
         Target.period_start <= as_of,
         Target.period_start >= bindparam("earliest_start"),
@@ -142,6 +146,19 @@ def _targets_statement(scope: str, postgresql: bool) -> Any:
 # Built once: a call only binds values (building the statement and its cache key per call, with
 # every id coerced one by one, cost more than running it).
 _TARGETS = {(scope, pg): _targets_statement(scope, pg) for scope in SCOPES for pg in (False, True)}
+
+
+def _windows(
+    metric: str, targets: dict[UUID, _TargetRow], homes: dict[UUID, ScopeHome], as_of: date
+) -> dict[tuple[date, date, str], list[UUID]]:
+    """The scopes by actuals window: one aggregate per distinct (period, time zone); a plan's
+    targets share one period, so one window in practice. Only visits depend on the time zone."""
+    windows: dict[tuple[date, date, str], list[UUID]] = defaultdict(list)
+    for scope_id, row in targets.items():
+        tz = homes[scope_id].timezone if metric == "visits" and scope_id in homes else "UTC"
+        # Progress "as of" a day counts actuals up to that day, never later bookings.
+        windows[(row.period_start, min(row.period_end, as_of), tz)].append(scope_id)
+    return windows
 
 
 class ProgressService(Service):
@@ -176,23 +193,41 @@ class ProgressService(Service):
         tree = tree or await OrgTree.load(self.session)
         answers: list[dict[UUID, ScopeProgress]] = [{} for _ in queries]
         loaded: list[_Loaded] = []
+        # Reps' and units' revenue and visits: every question's rollup days read together.
+        shared = SharedActuals(tree)
+        waiting: list[tuple[_Loaded, dict[tuple[date, date, str], list[UUID]]]] = []
+        found = await self._targets_of(queries, tree)
         for index, q in enumerate(queries):
-            targets, homes = await self._approved_targets(
-                q.scope, list(dict.fromkeys(q.scope_ids)), q.as_of, q.metric, q.granularity, tree
+            targets, homes = found[index]
+            if not targets:
+                continue
+            windows = _windows(q.metric, targets, homes, q.as_of)
+            actuals: dict[UUID, Decimal] = {}
+            if shared.handles(q.scope, q.metric):
+                for (start, end, tz), ids in windows.items():
+                    shared.need(q.scope, q.metric, ids, start, end, tz)
+            else:
+                for (start, end, tz), ids in windows.items():
+                    actuals.update(await self.actuals(q.scope, ids, start, end, q.metric, tz, tree))
+            item = _Loaded(
+                index,
+                q,
+                targets,
+                homes,
+                actuals,
+                {home.unit_id for home in homes.values() if home.unit_id is not None},
+                min(t.period_start for t in targets.values()),
+                max(t.period_end for t in targets.values()),
             )
-            if targets:
-                loaded.append(
-                    _Loaded(
-                        index,
-                        q,
-                        targets,
-                        homes,
-                        await self._actuals_by_window(q.scope, q.metric, targets, homes, tree, q.as_of),
-                        {home.unit_id for home in homes.values() if home.unit_id is not None},
-                        min(t.period_start for t in targets.values()),
-                        max(t.period_end for t in targets.values()),
-                    )
-                )
+            loaded.append(item)
+            if shared.handles(q.scope, q.metric):
+                waiting.append((item, windows))
+        await shared.read(self.session)
+        for item, windows in waiting:
+            scope, metric = item.query.scope, item.query.metric
+            for (start, end, tz), ids in windows.items():
+                for scope_id in ids:
+                    item.actuals[scope_id] = shared.actual(scope, metric, scope_id, start, end, tz)
         if not loaded:
             return answers
         all_units: set[UUID] = set().union(*(item.units for item in loaded))
@@ -258,26 +293,48 @@ class ProgressService(Service):
         """for_scopes for a single scope; None when it has no approved target for as_of."""
         return (await self.for_scopes(scope, [scope_id], as_of, metric, granularity)).get(scope_id)
 
+    async def _targets_of(
+        self, queries: Sequence[ProgressQuery], tree: OrgTree
+    ) -> list[tuple[dict[UUID, _TargetRow], dict[UUID, ScopeHome]]]:
+        """Each question's approved targets and homes; questions about the same scopes and day
+        (the sweep's metrics and granularities) share one read."""
+        groups: dict[tuple[str, date, tuple[UUID, ...]], list[int]] = defaultdict(list)
+        for index, q in enumerate(queries):
+            groups[q.scope, q.as_of, tuple(dict.fromkeys(q.scope_ids))].append(index)
+        answers: list[tuple[dict[UUID, _TargetRow], dict[UUID, ScopeHome]]] = [({}, {}) for _ in queries]
+        for (scope, as_of, ids), indexes in groups.items():
+            asked = {(queries[i].metric, queries[i].granularity) for i in indexes}
+            found = await self._approved_targets(scope, list(ids), as_of, asked, tree)
+            for i in indexes:
+                answers[i] = found.get((queries[i].metric, queries[i].granularity), ({}, {}))
+        return answers
+
     async def _approved_targets(
-        self, scope: str, ids: list[UUID], as_of: date, metric: str, granularity: str, tree: OrgTree
-    ) -> tuple[dict[UUID, _TargetRow], dict[UUID, ScopeHome]]:
-        """The approved targets containing as_of, and each scope's home (joined, not re-queried)."""
-        found: dict[UUID, _TargetRow] = {}
-        homes: dict[UUID, ScopeHome] = {}
-        earliest_start = as_of - timedelta(days=LONGEST_PERIOD_DAYS[granularity] - 1)
+        self, scope: str, ids: list[UUID], as_of: date, asked: set[tuple[str, str]], tree: OrgTree
+    ) -> dict[tuple[str, str], tuple[dict[UUID, _TargetRow], dict[UUID, ScopeHome]]]:
+        """Per (metric, granularity) asked: the approved targets containing as_of, and each
+        scope's home (joined, not re-queried)."""
+        earliest = {g: as_of - timedelta(days=LONGEST_PERIOD_DAYS[g] - 1) for _m, g in asked}
         params = {
-            "metric": metric,
-            "granularity": granularity,
+            "metrics": sorted({m for m, _g in asked}),
+            "granularities": sorted(earliest),
             "as_of": as_of,
-            "earliest_start": earliest_start,
+            "earliest_start": min(earliest.values()),
+        }
+        found: dict[tuple[str, str], tuple[dict[UUID, _TargetRow], dict[UUID, ScopeHome]]] = {
+            key: ({}, {}) for key in asked
         }
         postgresql = dialect_of(self.session) == "postgresql"
         statement = _TARGETS[scope, postgresql]
         for part in id_batches(ids, postgresql):
             for row in await self.session.execute(statement, {**params, "ids": part}):
-                found[row.scope_id] = _TargetRow(*row[:6])
+                key = (row.metric, row.granularity)
+                if key not in found or row.period_start < earliest[row.granularity]:
+                    continue  # a combination not asked, or longer ago than its granularity reaches
+                targets, homes = found[key]
+                targets[row.scope_id] = _TargetRow(*row[:6])
                 homes[row.scope_id] = ScopeHome(row.home_unit, row.home_tz or tree.timezone(row.home_unit))
-        return found, homes
+        return found
 
     async def homes(self, scope: str, ids: list[UUID], tree: OrgTree) -> dict[UUID, ScopeHome]:
         """Each scope's org unit and time zone."""
@@ -299,27 +356,6 @@ class ProgressService(Service):
                     }
                 )
         return homes
-
-    async def _actuals_by_window(
-        self,
-        scope: str,
-        metric: str,
-        targets: dict[UUID, _TargetRow],
-        homes: dict[UUID, ScopeHome],
-        tree: OrgTree,
-        as_of: date,
-    ) -> dict[UUID, Decimal]:
-        # One aggregate per distinct (period, time zone); a plan's targets share one period, so
-        # this is one query in practice. Only visits depend on the time zone.
-        windows: dict[tuple[date, date, str], list[UUID]] = defaultdict(list)
-        for scope_id, row in targets.items():
-            tz = homes[scope_id].timezone if metric == "visits" and scope_id in homes else "UTC"
-            # Progress "as of" a day counts actuals up to that day, never later bookings.
-            windows[(row.period_start, min(row.period_end, as_of), tz)].append(scope_id)
-        actuals: dict[UUID, Decimal] = {}
-        for (start, end, tz), ids in windows.items():
-            actuals.update(await self.actuals(scope, ids, start, end, metric, tz, tree))
-        return actuals
 
     async def actuals(
         self,
