@@ -67,8 +67,14 @@ def group_by_pace_date(
     on pace at Friday's close as behind at 00:30 on Monday (DESIGN §5, time that respects people).
     """
     groups: dict[tuple[date, date], list[UUID]] = defaultdict(list)
+    keys: dict[tuple[UUID | None, str | None], tuple[date, date]] = {}  # reps share units and zones
     for scope_id, unit_id, timezone in scopes:
-        key = (calendar.pace_as_of(now, unit_id, timezone), local_date(now, timezone))
+        key = keys.get((unit_id, timezone))
+        if key is None:
+            key = keys[unit_id, timezone] = (
+                calendar.pace_as_of(now, unit_id, timezone),
+                local_date(now, timezone),
+            )
         groups[key].append(scope_id)
     return dict(groups)
 
@@ -128,7 +134,7 @@ def period_key(granularity: str, period_start: date) -> str:
     """The period part of a dedup key: 2026-12 for a month, 2026-Q4 for a quarter."""
     if granularity == "quarter":
         return f"{period_start.year}-Q{(period_start.month - 1) // 3 + 1}"
-    return period_start.strftime("%Y-%m")
+    return f"{period_start.year}-{period_start.month:02d}"  # strftime("%Y-%m") on Linux, cheaper
 
 
 def _severity(item: ScopeProgress) -> Severity | None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import User
+from server.services.plans import progress as progress_module
 from server.services.plans import shared_actuals
 from server.services.plans.progress import ProgressQuery, ProgressService
 from server.services.plans.shared_actuals import SharedActuals
@@ -87,25 +88,39 @@ async def test_shared_reads_equal_each_question_asked_alone(
     assert checked > 50  # not a comparison of zeros
 
 
+@pytest.mark.parametrize("whole", [True, False])
 async def test_sweep_questions_together_equal_each_alone(
-    session: AsyncSession, demo: Demo, settings: Any, clock: MutableClock
+    session: AsyncSession,
+    demo: Demo,
+    settings: Any,
+    clock: MutableClock,
+    monkeypatch: pytest.MonkeyPatch,
+    whole: bool,
 ) -> None:
-    """for_queries with shared reads gives what for_scopes gives question by question."""
+    """for_queries with shared reads gives what for_scopes gives question by question, with
+    the targets read by id or every scope's read and the asked ones kept."""
     reps, units = await edge_world(session, demo)
     progress = Services(session=session, settings=settings, clock=clock).get(ProgressService)
     queries = [
         ProgressQuery(scope, ids, as_of, metric, granularity)
-        for scope, ids in (("user", reps), ("org_unit", units))
+        for scope, ids in (("user", reps), ("user", reps[:3]), ("org_unit", units), ("org_unit", units[:2]))
         for metric in ("revenue", "visits")
         for granularity in ("month", "quarter")
         for as_of in (AS_OF, AS_OF - timedelta(days=2))
     ]
+    # One question at a time, by id (the demo is far below the thresholds)...
+    alone = [
+        await progress.for_scopes(q.scope, list(q.scope_ids), q.as_of, q.metric, q.granularity)
+        for q in queries
+    ]
+    # ...equals all together, read by id or every scope's read and the asked ones kept.
+    monkeypatch.setattr(progress_module, "WHOLE_TARGETS_AT", 1 if whole else 10**9)
+    monkeypatch.setattr(shared_actuals, "WHOLE_AT_REPS", 1 if whole else 10**9)
+    monkeypatch.setattr(shared_actuals, "WHOLE_AT_UNITS", 1 if whole else 10**9)
     together = await progress.for_queries(queries)
-    for query, answer in zip(queries, together, strict=True):
-        alone = await progress.for_scopes(
-            query.scope, list(query.scope_ids), query.as_of, query.metric, query.granularity
-        )
-        assert answer == alone, query
+    for query, answer, expected in zip(queries, together, alone, strict=True):
+        assert answer == expected, query
+        assert set(answer) <= set(query.scope_ids)
     assert sum(len(answer) for answer in together) > 20
     assert any(item.actual for answer in together for item in answer.values())
 
