@@ -27,6 +27,7 @@ from uuid import UUID
 
 from sqlalchemy import BindParameter, Text, bindparam, cast, literal, select
 
+from server.core.gc_pause import paused_gc
 from server.core.org import OrgTree
 from server.core.services import Service
 from server.core.upsert import dialect_of
@@ -200,6 +201,12 @@ class ProgressService(Service):
     ) -> list[dict[UUID, ScopeProgress]]:
         """for_scopes for each query, in order; the org tree, holidays and pace thresholds are
         loaded once for all of them (the escalate sweep asks four questions at a time)."""
+        with paused_gc():  # tens of thousands of rows and figures: server/core/gc_pause.py
+            return await self._for_queries(queries, tree)
+
+    async def _for_queries(
+        self, queries: Sequence[ProgressQuery], tree: OrgTree | None
+    ) -> list[dict[UUID, ScopeProgress]]:
         for query in queries:
             check_choice("scope", query.scope, SCOPES)
             check_choice("metric", query.metric, METRICS)
