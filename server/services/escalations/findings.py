@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from server.core.org import OrgTree
 from server.core.services import Services
+from server.core.upsert import dialect_of
+from server.db.id_lists import fetched_uuid
 from server.db.models import User
 from server.domain.calendar import local_date
 from server.domain.escalation import (
@@ -87,9 +89,14 @@ UNIT_KINDS = ("team", "region", "company")
 
 async def find_pace_problems(services: Services, tree: OrgTree, now: datetime) -> list[Finding]:
     """Every rep and unit whose month or quarter pace (revenue, visits) warrants an escalation."""
+    postgresql = dialect_of(services.session) == "postgresql"
+    # On the session's connection: plain rows (10,000 reps), UUIDs as the driver returns them.
+    connection = await services.session.connection()
     reps = (
-        await services.session.execute(
-            select(User.id, User.timezone, User.org_unit_id).where(User.role == "rep", User.active.is_(True))
+        await connection.execute(
+            select(
+                fetched_uuid(User.id, postgresql), User.timezone, fetched_uuid(User.org_unit_id, postgresql)
+            ).where(User.role == "rep", User.active.is_(True))
         )
     ).all()
     rep_units = {rep.id: rep.org_unit_id for rep in reps}
