@@ -66,11 +66,13 @@ class OrgTree:
     def subtree(self, unit_id: UUID) -> list[UUID]:
         """The unit and everything below it."""
         found: list[UUID] = []
+        seen: set[UUID] = set()  # a list's `in` compares UUIDs one by one: quadratic for a company
         stack = [unit_id]
         while stack:
             current = stack.pop()
-            if current in found:
+            if current in seen:
                 continue
+            seen.add(current)
             found.append(current)
             stack.extend(self.children.get(current, []))
         return found

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy import ColumnElement, Uuid, any_, bindparam, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.compiler import compiles
@@ -74,3 +74,9 @@ def _as_in_list(element: _Among, compiler: Any, **kw: Any) -> str:
 def _as_array(element: _Among, compiler: Any, **kw: Any) -> str:
     ids = bindparam(None, element.ids, type_=ARRAY(PG_UUID(as_uuid=True)))
     return str(compiler.process(element.column == any_(ids), **kw))
+
+
+def fetched_uuid(column: Any, postgresql: bool) -> Any:
+    """A UUID column to read in bulk: on PostgreSQL asyncpg already returns UUID objects, so read
+    as a plain Uuid it skips the GUID type's per-value call; SQLite's stored bytes need the GUID."""
+    return type_coerce(column, Uuid()).label(column.key) if postgresql else column

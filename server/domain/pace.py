@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from server.domain.calendar import NO_HOLIDAYS, weighted_elapsed_fraction, working_days
-from server.domain.numbers import money, ratio
+from server.domain.numbers import MONEY, RATIO
 
 
 class PaceStatus(StrEnum):
@@ -132,37 +132,45 @@ class PeriodCalendars:
         return found
 
 
+_ZERO, _ONE = Decimal(0), Decimal(1)
+
+
 def progress_on(
     amount: Decimal, actual: Decimal, days: PeriodDays, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> Progress:
-    """Progress of `actual` against `amount` given the period's calendar (see compute_progress)."""
+    """Progress of `actual` against `amount` given the period's calendar (see compute_progress).
+
+    Run once per target of a sweep (tens of thousands): the rounding is money() and ratio()
+    written out, and the constants built once, so the figures are exactly theirs.
+    """
     fraction = days.fraction
     expected = amount * fraction
 
-    pace = ratio(actual / expected) if expected > 0 else None
+    pace = (actual / expected).quantize(RATIO, ROUND_HALF_UP) if expected > 0 else None
     # Classify the rounded lag so the status always agrees with the figure shown next to it.
-    lag = max(Decimal(0), Decimal(1) - pace) if pace is not None else None
+    lag = None if pace is None else _ONE - pace if pace < _ONE else _ZERO
 
     warnable = days.elapsed >= thresholds.min_working_days
     status = status_for_lag(lag, thresholds) if warnable and lag is not None else PaceStatus.NONE
 
-    gap = max(Decimal(0), amount - actual)
+    gap = amount - actual if amount > actual else _ZERO
+    left = days.left
     return Progress(
-        target=money(amount),
-        actual=money(actual),
-        expected_to_date=money(expected),
-        elapsed_fraction=ratio(fraction),
-        pace=pace,
-        lag=lag,
-        status=status,
-        warnable=warnable,
-        attainment=ratio(actual / amount) if amount > 0 else None,
-        projection=money(actual / fraction) if fraction > 0 else None,
-        remaining_gap=money(gap),
-        working_days_elapsed=days.elapsed,
-        working_days_total=days.total,
-        working_days_left=days.left,
-        required_daily_run_rate=money(gap / days.left) if days.left else None,
+        amount.quantize(MONEY, ROUND_HALF_UP),
+        actual.quantize(MONEY, ROUND_HALF_UP),
+        expected.quantize(MONEY, ROUND_HALF_UP),
+        fraction.quantize(RATIO, ROUND_HALF_UP),
+        pace,
+        lag,
+        status,
+        warnable,
+        (actual / amount).quantize(RATIO, ROUND_HALF_UP) if amount > 0 else None,
+        (actual / fraction).quantize(MONEY, ROUND_HALF_UP) if fraction > 0 else None,
+        gap.quantize(MONEY, ROUND_HALF_UP),
+        days.elapsed,
+        days.total,
+        left,
+        (gap / left).quantize(MONEY, ROUND_HALF_UP) if left else None,
     )
 
 

@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from server.core.org import OrgTree
 from server.core.services import Services
+from server.core.upsert import dialect_of
+from server.db.id_lists import fetched_uuid
 from server.db.models import User
 from server.domain.calendar import local_date
 from server.domain.escalation import (
@@ -67,8 +69,14 @@ def group_by_pace_date(
     on pace at Friday's close as behind at 00:30 on Monday (DESIGN §5, time that respects people).
     """
     groups: dict[tuple[date, date], list[UUID]] = defaultdict(list)
+    keys: dict[tuple[UUID | None, str | None], tuple[date, date]] = {}  # reps share units and zones
     for scope_id, unit_id, timezone in scopes:
-        key = (calendar.pace_as_of(now, unit_id, timezone), local_date(now, timezone))
+        key = keys.get((unit_id, timezone))
+        if key is None:
+            key = keys[unit_id, timezone] = (
+                calendar.pace_as_of(now, unit_id, timezone),
+                local_date(now, timezone),
+            )
         groups[key].append(scope_id)
     return dict(groups)
 
@@ -81,9 +89,14 @@ UNIT_KINDS = ("team", "region", "company")
 
 async def find_pace_problems(services: Services, tree: OrgTree, now: datetime) -> list[Finding]:
     """Every rep and unit whose month or quarter pace (revenue, visits) warrants an escalation."""
+    postgresql = dialect_of(services.session) == "postgresql"
+    # On the session's connection: plain rows (10,000 reps), UUIDs as the driver returns them.
+    connection = await services.session.connection()
     reps = (
-        await services.session.execute(
-            select(User.id, User.timezone, User.org_unit_id).where(User.role == "rep", User.active.is_(True))
+        await connection.execute(
+            select(
+                fetched_uuid(User.id, postgresql), User.timezone, fetched_uuid(User.org_unit_id, postgresql)
+            ).where(User.role == "rep", User.active.is_(True))
         )
     ).all()
     rep_units = {rep.id: rep.org_unit_id for rep in reps}
@@ -128,7 +141,7 @@ def period_key(granularity: str, period_start: date) -> str:
     """The period part of a dedup key: 2026-12 for a month, 2026-Q4 for a quarter."""
     if granularity == "quarter":
         return f"{period_start.year}-Q{(period_start.month - 1) // 3 + 1}"
-    return period_start.strftime("%Y-%m")
+    return f"{period_start.year}-{period_start.month:02d}"  # strftime("%Y-%m") on Linux, cheaper
 
 
 def _severity(item: ScopeProgress) -> Severity | None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from server.core.gc_pause import paused_gc
 from server.core.org import OrgTree, company_settings
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
@@ -58,6 +59,10 @@ def climb_steps(hours: int) -> tuple[timedelta, ...]:
 class EscalationsService(Service):
     async def sweep(self) -> dict[str, int]:
         """Evaluate every pace rule and "projected to miss" once and move each escalation along the ladder."""
+        with paused_gc():  # every rep and unit at once: server/core/gc_pause.py
+            return await self._sweep()
+
+    async def _sweep(self) -> dict[str, int]:
         now = self.clock.now()
         await self._take_writer_lock()
         ladder = await Ladder.load(self.session)
