@@ -32,7 +32,8 @@ from server.domain.escalation import (
     team_level_for_severity,
 )
 from server.services.org.worktime import WorkCalendar
-from server.services.plans.progress import ProgressQuery, ProgressService, ScopeProgress
+from server.services.plans.progress import ProgressService, ScopeProgress
+from server.services.plans.progress_targets import ProgressQuery
 
 METRICS = ("revenue", "visits")
 SEVERITY_RANK: dict[str, int] = {Severity.YELLOW: 1, Severity.ORANGE: 2, Severity.RED: 3}

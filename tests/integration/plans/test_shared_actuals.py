@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core.org import OrgTree
 from server.core.services import Services
 from server.db.models import User
-from server.services.plans import progress as progress_module
-from server.services.plans import shared_actuals
-from server.services.plans.progress import ProgressQuery, ProgressService
+from server.services.plans import progress_targets, shared_actuals
+from server.services.plans.progress import ProgressService
+from server.services.plans.progress_targets import ProgressQuery
 from server.services.plans.shared_actuals import SharedActuals
 from tests.conftest import Demo, MutableClock
 from tests.integration.plans.test_actuals_rollup import new_checkin, new_order, some_customer
@@ -114,7 +114,7 @@ async def test_sweep_questions_together_equal_each_alone(
         for q in queries
     ]
     # ...equals all together, read by id or every scope's read and the asked ones kept.
-    monkeypatch.setattr(progress_module, "WHOLE_TARGETS_AT", 1 if whole else 10**9)
+    monkeypatch.setattr(progress_targets, "WHOLE_TARGETS_AT", 1 if whole else 10**9)
     monkeypatch.setattr(shared_actuals, "WHOLE_AT_REPS", 1 if whole else 10**9)
     monkeypatch.setattr(shared_actuals, "WHOLE_AT_UNITS", 1 if whole else 10**9)
     together = await progress.for_queries(queries)

@@ -8,7 +8,8 @@ import pytest
 
 from server.domain.pace import PeriodCalendars, compute_progress, period_days, progress_on
 from server.domain.plans import GRANULARITIES, natural_end
-from server.services.plans.progress import LONGEST_PERIOD_DAYS, stored_month_weights
+from server.services.plans.progress import stored_month_weights
+from server.services.plans.progress_targets import LONGEST_PERIOD_DAYS
 
 NOV_1, NOV_30 = date(2026, 11, 1), date(2026, 11, 30)
 AS_OF = date(2026, 11, 18)  # 13 of 21 working days
