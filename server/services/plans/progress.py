@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -44,6 +45,8 @@ from server.services.plans.progress_targets import (
     targets_of,
 )
 from server.services.plans.shared_actuals import SharedActuals
+
+GC_PAUSE_FROM_SCOPES = 1000  # scope ids over all questions: a sweep or a company page
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,11 @@ class ProgressService(Service):
     ) -> list[dict[UUID, ScopeProgress]]:
         """for_scopes for each query, in order; the org tree, holidays and pace thresholds are
         loaded once for all of them (the escalate sweep asks four questions at a time)."""
-        with paused_gc():  # tens of thousands of rows and figures: server/core/gc_pause.py
+        # Tens of thousands of rows and figures (server/core/gc_pause.py). Only for many scopes:
+        # the pause is process-wide, and a page asking for a team's reps is no reason to keep
+        # other requests' cycles waiting while it awaits the database.
+        many = sum(len(q.scope_ids) for q in queries) >= GC_PAUSE_FROM_SCOPES
+        with paused_gc() if many else nullcontext():
             return await self._for_queries(queries, tree)
 
     async def _for_queries(

@@ -345,3 +345,31 @@ async def test_more_ids_than_one_in_list_holds(
 
     assert await progress.for_scopes("user", mixed, AS_OF) == alone
     assert len(alone) == len(rep_ids)
+
+
+async def test_the_collector_pauses_for_a_sweep_sized_question_only(
+    session: AsyncSession, demo: Demo, settings: Any, clock: MutableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pause is process-wide (server/core/gc_pause.py): a team page must not hold it.
+    import gc
+    from contextlib import contextmanager
+
+    from server.services.plans import progress as progress_module
+
+    seen: list[bool] = []
+    real_pause = progress_module.paused_gc
+
+    @contextmanager
+    def recording_pause() -> Any:
+        seen.append(True)
+        with real_pause():
+            yield
+
+    monkeypatch.setattr(progress_module, "paused_gc", recording_pause)
+    service = Services(session=session, settings=settings, clock=clock).get(ProgressService)
+    reps = [demo.user("rep1"), demo.user("rep2")]
+    await service.for_scopes("user", reps, clock.now().date())
+    assert seen == [] and gc.isenabled()
+    monkeypatch.setattr(progress_module, "GC_PAUSE_FROM_SCOPES", 2)
+    await service.for_scopes("user", reps, clock.now().date())
+    assert seen == [True] and gc.isenabled()
