@@ -30,13 +30,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.bench_grading import backend_cpu  # the same database-side CPU reading
 from server.clock import Clock
 from server.config import Settings
 from server.core.org import OrgTree
@@ -52,15 +52,6 @@ FLOOR_SQL = text(
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def backend_cpu(pid: int) -> float | None:
-    """utime + stime of a local PostgreSQL backend (None when the server is not on this host)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
