@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import BindParameter, Uuid, bindparam, func, select, true, type_coerce
 
 from server.core.org import OrgTree
 from server.core.services import Service
+from server.db.id_lists import id_batches, in_ids
 from server.db.models import Customer, Opportunity, OpportunityStage, Order, Promise, Task
 from server.domain.day_inputs import CustomerRow, OpenDeal, PastTask, PromiseRow, RepDayInputs, RepRow
 from server.services.plans.progress import ProgressService
@@ -50,28 +51,17 @@ class PlannerInputs(Service):
                 rep_inputs.coords = by_customer
         if not with_candidates:
             return inputs
+        owner_of: dict[UUID, UUID] = {}
         for customer in await self._customers(rep_ids, day):
             inputs[customer.owner_rep_id].customers.append(customer)
+            owner_of[customer.id] = customer.owner_rep_id
         for promise in await self.session.execute(_PROMISES, params):
             inputs[promise.rep_id].promises.setdefault(
                 promise.customer_id, PromiseRow(promise.id, promise.text)
             )
         for rep_id, gap in (await self._remaining_gaps(rep_ids, day, tree)).items():
             inputs[rep_id].remaining_gap = gap
-        for (
-            owner,
-            customer_id,
-            title,
-            stage,
-            amount,
-            probability,
-            close,
-            changed,
-        ) in await self.session.execute(_OPEN_DEALS, params):
-            deal = OpenDeal(
-                customer_id, title, stage, Decimal(amount), Decimal(probability) / 100, close, changed.date()
-            )
-            inputs[cast(UUID, owner)].deals.setdefault(customer_id, []).append(deal)  # in rep_ids: set
+        await self._open_deals(inputs, owner_of)
         week = {**params, "monday": day - timedelta(days=day.weekday())}
         for rep_id, grade, status, visits in await self.session.execute(_WEEK_VISITS, week):
             bucket = "prospect" if status == "prospect" else grade
@@ -87,6 +77,24 @@ class PlannerInputs(Service):
         connection = await self.session.connection()
         result = await connection.execute(stmt, {"rep_ids": rep_ids, "day": day, "since": since})
         return [CustomerRow(*row) for row in result]
+
+    async def _open_deals(self, inputs: dict[UUID, RepDayInputs], owner_of: dict[UUID, UUID]) -> None:
+        """Each candidate's open deals, under its owner (a customer's all in one batch of ids, in
+        the order of their ids)."""
+        postgresql = self.session.get_bind().dialect.name == "postgresql"
+        for part in id_batches(list(owner_of), postgresql):
+            rows = await self.session.execute(_OPEN_DEALS[postgresql], {"customer_ids": part})
+            for customer_id, title, stage, amount, probability, close, changed in rows:
+                deal = OpenDeal(
+                    customer_id,
+                    title,
+                    stage,
+                    Decimal(amount),
+                    Decimal(probability) / 100,
+                    close,
+                    changed.date(),
+                )
+                inputs[owner_of[customer_id]].deals.setdefault(customer_id, []).append(deal)
 
     async def _remaining_gaps(
         self, rep_ids: list[UUID], day: date, tree: OrgTree | None = None
@@ -136,11 +144,12 @@ _WEEK_VISITS = (
     .group_by(Task.rep_id, Customer.grade, Customer.status)
 )
 
-# Open opportunities of the reps' customers (a deal near its close or stale is a visit candidate;
-# every open deal's weighted amount counts towards the plan gap).
-_OPEN_DEALS = (
-    select(
-        Customer.owner_rep_id,
+# Open opportunities of the candidates (a deal near its close or stale is a visit candidate; every
+# open deal's weighted amount counts towards the plan gap). Asked by the candidates' ids, which
+# are exactly the reps' active customers and prospects: joining customers again by owner re-read
+# the batch's customers from the heap (0.26 s per batch of 500 reps at 10,000 reps).
+_OPEN_DEALS = {
+    postgresql: select(
         Opportunity.customer_id,
         Opportunity.title,
         OpportunityStage.name.label("stage"),
@@ -149,15 +158,11 @@ _OPEN_DEALS = (
         Opportunity.expected_close,
         Opportunity.stage_changed_at,
     )
-    .join(Customer, Customer.id == Opportunity.customer_id)
     .join(OpportunityStage, OpportunityStage.id == Opportunity.stage_id)
-    .where(
-        Customer.owner_rep_id.in_(_REP_IDS),
-        Customer.status.in_(("active", "prospect")),
-        OpportunityStage.kind == "open",
-    )
+    .where(in_ids(Opportunity.customer_id, "customer_ids", postgresql), OpportunityStage.kind == "open")
     .order_by(Opportunity.id)
-)
+    for postgresql in (False, True)
+}
 
 _PROMISES = (
     select(Promise.id, Promise.rep_id, Promise.customer_id, Promise.text)
