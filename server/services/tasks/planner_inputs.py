@@ -4,17 +4,17 @@ deals), never one per customer or per rep."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BindParameter, Uuid, bindparam, func, select, true, type_coerce
+from sqlalchemy import BindParameter, bindparam, func, select, true
 
 from server.core.org import OrgTree
 from server.core.services import Service
-from server.db.id_lists import id_batches, in_ids
+from server.db.id_lists import fetched_uuid, id_batches, in_ids
 from server.db.models import Customer, Opportunity, OpportunityStage, Order, Promise, Task
 from server.domain.day_inputs import CustomerRow, OpenDeal, PastTask, PromiseRow, RepDayInputs, RepRow
 from server.services.plans.progress import ProgressService
@@ -206,8 +206,10 @@ _HISTORY_PER_CUSTOMER = (
 )
 
 
-def _customers_select(uuid: Callable[[Any], Any], per_customer: bool) -> Any:
-    history = _HISTORY_PER_CUSTOMER if per_customer else _HISTORY
+def _customers_select(postgresql: bool) -> Any:
+    # asyncpg already returns UUIDs (fetched_uuid); SQLite's stored bytes need the GUID type.
+    history = _HISTORY_PER_CUSTOMER if postgresql else _HISTORY
+    uuid = partial(fetched_uuid, postgresql=postgresql)
     query = select(
         uuid(Customer.id),
         uuid(Customer.owner_rep_id),
@@ -226,15 +228,8 @@ def _customers_select(uuid: Callable[[Any], Any], per_customer: bool) -> Any:
         Customer.f_score,
         Customer.m_score,
     )
-    joined = query.outerjoin(history, true() if per_customer else _HISTORY.c.customer_id == Customer.id)
+    joined = query.outerjoin(history, true() if postgresql else _HISTORY.c.customer_id == Customer.id)
     return joined.where(Customer.owner_rep_id.in_(_REP_IDS), Customer.status.in_(("active", "prospect")))
 
 
-def _as_fetched(column: Any) -> Any:
-    """asyncpg already returns UUID objects: read as a plain Uuid, the column skips the GUID
-    type's per-value call (two per candidate, 200,000 per 1,000 reps)."""
-    return type_coerce(column, Uuid()).label(column.key)
-
-
-# [SQLite, PostgreSQL]: on SQLite the GUID type turns the stored bytes into UUIDs.
-_CUSTOMERS = (_customers_select(lambda column: column, False), _customers_select(_as_fetched, True))
+_CUSTOMERS = (_customers_select(False), _customers_select(True))  # [SQLite, PostgreSQL]
