@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -181,6 +182,17 @@ def _column_type(column_type: Any) -> Any:
     )
 
 
+def _raise_for(errors: list[dict[str, str]]) -> None:
+    if errors:
+        fields = ", ".join(sorted({e["field"] for e in errors}))
+        raise ProblemError(422, f"Invalid value: {fields}", errors)
+
+
+def check_rows(mapper: Mapper[Any], rows: Iterable[dict[str, Any]]) -> None:
+    """What every ORM flush checks, for rows written with a Core INSERT: 422 naming the fields."""
+    _raise_for([{"field": f, "message": m} for row in rows for f, m in column_problems(mapper, row)])
+
+
 def _check_flush(session: Any, _context: Any, _instances: Any) -> None:
     """Before every ORM flush: nothing that does not fit its column reaches the database."""
     errors: list[dict[str, str]] = []
@@ -191,9 +203,7 @@ def _check_flush(session: Any, _context: Any, _instances: Any) -> None:
         loaded = {key: value for key, value in obj.__dict__.items() if not key.startswith("_")}
         for field, message in column_problems(mapper, loaded):
             errors.append({"field": field, "message": message})
-    if errors:
-        fields = ", ".join(sorted({e["field"] for e in errors}))
-        raise ProblemError(422, f"Invalid value: {fields}", errors)
+    _raise_for(errors)
 
 
 _installed: list[bool] = []

@@ -21,8 +21,7 @@ from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.core.domains import column_problems
-from server.core.errors import ProblemError
+from server.core.domains import check_rows
 from server.core.org import OrgTree
 from server.core.services import Service
 from server.core.upsert import insert_or_skip
@@ -317,10 +316,7 @@ class ForecastService(Service):
 async def _insert(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Core INSERT of computed rows, one executemany (ORM objects cost more than the forecast at
     thousands of rows), checked against their columns as every ORM flush is (core/domains.py)."""
-    mapper = inspect(model)
-    errors = [{"field": f, "message": m} for row in rows for f, m in column_problems(mapper, row)]
-    if errors:
-        raise ProblemError(422, f"Invalid value: {', '.join(sorted({e['field'] for e in errors}))}", errors)
+    check_rows(inspect(model), rows)
     if rows:
         await session.execute(insert(model.__table__), rows)
 

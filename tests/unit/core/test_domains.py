@@ -112,3 +112,18 @@ def test_ids() -> None:
 )
 def test_json_depth(body: bytes, too_deep: bool) -> None:
     assert json_depth_exceeds(body) is too_deep
+
+
+def test_rows_for_a_core_insert_are_checked_like_a_flush() -> None:
+    from sqlalchemy import inspect
+
+    from server.core.domains import check_rows
+    from server.db.models import ForecastAccuracy
+
+    mapper = inspect(ForecastAccuracy)
+    check_rows(mapper, [{"method": "AutoETS", "wape": 0.12}])  # fits: no error
+    with pytest.raises(ProblemError) as caught:
+        check_rows(mapper, [{"method": "AutoETS"}, {"method": "x" * 25}])
+    assert caught.value.status_code == 422
+    fields = [error["field"] for error in caught.value.extra["errors"]]  # type: ignore[index]
+    assert fields == ["method"] and caught.value.detail == "Invalid value: method"
