@@ -9,6 +9,7 @@ processes planning at once never both write a rep's day.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -32,19 +33,22 @@ from server.db.models import (
 )
 from server.domain.calendar import is_working_day
 from server.domain.compose import ALGORITHM, compose_day
-from server.domain.day_inputs import RepRow
+from server.domain.day_inputs import CustomerRow, RepRow
 from server.domain.deals import DEFAULT_DEAL_RULE, DealRule
 from server.domain.effort import DEFAULT_SPLIT
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.domain.scoring import Bucket
 from server.services.notifications.outbox import Draft, NotificationsService
 from server.services.plans.calendar import load_holidays
-from server.services.tasks.planner_inputs import PlannerInputs
+from server.services.tasks.planner_inputs import CandidatesAhead, PlannerInputs
 
 log = structlog.get_logger("fieldsales.planner")
 
 PLAN_FROM = time(6, 0)  # a rep's plan is made once their local time passes this
 BATCH_REPS = 500  # reps per set of queries: bounds memory and bind parameters
+# Composing a batch is Python alone: handing the event loop back this often lets the read of the
+# next batch's candidates, on its own connection, send and receive while the ranking goes on.
+YIELD_EVERY_REPS = 10
 REPLACEABLE_SOURCES = ("planner", "carry_over")
 
 
@@ -73,15 +77,17 @@ class PlannerService(Service):
                 continue
             tree = tree or await OrgTree.load(self.session)  # one load for the whole sweep
             reps = await self._working_on(reps, day, tree)
-            for offset in range(0, len(reps), BATCH_REPS):
-                batch = reps[offset : offset + BATCH_REPS]
-                plan_ids = await self._claim_plans(batch, day)
-                won = [rep for rep in batch if rep.id in plan_ids]
-                created = await self._plan(won, day, plan_ids, tree)
-                totals["planned_reps"] += len(won)
-                totals["tasks"] += sum(created.values())
-                if notify:
-                    totals["notified"] += await self._notify_ready(won, day, created)
+            batches = [reps[offset : offset + BATCH_REPS] for offset in range(0, len(reps), BATCH_REPS)]
+            async with CandidatesAhead(self.session, day, [[r.id for r in b] for b in batches]) as ahead:
+                for batch in batches:
+                    customers = await ahead.next()  # the next batch's are read meanwhile
+                    plan_ids = await self._claim_plans(batch, day)
+                    won = [rep for rep in batch if rep.id in plan_ids]
+                    created = await self._plan(won, day, plan_ids, tree, customers)
+                    totals["planned_reps"] += len(won)
+                    totals["tasks"] += sum(created.values())
+                    if notify:
+                        totals["notified"] += await self._notify_ready(won, day, created)
         return totals
 
     async def _working_on(self, reps: list[RepRow], day: date, tree: OrgTree) -> list[RepRow]:
@@ -204,20 +210,28 @@ class PlannerService(Service):
     # ---- planning a batch of reps for one date ----
 
     async def _plan(
-        self, reps: list[RepRow], day: date, plan_ids: dict[UUID, UUID], tree: OrgTree | None = None
+        self,
+        reps: list[RepRow],
+        day: date,
+        plan_ids: dict[UUID, UUID],
+        tree: OrgTree | None = None,
+        customers: list[CustomerRow] | None = None,
     ) -> dict[UUID, int]:
-        """Compose and store the day of each rep; returns {rep_id: tasks created}."""
+        """Compose and store the day of each rep; returns {rep_id: tasks created}. `customers`:
+        the reps' candidates, when already read."""
         if not reps:
             return {}
         tree = tree or await OrgTree.load(self.session)
-        inputs = await self.ctx.get(PlannerInputs).load(reps, day, tree=tree)
+        inputs = await self.ctx.get(PlannerInputs).load(reps, day, tree=tree, customers=customers)
         policies = await self._policies(tree)
         rules = await self._company_rules(tree, reps)
         now = self.clock.now()
         new_rows: list[dict[str, Any]] = []
         plan_stats: list[dict[str, Any]] = []
         created: dict[UUID, int] = {}
-        for rep in reps:
+        for number, rep in enumerate(reps):
+            if number % YIELD_EVERY_REPS == 0:  # let the next batch's read (CandidatesAhead) go on
+                await asyncio.sleep(0)
             split, deal_rule = rules.get(tree.company_of(rep.org_unit_id), _DEFAULTS)
             composition = compose_day(
                 rep,

@@ -4,13 +4,17 @@ deals), never one per customer or per rep."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
+from types import TracebackType
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import BindParameter, bindparam, func, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from server.core.org import OrgTree
 from server.core.services import Service
@@ -25,9 +29,18 @@ ORDER_WINDOW_DAYS = 365
 
 class PlannerInputs(Service):
     async def load(
-        self, reps: list[RepRow], day: date, with_candidates: bool = True, tree: OrgTree | None = None
+        self,
+        reps: list[RepRow],
+        day: date,
+        with_candidates: bool = True,
+        tree: OrgTree | None = None,
+        customers: Sequence[CustomerRow] | None = None,
     ) -> dict[UUID, RepDayInputs]:
-        """One query per kind of input for all the reps (never one per customer)."""
+        """One query per kind of input for all the reps (never one per customer).
+
+        `customers`: the reps' candidates when already read (CandidatesAhead); rows of reps not
+        in `reps` (claimed by another process meanwhile) are left out.
+        """
         rep_ids = [r.id for r in reps]
         inputs = {rep_id: RepDayInputs() for rep_id in rep_ids}
         params = {"rep_ids": rep_ids, "day": day}
@@ -52,9 +65,12 @@ class PlannerInputs(Service):
         if not with_candidates:
             return inputs
         owner_of: dict[UUID, UUID] = {}
-        for customer in await self._customers(rep_ids, day):
-            inputs[customer.owner_rep_id].customers.append(customer)
-            owner_of[customer.id] = customer.owner_rep_id
+        if customers is None:
+            customers = await candidates_of(await self.session.connection(), rep_ids, day)
+        for customer in customers:
+            if (owner := inputs.get(customer.owner_rep_id)) is not None:
+                owner.customers.append(customer)
+                owner_of[customer.id] = customer.owner_rep_id
         for promise in await self.session.execute(_PROMISES, params):
             inputs[promise.rep_id].promises.setdefault(
                 promise.customer_id, PromiseRow(promise.id, promise.text)
@@ -68,15 +84,6 @@ class PlannerInputs(Service):
             done = inputs[rep_id].week_visits
             done[bucket] = done.get(bucket, 0) + visits
         return inputs
-
-    async def _customers(self, rep_ids: list[UUID], day: date) -> list[CustomerRow]:
-        """Active customers and prospects with their last 365 days of orders, in one query."""
-        since = day - timedelta(days=ORDER_WINDOW_DAYS)
-        stmt = _CUSTOMERS[self.session.get_bind().dialect.name == "postgresql"]
-        # On the session's connection: plain rows, without the ORM's per-row result handling.
-        connection = await self.session.connection()
-        result = await connection.execute(stmt, {"rep_ids": rep_ids, "day": day, "since": since})
-        return [CustomerRow(*row) for row in result]
 
     async def _open_deals(self, inputs: dict[UUID, RepDayInputs], owner_of: dict[UUID, UUID]) -> None:
         """Each candidate's open deals, under its owner (a customer's all in one batch of ids, in
@@ -104,6 +111,68 @@ class PlannerInputs(Service):
             scope="user", scope_ids=rep_ids, as_of=day, metric="revenue", granularity="month", tree=tree
         )
         return {rep_id: p.progress.remaining_gap for rep_id, p in progress.items()}
+
+
+async def candidates_of(connection: AsyncConnection, rep_ids: Sequence[UUID], day: date) -> list[CustomerRow]:
+    """The reps' active customers and prospects with their last 365 days of orders, in one query
+    (on a connection: plain rows, without the ORM's per-row result handling)."""
+    since = day - timedelta(days=ORDER_WINDOW_DAYS)
+    stmt = _CUSTOMERS[connection.dialect.name == "postgresql"]
+    result = await connection.execute(stmt, {"rep_ids": list(rep_ids), "day": day, "since": since})
+    return [CustomerRow(*row) for row in result]
+
+
+class CandidatesAhead:
+    """The candidates of each batch of reps, the next batch's read while this one is composed.
+
+    On PostgreSQL the read (most of a batch's database time) runs on a second connection, so the
+    server works on batch k + 1 while Python ranks batch k. Customers and orders are what it
+    reads, and the sweep writes neither, so the second connection's view is the session's. (The
+    rest of the inputs stays on the session: the sweep's own uncommitted writes, the days it has
+    just closed, decide the carry-overs.) SQLite, one writer and small batches: read in turn.
+
+        async with CandidatesAhead(session, day, batches) as ahead:
+            for batch in batches:
+                customers = await ahead.next()
+    """
+
+    def __init__(self, session: AsyncSession, day: date, batches: Sequence[Sequence[UUID]]) -> None:
+        self.session, self.day, self.batches = session, day, list(batches)
+        self._connection: AsyncConnection | None = None
+        self._pending: asyncio.Task[list[CustomerRow]] | None = None
+        self._taken = 0
+
+    async def __aenter__(self) -> CandidatesAhead:
+        bind = self.session.bind  # an engine (the app's and the jobs' sessions) opens a second connection
+        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql" and len(self.batches) > 1:
+            self._connection = await bind.connect()
+            self._start(0)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            await asyncio.gather(self._pending, return_exceptions=True)
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def next(self) -> list[CustomerRow]:
+        """The candidates of the next batch, in the order the batches were given."""
+        index, self._taken = self._taken, self._taken + 1
+        if self._connection is None:
+            return await candidates_of(await self.session.connection(), self.batches[index], self.day)
+        assert self._pending is not None
+        customers = await self._pending
+        self._pending = None
+        if index + 1 < len(self.batches):
+            self._start(index + 1)
+        return customers
+
+    def _start(self, index: int) -> None:
+        assert self._connection is not None
+        self._pending = asyncio.create_task(candidates_of(self._connection, self.batches[index], self.day))
 
 
 # Statements built once at import: a sweep only binds values, so SQLAlchemy neither rebuilds

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
@@ -198,3 +198,60 @@ async def test_no_plan_on_weekends_or_the_units_holidays(
     plans = await plans_by_rep(sessionmaker)
     assert date(2026, 11, 24) in [d for d, _ in plans[rep1]]
     assert date(2026, 11, 24) in [d for d, _ in plans[rep2]]
+
+
+async def _plans_and_tasks(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple[Any, ...]]:
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            select(
+                Task.rep_id, Task.customer_id, Task.kind, Task.rank, Task.route_order, Task.score, Task.reasons
+            ).order_by(Task.rep_id, Task.rank)
+        )
+        return [tuple(row) for row in rows]
+
+
+async def test_batches_read_ahead_plan_the_same_days(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    demo: Demo,
+    engine_name: str,
+    monkeypatch: Any,
+) -> None:
+    """Reps planned in batches of 3, each next batch's candidates read on a second connection
+    (PostgreSQL) while the current one is composed, get exactly the days of one batch of all."""
+    from server.services.tasks import planner, planner_inputs
+
+    reads: list[Any] = []
+    claims: list[Any] = []
+    read, claim = planner_inputs.candidates_of, planner.PlannerService._claim_plans
+
+    async def spy_read(connection: Any, rep_ids: Any, day: date) -> Any:
+        reads.append(connection.sync_connection.connection)
+        return await read(connection, rep_ids, day)
+
+    async def spy_claim(self: Any, reps: Any, day: date) -> Any:
+        claims.append((await self.session.connection()).sync_connection.connection)
+        return await claim(self, reps, day)
+
+    monkeypatch.setattr(planner_inputs, "candidates_of", spy_read)
+    monkeypatch.setattr(planner.PlannerService, "_claim_plans", spy_claim)
+    moment = at("2026-11-18T23:00:00")  # every demo rep is past 06:00
+    monkeypatch.setattr(planner, "BATCH_REPS", 3)
+    batched = await run_job("plan-day", sessionmaker, settings, moment, force_slot="batches-of-3")
+    assert batched is not None and batched["planned_reps"] == 8
+    in_batches = await _plans_and_tasks(sessionmaker)
+    assert len(reads) == len(claims) >= 3  # 8 reps in two local dates: batches of at most 3
+    if engine_name == "postgresql":
+        assert not set(reads) & set(claims)  # read on a connection of their own
+    else:
+        assert set(reads) == set(claims)  # SQLite: on the session's, in turn
+
+    async with sessionmaker() as session:
+        for model in (Task, DailyPlan, Notification):
+            await session.execute(delete(model))
+        await session.commit()
+    monkeypatch.setattr(planner, "BATCH_REPS", 500)
+    whole = await run_job("plan-day", sessionmaker, settings, moment, force_slot="one-batch")
+    assert whole is not None and whole["planned_reps"] == 8
+    assert await _plans_and_tasks(sessionmaker) == in_batches
+    assert len(in_batches) == 64
