@@ -47,7 +47,17 @@ def require_role(*roles: str) -> Any:
     return guard
 
 
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+# The request's dependencies form one chain, db_session -> services -> principal -> access, so
+# Litestar resolves them one after another. Two that are ready at the same step would be
+# resolved concurrently in an anyio TaskGroup (a task each), which costs more than the
+# dependencies themselves: ~4% of a check-in's server CPU. `services` costs nothing until used
+# (the session connects on its first statement), so asking it of `principal` is free.
+async def provide_services(request: Request[Any, Any, Any], db_session: AsyncSession) -> Services:
+    state = request.app.state
+    return Services(session=db_session, settings=state.settings, clock=state.clock)
+
+
+async def provide_principal(request: Request[Any, Any, Any], services: Services) -> Principal:
     user = request.scope.get("user")
     if user is None:
         raise NotAuthorizedException(detail="Sign in required.")
@@ -63,13 +73,8 @@ async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
     return request.app.state.clock
 
 
-async def provide_services(request: Request[Any, Any, Any], db_session: AsyncSession) -> Services:
-    state = request.app.state
-    return Services(session=db_session, settings=state.settings, clock=state.clock)
-
-
-async def provide_access(principal: Principal, db_session: AsyncSession) -> Scope:
-    return await Scope.load(db_session, principal)
+async def provide_access(principal: Principal, services: Services) -> Scope:
+    return await Scope.load(services.session, principal)
 
 
 dependencies = {

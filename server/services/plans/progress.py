@@ -49,9 +49,10 @@ from server.services.plans.shared_actuals import SharedActuals
 GC_PAUSE_FROM_SCOPES = 1000  # scope ids over all questions: a sweep or a company page
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ScopeProgress:
-    """One scope's approved target and its progress as of a date."""
+    """One scope's approved target and its progress as of a date (not frozen, like Progress:
+    one per target of a sweep)."""
 
     scope: str
     scope_id: UUID

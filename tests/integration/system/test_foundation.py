@@ -147,3 +147,24 @@ async def test_no_guard_or_dependency_runs_in_a_worker_thread(client: AsyncTestC
             if provider.sync_to_thread:  # a plain function called inline is fine; a thread is not
                 sync.add(f"dependency {key}")
     assert len(handlers) > 100 and sorted(sync) == []
+
+
+async def test_the_request_dependencies_resolve_one_after_another(client: AsyncTestClient[Any]) -> None:
+    # Litestar resolves the dependencies that are ready at the same step concurrently, in an anyio
+    # TaskGroup: a task each, dearer than the dependencies (server/core/deps.py). The caller, the
+    # scope and the services form one chain, so a check-in resolves them without any TaskGroup.
+    from litestar.routes import HTTPRoute
+
+    chain = {"db_session", "services", "principal", "access"}
+    checked = 0
+    for route in client.app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler, kwargs_model in route.route_handler_map.values():
+            names = {d.key for batch in kwargs_model.dependency_batches for d in batch}
+            if not names <= chain:
+                continue
+            checked += 1
+            sizes = [len(batch) for batch in kwargs_model.dependency_batches]
+            assert sizes == [1] * len(sizes), (handler.handler_name, sizes)
+    assert checked > 100
