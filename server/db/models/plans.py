@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import AuditedBase, Base, JSONType, Money
@@ -41,6 +41,17 @@ class Target(AuditedBase):
     __table_args__ = (
         Index("ix_targets_scope_lookup", "scope", "scope_id", "metric", "period_start"),
         Index("ix_targets_parent_id", "parent_id"),
+        # A sweep's question (every rep's approved month target containing today) is a range of
+        # this index, not a scan of every target ever set (server/services/plans/progress_targets.py).
+        Index(
+            "ix_targets_approved_period",
+            "scope",
+            "metric",
+            "granularity",
+            "period_start",
+            sqlite_where=text("status = 'approved'"),
+            postgresql_where=text("status = 'approved'"),
+        ),
     )
 
 

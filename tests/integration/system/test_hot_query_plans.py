@@ -43,6 +43,8 @@ BIG = {
     "grade_history",
     "promises",
     "daily_plans",
+    "targets",  # every rep's every period, and each version of it
+    "rep_day_actuals",  # a row per rep and day
 }
 
 
@@ -81,7 +83,10 @@ async def test_hot_paths_use_indexes_on_big_tables(
     settings: Settings,
     clock: MutableClock,
     sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: Any,
 ) -> None:
+    from server.services.plans import progress_targets
+
     captured = Captured()
     event.listen(Engine, "before_cursor_execute", captured)  # the app's engine too
     try:
@@ -95,9 +100,11 @@ async def test_hot_paths_use_indexes_on_big_tables(
             reps = list((await session.scalars(select(User.id).where(User.role == "rep"))).all())
             services = Services(session=session, settings=settings, clock=Clock(fixed=at))
             progress = services.get(ProgressService)
-            for metric in ("revenue", "visits"):
-                await progress.for_scopes("user", reps, at.date(), metric, "month")
-            await progress.for_scopes("org_unit", list(demo.units.values()), at.date(), "revenue", "month")
+            for whole_at in (progress_targets.WHOLE_TARGETS_AT, 1):  # 1: as for 10,000 reps
+                monkeypatch.setattr(progress_targets, "WHOLE_TARGETS_AT", whole_at)
+                for metric in ("revenue", "visits"):
+                    await progress.for_scopes("user", reps, at.date(), metric, "month")
+                await progress.for_scopes("org_unit", list(demo.units.values()), at.date(), "revenue", "month")
         headers = await auth("rep1")
         captured.path = "check-in"
         place = (await customers_of(engine, demo.user("rep1"), 1))[0]
@@ -129,3 +136,41 @@ async def test_hot_paths_use_indexes_on_big_tables(
         for line in await scans_of_big_tables(engine, statement, parameters):
             bad.append(f"[{path}] {line.strip()}\n    {' '.join(statement.split())[:400]}")
     assert not bad, "sequential scans of big tables on hot paths:\n" + "\n".join(bad)
+
+
+async def plan_of(engine: AsyncEngine, statement: str, parameters: Any) -> list[str]:
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+            rows = (await connection.exec_driver_sql("EXPLAIN " + statement, parameters)).all()
+            return [row[0] for row in rows]
+        rows = (await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)).all()
+        return [str(row[-1]) for row in rows]
+
+
+async def test_every_reps_targets_of_the_period_are_an_index_range(
+    engine: AsyncEngine,
+    demo: Demo,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: Any,
+) -> None:
+    """Progress for every rep reads the scope's approved targets containing the day as a range of
+    the period index, not by walking every target of the scope (266,000 at 10,000 reps)."""
+    from server.services.plans import progress_targets
+
+    monkeypatch.setattr(progress_targets, "WHOLE_TARGETS_AT", 1)  # as for 10,000 reps
+    captured = Captured()
+    event.listen(Engine, "before_cursor_execute", captured)
+    try:
+        async with sessionmaker() as session:
+            reps = list((await session.scalars(select(User.id).where(User.role == "rep"))).all())
+            services = Services(session=session, settings=settings, clock=Clock())
+            answer = await services.get(ProgressService).for_scopes("user", reps, datetime(2026, 11, 18).date())
+    finally:
+        event.remove(Engine, "before_cursor_execute", captured)
+    assert len(answer) == len(reps) > 0
+    reads = [(sql, params) for _path, sql, params in captured.statements if "FROM targets" in sql]
+    assert len(reads) == 1 and "scope_id IN" not in reads[0][0] and "ANY" not in reads[0][0], reads
+    plan = await plan_of(engine, *reads[0])
+    assert any("ix_targets_approved_period" in line for line in plan), plan
