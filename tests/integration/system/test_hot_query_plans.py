@@ -104,7 +104,9 @@ async def test_hot_paths_use_indexes_on_big_tables(
                 monkeypatch.setattr(progress_targets, "WHOLE_TARGETS_AT", whole_at)
                 for metric in ("revenue", "visits"):
                     await progress.for_scopes("user", reps, at.date(), metric, "month")
-                await progress.for_scopes("org_unit", list(demo.units.values()), at.date(), "revenue", "month")
+                await progress.for_scopes(
+                    "org_unit", list(demo.units.values()), at.date(), "revenue", "month"
+                )
         headers = await auth("rep1")
         captured.path = "check-in"
         place = (await customers_of(engine, demo.user("rep1"), 1))[0]
@@ -166,7 +168,9 @@ async def test_every_reps_targets_of_the_period_are_an_index_range(
         async with sessionmaker() as session:
             reps = list((await session.scalars(select(User.id).where(User.role == "rep"))).all())
             services = Services(session=session, settings=settings, clock=Clock())
-            answer = await services.get(ProgressService).for_scopes("user", reps, datetime(2026, 11, 18).date())
+            answer = await services.get(ProgressService).for_scopes(
+                "user", reps, datetime(2026, 11, 18).date()
+            )
     finally:
         event.remove(Engine, "before_cursor_execute", captured)
     assert len(answer) == len(reps) > 0

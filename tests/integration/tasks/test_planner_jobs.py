@@ -204,7 +204,13 @@ async def _plans_and_tasks(sessionmaker: async_sessionmaker[AsyncSession]) -> li
     async with sessionmaker() as session:
         rows = await session.execute(
             select(
-                Task.rep_id, Task.customer_id, Task.kind, Task.rank, Task.route_order, Task.score, Task.reasons
+                Task.rep_id,
+                Task.customer_id,
+                Task.kind,
+                Task.rank,
+                Task.route_order,
+                Task.score,
+                Task.reasons,
             ).order_by(Task.rep_id, Task.rank)
         )
         return [tuple(row) for row in rows]
