@@ -34,7 +34,7 @@ from server.core.services import Service
 from server.db.id_lists import chunks
 from server.db.models import Customer, User
 from server.domain.breakdown import month_weights_from_json
-from server.domain.pace import MonthWeights, PeriodCalendars, Progress, Thresholds, progress_on
+from server.domain.pace import MonthWeights, PeriodCalendars, PeriodDays, Progress, Thresholds, progress_on
 from server.domain.plans import GRANULARITIES, METRICS, SCOPES, check_choice
 from server.services.plans.actuals import new_customers_query, revenue_query, utc_window, visits_query
 from server.services.plans.calendar import load_holidays, load_thresholds
@@ -171,8 +171,7 @@ class ProgressService(Service):
         for item, windows in waiting:
             scope, metric = item.query.scope, item.query.metric
             for (start, end, tz), ids in windows.items():
-                for scope_id in ids:
-                    item.actuals[scope_id] = shared.actual(scope, metric, scope_id, start, end, tz)
+                item.actuals.update(shared.actuals(scope, metric, ids, start, end, tz))
         if not loaded:
             return answers
         all_units: set[UUID] = set().union(*(item.units for item in loaded))
@@ -212,18 +211,30 @@ class ProgressService(Service):
         no_holidays: frozenset[date] = frozenset()
         default = Thresholds()
         zero = Decimal(0)
+        # Per (unit, period, weights): the calendar and the unit's thresholds, looked up once.
+        known: dict[tuple[UUID | None, date, date, str | None], tuple[PeriodDays, Thresholds]] = {}
         for scope_id, row in targets.items():
             unit = homes[scope_id].unit_id
+            key = (unit, row.period_start, row.period_end, row.weights)
+            found = known.get(key)
+            if found is None:
+                days = calendars.days(
+                    row.period_start,
+                    row.period_end,
+                    holidays.get(unit, no_holidays) if unit else no_holidays,
+                    weights[row.weights],
+                )
+                found = known[key] = (days, thresholds[unit] if unit else default)
             actual = actuals.get(scope_id, zero)
-            days = calendars.days(
+            result[scope_id] = ScopeProgress(
+                query.scope,
+                scope_id,
+                row.id,
                 row.period_start,
                 row.period_end,
-                holidays.get(unit, no_holidays) if unit else no_holidays,
-                weights[row.weights],
-            )
-            progress = progress_on(row.amount, actual, days, thresholds[unit] if unit else default)
-            result[scope_id] = ScopeProgress(
-                query.scope, scope_id, row.id, row.period_start, row.period_end, row.amount, actual, progress
+                row.amount,
+                actual,
+                progress_on(row.amount, actual, *found),
             )
         return result
 

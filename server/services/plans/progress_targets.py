@@ -4,7 +4,7 @@ several questions share one read (ProgressService.for_queries, server/services/p
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -175,20 +175,51 @@ async def _approved_targets(
     batches = [params] if ids is None else [{**params, "ids": part} for part in id_batches(ids, postgresql)]
     # On the session's connection: plain rows, without the ORM's per-row result handling.
     connection = await session.connection()
+    homes_by: dict[tuple[UUID | None, str | None], ScopeHome] = {}
+
+    def home_of(unit: UUID | None, timezone: str | None) -> ScopeHome:
+        found = homes_by.get((unit, timezone))
+        if found is None:
+            zone = timezone or tree.timezone(unit)
+            found = shared_homes.get((unit, zone))
+            if found is None:
+                found = shared_homes[unit, zone] = ScopeHome(unit, zone)
+            homes_by[unit, timezone] = found
+        return found
+
     for values in batches:
         # .all(): one fetch, not the async adapter's fetchone per row.
-        for row in (await connection.execute(statement, values)).all():
+        rows = (await connection.execute(statement, values)).all()
+        if len(questions) == 1:  # the statement's bounds are the question's: only the ids to keep
+            _one_question(rows, questions[0], answers, home_of)
+            continue
+        for row in rows:
             scope_id, start, end = row[1], row[2], row[3]
             home, target = None, None
             for i, as_of, earliest in asking.get((scope_id, row[6], row[7]), ()):
                 if not start <= as_of <= end or start < earliest:
                     continue  # another question's day, or longer ago than its granularity reaches
                 if home is None or target is None:
-                    unit, timezone = row[8], row[9] or tree.timezone(row[8])
-                    home = shared_homes.get((unit, timezone))
-                    if home is None:
-                        home = shared_homes[unit, timezone] = ScopeHome(unit, timezone)
-                    target = TargetRow(*row[:6])
+                    home, target = home_of(row[8], row[9]), TargetRow(*row[:6])
                 targets, homes = answers[i]
                 targets[scope_id] = target
                 homes[scope_id] = home
+
+
+def _one_question(
+    rows: Sequence[Any],
+    question: tuple[int, ProgressQuery, Sequence[UUID]],
+    answers: list[tuple[dict[UUID, TargetRow], dict[UUID, ScopeHome]]],
+    home_of: Callable[[UUID | None, str | None], ScopeHome],
+) -> None:
+    """The rows of a read asked by one question: the statement bounded them by its metric,
+    granularity and day, so a row is the question's when its scope was asked (10,000 rows of a
+    sweep: no per-row match against every question)."""
+    i, _query, ids = question
+    asked = ids if isinstance(ids, (set, frozenset)) else set(ids)
+    targets, homes = answers[i]
+    for row in rows:
+        scope_id = row[1]
+        if scope_id in asked:  # ordered by approval: the newest of two overlapping wins
+            targets[scope_id] = TargetRow(row[0], scope_id, row[2], row[3], row[4], row[5])
+            homes[scope_id] = home_of(row[8], row[9])
