@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,14 +34,14 @@ from server.db.models import (
 )
 from server.domain.calendar import is_working_day
 from server.domain.compose import ALGORITHM, compose_day
-from server.domain.day_inputs import CustomerRow, RepRow
+from server.domain.day_inputs import RepRow
 from server.domain.deals import DEFAULT_DEAL_RULE, DealRule
 from server.domain.effort import DEFAULT_SPLIT
 from server.domain.policy import DEFAULT_VISIT_INTERVALS
 from server.domain.scoring import Bucket
 from server.services.notifications.outbox import Draft, NotificationsService
 from server.services.plans.calendar import load_holidays
-from server.services.tasks.planner_inputs import CandidatesAhead, PlannerInputs
+from server.services.tasks.planner_inputs import Ahead, CandidatesAhead, PlannerInputs
 
 log = structlog.get_logger("fieldsales.planner")
 
@@ -78,12 +79,13 @@ class PlannerService(Service):
             tree = tree or await OrgTree.load(self.session)  # one load for the whole sweep
             reps = await self._working_on(reps, day, tree)
             batches = [reps[offset : offset + BATCH_REPS] for offset in range(0, len(reps), BATCH_REPS)]
+            gaps = await self.ctx.get(PlannerInputs).remaining_gaps([r.id for r in reps], day, tree)
             async with CandidatesAhead(self.session, day, [[r.id for r in b] for b in batches]) as ahead:
                 for batch in batches:
-                    customers = await ahead.next()  # the next batch's are read meanwhile
+                    candidates = await ahead.next()  # the next batch's are read meanwhile
                     plan_ids = await self._claim_plans(batch, day)
                     won = [rep for rep in batch if rep.id in plan_ids]
-                    created = await self._plan(won, day, plan_ids, tree, customers)
+                    created = await self._plan(won, day, plan_ids, tree, candidates, gaps)
                     totals["planned_reps"] += len(won)
                     totals["tasks"] += sum(created.values())
                     if notify:
@@ -215,14 +217,18 @@ class PlannerService(Service):
         day: date,
         plan_ids: dict[UUID, UUID],
         tree: OrgTree | None = None,
-        customers: list[CustomerRow] | None = None,
+        ahead: Ahead | None = None,
+        gaps: dict[UUID, Decimal] | None = None,
     ) -> dict[UUID, int]:
-        """Compose and store the day of each rep; returns {rep_id: tasks created}. `customers`:
-        the reps' candidates, when already read."""
+        """Compose and store the day of each rep; returns {rep_id: tasks created}. `ahead` and
+        `gaps`: the reps' candidates (with their deals) and remaining gaps, when already read."""
         if not reps:
             return {}
         tree = tree or await OrgTree.load(self.session)
-        inputs = await self.ctx.get(PlannerInputs).load(reps, day, tree=tree, customers=customers)
+        customers, deals = ahead if ahead is not None else (None, None)
+        inputs = await self.ctx.get(PlannerInputs).load(
+            reps, day, tree=tree, customers=customers, gaps=gaps, deals=deals
+        )
         policies = await self._policies(tree)
         rules = await self._company_rules(tree, reps)
         now = self.clock.now()
