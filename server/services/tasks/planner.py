@@ -18,13 +18,14 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 
 from server.core import i18n
 from server.core.i18n import gettext as _
 from server.core.org import OrgTree, company_settings
 from server.core.services import Service
 from server.core.upsert import conflict_insert, insert_or_skip
+from server.db.bulk import insert_rows
 from server.db.models import (
     Checkin,
     DailyPlan,
@@ -251,11 +252,7 @@ class PlannerService(Service):
             new_rows += composition.new_rows
             created[rep.id] = len(composition.new_rows)
             plan_stats.append({"plan_id": plan_ids[rep.id], "plan_stats": composition.stats, "plan_at": now})
-        if new_rows:
-            # Core INSERT, one executemany for every row. The ORM's bulk INSERT leaves out None
-            # values and starts a new statement whenever the set of non-None keys changes (every
-            # switch between a promise follow-up and a visit, say): dozens per sweep.
-            await self.session.execute(insert(Task.__table__), new_rows)
+        await insert_rows(self.session, Task.__table__, new_rows)  # COPY on PostgreSQL
         await self.session.execute(_PLAN_STATS, plan_stats)  # one executemany for all the plans
         await self.session.flush()  # kept tasks were re-ranked in place
         log.info("plans_made", local_date=day.isoformat(), reps=len(reps), tasks=len(new_rows))
