@@ -36,10 +36,10 @@ class AuditService(Service):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        """The same entry written with a plain INSERT (no ORM object, no flush): for hot paths
-        such as every check-out."""
+        """The same entry written with a plain INSERT (no ORM object, no flush, on the session's
+        connection): for hot paths such as every check-out."""
         values = self._values(actor_id, action, entity, entity_id, before, after)
-        await self.session.execute(_INSERT, values)
+        await (await self.session.connection()).execute(_INSERT, values)
 
     def _values(
         self,

@@ -32,12 +32,12 @@ class VisitEffects(CheckinReads):
         outcome and can still be checked out (checkout_hash stays NULL), so no visit and nothing
         typed about it is lost (docs/checkins.md, "One open visit"). Run only when the arrival's
         read saw such a visit (context.py), which a new arrival seldom has."""
-        await self.session.execute(CLOSE_EARLIER_OPEN, visit)
+        await self._core(CLOSE_EARLIER_OPEN, visit)
 
     async def _insert(self, statement: Any, **values: Any) -> UUID:
         """A plain INSERT of one row (column defaults apply); returns its new id."""
         row_id = uuid4()
-        await self.session.execute(statement, {"id": row_id, **values})
+        await self._core(statement, {"id": row_id, **values})
         return row_id
 
     async def _task_of(
@@ -48,7 +48,7 @@ class VisitEffects(CheckinReads):
         if checkin.task_id is not None:
             return named
         params = {"rep_id": rep.id, "customer_id": checkin.customer_id, "visit_date": visit_date}
-        planned = (await self.session.execute(PLANNED_VISIT, params)).first()
+        planned = (await self._core(PLANNED_VISIT, params)).first()
         return task_of(*planned) if planned is not None else None
 
     async def _complete_task(
@@ -69,7 +69,7 @@ class VisitEffects(CheckinReads):
         before = task.status
         # A plain UPDATE (the task was read as plain columns: no unit-of-work flush).
         done = {"status": "done", "checkin_id": checkin.id, "status_changed_at": now, "updated_at": now}
-        await self.session.execute(TASK_DONE, {"task_id": task.id, **done})
+        await self._core(TASK_DONE, {"task_id": task.id, **done})
         if task.promise_id is not None:  # a visit that keeps a promise closes it
             await self.session.execute(
                 update(Promise)
@@ -89,7 +89,7 @@ class VisitEffects(CheckinReads):
         """A visit at a customer not on the day's list joins it, done (a walk-in), under the id
         the check-out's claim already gave the check-in."""
         task_id = checkin.task_id
-        await self.session.execute(
+        await self._core(
             INSERT_TASK,
             {
                 "id": task_id, "rep_id": rep.id, "local_date": visit_date, "customer_id": checkin.customer_id,
@@ -120,4 +120,4 @@ class VisitEffects(CheckinReads):
             "ordered_on": ordered_on,
             "now": now,
         }
-        await self.session.execute(VISIT_DATES[ordered_on is not None], params)
+        await self._core(VISIT_DATES[ordered_on is not None], params)

@@ -93,7 +93,7 @@ class CheckinsService(VisitEffects):
         # arrival older than one already recorded is closed at that one in the same INSERT.
         visit = {"visit_rep": rep.id, "visit_id": body.id, "visit_at": checked_in_at}
         inserted = (
-            await self.session.execute(
+            await self._core(
                 INSERT_ONCE[self.session.get_bind().dialect.name == "postgresql"], values | visit
             )
         ).first()
@@ -141,7 +141,7 @@ class CheckinsService(VisitEffects):
             "at": body.checked_in_at.astimezone(UTC),
             "task_id": body.task_id,
         }
-        arrival = (await self.session.execute(ARRIVAL, params)).first()
+        arrival = (await self._core(ARRIVAL, params)).first()
         if arrival is None or not scope.sees_customer(arrival.owner_rep_id, arrival.org_unit_id):
             raise not_found("Customer", body.customer_id, "customer_id")
         if body.task_id is not None:
@@ -161,7 +161,7 @@ class CheckinsService(VisitEffects):
         digest = body_hash(plain)
         # The arrival with its customer, task, company and settings in one statement (context.py).
         # A stale copy is harmless: the conditional UPDATE below is what settles a race.
-        row = (await self.session.execute(VISIT, {"checkin_id": checkin_id})).first()
+        row = (await self._core(VISIT, {"checkin_id": checkin_id})).first()
         if row is None or row.rep_id != rep.id:
             raise not_found("Check-in", checkin_id, "checkin_id")
         visit = visit_of(row)
@@ -203,7 +203,7 @@ class CheckinsService(VisitEffects):
             "extra": {**checkin.extra, "checkout_request": plain},
             "task_id": task_id,
         }
-        if await self.session.scalar(CLAIM_CHECKOUT, {"checkin_id": checkin.id, **written}) is None:
+        if (await self._core(CLAIM_CHECKOUT, {"checkin_id": checkin.id, **written})).scalar() is None:
             winner = await self.session.get(Checkin, checkin.id, populate_existing=True)
             assert winner is not None
             return await self._replayed_checkout(winner, plain, digest), False
