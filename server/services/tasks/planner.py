@@ -13,7 +13,7 @@ import asyncio
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,13 +80,13 @@ class PlannerService(Service):
             tree = tree or await OrgTree.load(self.session)  # one load for the whole sweep
             reps = await self._working_on(reps, day, tree)
             batches = [reps[offset : offset + BATCH_REPS] for offset in range(0, len(reps), BATCH_REPS)]
-            gaps = await self.ctx.get(PlannerInputs).remaining_gaps([r.id for r in reps], day, tree)
+            sweep = await self._sweep(reps, day, tree)  # what every batch shares, read once
             async with CandidatesAhead(self.session, day, [[r.id for r in b] for b in batches]) as ahead:
                 for batch in batches:
                     candidates = await ahead.next()  # the next batch's are read meanwhile
                     plan_ids = await self._claim_plans(batch, day)
                     won = [rep for rep in batch if rep.id in plan_ids]
-                    created = await self._plan(won, day, plan_ids, tree, candidates, gaps)
+                    created = await self._plan(won, day, plan_ids, sweep, candidates)
                     totals["planned_reps"] += len(won)
                     totals["tasks"] += sum(created.values())
                     if notify:
@@ -217,21 +217,19 @@ class PlannerService(Service):
         reps: list[RepRow],
         day: date,
         plan_ids: dict[UUID, UUID],
-        tree: OrgTree | None = None,
+        sweep: _Sweep | None = None,
         ahead: Ahead | None = None,
-        gaps: dict[UUID, Decimal] | None = None,
     ) -> dict[UUID, int]:
-        """Compose and store the day of each rep; returns {rep_id: tasks created}. `ahead` and
-        `gaps`: the reps' candidates (with their deals) and remaining gaps, when already read."""
+        """Compose and store the day of each rep; returns {rep_id: tasks created}. `sweep` and
+        `ahead`: what the sweep read for all its reps, and the reps' candidates (with their
+        deals), when already read."""
         if not reps:
             return {}
-        tree = tree or await OrgTree.load(self.session)
+        tree, gaps, policies, rules = sweep or await self._sweep(reps, day, await OrgTree.load(self.session))
         customers, deals = ahead if ahead is not None else (None, None)
         inputs = await self.ctx.get(PlannerInputs).load(
             reps, day, tree=tree, customers=customers, gaps=gaps, deals=deals
         )
-        policies = await self._policies(tree)
-        rules = await self._company_rules(tree, reps)
         now = self.clock.now()
         new_rows: list[dict[str, Any]] = []
         plan_stats: list[dict[str, Any]] = []
@@ -257,6 +255,13 @@ class PlannerService(Service):
         await self.session.flush()  # kept tasks were re-ranked in place
         log.info("plans_made", local_date=day.isoformat(), reps=len(reps), tasks=len(new_rows))
         return created
+
+    async def _sweep(self, reps: list[RepRow], day: date, tree: OrgTree) -> _Sweep:
+        """The org tree, the reps' remaining gaps, visit policies and company rules: read once for
+        all the reps of a sweep, not per batch (progress reads a whole scope's targets once it is
+        asked about many reps: per batch of 500, every rep's again for each of 20 batches)."""
+        gaps = await self.ctx.get(PlannerInputs).remaining_gaps([r.id for r in reps], day, tree)
+        return _Sweep(tree, gaps, await self._policies(tree), await self._company_rules(tree, reps))
 
     # ---- small lookups ----
 
@@ -341,6 +346,16 @@ def _rep_columns() -> Any:
 
 
 _DEFAULTS: tuple[dict[Bucket, float], DealRule] = (dict(DEFAULT_SPLIT), DEFAULT_DEAL_RULE)
+
+
+class _Sweep(NamedTuple):
+    """What every batch of a sweep shares (PlannerService._sweep)."""
+
+    tree: OrgTree
+    gaps: dict[UUID, Decimal]
+    policies: dict[UUID | None, dict[str, int]]
+    rules: dict[UUID | None, tuple[dict[Bucket, float], DealRule]]
+
 
 # Core UPDATE by primary key, executemany: the ORM's bulk UPDATE adds per-call bookkeeping.
 _PLAN_STATS = (
