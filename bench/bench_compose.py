@@ -26,7 +26,7 @@ import pstats
 import random
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -207,7 +207,19 @@ def _rep_day(rng: random.Random, n: int, varied: bool) -> RepDay:
         intervals = dict(ALT_INTERVALS)
     fill = not (varied and n % 23 == 0)
     split, rule = (SPLITS[n % len(SPLITS)], RULES[n % len(RULES)]) if varied else (SPLITS[0], RULES[0])
+    if varied and n % 50 == 25:
+        rep, inputs = _seen_today(rep, inputs, day)
     return RepDay(rep, day, inputs, intervals, fill, split, rule)
+
+
+def _seen_today(rep: RepRow, inputs: RepDayInputs, day: date) -> tuple[RepRow, RepDayInputs]:
+    """A small book all visited today, with no orders: the day's slots go to customers without a
+    single reason (a score of 0)."""
+    customers = inputs.customers[:6]
+    for c in customers:
+        c.status, c.last_visit_on, c.next_visit_due, c.last_order_on = "active", day, None, None
+        c.orders = c.revenue = c.first_on = c.last_on = c.r_score = c.f_score = c.m_score = None
+    return replace(rep, daily_capacity=8), RepDayInputs(customers=customers)
 
 
 def world(reps: int, seed: int = 7, varied: bool = False) -> list[RepDay]:
