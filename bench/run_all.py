@@ -58,6 +58,7 @@ STANDALONE: dict[str, Callable[[int], list[str]]] = {
                            "--customers", "200"],
     "dispatch": lambda s: ["bench.bench_dispatch", "--notifications", str(1000 * s), "--users", "50"],
     "memory": lambda s: ["bench.bench_memory", "--checkins", str(200 * s), "--clients", "2", "--every", "50"],
+    "compose": lambda s: ["bench.bench_compose", "--reps", str(200 * s), "--runs", "3"],
     "photos": lambda s: ["bench.bench_photos", "--photos", str(40 * s), "--clients", "4", "--reps", "4"],
 }  # fmt: skip
 

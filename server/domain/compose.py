@@ -14,38 +14,43 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from itertools import pairwise
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from server.domain.calendar import days_to_next_working_day
-from server.domain.day_inputs import CustomerRow, OpenDeal, PastTaskLike, PromiseLike, RepDayInputs, RepRow
+from server.domain.day_inputs import (
+    CustomerRow,
+    CustomersById,
+    OpenDeal,
+    PastTaskLike,
+    PromiseLike,
+    RepDayInputs,
+    RepRow,
+)
+from server.domain.day_route import rank_and_route
 from server.domain.deals import DEFAULT_DEAL_RULE, DealRule, deal_signal, weighted_pipeline
 from server.domain.effort import (
     DEFAULT_MUST_VISIT,
     DEFAULT_SPLIT,
+    Contender,
     WeekSoFar,
-    select_for_effort,
+    pick,
     working_days_left_in_week,
 )
 from server.domain.grading import Grade
-from server.domain.routing import LatLng, haversine_m, route_order
 from server.domain.scoring import (
     DEFAULT_WEIGHTS,
     Bucket,
     Candidate,
-    ScoredCandidate,
     ScoringWeights,
-    rank_candidates,
-    score_candidate,
+    score_as_stored,
 )
+from server.domain.shortlist import DayScores, Facts
 
 ALGORITHM = "score-effort-route/2"
 DAY_END = time(18, 0)  # planned tasks are due by the end of the rep's local working day
 GRADES = ("A", "B", "C", "D")
-ROUTED_KINDS = ("visit", "follow_up", "collect")  # kinds done at the customer's door
-OPEN_STATUSES = ("planned", "snoozed")  # still to do today: ranked and routed
 OCCUPYING_STATUSES = ("planned", "snoozed", "done")  # count against the day's capacity
 _ZERO = Decimal(0)  # immutable: one for every candidate without orders or deals
 
@@ -131,9 +136,7 @@ def bucket_of(customer: CustomerRow) -> Bucket:
     return cast(Bucket, customer.grade if customer.grade in GRADES else "D")
 
 
-def open_carry_overs(
-    inputs: RepDayInputs, customers: dict[UUID, CustomerRow]
-) -> dict[UUID | str, PastTaskLike]:
+def open_carry_overs(inputs: RepDayInputs, customers: CustomersById) -> dict[UUID | str, PastTaskLike]:
     """Missed tasks not carried yet, newest per customer (or per task when it has none).
 
     A customer visited since the task's day needs no carry-over.
@@ -168,59 +171,38 @@ def compose_day(
     The picks follow the company's effort `split` over the week (server/domain/effort.py).
     Existing open tasks (`inputs.day_tasks`) are updated in place.
     """
-    customers = {c.id: c for c in inputs.customers}
-    taken = {t.customer_id for t in inputs.day_tasks if t.customer_id}
+    customers = CustomersById(inputs.customers)
+    taken = {t.customer_id.int for t in inputs.day_tasks if t.customer_id}
     occupied = sum(1 for t in inputs.day_tasks if t.status in OCCUPYING_STATUSES)
     slots = max(0, rep.daily_capacity - occupied) if fill else 0
     gap = inputs.remaining_gap
+    lead = days_to_next_working_day(day)
 
     for task in inputs.day_tasks:  # pins get today's full reasons next to "pinned by manager"
-        if task.status == "planned" and task.source == "manager" and task.customer_id in customers:
+        pinned = customers.get(task.customer_id)
+        if task.status == "planned" and task.source == "manager" and pinned is not None:
             candidate = build_candidate(
-                customers[task.customer_id], day, intervals, gap, pinned=True,
-                deals=inputs.deals.get(task.customer_id), deal_rule=deal_rule,
+                pinned, day, intervals, gap, pinned=True,
+                deals=inputs.deals.get(pinned.id), deal_rule=deal_rule, lead_days=lead,
             )  # fmt: skip
-            score, reasons = score_candidate(candidate, weights)
-            task.score, task.reasons = score, [r.to_json() for r in reasons]
+            task.score, task.reasons = score_as_stored(candidate, weights)
 
     carry = open_carry_overs(inputs, customers) if fill else {}
-    open_customers = [customer for customer in customers.values() if customer.id not in taken]
+    open_customers = (
+        [c for c in customers.values() if c.id.int not in taken] if taken else [*customers.values()]
+    )
     alone = [(key, task) for key, task in carry.items() if isinstance(key, str)]
-    candidates: list[Candidate] = []
-    if slots:  # nothing to pick: no candidate is built (only counted, for the stats)
-        lead = days_to_next_working_day(day)
-        candidates = [
-            build_candidate(
-                customer,
-                day,
-                intervals,
-                gap,
-                inputs.promises.get(customer.id),
-                carry[customer.id].local_date if customer.id in carry else None,
-                deals=inputs.deals.get(customer.id),
-                deal_rule=deal_rule,
-                lead_days=lead,
-            )
-            for customer in open_customers
-        ]
-        candidates += [  # a task without a customer carries over as itself: no cadence, no quota
-            Candidate(
-                customer_id=key,
-                grade="D",
-                status="active",
-                days_since_visit=0,
-                interval_days=1,
-                days_to_next_working_day=0,  # not a visit: never "due" by cadence
-                carried_over_from=task.local_date,
-            )
-            for key, task in alone
-        ]
-    scored = rank_candidates(candidates, weights)
+    contenders: list[Contender[Facts | Candidate]] = []
+    scores = DayScores(day, lead, intervals, gap, weights, deal_rule, inputs.promises, carry, inputs.deals)
+    if slots:  # nothing to pick: nothing is scored (only counted, for the stats)
+        shared = frozenset(b for b, share in split.items() if share > 0)
+        contenders += scores.contenders(open_customers, slots, shared, frozenset(DEFAULT_MUST_VISIT))
+        contenders += [_carried_alone(key, task, weights) for key, task in alone]
     week = _week_so_far(inputs, customers, day)
-    selected = select_for_effort(scored, slots, split, week)
+    selected = [_picked(c, scores, carry, weights) for c in pick(contenders, slots, split, week)]
     due_at = end_of_day(day, rep.timezone)
-    rows = [_new_row(rep, day, s, inputs, carry, customers, due_at, now) for s in selected]
-    route_m = _rank_and_route(rep, inputs, rows, customers)
+    rows = [_new_row(rep, day, s, due_at, now) for s in selected]
+    route_m = rank_and_route(rep.start, rows, inputs.day_tasks, customers, inputs.coords)
 
     buckets: dict[str, int] = {}
     for s in selected:
@@ -245,32 +227,83 @@ def compose_day(
     return Composition(rows, stats)
 
 
-def _week_so_far(inputs: RepDayInputs, customers: dict[UUID, CustomerRow], day: date) -> WeekSoFar:
+class Picked(NamedTuple):
+    """A pick, with its candidate, score and reasons as stored (tasks.reasons)."""
+
+    candidate: Candidate
+    score: float
+    reasons: list[dict[str, Any]]
+    bucket: Bucket
+    mandatory: bool
+    due: bool
+    customer: CustomerRow | None  # None for a task without a customer
+    promise: PromiseLike | None  # the promise due
+    parent: PastTaskLike | None  # the task carried over
+
+
+def _carried_alone(key: str, task: PastTaskLike, weights: ScoringWeights) -> Contender[Candidate]:
+    """A task without a customer carries over as itself: no cadence, no quota."""
+    candidate = Candidate(
+        customer_id=key,
+        grade="D",
+        status="active",
+        days_since_visit=0,
+        interval_days=1,
+        days_to_next_working_day=0,  # not a visit: never "due" by cadence
+        carried_over_from=task.local_date,
+    )
+    score, reasons = score_as_stored(candidate, weights)
+    due = any(r["code"] == "due" for r in reasons)
+    # In hundredths, as the customers' keys; after every customer of the same score, as its key's
+    # text ("task:...") after a UUID's.
+    rank_key = (-round(score * 100), 1, key)
+    return Contender(rank_key, candidate.bucket, True, due, False, True, candidate)
+
+
+def _picked(
+    contender: Contender[Facts | Candidate],
+    scores: DayScores,
+    carry: dict[UUID | str, PastTaskLike],
+    weights: ScoringWeights,
+) -> Picked:
+    """A pick's candidate and reasons (its score is the one it was ranked by)."""
+    item = contender.item
+    customer: CustomerRow | None = None
+    promise: PromiseLike | None = None
+    parent: PastTaskLike | None
+    if isinstance(item, Candidate):
+        candidate, parent = item, carry[cast(str, item.customer_id)]
+    else:
+        customer = item[0]
+        candidate, promise, parent = scores.candidate(item)
+    score, reasons = score_as_stored(candidate, weights)  # an int 0 without any reason, as before
+    return Picked(
+        candidate,
+        score,
+        reasons,
+        contender.bucket,
+        contender.mandatory,
+        contender.due,
+        customer,
+        promise,
+        parent,
+    )
+
+
+def _week_so_far(inputs: RepDayInputs, customers: CustomersById, day: date) -> WeekSoFar:
     """The week's completed visits of earlier days plus the tasks the day already holds."""
     visits: dict[Bucket, int] = {}
     for bucket, n in inputs.week_visits.items():
         visits[cast(Bucket, bucket)] = visits.get(cast(Bucket, bucket), 0) + n
     for task in inputs.day_tasks:
-        customer = customers.get(task.customer_id) if task.customer_id else None
+        customer = customers.get(task.customer_id)
         if customer is not None and task.status in OCCUPYING_STATUSES:
             visits[bucket_of(customer)] = visits.get(bucket_of(customer), 0) + 1
     return WeekSoFar(visits, working_days_left_in_week(day))
 
 
-def _new_row(
-    rep: RepRow,
-    day: date,
-    scored: ScoredCandidate,
-    inputs: RepDayInputs,
-    carry: dict[UUID | str, PastTaskLike],
-    customers: dict[UUID, CustomerRow],
-    due_at: datetime,
-    now: datetime,
-) -> dict[str, Any]:
-    key = scored.candidate.customer_id
-    parent = carry.get(key) if scored.candidate.carried_over_from else None
-    customer = customers.get(key) if isinstance(key, UUID) else None
-    promise = inputs.promises.get(key) if isinstance(key, UUID) and scored.candidate.promise_due else None
+def _new_row(rep: RepRow, day: date, picked: Picked, due_at: datetime, now: datetime) -> dict[str, Any]:
+    customer, promise, parent = picked.customer, picked.promise, picked.parent
     if parent is not None:
         kind, title = parent.kind, parent.title
     elif promise is not None:
@@ -287,8 +320,8 @@ def _new_row(
         "title": title,
         "rank": None,
         "route_order": None,
-        "score": scored.score,
-        "reasons": [r.to_json() for r in scored.reasons],
+        "score": picked.score,
+        "reasons": picked.reasons,
         "status": "planned",
         "due_at": due_at,
         "source": "carry_over" if parent is not None else "planner",
@@ -306,56 +339,3 @@ def _new_row(
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _rank_and_route(
-    rep: RepRow, inputs: RepDayInputs, rows: list[dict[str, Any]], customers: dict[UUID, CustomerRow]
-) -> float:
-    """Rank open tasks by score and give them a route order from the rep's start point.
-
-    Stops at a customer's door are routed (nearest neighbour + 2-opt); calls and tasks without
-    coordinates follow in rank order. distance_m is the leg from the previous stop.
-    Returns the route's length in metres.
-    """
-    entries: list[dict[str, Any]] = list(rows)
-    existing = {t.id: t for t in inputs.day_tasks if t.status in OPEN_STATUSES}
-    entries += [
-        {"id": t.id, "score": t.score, "kind": t.kind, "customer_id": t.customer_id}
-        for t in existing.values()
-    ]
-    entries.sort(key=lambda e: (-e["score"], str(e["id"])))
-    placed: dict[UUID, dict[str, Any]] = {}
-    for rank, entry in enumerate(entries, start=1):
-        placed[entry["id"]] = {"rank": rank, "route_order": None, "distance_m": None}
-    # Coordinates of the day's own customers first, then those loaded for kept tasks; looked up
-    # per entry rather than copied into one dict of every candidate.
-    stops = []
-    for e in entries:
-        if e["kind"] not in ROUTED_KINDS:
-            continue
-        customer = customers.get(e["customer_id"])
-        if customer is not None and customer.lat is not None and customer.lng is not None:
-            stops.append((e["id"], customer.lat, customer.lng))
-        elif e["customer_id"] in inputs.coords:
-            stops.append((e["id"], *inputs.coords[e["customer_id"]]))
-    order = route_order(rep.start, stops)
-    points = {stop_id: (lat, lng) for stop_id, lat, lng in stops}
-    path: list[LatLng | None] = [rep.start, *(points[i] for i in order)]
-    total = 0.0
-    for position, (stop_id, (here, there)) in enumerate(zip(order, pairwise(path), strict=True), start=1):
-        leg = haversine_m(*here, *there) if here is not None and there is not None else None
-        placed[stop_id].update(route_order=position, distance_m=round(leg, 1) if leg is not None else None)
-        total += leg or 0.0
-    routed = set(order)
-    rest = [e["id"] for e in entries if e["id"] not in routed]
-    for position, stop_id in enumerate(rest, start=len(order) + 1):
-        placed[stop_id]["route_order"] = position
-    for row in rows:
-        row.update(placed[row["id"]])
-    for task_id, task in existing.items():
-        task.rank, task.route_order, task.distance_m = (
-            placed[task_id]["rank"],
-            placed[task_id]["route_order"],
-            placed[task_id]["distance_m"],
-        )
-    return total

@@ -47,7 +47,7 @@ def deal_signal(
     not send the rep to the same door every day.
     """
     unseen_for = 10**6 if days_since_visit is None else days_since_visit
-    best: tuple[tuple[int, int, str], DealSignal] | None = None
+    best: tuple[tuple[int, int, str], OpenDeal, int | None, int | None] | None = None
     for d in deals:
         to_close = (d.expected_close_on - day).days if d.expected_close_on else None
         still = (day - d.last_step_on).days
@@ -56,14 +56,13 @@ def deal_signal(
         stale = still >= rule.stale_after_days and unseen_for >= rule.stale_after_days
         if not near and not stale:
             continue
-        signal = DealSignal(
-            title=d.title,
-            stage=d.stage,
-            days_without_step=still if stale else None,
-            days_to_close=to_close if near else None,
-        )
         # nearest close first, then the longest without a step; the title makes ties stable
         key = (to_close if near and to_close is not None else 10**6, -still, d.title)
         if best is None or key < best[0]:
-            best = (key, signal)
-    return best[1] if best else None
+            best = (key, d, still if stale else None, to_close if near else None)
+    if best is None:
+        return None
+    _, deal, stale_days, close_days = best  # one signal, of the best deal only
+    return DealSignal(
+        title=deal.title, stage=deal.stage, days_without_step=stale_days, days_to_close=close_days
+    )

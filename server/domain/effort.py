@@ -24,13 +24,14 @@ Order of the picks (select_for_effort):
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from operator import attrgetter
 from types import MappingProxyType
+from typing import Any, Generic, TypeVar
 
 from server.domain.scoring import BUCKETS, Bucket, ScoredCandidate
 
@@ -44,6 +45,8 @@ PROSPECT_REVISIT_DAYS = 7  # a prospect may take a prospecting slot again after 
 # Buckets whose due customers are picked first among the due: A accounts are kept weekly.
 DEFAULT_MUST_VISIT: tuple[Bucket, ...] = ("A",)
 _RANK = attrgetter("rank_key")  # best first
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,12 @@ class WeekSoFar:
 
 def validate_split(split: Mapping[Bucket, float] | Mapping[str, float]) -> None:
     """Shares in [0, 1] for known buckets, adding up to at most 1 (the rest goes by score)."""
-    shares = {b: Decimal(str(v)) for b, v in split.items()}
+    _validate_shares(tuple(split.items()))
+
+
+@lru_cache(maxsize=256)  # the sweep picks every rep's day with one of a few companies' splits
+def _validate_shares(items: tuple[tuple[str, float], ...]) -> None:
+    shares = {b: Decimal(str(v)) for b, v in items}
     if set(shares) - set(BUCKETS) or any(s < 0 or s > 1 for s in shares.values()):
         raise ValueError(f"effort split must be shares in [0, 1] for buckets {', '.join(BUCKETS)}")
     if sum(shares.values()) > 1:
@@ -68,15 +76,37 @@ def working_days_left_in_week(day: date) -> int:
     return max(1, 5 - day.weekday())
 
 
+def seen_long_enough_ago(days_since_visit: int, interval_days: int, prospect: bool) -> bool:
+    """A quarter of its interval since the last visit, or a week for a prospect."""
+    if prospect:
+        return days_since_visit >= min(PROSPECT_REVISIT_DAYS, interval_days)
+    return days_since_visit >= ELIGIBLE_FROM * interval_days
+
+
 def eligible(s: ScoredCandidate) -> bool:
     """Worth a slot of its bucket's share: mandatory, due, a deal to move, never visited, a
     quarter of its interval since the last visit, or a prospect not seen for a week."""
     c = s.candidate
     if s.mandatory or s.due or c.deal is not None or c.days_since_visit is None:
         return True
-    if c.status == "prospect":
-        return c.days_since_visit >= min(PROSPECT_REVISIT_DAYS, c.interval_days)
-    return c.days_since_visit >= ELIGIBLE_FROM * c.interval_days
+    return seen_long_enough_ago(c.days_since_visit, c.interval_days, c.status == "prospect")
+
+
+@dataclass(slots=True)
+class Contender(Generic[T_co]):
+    """What selection reads of one candidate, worked out once, and the candidate (`item`).
+
+    select_for_effort makes these of ScoredCandidates; the planner makes them straight from
+    customer rows (server/domain/shortlist.py) and writes Candidates and reasons for its picks only.
+    """
+
+    rank_key: tuple[Any, ...]  # best first
+    bucket: Bucket
+    mandatory: bool
+    due: bool
+    has_deal: bool
+    eligible: bool
+    item: T_co
 
 
 def select_for_effort(
@@ -88,11 +118,30 @@ def select_for_effort(
     must_visit: Iterable[Bucket] = DEFAULT_MUST_VISIT,
 ) -> list[ScoredCandidate]:
     """Pick up to `capacity` candidates (see the module doc); mandatory first, then by score."""
+    contenders = [
+        Contender(s.rank_key, s.bucket, s.mandatory, s.due, s.candidate.deal is not None, eligible(s), s)
+        for s in scored
+    ]
+    return [c.item for c in pick(contenders, capacity, split, week, tolerance, must_visit)]
+
+
+def pick(
+    contenders: Sequence[Contender[T]],
+    capacity: int,
+    split: Mapping[Bucket, float] = DEFAULT_SPLIT,
+    week: WeekSoFar | None = None,
+    tolerance: float = EFFORT_TOLERANCE,
+    must_visit: Iterable[Bucket] = DEFAULT_MUST_VISIT,
+) -> list[Contender[T]]:
+    """select_for_effort over Contenders."""
     if capacity < 0:
         raise ValueError("capacity must be >= 0")
     validate_split(split)
     week = week or WeekSoFar()
-    counts: Counter[str] = Counter(week.visits)
+    # Every bucket present: a Counter's missing key is a Python call, and min() below asks often.
+    counts: dict[str, int] = dict.fromkeys(BUCKETS, 0)
+    for bucket, visits in week.visits.items():
+        counts[bucket] = visits
     held = sum(counts.values())
     pace_total = held + capacity  # where the week stands once today is done
     week_total = pace_total + capacity * max(0, week.working_days_left - 1)
@@ -100,11 +149,11 @@ def select_for_effort(
     def ceiling(bucket: Bucket) -> float:
         return (split.get(bucket, 0.0) + tolerance) * week_total
 
-    ordered = sorted(scored, key=_RANK)  # usually sorted already (rank_candidates): one pass
-    chosen: list[ScoredCandidate] = []
+    ordered = sorted(contenders, key=_RANK)
+    chosen: list[Contender[T]] = []
     picked: set[int] = set()
 
-    def take(s: ScoredCandidate) -> None:
+    def take(s: Contender[T]) -> None:
         chosen.append(s)
         picked.add(id(s))
         counts[s.bucket] += 1
@@ -113,36 +162,33 @@ def select_for_effort(
         if s.mandatory and len(chosen) < capacity:
             take(s)
     must = frozenset(must_visit)
-    urgent = [
-        s
-        for s in ordered
-        if id(s) not in picked and ((s.due and s.bucket in must) or s.candidate.deal is not None)
-    ]
-    for s in sorted(urgent, key=lambda s: s.candidate.deal is not None):  # stable: by score within
+    urgent = [s for s in ordered if id(s) not in picked and ((s.due and s.bucket in must) or s.has_deal)]
+    for s in sorted(urgent, key=lambda s: s.has_deal):  # stable: by score within
         bucket = s.bucket
         limit = ceiling(bucket) + (DUE_A_ALLOWANCE * week_total if s.due and bucket in must else 0)
         if len(chosen) < capacity and counts[bucket] + 1 <= limit:
             take(s)
 
-    pools: dict[Bucket, list[ScoredCandidate]] = {b: [] for b in BUCKETS}
+    pools: dict[Bucket, list[Contender[T]]] = {b: [] for b in BUCKETS}
     for s in ordered:
-        if id(s) not in picked and eligible(s):
+        if id(s) not in picked and s.eligible:
             pools[s.bucket].append(s)
     for pool in pools.values():
         pool.reverse()  # best last: pop() takes it
+    shares = {b: share for b in BUCKETS if (share := split.get(b, 0.0)) > 0}  # a dict: split may be a proxy
     while len(chosen) < capacity:
         # The bucket least served for its share (visits / share, as in D'Hondt's apportionment):
         # a bucket behind on the week catches up first, and the shares of buckets with nobody
         # worth a visit go to the others in proportion to theirs.
-        open_buckets = [b for b in BUCKETS if pools[b] and split.get(b, 0.0) > 0]
+        open_buckets = [b for b in shares if pools[b]]
         if not open_buckets:
             break
-        bucket = min(open_buckets, key=lambda b: (counts[b] / split[b], pools[b][-1].rank_key, b))
+        bucket = min(open_buckets, key=lambda b: (counts[b] / shares[b], pools[b][-1].rank_key, b))
         take(pools[bucket].pop())
 
     if len(chosen) < capacity:  # most days are full by now: the rest is not even looked at
         rest = [s for s in ordered if id(s) not in picked]
-        rest.sort(key=lambda s: (not eligible(s), counts[s.bucket] + 1 > ceiling(s.bucket)))
+        rest.sort(key=lambda s: (not s.eligible, counts[s.bucket] + 1 > ceiling(s.bucket)))
         for s in rest[: capacity - len(chosen)]:
             take(s)
     first = [s for s in chosen if s.mandatory]

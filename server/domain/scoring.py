@@ -30,11 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from operator import attrgetter
 from typing import Any, Literal
 from uuid import UUID
 
 from server.domain.grading import Grade
+from server.domain.numbers import hundredths
 from server.domain.policy import overdue_ratio
 
 ReasonCode = Literal[
@@ -61,6 +61,7 @@ REASON_ORDER: tuple[ReasonCode, ...] = (
     "churn_risk",
     "prospecting",
 )
+_REASON_RANK = {code: rank for rank, code in enumerate(REASON_ORDER)}  # ties of equal weight
 Bucket = Literal["A", "B", "C", "D", "prospect"]
 BUCKETS: tuple[Bucket, ...] = ("A", "B", "C", "D", "prospect")
 
@@ -129,6 +130,9 @@ class Reason:
         }
 
 
+ReasonFields = tuple[ReasonCode, str, float, dict[str, Any]]  # a Reason's, in its field order
+
+
 @dataclass(frozen=True)
 class DealSignal:
     """The open opportunity that makes a customer worth a visit (near its close or stale)."""
@@ -179,42 +183,20 @@ class Candidate:
 
 
 class ScoredCandidate:
-    """A candidate with its score, and what selection asks of it, worked out once.
+    """A candidate with its score and reasons, and what selection asks of it, worked out once."""
 
-    Reasons are written on first use when not given: the planner scores every candidate but
-    shows the reasons of the few it picks (rank_candidates).
-    """
+    __slots__ = ("bucket", "candidate", "due", "mandatory", "rank_key", "reasons", "score")
 
-    __slots__ = ("_reasons", "_weights", "bucket", "candidate", "due", "mandatory", "rank_key", "score")
-
-    def __init__(
-        self,
-        candidate: Candidate,
-        score: float,
-        reasons: Iterable[Reason] | None = None,
-        *,
-        due: bool | None = None,
-        weights: ScoringWeights = DEFAULT_WEIGHTS,
-    ) -> None:
+    def __init__(self, candidate: Candidate, score: float, reasons: Iterable[Reason]) -> None:
         self.candidate = candidate
         self.score = score
-        self._weights = weights
-        self._reasons = tuple(reasons) if reasons is not None else None
-        if due is None:
-            # Due today by its grade's cadence (see components): the only kind a quota slot is kept for.
-            due = any(r.code == "due" for r in self.reasons)
-        self.due = due
+        self.reasons = tuple(reasons)  # strongest first (score_candidate's)
+        # Due today by its grade's cadence (see components): the only kind a quota slot is kept for.
+        self.due = any(r.code == "due" for r in self.reasons)
         # Higher score first; the customer id breaks ties so the order is reproducible.
         self.rank_key = (-score, str(candidate.customer_id))
         self.bucket = candidate.bucket
         self.mandatory = candidate.mandatory
-
-    @property
-    def reasons(self) -> tuple[Reason, ...]:
-        """The reasons behind the score, strongest first (score_candidate's)."""
-        if self._reasons is None:
-            self._reasons = tuple(score_candidate(self.candidate, self._weights)[1])
-        return self._reasons
 
     def __repr__(self) -> str:
         return f"ScoredCandidate({self.candidate!r}, {self.score!r})"
@@ -232,15 +214,25 @@ def _percent_text(share: Decimal) -> str:
 def readiness(c: Candidate) -> float:
     """How ready the customer is to order again: time since it was last met or ordered, over its
     usual order interval (the grade's visit interval when it has no habit yet); at most 1."""
-    visit, order = c.days_since_visit, c.days_since_last_order
+    return ready_after(
+        c.days_since_visit, c.days_since_last_order, c.usual_order_interval_days or c.interval_days
+    )
+
+
+def ready_after(visit: int | None, order: int | None, cycle: int) -> float:
+    """readiness from the days since the last visit and order and the customer's cycle.
+
+    min(1, max(0, latest) / max(1, cycle)), in comparisons: the sweep works it out for every
+    candidate, and the builtins' calls were most of its cost.
+    """
     if visit is None:
         if order is None:
             return 1.0
         latest = order
     else:
-        latest = visit if order is None else min(visit, order)
-    cycle = c.usual_order_interval_days or c.interval_days
-    return min(1.0, max(0, latest) / max(1, cycle))
+        latest = visit if order is None or visit <= order else order
+    ratio = (latest if latest > 0 else 0) / (cycle if cycle > 1 else 1)
+    return ratio if ratio < 1.0 else 1.0
 
 
 def _plan_gap_share(c: Candidate) -> Decimal | None:
@@ -292,9 +284,9 @@ def components(c: Candidate, w: ScoringWeights = DEFAULT_WEIGHTS) -> list[tuple[
     return found
 
 
-def _reason(c: Candidate, code: ReasonCode, value: float) -> Reason:
+def _reason(c: Candidate, code: ReasonCode, value: float) -> ReasonFields:
     """The reason a rep reads for one component (its weight rounded as shown)."""
-    weight = round(value, 2)
+    weight = hundredths(value) / 100 if value > 0 else round(value, 2)  # round(value, 2), faster
     if code == "cadence":
         every = f"every {_days(c.interval_days)}"
         if c.days_since_visit is None:
@@ -302,45 +294,45 @@ def _reason(c: Candidate, code: ReasonCode, value: float) -> Reason:
         else:
             text = f"Grade {c.grade}, {_days(c.days_since_visit)} since last visit ({every})"
         params = {"grade": c.grade, "days": c.days_since_visit, "interval": c.interval_days}
-        return Reason("cadence", text, weight, params)
+        return ("cadence", text, weight, params)
     if code == "due":
         params = {"grade": c.grade, "interval": c.interval_days}
-        return Reason("due", "Due before your next working day", weight, params)
+        return ("due", "Due before your next working day", weight, params)
     if code == "plan_gap":
         return _plan_gap(c, weight)
     if code == "churn_risk":
         usual, since = c.usual_order_interval_days, c.days_since_last_order
         text = f"Ordering later than usual ({since} d vs {usual} d)"
-        return Reason("churn_risk", text, weight, {"days": since, "usual": usual})
+        return ("churn_risk", text, weight, {"days": since, "usual": usual})
     if code == "rfm" and c.rfm is not None:
         r, f, m = c.rfm
         text = f"RFM {r}-{f}-{m}: how recently, how often and how much it buys"
-        return Reason("rfm", text, weight, {"r": r, "f": f, "m": m})
+        return ("rfm", text, weight, {"r": r, "f": f, "m": m})
     if code == "opportunity" and c.deal is not None:
         return _deal(c.deal, weight)
     if code == "promise_due":
         text = f"Promise due: {c.promise_text}" if c.promise_text else "Promise due"
-        return Reason("promise_due", text, weight, {"text": c.promise_text})
+        return ("promise_due", text, weight, {"text": c.promise_text})
     if code == "prospecting":
-        return Reason("prospecting", "Prospect: new business", weight)
+        return ("prospecting", "Prospect: new business", weight, {})
     if code == "carry_over" and c.carried_over_from is not None:
         day = c.carried_over_from.isoformat()
-        return Reason("carry_over", f"Carried over from {day}", weight, {"date": day})
-    return Reason("manager_pin", "Pinned by your manager", weight)
+        return ("carry_over", f"Carried over from {day}", weight, {"date": day})
+    return ("manager_pin", "Pinned by your manager", weight, {})
 
 
-def _plan_gap(c: Candidate, weight: float) -> Reason:
+def _plan_gap(c: Candidate, weight: float) -> ReasonFields:
     share, ready = _plan_gap_share(c) or Decimal(0), readiness(c)
-    params = {"share": float(round(share, 4)), "readiness": round(ready, 2)}
+    params = {"share": float(round(share, 4)), "readiness": hundredths(ready) / 100}
     if c.weighted_pipeline > 0:
         params["pipeline"] = float(round(c.weighted_pipeline, 2))
     if share >= 1:
-        return Reason("plan_gap", "Could close all of your remaining gap", weight, params)
+        return ("plan_gap", "Could close all of your remaining gap", weight, params)
     text = f"Could close {_percent_text(share)} of your remaining gap"
-    return Reason("plan_gap", text, weight, params)
+    return ("plan_gap", text, weight, params)
 
 
-def _deal(d: DealSignal, weight: float) -> Reason:
+def _deal(d: DealSignal, weight: float) -> ReasonFields:
     parts = [f"Deal '{d.title}' at {d.stage}"]
     if d.days_without_step is not None:
         parts.append(f"{_days(d.days_without_step)} without a step")
@@ -354,31 +346,36 @@ def _deal(d: DealSignal, weight: float) -> Reason:
         "stale_days": d.days_without_step,
         "close_days": d.days_to_close,
     }
-    return Reason("opportunity", ", ".join(parts), weight, params)
+    return ("opportunity", ", ".join(parts), weight, params)
 
 
 def score_candidate(c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS) -> tuple[float, list[Reason]]:
     """Score one candidate; reasons come strongest first."""
+    reasons = _reasons(c, weights)
+    return _total(reasons), [Reason(*fields) for fields in reasons]
+
+
+def score_as_stored(
+    c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS
+) -> tuple[float, list[dict[str, Any]]]:
+    """score_candidate's score and reasons, the reasons as stored (Reason.to_json) without a Reason
+    object each: the planner writes them for every task it creates."""
+    reasons = _reasons(c, weights)
+    return _total(reasons), [
+        {"code": code, "text": text, "weight": weight, "params": params}
+        for code, text, weight, params in reasons
+    ]
+
+
+def _reasons(c: Candidate, weights: ScoringWeights) -> list[ReasonFields]:
     # Round each weight first so the shown weights add up to the shown score.
     reasons = [_reason(c, code, value) for code, value in components(c, weights)]
-    reasons.sort(key=lambda r: (-r.weight, REASON_ORDER.index(r.code)))
-    return round(sum(r.weight for r in reasons), 2), reasons
+    reasons.sort(key=lambda r: (-r[2], _REASON_RANK[r[0]]))
+    return reasons
 
 
-def score_only(c: Candidate, weights: ScoringWeights = DEFAULT_WEIGHTS) -> tuple[float, bool]:
-    """score_candidate's score, to the bit, and whether it is due, without writing any reason.
-
-    The same rounded weights added in the same order (strongest first: the order of equal
-    weights cannot change the sum), so the same float. The planner scores every candidate but
-    shows the reasons of only the few it picks (ScoredCandidate writes them on first use).
-    """
-    rounded: list[float] = []
-    due = False
-    for code, value in components(c, weights):
-        rounded.append(round(value, 2))
-        due = due or code == "due"
-    rounded.sort(reverse=True)
-    return round(sum(rounded), 2), due
+def _total(reasons: list[ReasonFields]) -> float:
+    return round(sum(weight for _, _, weight, _ in reasons), 2)
 
 
 def score_candidates(
@@ -390,15 +387,3 @@ def score_candidates(
         score, reasons = score_candidate(c, weights)
         scored.append(ScoredCandidate(c, score, reasons))
     return sorted(scored, key=lambda s: s.rank_key)
-
-
-def rank_candidates(
-    candidates: Iterable[Candidate], weights: ScoringWeights = DEFAULT_WEIGHTS
-) -> list[ScoredCandidate]:
-    """score_candidates' ranking with the reasons left to be written on first use; best first."""
-    scored = []
-    for c in candidates:
-        score, due = score_only(c, weights)
-        scored.append(ScoredCandidate(c, score, due=due, weights=weights))
-    scored.sort(key=attrgetter("rank_key"))
-    return scored
