@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import bindparam, delete, exists, select, update
 
 from server.core import i18n
+from server.core.gc_pause import paused_gc
 from server.core.i18n import gettext as _
 from server.core.org import OrgTree, company_settings
 from server.core.services import Service
@@ -86,7 +87,8 @@ class PlannerService(Service):
                     candidates = await ahead.next()  # the next batch's are read meanwhile
                     plan_ids = await self._claim_plans(batch, day)
                     won = [rep for rep in batch if rep.id in plan_ids]
-                    created = await self._plan(won, day, plan_ids, sweep, candidates)
+                    with paused_gc():  # ~50,000 candidates' objects a batch (server/core/gc_pause.py)
+                        created = await self._plan(won, day, plan_ids, sweep, candidates)
                     totals["planned_reps"] += len(won)
                     totals["tasks"] += sum(created.values())
                     if notify:
