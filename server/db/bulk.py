@@ -9,10 +9,10 @@ knows no Python-side default), so they name every column that has none.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,9 +29,12 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
         if hasattr(driver, "copy_records_to_table") and driver.is_in_transaction():
             columns = list(rows[0])
             as_json = [isinstance(table.c[name].type, JSON) for name in columns]
+            # The driver takes JSON as text; jsonb parses it, so msgspec's compact text stores the
+            # same value as the json.dumps an INSERT would send, at a tenth of the CPU.
+            encode_json = msgspec.json.Encoder().encode
             records = [
                 tuple(
-                    json.dumps(row[name]) if encode and row[name] is not None else row[name]
+                    encode_json(row[name]).decode() if encode and row[name] is not None else row[name]
                     for name, encode in zip(columns, as_json, strict=True)
                 )
                 for row in rows

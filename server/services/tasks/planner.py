@@ -89,6 +89,8 @@ class PlannerService(Service):
                     won = [rep for rep in batch if rep.id in plan_ids]
                     with paused_gc():  # ~50,000 candidates' objects a batch (server/core/gc_pause.py)
                         created = await self._plan(won, day, plan_ids, sweep, candidates)
+                        # Freed now, so the collector, back on, has no batch of survivors to walk.
+                        del candidates
                     totals["planned_reps"] += len(won)
                     totals["tasks"] += sum(created.values())
                     if notify:
