@@ -15,14 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import pytest
 
+from bench.bench_compose import KeptTask
 from server.domain import compose
 from server.domain.compose import compose_day
 from server.domain.day_inputs import CustomerRow, OpenDeal, PastTask, PromiseRow, RepDayInputs, RepRow
@@ -39,26 +38,6 @@ SPLITS = (
     {"A": 0.3, "B": 0.3, "C": 0.3},
 )
 RULES = (DealRule(), DealRule(7, 30), DealRule(30, 10))
-
-
-@dataclass
-class KeptTask:
-    """A task already on the day (fits DayTask)."""
-
-    id: UUID
-    customer_id: UUID | None
-    local_date: date
-    status: str
-    source: str
-    kind: str
-    title: str | None = None
-    carried_from_id: UUID | None = None
-    promise_id: UUID | None = None
-    score: float = 1.0
-    reasons: list[dict[str, Any]] = field(default_factory=list)
-    rank: int | None = None
-    route_order: int | None = None
-    distance_m: float | None = None
 
 
 def _id(rng: random.Random) -> UUID:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -47,16 +49,23 @@ def _days(reps: int, seed: int) -> Iterator[tuple[RepDay, ScoringWeights, Decima
         yield d, (DEFAULT_WEIGHTS, ODD_WEIGHTS)[n % 2], GAPS[n % 3] if n % 4 == 3 else d.inputs.remaining_gap
 
 
+def _scoring(
+    d: RepDay, weights: ScoringWeights, gap: Decimal
+) -> tuple[CustomersById, dict[UUID | str, Any], DayScores, frozenset[Any]]:
+    """A rep day's customers, carry-overs, shortlist scorer and the buckets with a share."""
+    customers = CustomersById(d.inputs.customers)
+    carry = open_carry_overs(d.inputs, customers)
+    lead = days_to_next_working_day(d.day)
+    scores = DayScores(
+        d.day, lead, d.intervals, gap, weights, d.deal_rule, d.inputs.promises, carry, d.inputs.deals
+    )
+    return customers, carry, scores, frozenset(b for b, share in d.split.items() if share > 0)
+
+
 def test_every_row_scores_as_its_candidate() -> None:
     checked = 0
     for d, weights, gap in _days(120, 41):
-        customers = CustomersById(d.inputs.customers)
-        carry = open_carry_overs(d.inputs, customers)
-        lead = days_to_next_working_day(d.day)
-        scores = DayScores(
-            d.day, lead, d.intervals, gap, weights, d.deal_rule, d.inputs.promises, carry, d.inputs.deals
-        )
-        shared = frozenset(b for b, share in d.split.items() if share > 0)
+        customers, carry, scores, shared = _scoring(d, weights, gap)
         rows = list(customers.values())
         contenders = scores.contenders(rows, 8, shared, frozenset(DEFAULT_MUST_VISIT), prune=False)
         assert [c.item[0] for c in contenders] == rows
@@ -82,13 +91,7 @@ def test_the_shortlist_picks_what_every_candidate_would() -> None:
     rng = random.Random(42)
     compared = 0
     for d, weights, gap in _days(300, 43):
-        customers = CustomersById(d.inputs.customers)
-        carry = open_carry_overs(d.inputs, customers)
-        lead = days_to_next_working_day(d.day)
-        scores = DayScores(
-            d.day, lead, d.intervals, gap, weights, d.deal_rule, d.inputs.promises, carry, d.inputs.deals
-        )
-        shared = frozenset(b for b, share in d.split.items() if share > 0)
+        _customers, _carry, scores, shared = _scoring(d, weights, gap)
         rows = rng.sample(d.inputs.customers, min(len(d.inputs.customers), rng.choice([5, 12, 40, 140])))
         week = WeekSoFar({b: rng.randint(0, 9) for b in ("A", "B", "C", "prospect")}, rng.randint(1, 5))
         must = frozenset(DEFAULT_MUST_VISIT)
