@@ -121,6 +121,12 @@ async def test_sweep_questions_together_equal_each_alone(
     for query, answer, expected in zip(queries, together, alone, strict=True):
         assert answer == expected, query
         assert set(answer) <= set(query.scope_ids)
+    # ...and so does each question alone through the same read (one question's rows kept by its ids).
+    for query, expected in zip(queries, alone, strict=True):
+        one = await progress.for_scopes(
+            query.scope, list(query.scope_ids), query.as_of, query.metric, query.granularity
+        )
+        assert one == expected, query
     assert sum(len(answer) for answer in together) > 20
     assert any(item.actual for answer in together for item in answer.values())
 
