@@ -42,7 +42,8 @@ class Target(AuditedBase):
         Index("ix_targets_scope_lookup", "scope", "scope_id", "metric", "period_start"),
         Index("ix_targets_parent_id", "parent_id"),
         # A sweep's question (every rep's approved month target containing today) is a range of
-        # this index, not a scan of every target ever set (server/services/plans/progress_targets.py).
+        # this index, not a scan of every target ever set (server/services/plans/progress_targets.py);
+        # on PostgreSQL it carries the columns read, so the range is an index-only scan.
         Index(
             "ix_targets_approved_period",
             "scope",
@@ -51,6 +52,15 @@ class Target(AuditedBase):
             "period_start",
             sqlite_where=text("status = 'approved'"),
             postgresql_where=text("status = 'approved'"),
+            postgresql_include=[
+                "period_end",
+                "scope_id",
+                "id",
+                "amount",
+                "version",
+                "approved_at",
+                "weights",
+            ],
         ),
     )
 

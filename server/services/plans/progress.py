@@ -89,9 +89,18 @@ def _windows(
     """The scopes by actuals window: one aggregate per distinct (period, time zone); a plan's
     targets share one period, so one window in practice. Only visits depend on the time zone."""
     windows: dict[tuple[date, date, str], list[UUID]] = defaultdict(list)
+    if metric != "visits":  # one time zone: a sweep's targets share a period, so the last
+        last: tuple[date, date] | None = None  # row's window is looked up again only on a change
+        ids: list[UUID] = []
+        for scope_id, row in targets.items():
+            if last is None or row[2] != last[0] or row[3] != last[1]:
+                last = (row[2], row[3])
+                # Progress "as of" a day counts actuals up to that day, never later bookings.
+                ids = windows[(row[2], min(row[3], as_of), "UTC")]
+            ids.append(scope_id)
+        return windows
     for scope_id, row in targets.items():
-        tz = homes[scope_id].timezone if metric == "visits" and scope_id in homes else "UTC"
-        # Progress "as of" a day counts actuals up to that day, never later bookings.
+        tz = homes[scope_id].timezone if scope_id in homes else "UTC"
         windows[(row.period_start, min(row.period_end, as_of), tz)].append(scope_id)
     return windows
 
@@ -213,28 +222,20 @@ class ProgressService(Service):
         zero = Decimal(0)
         # Per (unit, period, weights): the calendar and the unit's thresholds, looked up once.
         known: dict[tuple[UUID | None, date, date, str | None], tuple[PeriodDays, Thresholds]] = {}
+        scope, actual_of = query.scope, actuals.get
         for scope_id, row in targets.items():
+            _id, _scope_id, start, end, amount, document = row
             unit = homes[scope_id].unit_id
-            key = (unit, row.period_start, row.period_end, row.weights)
+            key = (unit, start, end, document)
             found = known.get(key)
             if found is None:
                 days = calendars.days(
-                    row.period_start,
-                    row.period_end,
-                    holidays.get(unit, no_holidays) if unit else no_holidays,
-                    weights[row.weights],
+                    start, end, holidays.get(unit, no_holidays) if unit else no_holidays, weights[document]
                 )
                 found = known[key] = (days, thresholds[unit] if unit else default)
-            actual = actuals.get(scope_id, zero)
+            actual = actual_of(scope_id, zero)
             result[scope_id] = ScopeProgress(
-                query.scope,
-                scope_id,
-                row.id,
-                row.period_start,
-                row.period_end,
-                row.amount,
-                actual,
-                progress_on(row.amount, actual, *found),
+                scope, scope_id, row.id, start, end, amount, actual, progress_on(amount, actual, *found)
             )
         return result
 

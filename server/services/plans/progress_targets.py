@@ -164,9 +164,9 @@ async def _approved_targets(
         "earliest_start": min(q.as_of - reach[q.granularity] for _i, q, _ids in questions),
     }
     # Who asks for each (scope, metric, granularity): the question, its day, and how far back
-    # a target containing that day may start.
+    # a target containing that day may start. One question needs no such index (_one_question).
     asking: dict[tuple[UUID, str, str], list[tuple[int, date, date]]] = defaultdict(list)
-    for i, q, q_ids in questions:
+    for i, q, q_ids in questions if len(questions) > 1 else ():
         asker = (i, q.as_of, q.as_of - reach[q.granularity])
         for scope_id in q_ids:
             asking[scope_id, q.metric, q.granularity].append(asker)
@@ -218,8 +218,14 @@ def _one_question(
     i, _query, ids = question
     asked = ids if isinstance(ids, (set, frozenset)) else set(ids)
     targets, homes = answers[i]
+    target_row = TargetRow._make  # tuple.__new__ from the row's slice: no per-row Python __new__
+    homes_seen: dict[tuple[UUID | None, str | None], ScopeHome] = {}  # reps share a few homes
     for row in rows:
         scope_id = row[1]
         if scope_id in asked:  # ordered by approval: the newest of two overlapping wins
-            targets[scope_id] = TargetRow(row[0], scope_id, row[2], row[3], row[4], row[5])
-            homes[scope_id] = home_of(row[8], row[9])
+            targets[scope_id] = target_row(row[:6])
+            where = (row[8], row[9])
+            home = homes_seen.get(where)
+            if home is None:
+                home = homes_seen[where] = home_of(*where)
+            homes[scope_id] = home
