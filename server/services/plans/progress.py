@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +46,7 @@ from server.services.plans.progress_targets import (
 )
 from server.services.plans.shared_actuals import SharedActuals
 
+_ZERO = Decimal(0)
 GC_PAUSE_FROM_SCOPES = 1000  # scope ids over all questions: a sweep or a company page
 
 
@@ -77,7 +78,7 @@ class _Loaded(NamedTuple):
     query: ProgressQuery
     targets: dict[UUID, TargetRow]
     homes: dict[UUID, ScopeHome]
-    actuals: dict[UUID, Decimal]
+    actuals: Mapping[UUID, Decimal]  # a scope without a figure may be absent: its actual is 0
     units: set[UUID]
     start: date
     end: date
@@ -149,38 +150,46 @@ class ProgressService(Service):
         loaded: list[_Loaded] = []
         # Reps' and units' revenue and visits: every question's rollup days read together.
         shared = SharedActuals(tree)
-        waiting: list[tuple[_Loaded, dict[tuple[date, date, str], list[UUID]]]] = []
+        waiting: list[tuple[int, dict[tuple[date, date, str], list[UUID]]]] = []  # (in loaded, windows)
         found = await targets_of(self.session, queries, tree)
         for index, q in enumerate(queries):
             targets, homes = found[index]
             if not targets:
                 continue
             windows = _windows(q.metric, targets, homes, q.as_of)
-            actuals: dict[UUID, Decimal] = {}
+            direct: dict[UUID, Decimal] = {}  # the metrics SharedActuals does not handle
             if shared.handles(q.scope, q.metric):
                 for (start, end, tz), ids in windows.items():
                     shared.need(q.scope, q.metric, ids, start, end, tz)
             else:
                 for (start, end, tz), ids in windows.items():
-                    actuals.update(await self.actuals(q.scope, ids, start, end, q.metric, tz, tree))
+                    direct.update(await self.actuals(q.scope, ids, start, end, q.metric, tz, tree))
             item = _Loaded(
                 index,
                 q,
                 targets,
                 homes,
-                actuals,
+                direct,
                 {home.unit_id for home in homes.values() if home.unit_id is not None},
                 min(t.period_start for t in targets.values()),
                 max(t.period_end for t in targets.values()),
             )
-            loaded.append(item)
             if shared.handles(q.scope, q.metric):
-                waiting.append((item, windows))
+                waiting.append((len(loaded), windows))
+            loaded.append(item)
         await shared.read(self.session)
-        for item, windows in waiting:
+        for at, windows in waiting:
+            item = loaded[at]
             scope, metric = item.query.scope, item.query.metric
+            if len(windows) == 1:  # a sweep's one period: its figures read in place, not copied
+                (((start, end, tz), ids),) = windows.items()
+                loaded[at] = item._replace(actuals=shared.actuals(scope, metric, ids, start, end, tz))
+                continue
+            merged: dict[UUID, Decimal] = {}
             for (start, end, tz), ids in windows.items():
-                item.actuals.update(shared.actuals(scope, metric, ids, start, end, tz))
+                part = shared.actuals(scope, metric, ids, start, end, tz)
+                merged.update({i: part.get(i, _ZERO) for i in ids})
+            loaded[at] = item._replace(actuals=merged)
         if not loaded:
             return answers
         all_units: set[UUID] = set().union(*(item.units for item in loaded))
@@ -206,7 +215,7 @@ class ProgressService(Service):
         query: ProgressQuery,
         targets: dict[UUID, TargetRow],
         homes: dict[UUID, ScopeHome],
-        actuals: dict[UUID, Decimal],
+        actuals: Mapping[UUID, Decimal],
         holidays: dict[UUID, frozenset[date]],
         thresholds: dict[UUID, Thresholds],
     ) -> dict[UUID, ScopeProgress]:

@@ -22,7 +22,7 @@ Python, one range scan instead of id lists; a few (a team page): only theirs, by
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -151,14 +151,16 @@ class SharedActuals:
 
     def actuals(
         self, scope: str, metric: str, scope_ids: Sequence[UUID], start: date, end: date, timezone: str
-    ) -> dict[UUID, Decimal]:
-        """`actual` for many scopes of one question (a sweep's 10,000 reps: one dict, not a call each)."""
+    ) -> Mapping[UUID, Decimal]:
+        """`actual` for many scopes of one question (a sweep's 10,000 reps: one dict, not a call each).
+
+        A scope without a figure may be absent (read it with `.get(scope_id, 0)`); reps read from
+        the rollup alone get the rollup's own figures, not a copy (read-only, then)."""
         key = (metric, start, end, "UTC" if metric == "revenue" else timezone)
         need = self._needs[key]
         if scope != "user" or need.edges:
             return {i: self.actual(scope, metric, i, start, end, timezone) for i in scope_ids}
-        rolled = self._rolled[need.metric, need.days] if need.days is not None else {}
-        return {rep: rolled.get(rep, _ZERO) for rep in scope_ids}
+        return self._rolled[need.metric, need.days] if need.days is not None else {}
 
     def _rep_figure(self, need: _Need, rep: UUID) -> Decimal:
         total = _ZERO

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.org import OrgTree
 from server.core.services import Services
-from server.db.models import User
+from server.db.models import Target, User
 from server.services.plans import progress_targets, shared_actuals
 from server.services.plans.progress import ProgressService
 from server.services.plans.progress_targets import ProgressQuery
@@ -151,3 +151,47 @@ async def test_no_rep_revenue_of_customers_outside_the_units_asked_is_left_out(
         u: shared.actual("org_unit", "revenue", u, date(2026, 11, 1), AS_OF, "UTC") for u in alone
     } == alone
     assert alone[team] != Decimal(0)
+
+
+@pytest.mark.parametrize("whole", [True, False])
+async def test_reps_whose_targets_cover_different_days_get_their_own_figures(
+    session: AsyncSession,
+    demo: Demo,
+    settings: Any,
+    clock: MutableClock,
+    monkeypatch: pytest.MonkeyPatch,
+    whole: bool,
+) -> None:
+    """One question whose targets have two periods (two rollup windows): each rep's actual is
+    its own period's, also when every rep's rollup is read (the figures of one window must not
+    overwrite another's)."""
+    reps = list((await session.scalars(select(User.id).where(User.role == "rep").order_by(User.email))).all())
+    late_start = date(2026, 11, 10)
+    moved = reps[1]
+    changed = await session.execute(
+        update(Target)
+        .where(
+            Target.scope == "user",
+            Target.scope_id == moved,
+            Target.metric == "revenue",
+            Target.granularity == "month",
+            Target.status == "approved",
+            Target.period_start == date(2026, 11, 1),
+        )
+        .values(period_start=late_start)
+    )
+    assert changed.rowcount == 1  # type: ignore[attr-defined]
+    monkeypatch.setattr(progress_targets, "WHOLE_TARGETS_AT", 1 if whole else 10**9)
+    monkeypatch.setattr(shared_actuals, "WHOLE_AT_REPS", 1 if whole else 10**9)
+    progress = Services(session=session, settings=settings, clock=clock).get(ProgressService)
+    answer = await progress.for_scopes("user", reps, AS_OF, "revenue", "month")
+
+    assert answer[moved].period_start == late_start
+    from_late = await progress.actuals("user", [moved], late_start, AS_OF, "revenue")
+    from_first = await progress.actuals("user", [moved], date(2026, 11, 1), AS_OF, "revenue")
+    assert answer[moved].actual == from_late[moved] != from_first[moved]
+    for rep in reps[:1] + reps[2:]:
+        if rep in answer:
+            alone = await progress.actuals("user", [rep], answer[rep].period_start, AS_OF, "revenue")
+            assert answer[rep].actual == alone[rep], rep
+    assert sum(1 for item in answer.values() if item.actual) > 3
