@@ -226,6 +226,20 @@ def wait_until(page: Any, predicate: str, arg: Any = None, timeout_ms: int = TIM
     )
 
 
+def flush_outbox(page: Any) -> None:
+    """Replay the phone's outbox now, as the app does when it comes back online. Back online, the
+    app replays by itself too, and a visit page whose check-out has reached the server then moves
+    to the server's view of it: a navigation that may cut this call short, which is no failure
+    (the caller checks the outcome)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        page.evaluate("window.fieldsalesOutbox.flush()")
+    except PlaywrightError as error:
+        if "Execution context was destroyed" not in str(error):
+            raise
+
+
 def keep_reps_in_daylight(db_path: Path) -> None:
     """Move each seeded rep whose local time is now outside 07:00-17:00 into a fixed-offset zone
     where it is about noon. The demo puts some reps in Los Angeles; between 08:00 and 14:00 UTC

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import own_world
 from tests.e2e import test_checkins_browser as checkins_browser
-from tests.e2e.support import Browsing, screenshot, sign_in, wait_until
+from tests.e2e.support import Browsing, flush_outbox, screenshot, sign_in, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -135,7 +135,7 @@ def test_offline_visit_at_stop_3_never_opened(browsing: Browsing) -> None:
     card = page.locator(f"[data-task-card][data-task-id='{stop['task_id']}']")
     expect(card.locator("[data-task-status]")).to_have_text("Visited — waiting to sync")
     page.context.set_offline(False)
-    page.evaluate("window.fieldsalesOutbox.flush()")
+    flush_outbox(page)
     assert_one_visit_with_order(page, stop, "777.70", before)
     assert browsing.problems_of(page) == []
 
@@ -229,7 +229,7 @@ def test_a_refused_task_change_waits_on_the_sync_page_until_discarded(browsing: 
         stop["task_id"],
     )
     page.context.set_offline(False)
-    page.evaluate("window.fieldsalesOutbox.flush()")
+    flush_outbox(page)
     badge = page.locator("#attention-badge")
     expect(badge).to_be_visible()
     badge.click()
@@ -386,6 +386,6 @@ def test_a_saved_visit_page_shows_a_check_out_waiting_to_sync(browsing: Browsing
     expect(page.get_by_role("heading", name="Checked out")).to_be_visible()
     expect(page.get_by_role("button", name="Check out")).to_be_hidden()
     page.context.set_offline(False)
-    page.evaluate("window.fieldsalesOutbox.flush()")
+    flush_outbox(page)
     expect(page.locator("dl")).to_contain_text("No decision")
     assert browsing.problems_of(page) == []

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.e2e.support import SCREENSHOTS, Browsing, wait_until
+from tests.e2e.support import SCREENSHOTS, Browsing, flush_outbox, wait_until
 
 SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
 OUTBOX_EMPTY = "async () => (await window.fieldsalesOutbox.count()) === 0"
@@ -64,7 +64,7 @@ def test_rep_writes_ticks_on_today_and_manager_approves(page_as: Any, browsing: 
     section.get_by_role("button", name="Mark done: Reorder from the best customer").click()
     expect(section.locator(".outbox-note")).to_be_visible()
     rep.context.set_offline(False)
-    rep.evaluate("window.fieldsalesOutbox.flush()")
+    flush_outbox(rep)
     wait_until(rep, OUTBOX_EMPTY)
     plan = rep.request.get(plan_url.replace("/rep-plans/", "/api/v1/rep-plans/")).json()
     assert [item["done"] for item in plan["items"]] == [True]
