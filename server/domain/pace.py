@@ -141,10 +141,6 @@ class PeriodCalendars:
 
 
 _ZERO, _ONE = Decimal(0), Decimal(1)
-_HALF_UP = ROUND_HALF_UP
-_GREEN, _YELLOW, _ORANGE, _RED, _NONE = (
-    PaceStatus.GREEN, PaceStatus.YELLOW, PaceStatus.ORANGE, PaceStatus.RED, PaceStatus.NONE
-)  # fmt: skip
 
 
 def progress_on(
@@ -153,48 +149,37 @@ def progress_on(
     """Progress of `actual` against `amount` given the period's calendar (see compute_progress).
 
     Run once per target of a sweep (tens of thousands): the rounding is money() and ratio()
-    written out, status_for_lag inlined and the constants built once, so the figures are
-    exactly theirs (tests/unit/plans/test_pace_many.py holds it to compute_progress).
+    written out, the shown fraction rounded once per calendar (PeriodDays) and the constants
+    built once, so the figures are exactly theirs.
     """
     fraction = days.fraction
     expected = amount * fraction
+
+    pace = (actual / expected).quantize(RATIO, ROUND_HALF_UP) if expected > 0 else None
+    # Classify the rounded lag so the status always agrees with the figure shown next to it.
+    lag = None if pace is None else _ONE - pace if pace < _ONE else _ZERO
+
     warnable = days.elapsed >= thresholds.min_working_days
-    pace: Decimal | None = None
-    lag: Decimal | None = None
-    status = _NONE
-    if expected > 0:
-        rounded = (actual / expected).quantize(RATIO, _HALF_UP)
-        # Classify the rounded lag so the status always agrees with the figure shown next to it.
-        behind = _ONE - rounded if rounded < _ONE else _ZERO
-        pace, lag = rounded, behind
-        if warnable:
-            if behind >= thresholds.red:
-                status = _RED
-            elif behind >= thresholds.orange:
-                status = _ORANGE
-            elif behind >= thresholds.yellow:
-                status = _YELLOW
-            else:
-                status = _GREEN
+    status = status_for_lag(lag, thresholds) if warnable and lag is not None else PaceStatus.NONE
 
     gap = amount - actual if amount > actual else _ZERO
     left = days.left
     return Progress(
-        amount.quantize(MONEY, _HALF_UP),
-        actual.quantize(MONEY, _HALF_UP),
-        expected.quantize(MONEY, _HALF_UP),
+        amount.quantize(MONEY, ROUND_HALF_UP),
+        actual.quantize(MONEY, ROUND_HALF_UP),
+        expected.quantize(MONEY, ROUND_HALF_UP),
         days.shown_fraction,
         pace,
         lag,
         status,
         warnable,
-        (actual / amount).quantize(RATIO, _HALF_UP) if amount > 0 else None,
-        (actual / fraction).quantize(MONEY, _HALF_UP) if fraction > 0 else None,
-        gap.quantize(MONEY, _HALF_UP),
+        (actual / amount).quantize(RATIO, ROUND_HALF_UP) if amount > 0 else None,
+        (actual / fraction).quantize(MONEY, ROUND_HALF_UP) if fraction > 0 else None,
+        gap.quantize(MONEY, ROUND_HALF_UP),
         days.elapsed,
         days.total,
         left,
-        (gap / left).quantize(MONEY, _HALF_UP) if left else None,
+        (gap / left).quantize(MONEY, ROUND_HALF_UP) if left else None,
     )
 
 

@@ -58,14 +58,14 @@ def start_of(day: date, tz: str) -> datetime:
 
 
 class CheckinReads(Service):
+    """Scoped lookups shared by the check-in use cases and the pages."""
+
     async def _core(self, statement: Any, params: dict[str, Any]) -> Result[*tuple[Any, ...]]:
         """A Core statement of the check-in path (tables, not model objects) on the session's
         connection, in its transaction: no ORM execution around it (autoflush, ORM result), which
         cost ~45 us of CPU per statement, ten statements a visit. Nothing of a check-in or
         check-out waits in the session to be flushed before these run."""
         return await (await self.session.connection()).execute(statement, params)
-
-    """Scoped lookups shared by the check-in use cases and the pages."""
 
     async def customer_in_scope(self, scope: Scope, customer_id: UUID) -> Customer:
         customer = await self.session.get(Customer, customer_id)

@@ -218,14 +218,8 @@ def _one_question(
     i, _query, ids = question
     asked = ids if isinstance(ids, (set, frozenset)) else set(ids)
     targets, homes = answers[i]
-    target_row = TargetRow._make  # tuple.__new__ from the row's slice: no per-row Python __new__
-    homes_seen: dict[tuple[UUID | None, str | None], ScopeHome] = {}  # reps share a few homes
     for row in rows:
         scope_id = row[1]
         if scope_id in asked:  # ordered by approval: the newest of two overlapping wins
-            targets[scope_id] = target_row(row[:6])
-            where = (row[8], row[9])
-            home = homes_seen.get(where)
-            if home is None:
-                home = homes_seen[where] = home_of(*where)
-            homes[scope_id] = home
+            targets[scope_id] = TargetRow._make(row[:6])
+            homes[scope_id] = home_of(row[8], row[9])
