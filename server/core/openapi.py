@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import msgspec.inspect
 from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar._openapi.schema_generation import schema as litestar_schema
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi.spec import (
+    OpenAPI,
     OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -178,9 +180,28 @@ def _problem_response(description: str) -> OpenAPIResponse:
     )
 
 
+class _DocumentedOpenAPIPlugin(OpenAPIPlugin):
+    """Litestar's own plugin, whose every build of the schema gets the problem responses."""
+
+    __slots__ = ()
+
+    def _build_openapi(self) -> OpenAPI:
+        schema = super()._build_openapi()
+        _document(schema)
+        return schema
+
+
 def document_problem_responses(app: Litestar) -> None:
-    """Error bodies are problem+json everywhere; list endpoints with `format` also answer CSV."""
-    schema = app.openapi_schema
+    """Error bodies are problem+json everywhere; list endpoints with `format` also answer CSV.
+
+    Added when the schema is built, on its first use (/schema, `app.openapi_schema`), not here:
+    building it is ~0.5 s of CPU, which every server process and every app a test makes paid at
+    start for a schema most of them never serve. Litestar appends its plugin itself, so the one
+    this app got becomes the documenting subclass (same slots, so the same layout)."""
+    app.plugins.get(OpenAPIPlugin).__class__ = _DocumentedOpenAPIPlugin
+
+
+def _document(schema: OpenAPI) -> None:
     if schema.components and schema.components.schemas:
         _document_closed_bodies(schema.components.schemas)
     for path, path_item in (schema.paths or {}).items():

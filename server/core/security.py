@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from litestar.connection import Request
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
@@ -140,28 +139,41 @@ def login_csrf_ok(request: Request, presented: str) -> bool:
     return bool(nonce and presented) and hmac.compare_digest(presented, login_csrf_token(secret, nonce))
 
 
+def _encoded(*pairs: tuple[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs)
+
+
+_ALWAYS = _encoded(
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "geolocation=(self), camera=(), microphone=()"),
+)
+_PAGE_HEADERS = _encoded(("Content-Security-Policy", CSP)) + _ALWAYS
+_SCHEMA_HEADERS = _encoded(("Content-Security-Policy", SCHEMA_CSP)) + _ALWAYS
+_HSTS = _encoded(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+
+
 class SecurityHeadersMiddleware(ASGIMiddleware):
-    """CSP without inline script, no framing, no sniffing; HSTS only when served over https."""
+    """CSP without inline script, no framing, no sniffing; HSTS only when served over https.
+
+    A header the handler set itself is kept. The raw header list is extended in one pass (every
+    response passes here: a lookup per header through MutableScopeHeaders cost ~35 us a response)."""
 
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        is_https = scope.get("scheme") == "https"
-        is_schema = scope["path"].startswith("/schema")
+        wanted = _SCHEMA_HEADERS if scope["path"].startswith("/schema") else _PAGE_HEADERS
+        if scope.get("scheme") == "https":
+            wanted += _HSTS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("Content-Security-Policy", SCHEMA_CSP if is_schema else CSP)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
-                if is_https:
-                    headers.setdefault(
-                        "Strict-Transport-Security",
-                        "max-age=31536000; includeSubDomains",
-                    )
+                headers = message.setdefault("headers", [])
+                if not isinstance(headers, list):
+                    headers = message["headers"] = list(headers)
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in wanted if pair[0] not in present)
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

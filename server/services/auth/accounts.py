@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,8 +20,14 @@ from server.services.auth.throttle import LoginThrottleService, RateLimited
 __all__ = ["MAX_EMAIL", "AuthService", "RateLimited", "hash_password"]
 
 _hasher = PasswordHasher()
-# Verifying against a dummy hash when the account does not exist keeps timing uniform.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against a dummy hash when the account does not exist keeps timing uniform. Made
+    on first need, not at import: one argon2 hash is ~0.1 s of every process that imports this
+    module (every server, worker and CLI start), most of which never sign anyone in."""
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -29,7 +36,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

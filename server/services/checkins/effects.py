@@ -1,4 +1,5 @@
-"""What a check-out changes besides the check-in row: the task, the promise, the customer's dates.
+"""What a check-out changes besides the check-in row: the task, the promise, the customer's dates
+(what to write: checkout_writes.py writes it).
 
 `VisitEffects` sits between `CheckinReads` and `CheckinsService` (visits.py).
 """
@@ -7,17 +8,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
-
-from sqlalchemy import update
+from uuid import UUID
 
 from server.core.access import Principal
 from server.core.audit import AuditService
-from server.db.models import Checkin, Customer, Promise, Task
+from server.db.models import Checkin, Customer, Task
 from server.domain.policy import next_due
+from server.services.checkins.checkout_writes import CheckoutWrites
 from server.services.checkins.context import PLANNED_VISIT, task_of
 from server.services.checkins.reads import DEFAULT_INTERVALS, CheckinReads
-from server.services.checkins.statements import CLOSE_EARLIER_OPEN, INSERT_TASK, TASK_DONE, VISIT_DATES
+from server.services.checkins.statements import CLOSE_EARLIER_OPEN
 
 WALK_IN = "walk_in"  # tasks.source of a visit made at a customer that was not on the day's list
 
@@ -34,12 +34,6 @@ class VisitEffects(CheckinReads):
         read saw such a visit (context.py), which a new arrival seldom has."""
         await self._core(CLOSE_EARLIER_OPEN, visit)
 
-    async def _insert(self, statement: Any, **values: Any) -> UUID:
-        """A plain INSERT of one row (column defaults apply); returns its new id."""
-        row_id = uuid4()
-        await self._core(statement, {"id": row_id, **values})
-        return row_id
-
     async def _task_of(
         self, rep: Principal, checkin: Checkin, named: Task | None, visit_date: date
     ) -> Task | None:
@@ -51,73 +45,59 @@ class VisitEffects(CheckinReads):
         planned = (await self._core(PLANNED_VISIT, params)).first()
         return task_of(*planned) if planned is not None else None
 
-    async def _complete_task(
+    def _task_writes(
         self,
+        writes: CheckoutWrites,
         rep: Principal,
         checkin: Checkin,
         task: Task | None,
-        walk_in: bool,
+        walk_in_id: UUID | None,
         visit_date: date,
         now: datetime,
     ) -> None:
-        """Mark the visit's task done (the claim linked it to the check-in), or add the walk-in's."""
-        if walk_in:
-            await self._add_walk_in(rep, checkin, visit_date, now)
+        """The visit's task done (the claim links it to the check-in) and the promise it kept, or
+        the walk-in's task added, done, under the id the claim gives the check-in (`walk_in_id`)."""
+        audit = self.ctx.get(AuditService)
+        if walk_in_id is not None:
+            writes.walk_in = {
+                "id": walk_in_id, "rep_id": rep.id, "local_date": visit_date, "customer_id": checkin.customer_id,
+                "kind": "visit", "source": WALK_IN, "status": "done", "checkin_id": checkin.id,
+                "status_changed_at": now, "created_by": rep.id, "score": 0.0, "reasons": [],
+                "reminders_sent": 0, "created_at": now, "updated_at": now,
+            }  # fmt: skip
+            after = {"status": "done", "checkin_id": checkin.id}
+            writes.audit = audit.row(rep.id, "task.walk_in", "task", walk_in_id, None, after)
             return
         if task is None or task.rep_id != rep.id or task.status == "done":
             return
-        before = task.status
-        # A plain UPDATE (the task was read as plain columns: no unit-of-work flush).
         done = {"status": "done", "checkin_id": checkin.id, "status_changed_at": now, "updated_at": now}
-        await self._core(TASK_DONE, {"task_id": task.id, **done})
+        writes.task_done = {"task_id": task.id, **done}
         if task.promise_id is not None:  # a visit that keeps a promise closes it
-            await self.session.execute(
-                update(Promise)
-                .where(Promise.id == task.promise_id, Promise.status == "open")
-                .values(status="done", done_at=now)
-            )
-        await self.ctx.get(AuditService).append(
+            writes.promise_done = {"promise_id": task.promise_id, "done_at": now}
+        writes.audit = audit.row(
             rep.id,
             "task.done_by_visit",
             "task",
             task.id,
-            {"status": before},
+            {"status": task.status},
             {"status": "done", "checkin_id": checkin.id},
         )
 
-    async def _add_walk_in(self, rep: Principal, checkin: Checkin, visit_date: date, now: datetime) -> None:
-        """A visit at a customer not on the day's list joins it, done (a walk-in), under the id
-        the check-out's claim already gave the check-in."""
-        task_id = checkin.task_id
-        await self._core(
-            INSERT_TASK,
-            {
-                "id": task_id, "rep_id": rep.id, "local_date": visit_date, "customer_id": checkin.customer_id,
-                "kind": "visit", "source": WALK_IN, "status": "done", "checkin_id": checkin.id,
-                "status_changed_at": now, "created_by": rep.id, "score": 0.0, "reasons": [],
-                "reminders_sent": 0, "created_at": now, "updated_at": now,
-            },
-        )  # fmt: skip
-        await self.ctx.get(AuditService).append(
-            rep.id, "task.walk_in", "task", task_id, None, {"status": "done", "checkin_id": checkin.id}
-        )
-
-    async def _update_customer(
+    def _visit_dates(
         self,
         customer: Customer,
         policy_days: int | None,
         visit_date: date,
         ordered_on: date | None,
         now: datetime,
-    ) -> None:
-        """The customer's visit (and order) dates; `policy_days` is the company's interval for
-        the customer's grade, read with the arrival (None: the default)."""
+    ) -> dict[str, Any]:
+        """VISIT_DATES' parameters: the customer's visit (and order) dates; `policy_days` is the
+        company's interval for the customer's grade, read with the arrival (None: the default)."""
         interval = policy_days or DEFAULT_INTERVALS.get(customer.grade, DEFAULT_INTERVALS["D"])
-        params = {
+        return {
             "customer_id": customer.id,
             "visit_date": visit_date,
             "next_due": next_due(visit_date, interval, visit_date),
             "ordered_on": ordered_on,
             "now": now,
         }
-        await self._core(VISIT_DATES[ordered_on is not None], params)

@@ -102,6 +102,12 @@ CLAIM_CHECKOUT = (  # only the first writer's UPDATE matches (checkout_hash stil
 
 
 INSERT_TASK = insert(_TASKS)  # a walk-in visit's task
+_P = Promise.__table__.c
+PROMISE_DONE = (  # a visit that keeps a promise closes it
+    update(Promise.__table__)
+    .where(_P.id == bindparam("promise_id", type_=_P.id.type), _P.status == "open")
+    .values(status="done", done_at=bindparam("done_at", type_=_P.done_at.type))
+)
 _C = _CHECKINS.c
 CLOSE_EARLIER_OPEN = (  # the rep's other open visits that began before this arrival
     update(_CHECKINS)

@@ -32,10 +32,11 @@ from server.domain.checkin import (
 from server.domain.geo import DEFAULT_RADIUS_M, Fix, geo_status, implausible_flags
 from server.domain.routing import haversine_m
 from server.services.checkins.amounts import OrderAmountsService
+from server.services.checkins.checkout_writes import CheckoutWrites, run_fused, run_in_sequence
 from server.services.checkins.context import ARRIVAL, VISIT, visit_of
 from server.services.checkins.effects import VisitEffects
 from server.services.checkins.reads import CheckinRecord, outcomes_of, reject
-from server.services.checkins.statements import CLAIM_CHECKOUT, INSERT_ONCE, INSERT_ORDER, INSERT_PROMISE
+from server.services.checkins.statements import INSERT_ONCE
 from server.services.evidence.forms_answers import CheckedAnswers, VisitAnswersService
 from server.services.pipeline.visits import VisitDeals
 
@@ -187,10 +188,10 @@ class CheckinsService(VisitEffects):
         )
         task = await self._task_of(rep, checkin, visit.task, visit_date)
         walk_in = task is None and checkin.task_id is None
-        # A walk-in's task gets its id now, so the claim below links it; it is added after the claim.
+        # A walk-in's task gets its id now, so the claim below links it; it is added with the claim.
         task_id = uuid4() if walk_in else task.id if task is not None else checkin.task_id
-        # Only the first writer's UPDATE matches; a racing duplicate waits for it, matches nothing
-        # and is answered as a replay below.
+        # Only the first writer's claim matches; a racing duplicate waits for it, matches nothing,
+        # writes nothing and is answered as a replay below.
         written = {
             "checked_out_at": body.checked_out_at.astimezone(UTC),
             "checkout_received_at": received_at,
@@ -203,43 +204,39 @@ class CheckinsService(VisitEffects):
             "extra": {**checkin.extra, "checkout_request": plain},
             "task_id": task_id,
         }
-        if (await self._core(CLAIM_CHECKOUT, {"checkin_id": checkin.id, **written})).scalar() is None:
+        ordered_on = local_date(body.checked_out_at, rep.timezone) if amount is not None else None
+        writes = CheckoutWrites(
+            claim={"checkin_id": checkin.id, **written},
+            customer=self._visit_dates(customer, visit.policy_days, visit_date, ordered_on, received_at),
+        )
+        order_id = promise_id = None
+        if amount is not None:
+            order_id = uuid4()
+            writes.order = {
+                "id": order_id, "customer_id": customer.id, "rep_id": rep.id, "amount": amount,
+                "ordered_on": ordered_on, "source": "checkin", "checkin_id": checkin.id,
+                "created_at": received_at, "amount_confirmed": large,
+            }  # fmt: skip
+        if body.next_step is not None and body.next_step_due is not None:
+            promise_id = uuid4()
+            writes.promise = {
+                "id": promise_id, "customer_id": customer.id, "rep_id": rep.id, "checkin_id": checkin.id,
+                "text": body.next_step, "due_on": body.next_step_due, "status": "open",
+                "created_at": received_at,
+            }  # fmt: skip
+        self._task_writes(writes, rep, checkin, task, task_id if walk_in else None, visit_date, received_at)
+        # One statement on PostgreSQL, the same writes one by one on SQLite (checkout_writes.py).
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        if not await (run_fused if postgres else run_in_sequence)(self._core, writes):
             winner = await self.session.get(Checkin, checkin.id, populate_existing=True)
             assert winner is not None
             return await self._replayed_checkout(winner, plain, digest), False
         for name, value in written.items():  # the arrival read above now holds what was written
             setattr(checkin, name, value)
         await self.ctx.get(VisitAnswersService).store(checkin, answers, body.checked_out_at)
-        order_id = promise_id = None
-        ordered_on = None
-        if amount is not None:
-            ordered_on = local_date(body.checked_out_at, rep.timezone)
-            order_id = await self._insert(
-                INSERT_ORDER,
-                customer_id=customer.id,
-                rep_id=rep.id,
-                amount=amount,
-                ordered_on=ordered_on,
-                source="checkin",
-                checkin_id=checkin.id,
-                created_at=received_at,
-                amount_confirmed=large,
-            )
-            if large:
-                await self.ctx.get(OrderAmountsService).flag_to_manager(rep, customer, order_id, amount)
-        if body.next_step is not None and body.next_step_due is not None:
-            promise_id = await self._insert(
-                INSERT_PROMISE,
-                customer_id=customer.id,
-                rep_id=rep.id,
-                checkin_id=checkin.id,
-                text=body.next_step,
-                due_on=body.next_step_due,
-                status="open",
-                created_at=received_at,
-            )
-        await self._complete_task(rep, checkin, task, walk_in, visit_date, received_at)
-        await self._update_customer(customer, visit.policy_days, visit_date, ordered_on, received_at)
+        if large:
+            assert order_id is not None and amount is not None
+            await self.ctx.get(OrderAmountsService).flag_to_manager(rep, customer, order_id, amount)
         if body.opportunity is not None:
             await self.ctx.get(VisitDeals).record(rep, checkin.id, customer.id, body.opportunity)
         log.info(

@@ -41,6 +41,7 @@ def statements_of(client: AsyncTestClient[Any]) -> Iterator[list[str]]:
 async def test_a_visit_sends_few_statements(
     client: AsyncTestClient[Any], demo: Demo, auth: Any, engine: AsyncEngine, clock: MutableClock
 ) -> None:
+    postgres = engine.dialect.name == "postgresql"
     headers = await auth("rep1")
     walk_in, planned = await customers_of(engine, demo.user("rep1"), 2)
 
@@ -55,9 +56,11 @@ async def test_a_visit_sends_few_statements(
         response = await client.post(f"{API}/{body['id']}/checkout", json=out, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["order_id"] and response.json()["task_id"]
-    # the visit's read, today's planned task, the claim, the order, the walk-in task, its audit
-    # entry, the customer's dates
-    assert len(sent) == 7, "\n".join(sent)
+    # the visit's read, today's planned task, then the writes: the claim, the order, the walk-in
+    # task, its audit entry, the customer's dates (PostgreSQL: all five in one statement)
+    assert len(sent) == (3 if postgres else 7), "\n".join(sent)
+    if postgres:
+        assert sent[-1].startswith("WITH claim AS (UPDATE checkins"), sent[-1]
 
     with statements_of(client) as sent:  # a replay of the check-out reads the stored record
         replay = await client.post(f"{API}/{body['id']}/checkout", json=out, headers=headers)
@@ -80,9 +83,9 @@ async def test_a_visit_sends_few_statements(
     with statements_of(client) as sent:
         response = await client.post(f"{API}/{body['id']}/checkout", json=out, headers=headers)
     assert response.status_code == 200 and response.json()["promise_id"], response.text
-    # the visit's read (with the named task), the claim, the promise, the task done, its audit
-    # entry, the customer's dates
-    assert len(sent) == 6, "\n".join(sent)
+    # the visit's read (with the named task), then the claim, the promise, the task done, its
+    # audit entry, the customer's dates (PostgreSQL: one statement)
+    assert len(sent) == (2 if postgres else 6), "\n".join(sent)
 
 
 async def test_an_arrival_with_a_visit_still_open_closes_it_in_one_more_statement(
