@@ -8,9 +8,9 @@ below may be written unless the claim matched.
 - PostgreSQL: all of it in one statement (`run_fused`). Each write is a data-modifying CTE that
   reads the claim's RETURNING, so a claim that matches nothing writes nothing, exactly as the
   sequence stops. One round trip instead of up to six: each cost ~0.15 ms of server CPU per
-  visit (docs/scale.md, "Check-in and check-out"). All parts see the same snapshot, and the
-  foreign keys between them (a walk-in's task names the check-in, which is already stored) are
-  checked at the end of the statement.
+  visit (docs/scale.md, sixth run). All parts see the same snapshot, the parts that lock rows
+  (the customer's) run after the claim, as in the sequence, and the foreign keys are checked at
+  the end of the statement.
 """
 
 from __future__ import annotations
@@ -147,13 +147,15 @@ def _named(element: Any) -> bool:
 
 
 def _insert_row(table: Table, columns: tuple[str, ...], prefix: str, claim: CTE) -> Any:
-    """INSERT INTO table (columns) SELECT :prefix_column, ... FROM claim: one row if it matched."""
+    """INSERT INTO table (columns) SELECT :prefix__column, ... FROM claim: a row if it matched."""
     values = select(*(bindparam(_name(prefix, c), type_=table.c[c].type) for c in columns)).select_from(claim)
     return insert(table).from_select(list(columns), values, include_defaults=False)
 
 
-@cache
+@cache  # a handful of shapes, each built once: building costs more than running
 def _fused(shape: tuple[bool, ...], columns: tuple[tuple[str, ...], ...]) -> Any:
+    """WITH claim AS (UPDATE checkins ... RETURNING id), write_0 AS (...), ... SELECT id FROM
+    claim: the check-out's id when the claim matched, no row when it did not."""
     ordered, order, promise, walk_in, task_done, promise_done, audit = shape
     order_columns, promise_columns, walk_in_columns, audit_columns = columns
     claim = _rebind(CLAIM_CHECKOUT, "claim").cte("claim")

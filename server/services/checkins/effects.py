@@ -1,5 +1,5 @@
-"""What a check-out changes besides the check-in row: the task, the promise, the customer's dates
-(what to write: checkout_writes.py writes it).
+"""What a check-out changes besides the check-in row (the task, the promise, the customer's
+dates), as the parameters of the writes checkout_writes.py runs.
 
 `VisitEffects` sits between `CheckinReads` and `CheckinsService` (visits.py).
 """
