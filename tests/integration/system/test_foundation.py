@@ -26,6 +26,13 @@ async def test_openapi_schema_is_served(client: AsyncTestClient[Any]) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/v1/auth/token" in schema["paths"]
     assert "/api/v1/me" in schema["paths"]
+    # Error answers are documented as problem+json when the schema is first built (not at app
+    # start, server/core/openapi.py), and again when a later route makes Litestar rebuild it.
+    refused = schema["paths"]["/api/v1/checkins"]["post"]["responses"]["422"]
+    assert list(refused["content"]) == ["application/problem+json"]
+    client.app.update_openapi_schema()
+    rebuilt = client.app.openapi_schema.paths["/api/v1/checkins"].post.responses
+    assert {"401", "422"} <= set(rebuilt) and list(rebuilt["401"].content) == ["application/problem+json"]
 
 
 async def test_token_and_me(client: AsyncTestClient[Any], demo: Demo) -> None:
