@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CTE, ColumnElement, select
+from sqlalchemy import CTE, ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.id_lists import fetched_uuid
@@ -125,10 +125,19 @@ def ancestors_cte(unit_id: UUID | ColumnElement[Any], name: str = "chain") -> CT
     return chain.union_all(select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == chain.c.parent_id))
 
 
+def _subtree_ids() -> Select[UUID]:
+    tree = subtree_cte(bindparam("root_id", type_=OrgUnit.__table__.c.id.type))
+    return select(tree.c.id)
+
+
+# Built once: every signed-in manager's request asks for its scope (core/access.py), and building
+# the recursive CTE and its cache key cost more than running it.
+_SUBTREE_IDS = _subtree_ids()
+
+
 async def subtree_unit_ids(session: AsyncSession, root_id: UUID) -> list[UUID]:
     """The unit and every unit below it."""
-    tree = subtree_cte(root_id)
-    return list((await session.scalars(select(tree.c.id))).all())
+    return list((await session.scalars(_SUBTREE_IDS, {"root_id": root_id})).all())
 
 
 async def company_id_for_unit(session: AsyncSession, unit_id: UUID) -> UUID:
