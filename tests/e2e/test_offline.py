@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -112,4 +113,46 @@ def test_a_check_in_made_offline_is_queued_then_sent_exactly_once(page_as: Any, 
     stored = page.request.get(f"/api/v1/checkins/{checkin_id}")
     assert stored.status == 200
     assert stored.json()["customer_id"] == str(customer_id)
+    assert browsing.problems_of(page) == []
+
+
+def test_the_page_a_form_post_leads_to_is_waited_for_not_answered_from_the_cache(
+    page_as: Any, browsing: Browsing
+) -> None:
+    """An ordinary navigation slower than 4 s is answered with the saved copy of the page; the
+    page a form post redirects to is not, since the copy shows the state before the write (a
+    manager's approval once looked as if it had not happened)."""
+    page = page_as("rep")
+    install_worker(page)
+    page.goto("/me/settings")
+    settings_url = browsing.server.url + "/me/settings"
+    wait_until(page, PAGE_SAVED, settings_url)
+    notifications = page.get_by_role("checkbox", name="Push notifications and reminders")
+    expect(notifications).to_be_checked()  # and so in the saved copy
+    slowed: list[str] = []
+
+    def slow(route: Any) -> None:  # the server's answer takes longer than the worker's 4 s
+        if route.request.method == "GET":
+            slowed.append(route.request.url)
+            time.sleep(5)
+        route.continue_()
+
+    # The worker's own fetch of the page is what a route can slow down; the navigation preload
+    # it would use instead is the browser's and passes by it.
+    page.evaluate("async () => (await navigator.serviceWorker.ready).navigationPreload.disable()")
+    page.context.route(settings_url, slow)
+    try:
+        notifications.uncheck()
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_load_state()
+        expect(notifications).not_to_be_checked()  # the page after the write, not the saved copy
+        # The next ordinary navigation is the weak-signal case again: the saved copy after 4 s.
+        page.goto("/me/settings")
+        expect(page.locator("h1")).to_have_text("My settings")
+    finally:
+        page.context.unroute(settings_url, slow)
+    assert len(slowed) == 2, slowed
+    notifications.check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("checkbox", name="Push notifications and reminders")).to_be_checked()
     assert browsing.problems_of(page) == []

@@ -59,11 +59,18 @@ self.addEventListener("message", (event) => {
 
 /* ---- Fetch routing ---- */
 
+// When a form was last posted as a navigation (a write whose 303 leads to the page showing it).
+let writeNavigationAt = 0;
+const AFTER_WRITE_MS = 60000;
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   // Writes go straight to the network: offline writes are the outbox's job, not the cache's.
-  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.method !== "GET" || url.origin !== self.location.origin) {
+    if (request.mode === "navigate") writeNavigationAt = Date.now();
+    return;
+  }
   // Navigations first: they may use the navigation preload response (a CSV download too).
   if (isPageRequest(request)) event.respondWith(page(event));
   else if (url.pathname.startsWith("/static/")) event.respondWith(cacheFirst(event));
@@ -109,7 +116,10 @@ async function networkFirst(event) {
 }
 
 // Network first, but a field rep on a weak signal should not stare at a spinner: after 4 s (or
-// on a server error) a saved copy of the page answers; with none, the offline page does.
+// on a server error) a saved copy of the page answers; with none, the offline page does. Not
+// right after a form post: the page it redirects to shows what was just written and its "Saved."
+// message, and a saved copy would show the state before the write (a plan still waiting for the
+// approval just given), so that page is waited for; the copy answers only if the network fails.
 async function page(event) {
   const request = event.request;
   const network = (async () => (await event.preloadResponse) || fetch(request))();
@@ -124,8 +134,11 @@ async function page(event) {
     ),
   );
   try {
-    const timeout = new Promise((resolve) => setTimeout(resolve, NAVIGATION_TIMEOUT_MS));
-    const response = await Promise.race([network, timeout]);
+    const afterWrite = Date.now() - writeNavigationAt <= AFTER_WRITE_MS;
+    writeNavigationAt = 0; // only the page the post led to
+    const racers = [network];
+    if (!afterWrite) racers.push(new Promise((resolve) => setTimeout(resolve, NAVIGATION_TIMEOUT_MS)));
+    const response = await Promise.race(racers);
     if (response && response.status < 500) return response;
     return (await cachedPage(request.url)) || (await network);
   } catch (err) {
