@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.core.access import Principal
@@ -52,25 +53,42 @@ async def principal_for_token(
     return principal
 
 
+def _lookup_statement() -> Any:
+    users, tokens = User.__table__.c, AuthToken.__table__.c
+    return (
+        select(
+            users.id,
+            users.email,
+            users.name,
+            users.role,
+            users.org_unit_id,
+            users.timezone,
+            users.locale,
+            tokens.expires_at,
+        )
+        .join_from(AuthToken.__table__, User.__table__, tokens.user_id == users.id)
+        .where(
+            tokens.token_hash == bindparam("digest", type_=tokens.token_hash.type),
+            tokens.kind == bindparam("kind", type_=tokens.kind.type),
+            tokens.revoked_at.is_(None),
+            tokens.expires_at > bindparam("now", type_=tokens.expires_at.type),
+            users.active.is_(True),
+        )
+    )
+
+
+# Built once, plain columns on the session's connection: on SQLite (no token cache) every signed-in
+# request runs it, and building the statement and loading a User entity cost more than the query.
+_LOOKUP = _lookup_statement()
+
+
 async def _lookup(
     session: AsyncSession, digest: str, kind: str, now: datetime, secret_key: str
 ) -> tuple[Principal, datetime] | None:
-    found = (
-        await session.execute(
-            select(User, AuthToken.expires_at)
-            .join(AuthToken, AuthToken.user_id == User.id)
-            .where(
-                AuthToken.token_hash == digest,
-                AuthToken.kind == kind,
-                AuthToken.revoked_at.is_(None),
-                AuthToken.expires_at > now,
-                User.active.is_(True),
-            )
-        )
-    ).one_or_none()
-    if found is None:
+    connection = await session.connection()
+    row = (await connection.execute(_LOOKUP, {"digest": digest, "kind": kind, "now": now})).first()
+    if row is None:
         return None
-    row, expires_at = found
     principal = Principal(
         id=row.id,
         email=row.email,
@@ -82,4 +100,4 @@ async def _lookup(
         csrf_token=csrf_for(secret_key, digest) if kind == "session" else "",
         auth=kind,
     )
-    return principal, expires_at
+    return principal, row.expires_at
