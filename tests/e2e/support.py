@@ -204,6 +204,11 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+# The phone's outbox is empty. A page that has just navigated may not have run app.js yet, so no
+# outbox is "not yet", not an error: wait_until polls again.
+OUTBOX_EMPTY = "async () => Boolean(window.fieldsalesOutbox) && (await window.fieldsalesOutbox.count()) === 0"
+
+
 def wait_until(page: Any, predicate: str, arg: Any = None, timeout_ms: int = TIMEOUT_MS) -> Any:
     """Poll an async JS function `(arg) => value` in the page until it returns something truthy.
 

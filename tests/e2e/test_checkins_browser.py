@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from tests.e2e.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    OUTBOX_EMPTY,
     TIMEOUT_MS,
     Browsing,
     LiveServer,
@@ -146,7 +147,7 @@ def test_check_in_and_out_offline_then_sync(browsing: Browsing, live_server: Liv
     checkin_id = uuid.UUID(page.url.rsplit("/", 1)[1])
     expect(page.locator(".chip")).to_have_text("Away from the customer")
     expect(page.locator("dl")).to_contain_text("Follow up")
-    wait_until(page, "async () => (await window.fieldsalesOutbox.count()) === 0")
+    wait_until(page, OUTBOX_EMPTY)
     assert checkin_row(live_server, checkin_id) == (
         "out_of_range",
         "follow_up",

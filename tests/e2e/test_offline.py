@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.support import Browsing, wait_until
+from tests.e2e.support import OUTBOX_EMPTY, Browsing, wait_until
 
 pytestmark = pytest.mark.e2e
 
 SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
 PAGE_SAVED = "async (url) => Boolean(await (await caches.open('fieldsales-pages')).match(url))"
-OUTBOX_EMPTY = "async () => (await window.fieldsalesOutbox.count()) === 0"
 
 
 def install_worker(page: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.support import Browsing, LiveServer, screenshot, sign_in, wait_until
+from tests.e2e.support import OUTBOX_EMPTY, Browsing, LiveServer, screenshot, sign_in, wait_until
 
 VISIT_URL = re.compile(r"/checkins/[0-9a-f-]{36}$")
 SHANGHAI = "Asia/Shanghai"
@@ -92,7 +92,7 @@ def test_a_deal_moved_on_at_an_offline_check_out_syncs_once(
     page.context.set_offline(False)  # the outbox replays both, in order
     expect(page).to_have_url(VISIT_URL)
     checkin_id = uuid.UUID(page.url.rsplit("/", 1)[1])
-    wait_until(page, "async () => (await window.fieldsalesOutbox.count()) === 0")
+    wait_until(page, OUTBOX_EMPTY)
     assert stage_changes(live_server, deal_id) == [("Qualified", None), ("Negotiation", checkin_id)]
 
     # The same check-out sent again (a phone that lost the answer) changes nothing.

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import own_world
 from tests.e2e import test_checkins_browser as checkins_browser
-from tests.e2e.support import Browsing, flush_outbox, screenshot, sign_in, wait_until
+from tests.e2e.support import OUTBOX_EMPTY, Browsing, flush_outbox, screenshot, sign_in, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,6 @@ live_server, browser, browsing = own_world.live_server, own_world.browser, own_w
 SHANGHAI = "Asia/Shanghai"
 SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
 STOPS_STORED = "async () => document.getElementById('task-list')?.dataset.stored === 'true'"
-OUTBOX_EMPTY = "async () => (await window.fieldsalesOutbox.count()) === 0"
 VISIT_URL = re.compile(r"/checkins/[0-9a-f-]{36}$")
 
 

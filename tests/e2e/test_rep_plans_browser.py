@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.e2e.support import SCREENSHOTS, Browsing, flush_outbox, wait_until
+from tests.e2e.support import OUTBOX_EMPTY, SCREENSHOTS, Browsing, flush_outbox, wait_until
 
 SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
-OUTBOX_EMPTY = "async () => (await window.fieldsalesOutbox.count()) === 0"
 
 LAPTOP = {"width": 1366, "height": 768}
 
