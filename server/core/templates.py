@@ -143,8 +143,8 @@ def _shows_flashes(request: Request[Any, Any, Any], template: str) -> bool:
     page) would take the cookie, and the page the user lands on would say nothing."""
     if not _has_flash_region(template):
         return False
-    if request.headers.get("hx-request"):
-        return True
+    if request.headers.get("hx-request") or request.headers.get("x-fieldsales-page"):
+        return True  # htmx, or the service worker fetching a page for a navigation (sw.js)
     # A document load (or a client without fetch metadata); not a script's fetch().
     return request.headers.get("sec-fetch-dest", "document") == "document"
 

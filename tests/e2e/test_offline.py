@@ -145,6 +145,8 @@ def test_the_page_a_form_post_leads_to_is_waited_for_not_answered_from_the_cache
         page.get_by_role("button", name="Save").click()
         page.wait_for_load_state()
         expect(notifications).not_to_be_checked()  # the page after the write, not the saved copy
+        # and with its message: the worker's own fetch of the page counts as the page load
+        expect(page.locator(".flash-success")).to_contain_text("Your settings are saved.")
         # The next ordinary navigation is the weak-signal case again: the saved copy after 4 s.
         page.goto("/me/settings")
         expect(page.locator("h1")).to_have_text("My settings")

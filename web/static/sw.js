@@ -122,7 +122,7 @@ async function networkFirst(event) {
 // approval just given), so that page is waited for; the copy answers only if the network fails.
 async function page(event) {
   const request = event.request;
-  const network = (async () => (await event.preloadResponse) || fetch(request))();
+  const network = (async () => (await event.preloadResponse) || fetch(asPageLoad(request)))();
   // Registered before the race below, so the copy is taken before the page reads the body.
   event.waitUntil(
     network.then(
@@ -144,6 +144,15 @@ async function page(event) {
   } catch (err) {
     return (await cachedPage(request.url)) || (await caches.match(OFFLINE_URL)) || Response.error();
   }
+}
+
+// The worker's own fetch of a page is no document load to the server (Sec-Fetch-Dest is not
+// "document"), which would then keep the flash message for a later page: say it is one. A
+// redirected navigation (a form post's 303) may come without a preload response.
+function asPageLoad(request) {
+  const headers = new Headers(request.headers);
+  headers.set("X-Fieldsales-Page", "1");
+  return new Request(request, { headers });
 }
 
 // A saved copy answers as a new response: it carries no URL of its own, so a boosted navigation
