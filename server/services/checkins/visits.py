@@ -18,6 +18,7 @@ from sqlalchemy import Row
 
 from server.core.access import Principal, Scope
 from server.core.errors import ProblemError, not_found
+from server.core.upsert import dialect_of
 from server.db.models import Checkin
 from server.domain.calendar import local_date
 from server.domain.checkin import (
@@ -94,9 +95,7 @@ class CheckinsService(VisitEffects):
         # arrival older than one already recorded is closed at that one in the same INSERT.
         visit = {"visit_rep": rep.id, "visit_id": body.id, "visit_at": checked_in_at}
         inserted = (
-            await self._core(
-                INSERT_ONCE[self.session.get_bind().dialect.name == "postgresql"], values | visit
-            )
+            await self._core(INSERT_ONCE[dialect_of(self.session) == "postgresql"], values | visit)
         ).first()
         if inserted is None:
             winner = await self.session.get(Checkin, body.id, populate_existing=True)
@@ -226,7 +225,7 @@ class CheckinsService(VisitEffects):
             }  # fmt: skip
         self._task_writes(writes, rep, checkin, task, task_id if walk_in else None, visit_date, received_at)
         # One statement on PostgreSQL, the same writes one by one on SQLite (checkout_writes.py).
-        postgres = self.session.get_bind().dialect.name == "postgresql"
+        postgres = dialect_of(self.session) == "postgresql"
         if not await (run_fused if postgres else run_in_sequence)(self._core, writes):
             winner = await self.session.get(Checkin, checkin.id, populate_existing=True)
             assert winner is not None

@@ -44,3 +44,15 @@ async def test_an_htmx_request_shows_and_consumes_the_flash(client: AsyncTestCli
     fragment = await client.get("/inbox", headers={"HX-Request": "true", "Sec-Fetch-Dest": "empty"})
     assert 'hx-swap-oob="innerHTML"' in fragment.text and "Comment added." in fragment.text
     assert deletes_flash(fragment)
+
+
+async def test_the_service_workers_own_fetch_of_a_page_shows_and_consumes_the_flash(
+    client: AsyncTestClient[Any], demo: Demo
+) -> None:
+    """Without a navigation preload response the worker fetches the page itself: no document
+    destination, but marked as a page load (web/static/sw.js), so the page the user lands on after
+    a post says what happened instead of a later page saying it."""
+    await login_session(client, "rep1")
+    client.cookies.set(FLASH_COOKIE, flash_cookie("Plan approved."))
+    page = await client.get("/inbox", headers={"Sec-Fetch-Dest": "empty", "X-Fieldsales-Page": "1"})
+    assert "Plan approved." in page.text and deletes_flash(page)
