@@ -8,7 +8,8 @@ IndexedDB outbox and a push event need a real browser talking to a real server. 
 - `browser`: Debian's Chromium (/usr/bin/chromium) through Python Playwright. Never
   `playwright install`: it downloads, and fails on this machine. A missing Chromium is a
   FAILURE, never a skip (`make chromium`, run by `make test`, installs it);
-- `page_as("rep")`: a new 360×740 phone context signed in through the real login form.
+- `page_as("rep")`: a new 360×740 phone context, signed in with a session minted in the
+  server's database (`sign_in`; test_roles drives the real login form for every role).
 
 Package scope (not session): the browser and the server go away as soon as the last e2e test
 has run, before the async integration tests start their own event loops.
@@ -143,7 +144,7 @@ def browsing(browser: Any, live_server: LiveServer) -> Iterator[Browsing]:
 @pytest.fixture
 def page_as(browsing: Browsing) -> Callable[..., Any]:
     """`page = page_as("rep")` (or "manager", "executive", "admin", or a login such as "rep2"):
-    a 360×740 phone context signed in through the login form. Context options pass through,
+    a 360×740 phone context signed in (a minted session, see `sign_in`). Context options pass through,
     e.g. `page_as("rep", locale="zh-CN", permissions=["notifications"])`."""
 
     def open_page(role: str, **context_options: Any) -> Any:

@@ -1,4 +1,7 @@
-"""Each role signs in through the real form and lands on its own navigation (phone-sized)."""
+"""The sign-in form in a real browser, and each role's landing page and navigation (phone-sized).
+
+The other browser tests open their pages with a minted session (support.sign_in); here the form
+itself signs each role in, with its argon2 check and its cookie."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.support import Browsing, screenshot
+from tests.e2e.support import LOGINS, Browsing, screenshot, sign_in_through_form
 
 pytestmark = pytest.mark.e2e
 
@@ -37,9 +40,10 @@ def test_login_page(new_page: Any, browsing: Browsing) -> None:
 
 
 @pytest.mark.parametrize("role", list(ROLES))
-def test_role_sees_its_navigation_and_every_link_opens(role: str, page_as: Any, browsing: Browsing) -> None:
+def test_role_sees_its_navigation_and_every_link_opens(role: str, new_page: Any, browsing: Browsing) -> None:
     landing, labels = ROLES[role]
-    page = page_as(role)
+    page = new_page()
+    sign_in_through_form(page, LOGINS[role])
     assert page.url.split("?")[0] == browsing.server.url + landing
     assert nav_labels(page) == labels
     # The landing page's own link is marked current (the rep's Today, the manager's Team, ...).
