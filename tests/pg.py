@@ -166,6 +166,12 @@ class PgAdmin:
         self._thread.start()
         plain = server_url.replace("postgresql+asyncpg://", "postgresql://")
         self._connection = self._run(asyncpg.connect(plain, timeout=10))
+        # A copy by files (PostgreSQL 15+) costs ~14 ms of server CPU here where the default,
+        # WAL_LOG, writes every page of the template to the WAL (~25 ms, measured); but it
+        # checkpoints first, which is cheap only without fsync: the throwaway cluster's case.
+        fsync_off = self._run(self._connection.fetchval("SHOW fsync")) == "off"
+        version = int(self._run(self._connection.fetchval("SHOW server_version_num")))
+        self._copy_strategy = " STRATEGY FILE_COPY" if fsync_off and version >= 150000 else ""
 
     def _run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=120)
@@ -174,7 +180,7 @@ class PgAdmin:
         self._run(self._connection.execute(sql))
 
     def create(self, name: str, template: str | None = None) -> None:
-        suffix = f' TEMPLATE "{template}"' if template else ""
+        suffix = f' TEMPLATE "{template}"{self._copy_strategy}' if template else ""
         self.execute(f'CREATE DATABASE "{name}"{suffix}')
         # Test databases only: a commit need not wait for the WAL flush (nothing here survives a
         # crash anyway). Not copied by TEMPLATE, so set on every copy.
