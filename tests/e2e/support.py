@@ -217,6 +217,9 @@ def sign_in(page: Any, login: str) -> None:
     response = page.goto("/", wait_until="load")
     if response is None or page.url.split("?")[0].endswith("/login"):
         pytest.fail(f"the minted session of {login} was not accepted: {page.url}")
+    # Through the form, the sign-in page installed the service worker before the landing page
+    # loaded; a test starts, as then, on a landing page the worker controls.
+    wait_controlled(page)
 
 
 def sign_in_through_form(page: Any, login: str) -> None:
@@ -268,6 +271,19 @@ def mint_session(server: LiveServer, email: str) -> tuple[str, datetime]:
     # Playwright's sync API runs an event loop on this thread: the issue runs on a thread of its own.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, issue()).result(timeout=60)
+
+
+SW_CONTROLS = "() => Boolean(navigator.serviceWorker.controller)"
+
+
+def wait_controlled(page: Any) -> None:
+    """Wait until the service worker is active and controls `page`. A page whose navigation was
+    under way while the worker installed stays uncontrolled (its activation's claim came before
+    the page was a client), until it is loaded again: as a user's next page would be."""
+    wait_until(page, "async () => (await navigator.serviceWorker.ready).active.state === 'activated'")
+    if not page.evaluate(SW_CONTROLS):
+        page.reload()
+    wait_until(page, SW_CONTROLS)
 
 
 def screenshot(page: Any, name: str) -> Path:
