@@ -46,6 +46,18 @@ async def test_an_htmx_request_shows_and_consumes_the_flash(client: AsyncTestCli
     assert deletes_flash(fragment)
 
 
+async def test_a_fragment_without_a_message_leaves_the_pages_message_alone(
+    client: AsyncTestClient[Any], demo: Demo
+) -> None:
+    """A section that loads after its page (the weekly review's funnel, hx-trigger "load") is an
+    htmx fragment: with no message of its own it sends no flash region, whose empty out-of-band
+    swap would wipe the "Plan approved." the page has just shown."""
+    await login_session(client, "manager1")
+    fragment = await client.get("/inbox", headers={"HX-Request": "true", "Sec-Fetch-Dest": "empty"})
+    assert fragment.status_code == 200 and "<title>" in fragment.text  # a fragment of a page
+    assert 'id="flashes"' not in fragment.text and not deletes_flash(fragment)
+
+
 async def test_the_service_workers_own_fetch_of_a_page_shows_and_consumes_the_flash(
     client: AsyncTestClient[Any], demo: Demo
 ) -> None:

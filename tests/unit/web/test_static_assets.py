@@ -309,10 +309,14 @@ def test_fragment_sends_flashes_out_of_band_and_keeps_the_title() -> None:
 
     context = _context(SimpleNamespace(name="Ada", email="a@example.com", role="rep"), "en")
     context["base_template"] = "_fragment.html"
-    html = create_jinja_env().get_template("home/rep.html").render(context)
+    template = create_jinja_env().get_template("home/rep.html")
+    html = template.render({**context, "flashes": [{"category": "success", "message": "Saved."}]})
     assert html.lstrip().startswith("<title>Today · FieldSales</title>")
-    assert 'id="flashes"' in html and 'hx-swap-oob="innerHTML"' in html
+    assert 'id="flashes"' in html and 'hx-swap-oob="innerHTML"' in html and "Saved." in html
     assert "<nav" not in html and "<header" not in html
+    # Without a message no region goes out: an empty one would wipe what the page shows.
+    quiet = template.render({**context, "flashes": []})
+    assert 'id="flashes"' not in quiet
 
 
 @pytest.mark.parametrize("catalog", [ZH_PO, LOCALES / "messages.pot"], ids=["zh_Hans.po", "messages.pot"])
