@@ -75,9 +75,9 @@ def test_rep_writes_ticks_on_today_and_manager_approves(page_as: Any, browsing: 
     manager = page_as("manager")
     manager.set_viewport_size(LAPTOP)
     # The manager's first page in a fresh browser: its service worker installs and claims the
-    # page meanwhile. Approve once it controls the pages, as on any later visit: twice under a
-    # loaded CI the "Plan approved." flash was missing when the click fell into that claim (the
-    # stop-21 note names the cause, fixed since: the worker's own page fetch kept the flash).
+    # page meanwhile. Approve once it controls the pages, as on any later visit. (Under load the
+    # "Plan approved." flash went missing twice: the worker's own page fetch kept it for a later
+    # page, and the funnel section loading after the page wiped it; both fixed.)
     wait_controlled(manager)
     manager.goto("/reviews/weekly")
     plans = manager.locator("section[aria-labelledby='rep-plans-title']")
