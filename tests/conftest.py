@@ -328,13 +328,30 @@ async def demo(engine: AsyncEngine, settings: Settings, clock: MutableClock) -> 
     return Demo(users=users, units=units, company_id=company)
 
 
-async def mint_token(client: AsyncTestClient[Any], local: str, kind: str) -> str:
-    """Issue a bearer or session token for a demo user (`rep1`; a full email for other users)
-    through AuthService.issue, the call that signing in ends with, skipping the argon2 password
-    check (tests/integration/auth and system/test_foundation sign in through the password)."""
+def demo_email(login: str) -> str:
+    """A demo login (`rep1`) as its e-mail; a full e-mail stays as it is."""
+    return login if "@" in login else f"{login}@demo.example"
+
+
+async def issue_token(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock, email: str, kind: str
+) -> Any:
+    """AuthService.issue for an active user: the call that signing in ends with, without the argon2
+    password check. Returns the IssuedToken (token and expiry)."""
     from server.db.models import User
     from server.services.auth.accounts import AuthService
 
+    async with provide_services(sessionmaker, settings, clock) as services:
+        user = await services.session.scalar(select(User).where(User.email == email))
+        assert user is not None and user.active, f"no active user {email!r}"
+        issued = await services.get(AuthService).issue(user, kind)
+    return issued
+
+
+async def mint_token(client: AsyncTestClient[Any], local: str, kind: str) -> str:
+    """Issue a bearer or session token for a demo user (`rep1`; a full email for other users)
+    through `issue_token` (tests/integration/auth and system/test_foundation sign in through the
+    password)."""
     state = client.app.state
     engine = _TEST_ENGINES.get(client)
     if engine is None:  # a second client a test opened on the fixture's app (another browser)
@@ -342,12 +359,8 @@ async def mint_token(client: AsyncTestClient[Any], local: str, kind: str) -> str
         # ...or on an app of its own (a second process): that app's engine, same database.
         engine = same_app[-1] if same_app else state.engine
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-    async with provide_services(sessionmaker, state.settings, state.clock) as services:
-        email = local if "@" in local else f"{local}@demo.example"
-        user = await services.session.scalar(select(User).where(User.email == email))
-        assert user is not None and user.active, f"no active user {email!r}"
-        issued = await services.get(AuthService).issue(user, kind)
-    return issued.token
+    issued = await issue_token(sessionmaker, state.settings, state.clock, demo_email(local), kind)
+    return str(issued.token)
 
 
 async def bearer(client: AsyncTestClient[Any], local: str) -> dict[str, str]:

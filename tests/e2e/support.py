@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server.core.security import SESSION_COOKIE
+from tests.conftest import demo_email, issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
@@ -198,10 +199,11 @@ def sign_in(page: Any, login: str) -> None:
     or an e-mail). The form itself, with its argon2 check, is driven by `sign_in_through_form`
     (test_roles); here every page saves that ~1 s of browser and server CPU."""
     server = SERVER_OF.get(id(page.context))
-    if server is None:  # a context made outside Browsing: the form knows no server either
+    if server is None:  # a context made outside Browsing (a laptop beside the phone): its server
+        # is not known here, so it signs in through the form
         sign_in_through_form(page, login)
         return
-    token, expires_at = mint_session(server, login if "@" in login else f"{login}@demo.example")
+    token, expires_at = mint_session(server, demo_email(login))
     page.context.add_cookies(
         [
             {
@@ -225,7 +227,7 @@ def sign_in(page: Any, login: str) -> None:
 def sign_in_through_form(page: Any, login: str) -> None:
     """Sign in through the real form, as a user would, and wait for the landing page."""
     page.goto("/login")
-    page.fill('input[name="email"]', login if "@" in login else f"{login}@demo.example")
+    page.fill('input[name="email"]', demo_email(login))
     page.fill('input[name="password"]', DEMO_PASSWORD)
     with page.expect_navigation(wait_until="load"):
         page.locator('form:has(input[name="password"]) button[type="submit"]').click()
@@ -235,20 +237,15 @@ def sign_in_through_form(page: Any, login: str) -> None:
 
 
 def mint_session(server: LiveServer, email: str) -> tuple[str, datetime]:
-    """A session token for an active user, issued by AuthService.issue (the call the sign-in form
-    ends with) on the live server's database; the server reads it on the next request (SQLite
-    keeps no token cache)."""
+    """A session token issued on the live server's database (`issue_token`, as the integration
+    tests mint theirs); the server reads it on the next request (SQLite keeps no token cache)."""
     import asyncio
 
-    from sqlalchemy import select
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from server.clock import Clock
     from server.config import Settings
-    from server.core.services import provide_services
     from server.db.engine import create_engine
-    from server.db.models import User
-    from server.services.auth.accounts import AuthService
 
     async def issue() -> tuple[str, datetime]:
         settings = Settings(
@@ -260,10 +257,7 @@ def mint_session(server: LiveServer, email: str) -> tuple[str, datetime]:
         engine = create_engine(settings)
         try:
             sessions = async_sessionmaker(engine, expire_on_commit=False)
-            async with provide_services(sessions, settings, Clock()) as services:
-                user = await services.session.scalar(select(User).where(User.email == email))
-                assert user is not None and user.active, f"no active user {email!r}"
-                issued = await services.get(AuthService).issue(user, "session")
+            issued = await issue_token(sessions, settings, Clock(), email, "session")
             return issued.token, issued.expires_at
         finally:
             await engine.dispose()
@@ -273,6 +267,7 @@ def mint_session(server: LiveServer, email: str) -> tuple[str, datetime]:
         return pool.submit(asyncio.run, issue()).result(timeout=60)
 
 
+SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
 SW_CONTROLS = "() => Boolean(navigator.serviceWorker.controller)"
 
 
@@ -280,7 +275,7 @@ def wait_controlled(page: Any) -> None:
     """Wait until the service worker is active and controls `page`. A page whose navigation was
     under way while the worker installed stays uncontrolled (its activation's claim came before
     the page was a client), until it is loaded again: as a user's next page would be."""
-    wait_until(page, "async () => (await navigator.serviceWorker.ready).active.state === 'activated'")
+    wait_until(page, SW_ACTIVE)
     if not page.evaluate(SW_CONTROLS):
         page.reload()
     wait_until(page, SW_CONTROLS)

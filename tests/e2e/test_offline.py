@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.support import OUTBOX_EMPTY, Browsing, wait_until
+from tests.e2e.support import OUTBOX_EMPTY, SW_ACTIVE, Browsing, wait_until
 
 pytestmark = pytest.mark.e2e
 
-SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
 PAGE_SAVED = "async (url) => Boolean(await (await caches.open('fieldsales-pages')).match(url))"
 
 

@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import CHROMIUM_ARGS, PHONE, TIMEOUT_MS, Browsing, LiveServer, wait_until
+from tests.e2e.support import CHROMIUM_ARGS, PHONE, SW_ACTIVE, TIMEOUT_MS, Browsing, LiveServer, wait_until
 
 pytestmark = pytest.mark.e2e
-
-SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
 
 
 def test_the_app_is_installable(

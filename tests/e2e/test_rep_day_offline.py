@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import own_world
 from tests.e2e import test_checkins_browser as checkins_browser
-from tests.e2e.support import OUTBOX_EMPTY, Browsing, flush_outbox, screenshot, sign_in, wait_until
+from tests.e2e.support import OUTBOX_EMPTY, SW_ACTIVE, Browsing, flush_outbox, screenshot, sign_in, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,6 @@ pytestmark = pytest.mark.e2e
 live_server, browser, browsing = own_world.live_server, own_world.browser, own_world.browsing
 
 SHANGHAI = "Asia/Shanghai"
-SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
 STOPS_STORED = "async () => document.getElementById('task-list')?.dataset.stored === 'true'"
 VISIT_URL = re.compile(r"/checkins/[0-9a-f-]{36}$")
 

@@ -10,9 +10,15 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from tests.e2e.support import OUTBOX_EMPTY, SCREENSHOTS, Browsing, flush_outbox, wait_controlled, wait_until
-
-SW_ACTIVE = "async () => (await navigator.serviceWorker.ready).active.state === 'activated'"
+from tests.e2e.support import (
+    OUTBOX_EMPTY,
+    SCREENSHOTS,
+    SW_ACTIVE,
+    Browsing,
+    flush_outbox,
+    wait_controlled,
+    wait_until,
+)
 
 LAPTOP = {"width": 1366, "height": 768}
 
