@@ -35,7 +35,7 @@ from server.db.migrate import upgrade
 from server.db.models import Notification, PushSubscription, User
 from server.services.notifications.outbox import Claimed, Draft, NotificationsService
 from server.services.notifications.push import BATCH_SIZE, Dispatcher
-from server.services.notifications.push_sender import payload_for, vapid_claims
+from server.services.notifications.push_message import payload_for, vapid_claims
 from tests.fakepush import FakePushService, push_settings
 
 T = TypeVar("T")

@@ -8,8 +8,8 @@ server-side request forgery. Checked when it is registered and again on every se
   `2130706433`, `0177.0.0.1`, `127.1` all mean 127.0.0.1 to the C resolver);
 - every address the host resolves to is public: not loopback, private, link-local, multicast,
   reserved or unspecified, also when wrapped (IPv4-mapped, 6to4, Teredo, NAT64).
-The sender resolves through `PublicOnlyResolver`, the same check on the addresses it actually
-connects to, so a DNS answer that changed since registration (rebinding) is refused too.
+The sender resolves through `push_sender.PublicOnlyResolver`, the same check on the addresses it
+actually connects to, so a DNS answer that changed since registration (rebinding) is refused too.
 `resolver` is the one seam to DNS (tests replace it; no test touches the network).
 """
 
@@ -20,10 +20,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import urlsplit
-
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 LOCAL_TEST_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -146,36 +143,3 @@ async def resolution_problem(endpoint: str, allow_insecure_localhost: bool = Fal
 
 class NonPublicAddress(OSError):
     """The push host resolved to an address the server must not connect to."""
-
-
-class PublicOnlyResolver(AbstractResolver):
-    """aiohttp's resolver for push requests: connects only to public addresses."""
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
-        addresses = await resolver(host, port)
-        results: list[ResolveResult] = []
-        for text in addresses:
-            address = literal_address(text.split("%")[0])
-            if address is None or not is_public(address):
-                raise NonPublicAddress(f"push host {host} resolves to a non-public address")
-            results.append(
-                {
-                    "hostname": host,
-                    "host": str(address),
-                    "port": port,
-                    "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET,
-                    "proto": 0,
-                    "flags": socket.AI_NUMERICHOST,
-                }
-            )
-        if not results:
-            raise OSError(f"push host {host} does not resolve")
-        return results
-
-    async def close(self) -> None:
-        return None
-
-
-def connector_kwargs(allow_insecure_localhost: bool) -> dict[str, Any]:
-    """The TCPConnector's resolver: public-only, except for the test-only local push service."""
-    return {} if allow_insecure_localhost else {"resolver": PublicOnlyResolver()}

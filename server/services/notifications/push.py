@@ -11,7 +11,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID, uuid4
 
 import structlog
@@ -27,7 +27,10 @@ from server.core.upsert import conflict_insert
 from server.db.models import PushSubscription, User
 from server.domain.notify import next_attempt, push_policy
 from server.services.notifications.outbox import Claimed, NotificationsService, Outcome
-from server.services.notifications.push_sender import PushSender, SendResult, Target, payload_for
+from server.services.notifications.push_message import SendResult, Target, payload_for
+
+if TYPE_CHECKING:
+    from server.services.notifications.push_sender import PushSender
 
 log = structlog.get_logger("fieldsales.push")
 
@@ -192,6 +195,9 @@ class Dispatcher:
             _warn_unconfigured()
             stats.vapid_configured = False
         else:
+            # Imported here: aiohttp and pywebpush load only in a process that sends.
+            from server.services.notifications.push_sender import PushSender
+
             async with PushSender.open(self.settings) as sender:
                 # Two batches in flight: while one waits on its slowest push or on the database,
                 # the other keeps the sender's concurrency slots busy.

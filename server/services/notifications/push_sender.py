@@ -1,118 +1,84 @@
-"""Sending one Web Push message: VAPID claims, encryption (pywebpush), headers, and what the
-push service's answer means for retrying.
+"""Sending one Web Push message: the VAPID header, encryption (pywebpush), the POST (aiohttp)
+through a resolver that connects to public addresses only. What a message says and what an answer
+means is in `push_message` (pure, and cheap to import: this module is imported only to send).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import json
-import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 from urllib.parse import urlsplit
-from uuid import UUID
 
 import aiohttp
 import structlog
+from aiohttp.abc import AbstractResolver, ResolveResult
 from py_vapid import Vapid
 from pywebpush import WebPusher, WebPushException
 
 from server.config import Settings
 from server.core import metrics
+from server.services.notifications import endpoints
 from server.services.notifications.endpoints import (
     NonPublicAddress,
     allowed_hosts,
-    connector_kwargs,
     endpoint_problem,
+    is_public,
+    literal_address,
 )
-from server.services.notifications.outbox import Claimed
+from server.services.notifications.push_message import (
+    JWT_LIFETIME_S,
+    SendResult,
+    Target,
+    audience,
+    classify_status,
+    failure_reason,
+    topic_for,
+    vapid_claims,
+)
 
 log = structlog.get_logger("fieldsales.push")
 
-JWT_LIFETIME_S = 12 * 3600  # RFC 8292 allows up to 24 h
 # A signed VAPID header is reused for every message to the same push service until less than this
 # is left of its lifetime (RFC 8292 lets a JWT be reused until it expires): one ECDSA signature per
 # push service per hour instead of one per message.
 JWT_RENEW_S = 11 * 3600
-PAYLOAD_BODY_MAX = 1000  # the encrypted record must stay under 4 KB; the inbox keeps the full text
-_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # RFC 8030: at most 32 base64url characters
-
-SendKind = Literal["ok", "gone", "retry", "rejected"]
 
 
-@dataclass(frozen=True)
-class Target:
-    """One active push subscription."""
+class PublicOnlyResolver(AbstractResolver):
+    """aiohttp's resolver for push requests: connects only to public addresses."""
 
-    id: UUID
-    endpoint: str
-    p256dh: str
-    auth: str
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        addresses = await endpoints.resolver(host, port)  # looked up per call: tests replace it
+        results: list[ResolveResult] = []
+        for text in addresses:
+            address = literal_address(text.split("%")[0])
+            if address is None or not is_public(address):
+                raise NonPublicAddress(f"push host {host} resolves to a non-public address")
+            results.append(
+                {
+                    "hostname": host,
+                    "host": str(address),
+                    "port": port,
+                    "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            )
+        if not results:
+            raise OSError(f"push host {host} does not resolve")
+        return results
 
-
-@dataclass(frozen=True)
-class SendResult:
-    kind: SendKind  # ok | gone (404/410) | retry (5xx, 429, timeout, network) | rejected (other 4xx)
-    detail: str
-    retry_after_s: int | None = None
-
-
-def topic_for(tag: str) -> str:
-    """The Topic header: repeats with the same tag replace each other at the push service."""
-    if _TOPIC.match(tag):
-        return tag
-    digest = hashlib.sha256(tag.encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode()[:32]
-
-
-def audience(endpoint: str) -> str:
-    parts = urlsplit(endpoint)
-    return f"{parts.scheme}://{parts.netloc}"
+    async def close(self) -> None:
+        return None
 
 
-def vapid_claims(subject: str, endpoint: str, now_s: float) -> dict[str, str | int]:
-    """A fresh claims dict per message: pywebpush writes into the dict it is given."""
-    return {"sub": subject, "aud": audience(endpoint), "exp": int(now_s) + JWT_LIFETIME_S}
-
-
-def payload_for(notification: Claimed) -> str:
-    """What the service worker reads (sw.js: title, body, tag, url)."""
-    return json.dumps(
-        {
-            "id": str(notification.id),
-            "title": notification.title,
-            "body": notification.body[:PAYLOAD_BODY_MAX],
-            "url": notification.url or "/inbox",
-            "tag": notification.tag or notification.kind,
-        },
-        ensure_ascii=False,
-    )
-
-
-def _retry_after(value: str | None) -> int | None:
-    # Only the delta-seconds form; an HTTP date falls back to our own backoff.
-    return int(value) if value and value.isascii() and value.isdigit() else None
-
-
-def classify_status(status: int, retry_after: str | None = None) -> SendResult:
-    if status in (404, 410):
-        return SendResult("gone", f"HTTP {status}")
-    if status == 429 or status >= 500:
-        return SendResult("retry", f"HTTP {status}", _retry_after(retry_after))
-    return SendResult("rejected", f"HTTP {status}")
-
-
-def _failure_reason(result: SendResult) -> str:
-    if result.kind != "retry":
-        return result.kind
-    return {"HTTP 429": "rate_limited", "timeout": "timeout"}.get(
-        result.detail, "server" if result.detail.startswith("HTTP") else "network"
-    )
+def connector_kwargs(allow_insecure_localhost: bool) -> dict[str, Any]:
+    """The TCPConnector's resolver: public-only, except for the test-only local push service."""
+    return {} if allow_insecure_localhost else {"resolver": PublicOnlyResolver()}
 
 
 class PushSender:
@@ -203,7 +169,7 @@ class PushSender:
         except Exception as exc:  # one bad subscription must not sink the whole batch
             log.exception("push_send_error", subscription_id=str(target.id))
             result = SendResult("rejected", f"error: {type(exc).__name__}")
-        reason = _failure_reason(result)
+        reason = failure_reason(result)
         metrics.PUSH_FAILURES.labels(reason=reason).inc()
         log.info(
             "push_failed",

@@ -18,7 +18,7 @@ from server.core.services import provide_services
 from server.db.models import Notification, PushSubscription, User
 from server.services.notifications.outbox import NotificationsService
 from server.services.notifications.push import Dispatcher
-from server.services.notifications.push_sender import topic_for
+from server.services.notifications.push_message import topic_for
 from tests.conftest import Demo, MutableClock
 from tests.fakepush import VAPID_PUBLIC_KEY, FakePushService, add_subscription, push_settings
 

@@ -16,7 +16,8 @@ import pytest
 from server.config import Settings
 from server.services.notifications import endpoints, push_sender
 from server.services.notifications.endpoints import endpoint_problem, resolution_problem
-from server.services.notifications.push_sender import PushSender, Target
+from server.services.notifications.push_message import Target
+from server.services.notifications.push_sender import PushSender
 from server.services.notifications.vapid import generate_vapid_keys
 
 P256DH = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"

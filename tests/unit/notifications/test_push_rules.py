@@ -17,8 +17,7 @@ from server.routes.notifications.push import subscription_errors
 from server.services.notifications import push_sender
 from server.services.notifications.outbox import Claimed
 from server.services.notifications.push import BatchResults, PushMessage, decide, fold_answers
-from server.services.notifications.push_sender import (
-    PushSender,
+from server.services.notifications.push_message import (
     SendResult,
     Target,
     classify_status,
@@ -26,6 +25,7 @@ from server.services.notifications.push_sender import (
     topic_for,
     vapid_claims,
 )
+from server.services.notifications.push_sender import PushSender
 from server.services.notifications.vapid import generate_vapid_keys
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
