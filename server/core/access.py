@@ -25,6 +25,9 @@ class Principal:
     locale: str | None
     csrf_token: str = ""
     auth: str = "session"  # session | bearer
+    token_digest: str = (
+        ""  # of the token this request came with (kept when the caller resets their own password)
+    )
 
     @property
     def is_rep(self) -> bool:

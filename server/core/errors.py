@@ -28,11 +28,17 @@ log = structlog.get_logger("fieldsales.errors")
 PROBLEM = "application/problem+json"
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([\w.\[\]]+)`")
 _NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")  # Litestar's words
 
 
 def _field_from_message(message: str) -> str | None:
-    """msgspec names the field in its message: "... at `$.amount`" or "unknown field `x`"."""
-    match = _FIELD_IN_MESSAGE.search(message) or _NAMED_FIELD.search(message)
+    """msgspec names the field in its message: "... at `$.amount`" or "unknown field `x`"; Litestar
+    names a missing query parameter: "Missing required query parameter 'to' for path ..."."""
+    match = (
+        _FIELD_IN_MESSAGE.search(message)
+        or _NAMED_FIELD.search(message)
+        or _MISSING_PARAMETER.search(message)
+    )
     return match.group(1) if match else None
 
 

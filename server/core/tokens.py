@@ -99,5 +99,6 @@ async def _lookup(
         locale=row.locale,
         csrf_token=csrf_for(secret_key, digest) if kind == "session" else "",
         auth=kind,
+        token_digest=digest,
     )
     return principal, row.expires_at

@@ -5,7 +5,8 @@ Phases: the schema's examples, the coverage phase (boundary values, missing and 
 parameters, unsupported methods, missing auth), random positive and negative requests, and the
 stateful phase (links inferred between operations). Asserted: schemathesis exits 0, that is no 5xx,
 no answer outside the documented statuses, media types, bodies and headers, no schema-valid
-request refused with 400 and no schema-violating request accepted. Web Push is configured (else
+request refused with 400 and no schema-violating request accepted; and the caller's token
+still works after the run (so no part of the run met only 401s). Web Push is configured (else
 its key endpoint is a deliberate 503) and the login throttle is out of the way (the fuzzer's
 wrong passwords would otherwise throttle its own sign-ins).
 
@@ -15,6 +16,7 @@ Bounded: FUZZ_EXAMPLES cases per operation and phase (default 6) and FUZZ_MAX_TI
 from __future__ import annotations
 
 import os
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,11 @@ def test_schemathesis_all_checks_pass(fuzz_db: str, tmp_path: Path, login: str) 
             app.url, token, max_examples=EXAMPLES, max_time_s=MAX_TIME_S, report=tmp_path / "junit.xml"
         )
         assert app.alive(), app.log_tail()
+        # The fuzzer's own token still works at the end: had a fuzzed call ended it (an admin's
+        # reset of their own password once did), the rest of the run would have met only 401s.
+        me = urllib.request.Request(f"{app.url}/api/v1/me", headers={"Authorization": token})
+        with urllib.request.urlopen(me, timeout=30) as response:
+            assert response.status == 200
     finally:
         app.stop()
     summary = output[output.rfind("SUMMARY") :] if "SUMMARY" in output else output[-3000:]

@@ -172,7 +172,13 @@ class UserPages(Controller):
             await users.reactivate(principal.id, user)
             return _("Active again. Reset their password so they can sign in.")
         if action == "password":
-            link = await users.reset_password(principal.id, user, data.get("password") or None)
+            link = await users.reset_password(
+                principal.id, user, data.get("password") or None, principal.token_digest
+            )
+            if user.id == principal.id:
+                return (_("Your other sessions were signed out. Set your new password with this one-time link "
+                          "(valid 72 hours): %(link)s", link=str(request.base_url).rstrip("/") + link)
+                        if link else _("Password changed; your other sessions were signed out."))  # fmt: skip
             if link:
                 return _("Signed out everywhere. Send them this one-time link (valid 72 hours): %(link)s",
                          link=str(request.base_url).rstrip("/") + link)  # fmt: skip

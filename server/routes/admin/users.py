@@ -156,14 +156,15 @@ class UsersApi(Controller):
         "/{user_id:uuid}/password",
         status_code=200,
         guards=[require_role("admin")],
-        summary="Reset a password (or issue a one-time set-password link); the user's sessions end",
+        summary="Reset a password (or issue a one-time set-password link); the user's sessions end, "
+        "but for the one an admin resets their own password from",
     )
     async def reset_password(
         self, services: Services, principal: Principal, access: Scope, user_id: UUID, data: PasswordReset
     ) -> UserChange:
         users = services.get(UsersService)
         user = await users.get(access, user_id)
-        link = await users.reset_password(principal.id, user, data.password)
+        link = await users.reset_password(principal.id, user, data.password, principal.token_digest)
         return UserChange(user=user_out(user), set_password_link=link)
 
     @post(

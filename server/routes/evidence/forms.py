@@ -76,8 +76,10 @@ class VisitFormsApi(Controller):
         access: Scope,
         services: Services,
         form_id: UUID,
-        from_date: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
-        to_date: Annotated[str | None, QueryParameter(name="to", description="YYYY-MM-DD")] = None,
+        # Required, and documented so: a period is always named (the fuzzer found them documented
+        # as optional and a request without `to` refused).
+        from_date: Annotated[str, QueryParameter(name="from", description="YYYY-MM-DD")],
+        to_date: Annotated[str, QueryParameter(name="to", description="YYYY-MM-DD")],
         org_unit_id: str | None = None,
         output: Annotated[str | None, QueryParameter(name="format", description="csv or json")] = None,
     ) -> Response[Any]:

@@ -254,11 +254,15 @@ class UsersService(Service):
         )
         return user
 
-    async def reset_password(self, actor_id: UUID | None, user: User, password: str | None) -> str | None:
-        """Set a new password (or issue a set-password link); every session of the user ends."""
+    async def reset_password(
+        self, actor_id: UUID | None, user: User, password: str | None, current_token: str = ""
+    ) -> str | None:
+        """Set a new password (or issue a set-password link); every session of the user ends, except,
+        when an admin resets their own, the one they are using (`current_token`, its digest): the
+        admin is not signed out mid-action, and their other devices are."""
         if password is not None:
             check_password(password, user.email)
-        await self.revoke_tokens(user.id)
+        await self.revoke_tokens(user.id, keep=current_token if actor_id == user.id else "")
         user.password_hash = hash_password(password) if password else None
         link = None if password else await self.set_password_link(user)
         await self.session.flush()
@@ -297,11 +301,12 @@ class UsersService(Service):
         await self.ctx.get(AuditService).record(user.id, "user.password_set", "user", user.id)
         return user
 
-    async def revoke_tokens(self, user_id: UUID) -> int:
+    async def revoke_tokens(self, user_id: UUID, keep: str = "") -> int:
+        """End every live token of the user but `keep` (a token digest), if given."""
+        live = (AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+        kept = (AuthToken.token_hash != keep,) if keep else ()
         revoked = await self.session.execute(
-            update(AuthToken)
-            .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
-            .values(revoked_at=self.clock.now())
+            update(AuthToken).where(*live, *kept).values(revoked_at=self.clock.now())
         )
         return int(revoked.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -79,3 +79,18 @@ async def test_forms_show_problems_next_to_fields(client: AsyncTestClient[Any], 
     me = await client.post("/me/settings", data={"_csrf_token": csrf, "locale": "zh-CN", "timezone": "Asia/Shanghai"},
                            follow_redirects=True)  # fmt: skip
     assert me.status_code == 200 and 'lang="zh-CN"' in me.text
+
+
+async def test_an_admin_resetting_their_own_password_on_the_page_stays_signed_in(
+    client: AsyncTestClient[Any], demo: Demo
+) -> None:
+    csrf = await login_session(client, "admin")
+    page = await client.post(
+        f"/admin/users/{demo.user('admin')}/password",
+        data={"_csrf_token": csrf, "password": "bamboo-river-stone"},
+        follow_redirects=True,
+    )
+    assert page.status_code == 200 and "Password changed; your other sessions were signed out." in page.text
+    assert page.url.path == f"/admin/users/{demo.user('admin')}"  # not sent to sign in
+    kept = await client.get("/admin/users", follow_redirects=False)
+    assert kept.status_code == 200  # this session was kept

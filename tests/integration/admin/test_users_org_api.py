@@ -74,6 +74,32 @@ async def test_deactivated_users_tokens_and_sessions_answer_401_at_once(
     assert await session.scalar(select(AuditEntry.after).where(AuditEntry.action == "user.deactivated"))
 
 
+async def test_an_admin_resetting_their_own_password_keeps_only_the_session_they_use(
+    client: AsyncTestClient[Any], demo: Demo, auth: Any, settings: Settings, clock: MutableClock
+) -> None:
+    """A reset ends every session of the user; an admin resetting their own keeps the one they are
+    using (their other devices are signed out). Before, the admin's own reset signed them out
+    mid-action, and with a link instead of a password left them no password at all."""
+    admin = await auth("admin")
+    second_app = create_app(settings, clock=clock)  # the admin's laptop, a second process
+    async with AsyncTestClient(app=second_app, base_url="http://testserver.local") as laptop:
+        await login_session(laptop, "admin")
+        assert (await laptop.get("/api/v1/me")).status_code == 200
+        done = await client.post(f"/api/v1/users/{demo.user('admin')}/password", headers=admin, json={})
+        assert done.status_code == 200, done.text
+        assert done.json()["set_password_link"].startswith("/set-password?token=")
+        assert (await client.get("/api/v1/me", headers=admin)).status_code == 200
+        assert (await laptop.get("/api/v1/me")).status_code == 401
+    # Anyone else's reset still ends every one of their sessions.
+    rep = await auth("rep1")
+    again = await client.post(
+        f"/api/v1/users/{demo.user('rep1')}/password", headers=admin, json={"password": PASSWORD}
+    )
+    assert again.status_code == 200, again.text
+    assert (await client.get("/api/v1/me", headers=rep)).status_code == 401
+    assert (await client.get("/api/v1/me", headers=admin)).status_code == 200
+
+
 async def test_create_with_link_then_move_with_explicit_consequences(
     client: AsyncTestClient[Any], demo: Demo, auth: Any, session: AsyncSession
 ) -> None:
