@@ -25,9 +25,8 @@ class Principal:
     locale: str | None
     csrf_token: str = ""
     auth: str = "session"  # session | bearer
-    token_digest: str = (
-        ""  # of the token this request came with (kept when the caller resets their own password)
-    )
+    # The digest of the token this request came with: kept when the caller resets their own password.
+    token_digest: str = ""
 
     @property
     def is_rep(self) -> bool:

@@ -156,8 +156,8 @@ class UsersApi(Controller):
         "/{user_id:uuid}/password",
         status_code=200,
         guards=[require_role("admin")],
-        summary="Reset a password (or issue a one-time set-password link); the user's sessions end, "
-        "but for the one an admin resets their own password from",
+        summary="Reset a password (or issue a one-time set-password link); the user's sessions end "
+        "(an admin resetting their own keeps the session in use)",
     )
     async def reset_password(
         self, services: Services, principal: Principal, access: Scope, user_id: UUID, data: PasswordReset

@@ -76,8 +76,7 @@ class VisitFormsApi(Controller):
         access: Scope,
         services: Services,
         form_id: UUID,
-        # Required, and documented so: a period is always named (the fuzzer found them documented
-        # as optional and a request without `to` refused).
+        # Required, and so documented: an export always names its period.
         from_date: Annotated[str, QueryParameter(name="from", description="YYYY-MM-DD")],
         to_date: Annotated[str, QueryParameter(name="to", description="YYYY-MM-DD")],
         org_unit_id: str | None = None,
