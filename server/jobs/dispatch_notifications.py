@@ -5,7 +5,6 @@ that queued notifications (in processes that run the scheduler).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -36,11 +35,21 @@ async def run(services: Services, at: datetime) -> dict[str, Any]:
     return asdict(stats)
 
 
+# How long shutdown waits for a dispatch run in flight before cancelling it.
+SHUTDOWN_GRACE_S = 10.0
+
+
 async def _dispatch_on_signal(
-    wake: asyncio.Event, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock,
 ) -> None:
     while True:
         await wake.wait()
+        if stop.is_set():
+            return
         wake.clear()  # commits arriving during this run wake the next one
         try:
             await Dispatcher(sessionmaker, settings, clock).run()
@@ -50,18 +59,26 @@ async def _dispatch_on_signal(
 
 @asynccontextmanager
 async def dispatch_on_commit(app: Litestar) -> AsyncIterator[None]:
-    """App lifespan: dispatch as soon as a request or job commits new notifications."""
+    """App lifespan: dispatch as soon as a request or job commits new notifications.
+
+    At shutdown a run in flight is let finish (up to SHUTDOWN_GRACE_S): it holds claimed rows
+    and a database connection, and cancelling it mid-statement could leave the connection's
+    close waiting forever (SQLAlchemy's aiosqlite terminate path), hanging the shutdown."""
     state = app.state
     if not state.settings.scheduler_enabled:
         yield
         return
+    wake, stop = OUTBOX_SIGNAL.attach(), asyncio.Event()
     task = asyncio.create_task(
-        _dispatch_on_signal(OUTBOX_SIGNAL.attach(), state.sessionmaker, state.settings, state.clock)
+        _dispatch_on_signal(wake, stop, state.sessionmaker, state.settings, state.clock)
     )
     try:
         yield
     finally:
         OUTBOX_SIGNAL.detach()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        wake.set()
+        _done, running = await asyncio.wait({task}, timeout=SHUTDOWN_GRACE_S)
+        if running:
+            task.cancel()
+            log.warning("dispatch_on_commit_cancelled_at_shutdown", grace_s=SHUTDOWN_GRACE_S)

@@ -139,3 +139,9 @@ async def test_app_lifespan_delivers_right_after_a_commit(
         # Waits for the delivery itself (no scheduler sweep runs here), not for a clock.
         await asyncio.wait_for(fake.arrived.wait(), timeout=10)
     assert fake.decrypt(fake.to(sub)[0])["title"] == "Now"
+    # The lifespan ended while the run was still waiting on the push service's answer: shutdown
+    # let it finish (cancelled mid-statement, SQLite's connection close could hang the loop), so
+    # the delivery is on record, not left claimed for a retry that would push it twice.
+    async with sessionmaker() as session:
+        sent = await session.scalar(select(Notification.status).where(Notification.title == "Now"))
+    assert sent == "sent"
