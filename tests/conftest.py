@@ -43,6 +43,9 @@ DEFAULT_NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 
 # pytest-xdist (`make test`: -n 2 --dist loadgroup). Every worker is a session of its own: its own
 # template databases (random prefix), SQLite files (its tmp_path_factory), servers and ports.
+# Each package below runs on one worker: the browser package (one server, one Chromium) and the
+# resilience package (its seeds are session-scoped). A third worker on the two cores was measured
+# slower, and it starved the outage test's timing (too few requests in its frozen window).
 GROUPED_PACKAGES = ("tests/e2e/", "tests/resilience/")
 
 
@@ -64,6 +67,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return next((p for p in GROUPED_PACKAGES if nodeid.startswith(p)), nodeid)
 
     return PackageGroups(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `heavy` (several seconds of CPU each) come first. xdist deals the ungrouped
+    tests out in this order, so the run ends on short tests, not on one worker finishing a long
+    one while the others have nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
 
 
 class MutableClock(Clock):

@@ -36,6 +36,7 @@ def world(series: int, months: int, seed: int) -> dict[str, list[float]]:
     return out
 
 
+@pytest.mark.heavy
 def test_intervals_cover_the_truth_near_nominal_and_beat_seasonal_naive() -> None:
     result = engine.backtest(world(24, 48, seed=11), season=12, horizon=1, windows=12)
     chosen = result.scores[result.chosen][0]

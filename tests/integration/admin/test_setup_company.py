@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from litestar.testing import AsyncTestClient
 from openpyxl import Workbook
 from sqlalchemy import select
@@ -63,6 +64,7 @@ def orders_xlsx(rows: list[tuple[str, str, float, date, str]]) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.heavy
 async def test_a_company_from_an_empty_database(
     client: AsyncTestClient[Any],
     settings: Settings,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,6 +58,7 @@ async def misses(session: AsyncSession) -> dict[str, Escalation]:
     return {e.dedup_key: e for e in rows}
 
 
+@pytest.mark.heavy
 async def test_projected_miss_opens_climbs_and_resolves_when_the_forecast_recovers(
     client: AsyncTestClient[Any],
     sessionmaker: async_sessionmaker[AsyncSession],

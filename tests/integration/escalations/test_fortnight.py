@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -76,6 +77,7 @@ async def month_escalation(session: AsyncSession, rep_id: UUID) -> Escalation | 
     )
 
 
+@pytest.mark.heavy
 async def test_a_played_fortnight(
     client: AsyncTestClient[Any],
     demo: Demo,

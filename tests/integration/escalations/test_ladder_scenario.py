@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -229,6 +230,7 @@ async def ack(
     assert response.json()["state"] == "acknowledged"
 
 
+@pytest.mark.heavy
 async def test_thirty_days_on_the_ladder(
     client: AsyncTestClient[Any],
     demo: Demo,

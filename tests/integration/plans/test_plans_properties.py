@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -388,6 +389,7 @@ async def run_example(settings: Settings, draw: Any) -> None:
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.heavy
 @given(data=st.data())
 def test_random_plan_operations_keep_the_plan_whole(settings: Settings, data: st.DataObject) -> None:
     asyncio.run(run_example(settings, data.draw))

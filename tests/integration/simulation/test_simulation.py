@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
+import pytest
+
 from server.simulation.baselines import CandidateRow, MostOverdueFirst, RandomPick, RoundRobin
 from server.simulation.chart import svg_chart
 from server.simulation.run import simulate
@@ -20,6 +22,7 @@ from server.simulation.world import CustomerState, CustomerTruth, Draws, World
 SMALL = SimulationConfig(weeks=1, reps=3, seed=11)
 
 
+@pytest.mark.heavy
 async def test_same_seed_gives_identical_numbers(tmp_path: Path) -> None:
     planners = ["ours", "random"]
     first, _ = await simulate(SMALL, planners, workdir=tmp_path / "first")
@@ -83,6 +86,7 @@ def test_baselines_pick_up_to_capacity() -> None:
     assert len(set(picked)) == 2 and picked == RandomPick(seed=1).select(rep, day, rows, 2)
 
 
+@pytest.mark.heavy
 async def test_planners_in_worker_processes_give_the_same_numbers(tmp_path: Path) -> None:
     planners = ["ours", "most-overdue"]
     serial, _ = await simulate(SMALL, planners, workdir=tmp_path / "serial")
@@ -95,6 +99,7 @@ async def test_planners_in_worker_processes_give_the_same_numbers(tmp_path: Path
     assert set(last) == set(planners) and all(done == total > 0 for done, total in last.values())
 
 
+@pytest.mark.heavy
 async def test_the_planner_keeps_a_accounts_weekly_where_most_overdue_does_not(tmp_path: Path) -> None:
     """A small guard of docs/simulation.md's result: due A's are planned like promises.
 
